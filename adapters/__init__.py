@@ -1,0 +1,1 @@
+"""Implementations of the application ports: exchanges, brokers, persistence, Redis, memory."""

@@ -1,0 +1,1 @@
+"""Ways in: the composition root, the command line, the gRPC server, metrics."""
