@@ -1,1 +1,1 @@
-"""Benchmarks (``make bench``): measured figures, printed as a table and saved as JSON. Never timed tests."""
+"""Benchmarks (``make bench``): figures as a table and as JSON; never timed tests."""

@@ -18,12 +18,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--only", action="append", help="run only suites whose module name contains this"
-    )
-    parser.add_argument(
-        "--json", type=Path, default=RESULTS / "latest.json", help="where to write the JSON"
-    )
+    parser.add_argument("--only", action="append", help="run only suites whose module name contains this")
+    parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the JSON")
     args = parser.parse_args(argv)
 
     results: list[Result] = []

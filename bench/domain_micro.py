@@ -21,9 +21,14 @@ def run() -> list[Result]:
     def trade_create(n: int) -> None:
         for i in range(n):
             TradeTick.create(
-                instrument_id=BTC, price="25123.45", size="0.012", aggressor=AggressorSide.BUYER,
-                trade_id="1", ts_event=i, ts_init=i,
-            )  # fmt: skip
+                instrument_id=BTC,
+                price="25123.45",
+                size="0.012",
+                aggressor=AggressorSide.BUYER,
+                trade_id="1",
+                ts_event=i,
+                ts_init=i,
+            )
 
     def trade_raw(n: int) -> None:
         for i in range(n):
@@ -32,9 +37,13 @@ def run() -> list[Result]:
     def order_lifecycle(n: int) -> None:
         for i in range(n):
             order = Order(
-                client_order_id=f"o{i}", instrument_id=BTC, side=OrderSide.BUY,
-                order_type=OrderType.MARKET, quantity=size, ts_init=i,
-            )  # fmt: skip
+                client_order_id=f"o{i}",
+                instrument_id=BTC,
+                side=OrderSide.BUY,
+                order_type=OrderType.MARKET,
+                quantity=size,
+                ts_init=i,
+            )
             order.submit(i)
             order.accept("v1", i)
             order.fill(
@@ -46,7 +55,7 @@ def run() -> list[Result]:
                     quantity=size,
                     price=price,
                     ts_event=i,
-                )  # fmt: skip
+                )
             )
 
     fills = [
@@ -59,7 +68,7 @@ def run() -> list[Result]:
             price=price + i % 7,
             fee=Decimal("0.01"),
             ts_event=i,
-        )  # fmt: skip
+        )
         for i in range(1000)
     ]
 
@@ -71,8 +80,6 @@ def run() -> list[Result]:
     return [
         Result(SUITE, "TradeTick.create (validated)", ns_per_call(trade_create, 100_000), "ns/op"),
         Result(SUITE, "TradeTick (trusted constructor)", ns_per_call(trade_raw, 100_000), "ns/op"),
-        Result(
-            SUITE, "order create+submit+accept+fill", ns_per_call(order_lifecycle, 20_000), "ns/op"
-        ),
+        Result(SUITE, "order create+submit+accept+fill", ns_per_call(order_lifecycle, 20_000), "ns/op"),
         Result(SUITE, "Position.apply(fill)", ns_per_call(position_apply, 100_000), "ns/op"),
     ]

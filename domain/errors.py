@@ -65,9 +65,7 @@ class Overfill(DomainError):
 
     code = "OVERFILL"
 
-    def __init__(
-        self, client_order_id: str, quantity: object, filled: object, fill: object
-    ) -> None:
+    def __init__(self, client_order_id: str, quantity: object, filled: object, fill: object) -> None:
         self.client_order_id = client_order_id
         super().__init__(
             f"order {client_order_id} of quantity {quantity} already filled {filled}; "

@@ -59,9 +59,7 @@ TradeId = NewType("TradeId", str)
 def client_order_id(value: str) -> ClientOrderId:
     """Validate a client order id: 1-64 characters of ``A-Za-z0-9_-.:`` (venue-safe)."""
     if not isinstance(value, str) or not _CLIENT_ORDER_ID.fullmatch(value):
-        raise InvalidValue(
-            "client_order_id", value, "must be 1-64 characters of A-Z a-z 0-9 _ - . :"
-        )
+        raise InvalidValue("client_order_id", value, "must be 1-64 characters of A-Z a-z 0-9 _ - . :")
     return ClientOrderId(value)
 
 

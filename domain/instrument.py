@@ -14,12 +14,7 @@ _ASSET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 def _asset(value: object, field: str) -> str:
-    if (
-        not isinstance(value, str)
-        or not value
-        or not 1 <= len(value) <= 16
-        or not set(value) <= _ASSET_CHARS
-    ):
+    if not isinstance(value, str) or not value or not 1 <= len(value) <= 16 or not set(value) <= _ASSET_CHARS:
         raise InvalidValue(field, value, "must be an upper-case asset code such as BTC or USDT")
     return value
 
@@ -115,11 +110,7 @@ class Instrument:
 
     def meets_minimums(self, price: Decimal, quantity: Decimal) -> bool:
         """True when a quantity (already on the lot) satisfies both minimums at ``price``."""
-        return (
-            quantity > ZERO
-            and quantity >= self.min_quantity
-            and price * quantity >= self.min_notional
-        )
+        return quantity > ZERO and quantity >= self.min_quantity and price * quantity >= self.min_notional
 
 
 class InstrumentRegistry(Mapping[InstrumentId, Instrument]):
@@ -134,9 +125,7 @@ class InstrumentRegistry(Mapping[InstrumentId, Instrument]):
 
     def add(self, instrument: Instrument) -> None:
         if instrument.id in self._by_id and self._by_id[instrument.id] != instrument:
-            raise InvalidValue(
-                "instrument", instrument.id, "is already registered with other rules"
-            )
+            raise InvalidValue("instrument", instrument.id, "is already registered with other rules")
         self._by_id[instrument.id] = instrument
 
     def __getitem__(self, key: InstrumentId | str) -> Instrument:

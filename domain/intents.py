@@ -35,9 +35,7 @@ class OrderIntent:
         if self.order_type.has_price:
             object.__setattr__(self, "price", positive(self.price, "price"))
         elif self.price is not None:
-            raise InvalidValue(
-                "price", self.price, f"must not be set on a {self.order_type.value} order"
-            )
+            raise InvalidValue("price", self.price, f"must not be set on a {self.order_type.value} order")
         if self.order_type.has_stop:
             object.__setattr__(self, "stop_price", positive(self.stop_price, "stop_price"))
         elif self.stop_price is not None:

@@ -31,9 +31,7 @@ def _timestamp(value: object, field: str) -> int:
     return value
 
 
-def _levels(
-    raw: Iterable[tuple[object, object]], side: str, *, allow_zero: bool
-) -> tuple[BookLevel, ...]:
+def _levels(raw: Iterable[tuple[object, object]], side: str, *, allow_zero: bool) -> tuple[BookLevel, ...]:
     levels = []
     for index, level in enumerate(raw):
         try:

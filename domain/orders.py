@@ -82,9 +82,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             _S.EXPIRED,
         }
     ),
-    _S.ACCEPTED: frozenset(
-        {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCEL_PENDING, _S.CANCELED, _S.EXPIRED}
-    ),
+    _S.ACCEPTED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCEL_PENDING, _S.CANCELED, _S.EXPIRED}),
     _S.PARTIALLY_FILLED: frozenset(
         {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCEL_PENDING, _S.CANCELED, _S.EXPIRED}
     ),
@@ -236,14 +234,10 @@ class Order:
             self.price = None
         if order_type.has_stop:
             if stop_price is None:
-                raise InvalidValue(
-                    "stop_price", stop_price, f"is required for a {order_type.value} order"
-                )
+                raise InvalidValue("stop_price", stop_price, f"is required for a {order_type.value} order")
             self.stop_price: Decimal | None = positive(stop_price, "stop_price")
         elif stop_price is not None:
-            raise InvalidValue(
-                "stop_price", stop_price, f"must not be set on a {order_type.value} order"
-            )
+            raise InvalidValue("stop_price", stop_price, f"must not be set on a {order_type.value} order")
         else:
             self.stop_price = None
         if isinstance(ts_init, bool) or not isinstance(ts_init, int) or ts_init < 0:
@@ -292,9 +286,7 @@ class Order:
 
     # -- transitions ---------------------------------------------------------------------
 
-    def _move(
-        self, to: OrderStatus, ts: int, *, reason: str = "", fill: Fill | None = None
-    ) -> None:
+    def _move(self, to: OrderStatus, ts: int, *, reason: str = "", fill: Fill | None = None) -> None:
         if to not in TRANSITIONS[self.status]:
             raise IllegalTransition(self.client_order_id, self.status.value, to.value)
         self.status = to
@@ -319,9 +311,7 @@ class Order:
         if not venue_order_id:
             raise InvalidValue("venue_order_id", venue_order_id, "must not be empty")
         if self.status is not OrderStatus.SUBMITTED:
-            raise IllegalTransition(
-                self.client_order_id, self.status.value, OrderStatus.ACCEPTED.value
-            )
+            raise IllegalTransition(self.client_order_id, self.status.value, OrderStatus.ACCEPTED.value)
         self.venue_order_id = VenueOrderId(venue_order_id)
         self._move(OrderStatus.ACCEPTED, ts)
 
@@ -332,9 +322,7 @@ class Order:
     def request_cancel(self, ts: int) -> None:
         """A cancel was sent; the order may still fill until the venue confirms."""
         if self.status is OrderStatus.CANCEL_PENDING:
-            raise IllegalTransition(
-                self.client_order_id, self.status.value, OrderStatus.CANCEL_PENDING.value
-            )
+            raise IllegalTransition(self.client_order_id, self.status.value, OrderStatus.CANCEL_PENDING.value)
         self._move(OrderStatus.CANCEL_PENDING, ts)
 
     def cancel_rejected(self, reason: str, ts: int) -> None:
@@ -370,9 +358,7 @@ class Order:
                 "fill.instrument_id", fill.instrument_id, f"does not match {self.instrument_id}"
             )
         if fill.side is not self.side:
-            raise InvalidValue(
-                "fill.side", fill.side.name, f"does not match order side {self.side.name}"
-            )
+            raise InvalidValue("fill.side", fill.side.name, f"does not match order side {self.side.name}")
         if fill.trade_id in self._trade_ids:
             raise DuplicateFill(self.client_order_id, fill.trade_id)
         filled = self.filled_quantity + fill.quantity

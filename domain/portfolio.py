@@ -54,17 +54,13 @@ class Account:
         """Remove ``amount`` (> 0) of ``asset``; refuses to overdraw."""
         value = positive(amount, f"{asset} withdrawal")
         if value > self.balance(asset):
-            raise InvalidValue(
-                f"{asset} withdrawal", amount, f"exceeds the balance {self.balance(asset)}"
-            )
+            raise InvalidValue(f"{asset} withdrawal", amount, f"exceeds the balance {self.balance(asset)}")
         self.balances[asset] = exact_sub(self.balance(asset), value)
 
     def apply_fill(self, fill: Fill, instrument: Instrument) -> None:
         """Move base and quote for one fill; the fee is paid in quote."""
         if fill.instrument_id != instrument.id:
-            raise InvalidValue(
-                "fill.instrument_id", fill.instrument_id, f"does not match {instrument.id}"
-            )
+            raise InvalidValue("fill.instrument_id", fill.instrument_id, f"does not match {instrument.id}")
         signed = fill.signed_quantity
         self.balances[instrument.base] = exact_add(self.balance(instrument.base), signed)
         cash_flow = exact_add(exact_mul(signed, fill.price), fill.fee)
@@ -98,9 +94,7 @@ class Portfolio:
         balances: Mapping[str, object] | None = None,
     ) -> None:
         self.instruments = (
-            instruments
-            if isinstance(instruments, InstrumentRegistry)
-            else InstrumentRegistry(instruments)
+            instruments if isinstance(instruments, InstrumentRegistry) else InstrumentRegistry(instruments)
         )
         if not isinstance(valuation_currency, str) or not valuation_currency:
             raise InvalidValue("valuation_currency", valuation_currency, "must be an asset code")
@@ -192,9 +186,7 @@ class Portfolio:
 
     def unrealized_pnl(self) -> Decimal:
         """Unrealized P&L of all open positions at their marks."""
-        return sum(
-            (p.unrealized_pnl(self.marks[i]) for i, p in self.positions.items() if p.quantity), ZERO
-        )
+        return sum((p.unrealized_pnl(self.marks[i]) for i, p in self.positions.items() if p.quantity), ZERO)
 
     def fees(self) -> Decimal:
         return sum((p.fees for p in self.positions.values()), ZERO)

@@ -35,20 +35,12 @@ class Signal:
                 "side/target_position", (self.side, self.target_position), "exactly one must be set"
             )
         if self.target_position is not None:
-            object.__setattr__(
-                self, "target_position", to_decimal(self.target_position, "target_position")
-            )
+            object.__setattr__(self, "target_position", to_decimal(self.target_position, "target_position"))
         if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)):
             raise InvalidValue("strength", self.strength, "must be a number in [0, 1]")
         if not math.isfinite(self.strength) or not 0.0 <= self.strength <= 1.0:
             raise InvalidValue("strength", self.strength, "must be within [0, 1]")
         if not isinstance(self.reason, str) or not self.reason.strip():
             raise InvalidValue("reason", self.reason, "must be a non-empty sentence")
-        if (
-            isinstance(self.ts_event, bool)
-            or not isinstance(self.ts_event, int)
-            or self.ts_event < 0
-        ):
-            raise InvalidValue(
-                "ts_event", self.ts_event, "must be a non-negative integer of nanoseconds"
-            )
+        if isinstance(self.ts_event, bool) or not isinstance(self.ts_event, int) or self.ts_event < 0:
+            raise InvalidValue("ts_event", self.ts_event, "must be a non-negative integer of nanoseconds")

@@ -43,9 +43,7 @@ EXACT = Context(
 )
 """Context for sums and products of money: raises rather than rounds."""
 
-ROUNDED = Context(
-    prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
-)
+ROUNDED = Context(prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
 """Context for the few quotients (averages, ratios) that cannot be exact."""
 
 
@@ -98,9 +96,7 @@ def to_decimal(value: object, field: str) -> Decimal:
     if not result.is_finite():
         raise InvalidValue(field, value, "must be finite")
     if not -MAX_MAGNITUDE < result < MAX_MAGNITUDE:
-        raise InvalidValue(
-            field, value, f"is out of range (magnitude must be below {MAX_MAGNITUDE})"
-        )
+        raise InvalidValue(field, value, f"is out of range (magnitude must be below {MAX_MAGNITUDE})")
     return result
 
 

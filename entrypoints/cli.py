@@ -25,9 +25,7 @@ def _demo(_: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tradeplane", description="A live automated trading engine."
-    )
+    parser = argparse.ArgumentParser(prog="tradeplane", description="A live automated trading engine.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="run the offline demo")

@@ -57,7 +57,7 @@ def _violations(package: str, allowed: set[str], forbidden: set[str]) -> list[st
     problems = []
     for path in _sources(package):
         for line, module in _imports(path):
-            if module == "__future__" or module == package:
+            if module in {"__future__", package}:
                 continue
             third_party = module not in sys.stdlib_module_names
             if module in forbidden or (third_party and module not in allowed):
@@ -81,9 +81,8 @@ def test_domain_never_reads_the_wall_clock() -> None:
                 and isinstance(node.func.value, ast.Name)
                 and node.func.value.id in {"datetime", "date", "time"}
             ):
-                calls.append(
-                    f"{path.relative_to(ROOT)}:{node.lineno} calls {node.func.value.id}.{node.func.attr}()"
-                )
+                call = f"{node.func.value.id}.{node.func.attr}()"
+                calls.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {call}")
     assert calls == []
 
 
