@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 
 from domain.errors import InstrumentRuleViolation, InvalidValue, UnknownInstrument
 from domain.identifiers import InstrumentId
-from domain.values import ZERO, non_negative, positive
+from domain.values import ZERO, exact_mul, non_negative, positive
 
 _ASSET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -19,9 +29,30 @@ def _asset(value: object, field: str) -> str:
     return value
 
 
+_STEPS = Context(prec=100, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+"""Counts steps exactly: the default 28-digit context rounds ``value / step`` (which can
+round a size up across a lot boundary) and refuses ``%`` when there are more than 10**28 steps."""
+
+
+def _off_step(value: Decimal, step: Decimal) -> bool:
+    """True when ``value`` is not a whole number of ``step``."""
+    return bool(_STEPS.remainder(value, step))
+
+
 def _steps(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     """``value`` rounded to a whole number of ``step`` in the given direction, exactly."""
-    return (value / step).to_integral_value(rounding=rounding) * step
+    whole, rest = _STEPS.divmod(value, step)  # whole truncated toward zero; rest has value's sign
+    count = int(whole)
+    if rest:
+        if rounding == ROUND_FLOOR:
+            count -= 1 if rest < ZERO else 0
+        elif rounding == ROUND_CEILING:
+            count += 1 if rest > ZERO else 0
+        else:  # ROUND_HALF_EVEN
+            twice = _STEPS.multiply(rest.copy_abs(), 2)
+            if twice > step or (twice == step and count % 2):
+                count += 1 if rest > ZERO else -1
+    return _STEPS.multiply(Decimal(count), step)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +83,7 @@ class Instrument:
         set_(self, "lot_size", positive(self.lot_size, "lot_size"))
         set_(self, "min_quantity", non_negative(self.min_quantity, "min_quantity"))
         set_(self, "min_notional", non_negative(self.min_notional, "min_notional"))
-        if self.min_quantity and self.min_quantity % self.lot_size:
+        if self.min_quantity and _off_step(self.min_quantity, self.lot_size):
             raise InvalidValue(
                 "min_quantity", self.min_quantity, f"must be a multiple of lot_size {self.lot_size}"
             )
@@ -80,7 +111,7 @@ class Instrument:
     def check_price(self, price: object) -> Decimal:
         """Parse and validate a price: finite, positive, on the tick."""
         value = positive(price, "price")
-        if value % self.price_tick:
+        if _off_step(value, self.price_tick):
             raise InstrumentRuleViolation(
                 "price", price, f"is not a multiple of the {self.id} price tick {self.price_tick}"
             )
@@ -89,7 +120,7 @@ class Instrument:
     def check_quantity(self, quantity: object) -> Decimal:
         """Parse and validate a quantity: finite, positive, on the lot, at least the minimum."""
         value = positive(quantity, "quantity")
-        if value % self.lot_size:
+        if _off_step(value, self.lot_size):
             raise InstrumentRuleViolation(
                 "quantity", quantity, f"is not a multiple of the {self.id} lot size {self.lot_size}"
             )
@@ -101,7 +132,7 @@ class Instrument:
 
     def check_notional(self, price: Decimal, quantity: Decimal) -> Decimal:
         """Validate ``price * quantity`` against the minimum notional; returns the notional."""
-        notional = price * quantity
+        notional = exact_mul(price, quantity)
         if notional < self.min_notional:
             raise InstrumentRuleViolation(
                 "notional", notional, f"is below the {self.id} minimum notional {self.min_notional}"
@@ -110,7 +141,11 @@ class Instrument:
 
     def meets_minimums(self, price: Decimal, quantity: Decimal) -> bool:
         """True when a quantity (already on the lot) satisfies both minimums at ``price``."""
-        return quantity > ZERO and quantity >= self.min_quantity and price * quantity >= self.min_notional
+        return (
+            quantity > ZERO
+            and quantity >= self.min_quantity
+            and exact_mul(price, quantity) >= self.min_notional
+        )
 
 
 class InstrumentRegistry(Mapping[InstrumentId, Instrument]):

@@ -15,7 +15,8 @@ from domain.values import OrderSide, positive
 class OrderIntent:
     """A request to trade, not yet an order: risk checks it, the OMS turns it into one.
 
-    Raises InvalidValue for a non-positive quantity or price, or a missing price/stop.
+    Raises InvalidValue for a non-positive quantity or price, a missing price/stop, a side,
+    type or time in force that is not the enum, or a bad timestamp.
     """
 
     strategy_id: StrategyId
@@ -31,6 +32,15 @@ class OrderIntent:
     ts_event: int
 
     def __post_init__(self) -> None:
+        # The same checks as Order: a side given as "BUY" would silently sign the quantity negative.
+        if not isinstance(self.side, OrderSide):
+            raise InvalidValue("side", self.side, "must be BUY or SELL")
+        if not isinstance(self.order_type, OrderType):
+            raise InvalidValue("order_type", self.order_type, "must be an OrderType")
+        if not isinstance(self.time_in_force, TimeInForce):
+            raise InvalidValue("time_in_force", self.time_in_force, "must be GTC, IOC or FOK")
+        if type(self.ts_event) is not int or self.ts_event < 0:
+            raise InvalidValue("ts_event", self.ts_event, "must be a non-negative integer of nanoseconds")
         object.__setattr__(self, "quantity", positive(self.quantity, "quantity"))
         if self.order_type.has_price:
             object.__setattr__(self, "price", positive(self.price, "price"))
@@ -45,4 +55,5 @@ class OrderIntent:
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.quantity if self.side is OrderSide.BUY else -self.quantity
+        # copy_negate, not unary minus: minus rounds to the 28-digit thread context.
+        return self.quantity if self.side is OrderSide.BUY else self.quantity.copy_negate()

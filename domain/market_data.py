@@ -31,6 +31,20 @@ def _timestamp(value: object, field: str) -> int:
     return value
 
 
+def _aggressor(value: object) -> AggressorSide:
+    # Only the enum's own integers: AggressorSide(0.0) or AggressorSide(True) would pass.
+    if type(value) is not int or value not in (-1, 0, 1):
+        raise InvalidValue("aggressor", value, "must be an AggressorSide (NONE, BUYER or SELLER)")
+    return AggressorSide(value)
+
+
+def _trade_id(value: object) -> str:
+    # Venues send trade ids as strings or integers (Binance "t"); anything else is a bug.
+    if (type(value) is not str and type(value) is not int) or value == "":
+        raise InvalidValue("trade_id", value, "must be a non-empty string or an integer")
+    return str(value)
+
+
 def _levels(raw: Iterable[tuple[object, object]], side: str, *, allow_zero: bool) -> tuple[BookLevel, ...]:
     levels = []
     for index, level in enumerate(raw):
@@ -76,8 +90,8 @@ class TradeTick(NamedTuple):
             instrument_id,
             positive(price, "price"),
             positive(size, "size"),
-            aggressor if type(aggressor) is AggressorSide else AggressorSide(aggressor),
-            trade_id if type(trade_id) is str else str(trade_id),
+            aggressor if type(aggressor) is AggressorSide else _aggressor(aggressor),
+            trade_id if type(trade_id) is str and trade_id else _trade_id(trade_id),
             _timestamp(ts_event, "ts_event"),
             _timestamp(ts_init, "ts_init"),
         )

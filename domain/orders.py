@@ -15,7 +15,7 @@ from enum import Enum
 from domain.errors import DomainError, IllegalTransition, InvalidValue, Overfill
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
 from domain.identifiers import client_order_id as checked_client_order_id
-from domain.values import ZERO, OrderSide, divide, exact_add, exact_mul, positive, to_decimal
+from domain.values import ZERO, OrderSide, divide, exact_add, exact_mul, exact_sub, positive, to_decimal
 
 
 class OrderType(Enum):
@@ -69,7 +69,8 @@ _S = OrderStatus
 _TERMINAL = frozenset({_S.FILLED, _S.CANCELED, _S.REJECTED, _S.EXPIRED})
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    _S.INITIALIZED: frozenset({_S.SUBMITTED, _S.REJECTED}),
+    # An order held engine-side (a stop waiting for its price) may be canceled before it is sent.
+    _S.INITIALIZED: frozenset({_S.SUBMITTED, _S.REJECTED, _S.CANCELED}),
     # A venue may fill, cancel or expire (IOC/FOK) an order before acknowledging it.
     _S.SUBMITTED: frozenset(
         {
@@ -86,10 +87,12 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.PARTIALLY_FILLED: frozenset(
         {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCEL_PENDING, _S.CANCELED, _S.EXPIRED}
     ),
-    # A fill may race a cancel request; a refused cancel returns the order to where it was.
+    # A fill, the venue's ack or its rejection may race a cancel request; a refused cancel
+    # returns the order to where it was.
     _S.CANCEL_PENDING: frozenset(
         {
             _S.CANCEL_PENDING,
+            _S.REJECTED,
             _S.FILLED,
             _S.CANCELED,
             _S.EXPIRED,
@@ -122,7 +125,7 @@ class Fill:
     """One execution of (part of) an order. ``fee`` is in the instrument's quote currency.
 
     A negative fee is a maker rebate. Raises InvalidValue for a non-positive quantity or
-    price, or a non-finite fee.
+    price, a non-finite fee, a side other than BUY/SELL, or an empty trade id.
     """
 
     instrument_id: InstrumentId
@@ -141,7 +144,12 @@ class Fill:
         object.__setattr__(self, "quantity", positive(self.quantity, "fill quantity"))
         object.__setattr__(self, "price", positive(self.price, "fill price"))
         object.__setattr__(self, "fee", to_decimal(self.fee, "fill fee"))
-        object.__setattr__(self, "side", OrderSide(self.side))
+        side = self.side
+        if type(side) is not OrderSide:
+            # A stored side may come back as its sign (1 / -1); OrderSide(True) or (1.0) must not pass.
+            if type(side) is not int or side not in (1, -1):
+                raise InvalidValue("fill side", side, "must be BUY or SELL")
+            object.__setattr__(self, "side", OrderSide(side))
         if not self.trade_id:
             raise InvalidValue("trade_id", self.trade_id, "must not be empty")
 
@@ -151,7 +159,8 @@ class Fill:
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.quantity if self.side is OrderSide.BUY else -self.quantity
+        # copy_negate, not unary minus: minus rounds to the 28-digit thread context.
+        return self.quantity if self.side is OrderSide.BUY else self.quantity.copy_negate()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +201,7 @@ class Order:
         "stop_price",
         "strategy_id",
         "time_in_force",
+        "triggered_price",
         "ts_init",
         "ts_last",
         "venue_order_id",
@@ -248,6 +258,7 @@ class Order:
         self.ts_last = ts_init
         self.status = OrderStatus.INITIALIZED
         self.venue_order_id: VenueOrderId | None = None
+        self.triggered_price: Decimal | None = None
         self.filled_quantity = ZERO
         self._notional_filled = ZERO
         self._trade_ids: set[str] = set()
@@ -267,7 +278,7 @@ class Order:
         """Quantity still to fill; zero once the order is terminal."""
         if self.status.is_terminal:
             return ZERO
-        return self.quantity - self.filled_quantity
+        return exact_sub(self.quantity, self.filled_quantity)
 
     @property
     def avg_fill_price(self) -> Decimal | None:
@@ -303,20 +314,35 @@ class Order:
         )
 
     def submit(self, ts: int) -> None:
-        """Sent to the venue (after it was journaled)."""
+        """Sent to the venue (after it was journaled); only a new order can be submitted.
+
+        The table lets CANCEL_PENDING return to SUBMITTED, but that move belongs to
+        ``cancel_rejected``: submitting again a cancel-pending order would forget the cancel.
+        """
+        if self.status is not OrderStatus.INITIALIZED:
+            raise IllegalTransition(self.client_order_id, self.status.value, OrderStatus.SUBMITTED.value)
         self._move(OrderStatus.SUBMITTED, ts)
 
     def accept(self, venue_order_id: str, ts: int) -> None:
-        """The venue acknowledged the order and gave it ``venue_order_id``."""
+        """The venue acknowledged the order and gave it ``venue_order_id``.
+
+        An ack that arrives after a cancel was requested (the request raced the submission)
+        records the venue id and keeps the order CANCEL_PENDING.
+        """
         if not venue_order_id:
             raise InvalidValue("venue_order_id", venue_order_id, "must not be empty")
+        if self.status is OrderStatus.CANCEL_PENDING and self.venue_order_id is None:
+            self.venue_order_id = VenueOrderId(venue_order_id)
+            self._move(OrderStatus.CANCEL_PENDING, ts, reason="accepted while a cancel was pending")
+            return
         if self.status is not OrderStatus.SUBMITTED:
             raise IllegalTransition(self.client_order_id, self.status.value, OrderStatus.ACCEPTED.value)
         self.venue_order_id = VenueOrderId(venue_order_id)
         self._move(OrderStatus.ACCEPTED, ts)
 
     def reject(self, reason: str, ts: int) -> None:
-        """Refused before working: by risk (from INITIALIZED) or by the venue (from SUBMITTED)."""
+        """Refused before working: by risk (from INITIALIZED) or by the venue (from SUBMITTED,
+        or CANCEL_PENDING when the cancel was requested before the venue answered)."""
         self._move(OrderStatus.REJECTED, ts, reason=reason)
 
     def request_cancel(self, ts: int) -> None:
@@ -341,12 +367,44 @@ class Order:
         """Canceled at the venue (by request, by IOC remainder, or by the venue itself)."""
         self._move(OrderStatus.CANCELED, ts, reason=reason)
 
+    @property
+    def effective_type(self) -> OrderType:
+        """What the venue should execute: a triggered stop works as a market or limit order."""
+        if self.triggered_price is None:
+            return self.order_type
+        return OrderType.MARKET if self.order_type is OrderType.STOP_MARKET else OrderType.LIMIT
+
+    def trigger(self, ts: int, price: Decimal) -> None:
+        """A stop held engine-side saw its price trade at ``price``: it may now be sent.
+
+        Raises IllegalTransition unless this is an untriggered stop order not yet sent.
+        """
+        if not self.order_type.has_stop or self.triggered_price is not None:
+            raise IllegalTransition(self.client_order_id, self.status.value, "TRIGGERED")
+        if self.status is not OrderStatus.INITIALIZED:
+            raise IllegalTransition(self.client_order_id, self.status.value, "TRIGGERED")
+        self.triggered_price = price
+        self.ts_last = ts
+        self.events.append(
+            OrderEvent(
+                client_order_id=self.client_order_id,
+                status=OrderStatus.INITIALIZED,
+                ts_event=ts,
+                reason=f"TRIGGERED: traded at {price}, stop {self.stop_price}",
+            )
+        )
+
     def expire(self, ts: int, reason: str = "") -> None:
         """Expired at the venue (e.g. an unfilled FOK)."""
         self._move(OrderStatus.EXPIRED, ts, reason=reason)
 
     def fill(self, fill: Fill) -> None:
-        """Apply an execution; raises DuplicateFill, Overfill or InvalidValue on a mismatch."""
+        """Apply an execution.
+
+        Raises InvalidValue for a fill of another order, instrument or side, DuplicateFill for
+        a trade id already applied, IllegalTransition when the order cannot fill in its state,
+        and Overfill when the fill exceeds what is left.
+        """
         if fill.client_order_id != self.client_order_id:
             raise InvalidValue(
                 "fill.client_order_id",
@@ -361,10 +419,10 @@ class Order:
             raise InvalidValue("fill.side", fill.side.name, f"does not match order side {self.side.name}")
         if fill.trade_id in self._trade_ids:
             raise DuplicateFill(self.client_order_id, fill.trade_id)
-        filled = self.filled_quantity + fill.quantity
-        if filled > self.quantity:
-            raise Overfill(self.client_order_id, self.quantity, self.filled_quantity, fill.quantity)
-        if filled == self.quantity:
+        filled = exact_add(self.filled_quantity, fill.quantity)
+        # The state comes first: a fill on a terminal order (even one that would overfill
+        # it) is an illegal transition; an overfill is a fill too large for a working order.
+        if filled >= self.quantity:
             to = OrderStatus.FILLED
         elif self.status is OrderStatus.CANCEL_PENDING:
             to = OrderStatus.CANCEL_PENDING
@@ -372,6 +430,8 @@ class Order:
             to = OrderStatus.PARTIALLY_FILLED
         if to not in TRANSITIONS[self.status]:
             raise IllegalTransition(self.client_order_id, self.status.value, to.value)
+        if filled > self.quantity:
+            raise Overfill(self.client_order_id, self.quantity, self.filled_quantity, fill.quantity)
         if fill.venue_order_id is not None and self.venue_order_id is None:
             self.venue_order_id = fill.venue_order_id
         self.filled_quantity = filled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import reduce
 
 from domain.errors import DomainError, InvalidValue
 from domain.identifiers import InstrumentId
@@ -135,10 +136,14 @@ class Portfolio:
         return position
 
     def update_mark(self, instrument_id: InstrumentId, price: Decimal) -> None:
-        """Record the latest mark (last trade or mid) of an instrument; cheap, no revaluation."""
-        if price <= ZERO:
-            raise InvalidValue("mark", price, "must be greater than zero")
-        self.marks[instrument_id] = price
+        """Record the latest mark (last trade or mid) of an instrument; cheap, no revaluation.
+
+        Raises InvalidValue for a mark that is not a positive finite decimal (a float, NaN or
+        infinity would poison every later valuation) and UnknownInstrument for an unknown id.
+        """
+        mark = positive(price, "mark")
+        self.instruments[instrument_id]  # validates the id
+        self.marks[instrument_id] = mark
 
     # -- valuation -----------------------------------------------------------------------
 
@@ -169,7 +174,8 @@ class Portfolio:
         total = ZERO
         for position in self.positions.values():
             if position.quantity:
-                total = exact_add(total, abs(self._position_value(position)))
+                # copy_abs, not abs(): abs() rounds to the 28-digit thread context.
+                total = exact_add(total, self._position_value(position).copy_abs())
         return total
 
     def net_exposure(self) -> Decimal:
@@ -180,16 +186,19 @@ class Portfolio:
                 total = exact_add(total, self._position_value(position))
         return total
 
+    # sum() would add in the 28-digit thread context and round; these add exactly.
+
     def realized_pnl(self) -> Decimal:
         """Realized P&L of all positions, before fees (each in its quote currency, summed)."""
-        return sum((p.realized_pnl for p in self.positions.values()), ZERO)
+        return reduce(exact_add, (p.realized_pnl for p in self.positions.values()), ZERO)
 
     def unrealized_pnl(self) -> Decimal:
         """Unrealized P&L of all open positions at their marks."""
-        return sum((p.unrealized_pnl(self.marks[i]) for i, p in self.positions.items() if p.quantity), ZERO)
+        values = (p.unrealized_pnl(self.marks[i]) for i, p in self.positions.items() if p.quantity)
+        return reduce(exact_add, values, ZERO)
 
     def fees(self) -> Decimal:
-        return sum((p.fees for p in self.positions.values()), ZERO)
+        return reduce(exact_add, (p.fees for p in self.positions.values()), ZERO)
 
     def revalue(self) -> Decimal:
         """Compute equity and raise the peak if it is a new high; returns equity."""
@@ -200,7 +209,7 @@ class Portfolio:
     def drawdown(self, equity: Decimal | None = None) -> Decimal:
         """Peak equity minus current equity (>= 0), in the valuation currency."""
         current = self.equity() if equity is None else equity
-        return max(ZERO, self.peak_equity - current)
+        return max(ZERO, exact_sub(self.peak_equity, current))
 
     def drawdown_fraction(self, equity: Decimal | None = None) -> Decimal:
         """Drawdown as a fraction of peak equity (0 when there is no positive peak)."""

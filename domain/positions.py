@@ -100,23 +100,26 @@ class Position:
             self.quantity = exact_add(self.quantity, signed)
             self.cost = exact_add(self.cost, exact_mul(signed, price))
         else:
-            held = abs(self.quantity)
-            closing = min(abs(signed), held)
-            direction = 1 if self.quantity > ZERO else -1
+            # copy_abs / copy_negate, never abs() or unary minus: those round to the thread's
+            # 28-digit context, and quantity × price can be longer than that.
+            held = self.quantity.copy_abs()
+            size = signed.copy_abs()
+            closing = min(size, held)
+            long = self.quantity > ZERO
             if closing == held:
                 removed = self.cost
             else:
                 removed = divide(exact_mul(self.cost, closing), held)
                 if removed.as_tuple().exponent < COST_EXPONENT:  # type: ignore[operator]
                     removed = removed.quantize(COST_SCALE, ROUND_HALF_EVEN, _QUANTIZE)
-            proceeds = exact_mul(closing, price) if direction > 0 else -exact_mul(closing, price)
-            realized = exact_sub(proceeds, removed)
+            proceeds = exact_mul(closing, price)
+            realized = exact_sub(proceeds if long else proceeds.copy_negate(), removed)
             self.realized_pnl = exact_add(self.realized_pnl, realized)
-            self.quantity = exact_sub(self.quantity, closing * direction)
+            self.quantity = exact_sub(self.quantity, closing if long else closing.copy_negate())
             self.cost = exact_sub(self.cost, removed)
-            remainder = abs(signed) - closing
+            remainder = exact_sub(size, closing)
             if remainder:
-                self.quantity = remainder if signed > ZERO else -remainder
+                self.quantity = remainder if signed > ZERO else remainder.copy_negate()
                 self.cost = exact_mul(self.quantity, price)
         self.fees = exact_add(self.fees, fill.fee)
         self.fill_count += 1

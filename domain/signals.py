@@ -34,6 +34,8 @@ class Signal:
             raise InvalidValue(
                 "side/target_position", (self.side, self.target_position), "exactly one must be set"
             )
+        if self.side is not None and not isinstance(self.side, OrderSide):
+            raise InvalidValue("side", self.side, "must be BUY or SELL")
         if self.target_position is not None:
             object.__setattr__(self, "target_position", to_decimal(self.target_position, "target_position"))
         if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)):

@@ -6,7 +6,7 @@ string costs the same (~150 ns), arithmetic is within 20 %, and Decimal keeps th
 precision without a per-instrument scale. Binary floats are refused at every entry.
 
 Operators on ``Decimal`` round to the thread's context (28 digits by default). Money
-arithmetic that must never round goes through :data:`EXACT`, a 60-digit context that
+arithmetic that must never round goes through :data:`EXACT`, a 100-digit context that
 raises :class:`decimal.Inexact` instead of rounding silently; the one place a division
 is unavoidable (average entry price) uses :data:`ROUNDED`.
 """
@@ -34,12 +34,15 @@ Money: TypeAlias = Decimal
 ZERO = Decimal(0)
 MAX_MAGNITUDE = Decimal("1e24")
 """No price, quantity or amount in any market reaches this; larger input is hostile or a bug."""
-MAX_TEXT = 64
-"""Longest decimal string accepted (a venue sends at most ~30 characters)."""
+MAX_TEXT = 40
+"""Longest decimal string accepted (venues send at most ~25 characters)."""
+MIN_EXPONENT = -40
+"""Finest decimal place accepted in exponent notation, matching what MAX_TEXT allows in plain
+notation; both are far below any venue's tick or lot and keep products within EXACT."""
 ONE = Decimal(1)
 
 EXACT = Context(
-    prec=60, rounding=ROUND_HALF_EVEN, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow]
+    prec=100, rounding=ROUND_HALF_EVEN, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow]
 )
 """Context for sums and products of money: raises rather than rounds."""
 
@@ -81,6 +84,10 @@ def to_decimal(value: object, field: str) -> Decimal:
         except InvalidOperation:
             problem = "is not a decimal number" if str(value).strip() else "is empty"
             raise InvalidValue(field, value, problem) from None
+        if ("e" in value or "E" in value) and result.is_finite() and result:  # type: ignore[operator]
+            exponent = result.as_tuple().exponent
+            if isinstance(exponent, int) and exponent < MIN_EXPONENT:
+                raise InvalidValue(field, value, f"has more than {-MIN_EXPONENT} decimal places")
     elif kind is Decimal:
         result = value  # type: ignore[assignment]
     elif kind is bool:
@@ -117,7 +124,7 @@ def non_negative(value: object, field: str) -> Decimal:
 
 
 def exact_mul(a: Decimal, b: Decimal) -> Decimal:
-    """``a * b`` with no rounding (raises decimal.Inexact if 60 digits are not enough)."""
+    """``a * b`` with no rounding (raises decimal.Inexact if 100 digits are not enough)."""
     return EXACT.multiply(a, b)
 
 
