@@ -1,0 +1,107 @@
+"""Simple moving average: the mean of the last ``period`` values, incremental and vectorized."""
+
+from __future__ import annotations
+
+from math import fsum
+
+import numpy.typing as npt
+
+from domain.indicators._common import (
+    NAN,
+    FloatArray,
+    as_series,
+    check_period,
+    finite_float,
+    nan_array,
+    window_mean_std,
+)
+
+
+class SMA:
+    """Incremental simple moving average over the last ``period`` values (TA-Lib ``SMA``).
+
+    The first value is ready after ``period`` updates (index ``period - 1``). ``update`` is
+    O(1): a running sum over a ring buffer. The sum is recomputed exactly (``math.fsum``)
+    from the buffer every ``period`` updates, so rounding drift stays bounded by about
+    ``2 * period`` ulps of the largest value seen in the last two windows.
+
+    Raises InvalidParameter when ``period`` is not an int in [1, 100000], and
+    InvalidValue from ``update`` when the value is NaN, infinite or not a number.
+    """
+
+    __slots__ = ("_buffer", "_count", "_index", "_period", "_sum")
+
+    def __init__(self, period: int) -> None:
+        self._period = check_period(period, "period")
+        self._buffer = [0.0] * self._period
+        self._sum = 0.0
+        self._index = 0
+        self._count = 0
+
+    @property
+    def period(self) -> int:
+        """Number of values averaged."""
+        return self._period
+
+    @property
+    def warmup(self) -> int:
+        """Updates needed before the first value: ``period``."""
+        return self._period
+
+    @property
+    def count(self) -> int:
+        """Updates seen since construction or the last ``reset``."""
+        return self._count
+
+    @property
+    def ready(self) -> bool:
+        """True once ``warmup`` updates have been seen."""
+        return self._count >= self._period
+
+    @property
+    def value(self) -> float:
+        """The current average, NaN while not ready."""
+        if self._count >= self._period:
+            return self._sum / self._period
+        return NAN
+
+    def update(self, value: float) -> None:
+        """Add ``value`` and drop the oldest one. Raises InvalidValue if it is not finite."""
+        if type(value) is not float or value - value != 0.0:
+            value = finite_float(value, "value")
+        buffer = self._buffer
+        index = self._index
+        self._sum += value - buffer[index]
+        buffer[index] = value
+        index += 1
+        if index == self._period:
+            index = 0
+            self._sum = fsum(buffer)
+        self._index = index
+        self._count += 1
+
+    def reset(self) -> None:
+        """Forget every value: back to the state right after construction."""
+        self._buffer = [0.0] * self._period
+        self._sum = 0.0
+        self._index = 0
+        self._count = 0
+
+    def __repr__(self) -> str:
+        return f"SMA(period={self._period}, count={self._count}, value={self.value})"
+
+
+def sma(values: npt.ArrayLike, period: int) -> FloatArray:
+    """Vectorized twin of :class:`SMA`: the same numbers for a whole series at once.
+
+    Returns a float64 array as long as ``values``, NaN for the first ``period - 1``
+    entries (TA-Lib ``SMA``). Each window is summed on its own (no running sum), so there
+    is no drift. Raises InvalidParameter for a bad ``period`` and InvalidValue when
+    ``values`` is not a one-dimensional array of finite numbers.
+    """
+    n = check_period(period, "period")
+    x = as_series(values, "values")
+    out = nan_array(x.shape[0])
+    if x.shape[0] >= n:
+        out[n - 1 :] = window_mean_std(x, n, with_std=False)[0]
+    return out
