@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.harness import Result
 
-SUITES = ["bench.decimal_vs_int", "bench.domain_micro"]
+SUITES = ["bench.decimal_vs_int", "bench.domain_micro", "bench.risk_check"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -1,0 +1,36 @@
+"""Risk: limits, pre-trade checks, the order-rate throttle, the trading state and position stops."""
+
+from .limits import InstrumentLimits, RiskLimits
+from .pretrade import PreTradeRisk
+from .reasons import APPROVED, RiskDecision, RiskLimitBreached, RiskReason, RiskRejection
+from .stops import STOPS_STRATEGY_ID, PositionStops, StopRules
+from .throttle import OrderRateThrottle
+from .trading_state import (
+    NS_PER_DAY,
+    ResumeRefused,
+    TradingState,
+    TradingStateChanged,
+    TradingStateMachine,
+    utc_day,
+)
+
+__all__ = [
+    "APPROVED",
+    "NS_PER_DAY",
+    "STOPS_STRATEGY_ID",
+    "InstrumentLimits",
+    "OrderRateThrottle",
+    "PositionStops",
+    "PreTradeRisk",
+    "ResumeRefused",
+    "RiskDecision",
+    "RiskLimitBreached",
+    "RiskLimits",
+    "RiskReason",
+    "RiskRejection",
+    "StopRules",
+    "TradingState",
+    "TradingStateChanged",
+    "TradingStateMachine",
+    "utc_day",
+]
