@@ -1,0 +1,1 @@
+"""Broker adapters: implementations of the ``Broker`` port (the paper broker; real venues later)."""

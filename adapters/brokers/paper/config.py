@@ -1,0 +1,84 @@
+"""Paper broker settings: fees, latency, slippage and which market data may fill resting orders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from domain.errors import InvalidParameter
+from domain.values import to_decimal
+
+MAX_FEE_BPS = Decimal(1000)
+"""10 %: far beyond any venue's schedule, so a larger fee is a unit mistake (percent for bps)."""
+MAX_REBATE_BPS = Decimal(10)
+"""Venues pay makers at most a few bps; a larger rebate would make any churn profitable."""
+MAX_SLIPPAGE_BPS = Decimal(1000)
+MAX_LATENCY_NS = 60_000_000_000
+"""One minute: a larger latency is almost surely milliseconds or seconds given as nanoseconds."""
+MAX_FEE_DECIMALS = 18
+
+
+def _bps(value: object, field: str, low: Decimal, high: Decimal) -> Decimal:
+    result = to_decimal(value, field)  # raises InvalidValue naming the field
+    if not low <= result <= high:
+        raise InvalidParameter(field, value, f"must be between {low} and {high} bps")
+    return result
+
+
+def _whole(value: object, field: str, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameter(field, value, "must be a whole number")
+    if not 0 <= value <= high:
+        raise InvalidParameter(field, value, f"must be between 0 and {high}")
+    return value
+
+
+def _flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameter(field, value, "must be true or false")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaperBrokerConfig:
+    """How the paper broker charges, delays and fills; validated at construction.
+
+    ``maker_fee_bps`` / ``taker_fee_bps``: fee on a fill's notional, in basis points of the
+    quote currency (defaults: Binance spot's base tier, 10 bps each). A negative maker fee is a
+    rebate, at most ``MAX_REBATE_BPS``. ``latency_ns``: one-way delay before a submit or a
+    cancel reaches the simulated venue (event time). ``slippage_bps``: how much worse than the
+    displayed price every taker fill is, rounded to the tick against the trader (never
+    beyond a limit order's price). ``fee_decimals``: the fee is rounded half-even to this many
+    decimal places. ``use_trades_for_fills`` / ``use_book_for_fills``: whether public trades,
+    and the book (or quote) moving through the price, fill resting limit orders.
+
+    Raises InvalidValue (malformed number) or InvalidParameter (out of range), naming the field.
+    """
+
+    maker_fee_bps: Decimal = Decimal(10)
+    taker_fee_bps: Decimal = Decimal(10)
+    latency_ns: int = 0
+    slippage_bps: Decimal = Decimal(0)
+    fee_decimals: int = 12
+    use_trades_for_fills: bool = True
+    use_book_for_fills: bool = True
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "maker_fee_bps", _bps(self.maker_fee_bps, "maker_fee_bps", -MAX_REBATE_BPS, MAX_FEE_BPS))
+        set_(self, "taker_fee_bps", _bps(self.taker_fee_bps, "taker_fee_bps", Decimal(0), MAX_FEE_BPS))
+        set_(self, "slippage_bps", _bps(self.slippage_bps, "slippage_bps", Decimal(0), MAX_SLIPPAGE_BPS))
+        set_(self, "latency_ns", _whole(self.latency_ns, "latency_ns", MAX_LATENCY_NS))
+        set_(self, "fee_decimals", _whole(self.fee_decimals, "fee_decimals", MAX_FEE_DECIMALS))
+        set_(self, "use_trades_for_fills", _flag(self.use_trades_for_fills, "use_trades_for_fills"))
+        set_(self, "use_book_for_fills", _flag(self.use_book_for_fills, "use_book_for_fills"))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> PaperBrokerConfig:
+        """Build from a parsed TOML table; an unknown key raises InvalidParameter naming it."""
+        known = {field.name for field in fields(cls)}
+        for key in values:
+            if key not in known:
+                raise InvalidParameter(key, values[key], f"is not a paper broker setting ({sorted(known)})")
+        return cls(**values)  # type: ignore[arg-type]  # each value is validated in __post_init__
