@@ -1,0 +1,92 @@
+"""In-memory stores for market data, signals and trades (the embedded default until SQL lands)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
+from domain.market_data import MarketEvent
+from domain.orders import Fill, Order, OrderEvent, OrderStatus
+from domain.signals import Signal
+
+
+class InMemoryMarketDataRepository:
+    """Keeps the last ``capacity`` market events: bounded, so memory stays flat on long runs."""
+
+    __slots__ = ("_events", "append", "appended")
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1 (was {capacity})")
+        self._events: deque[MarketEvent] = deque(maxlen=capacity)
+        self.append = self._events.append  # the per-tick call: a bound C method, no Python frame
+
+    def flush(self) -> None:
+        """Nothing to write: memory is the store."""
+
+    def recent(self, limit: int = 100) -> list[MarketEvent]:
+        return list(self._events)[-limit:]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
+class InMemorySignalRepository:
+    """Every signal, in arrival order."""
+
+    __slots__ = ("_signals",)
+
+    def __init__(self) -> None:
+        self._signals: list[Signal] = []
+
+    def add(self, signal: Signal) -> None:
+        self._signals.append(signal)
+
+    def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
+        selected = [s for s in self._signals if strategy_id is None or s.strategy_id == strategy_id]
+        return selected[-limit:]
+
+    def __len__(self) -> int:
+        return len(self._signals)
+
+
+class InMemoryTradeRepository:
+    """Orders by client order id, the append-only order-event journal, and fills."""
+
+    __slots__ = ("_fills", "_journal", "_orders")
+
+    def __init__(self) -> None:
+        self._orders: dict[ClientOrderId, Order] = {}
+        self._journal: list[OrderEvent] = []
+        self._fills: list[Fill] = []
+
+    def add_order(self, order: Order) -> None:
+        if order.client_order_id in self._orders:
+            raise ValueError(f"order {order.client_order_id} is already stored")
+        self._orders[order.client_order_id] = order
+
+    def append_order_event(self, event: OrderEvent) -> None:
+        self._journal.append(event)
+
+    def add_fill(self, fill: Fill) -> None:
+        self._fills.append(fill)
+
+    def get_order(self, client_order_id: ClientOrderId) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    def list_orders(
+        self, *, instrument_id: InstrumentId | None = None, status: OrderStatus | None = None
+    ) -> Sequence[Order]:
+        return [
+            order
+            for order in self._orders.values()
+            if (instrument_id is None or order.instrument_id == instrument_id)
+            and (status is None or order.status is status)
+        ]
+
+    def list_fills(self, *, instrument_id: InstrumentId | None = None) -> Sequence[Fill]:
+        return [f for f in self._fills if instrument_id is None or f.instrument_id == instrument_id]
+
+    def journal(self, client_order_id: ClientOrderId | None = None) -> list[OrderEvent]:
+        return [e for e in self._journal if client_order_id is None or e.client_order_id == client_order_id]

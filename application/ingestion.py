@@ -1,0 +1,73 @@
+"""The ingestion service: owns the market-data feeds and publishes what they normalize."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from application.ports import FeedHealth, MarketDataFeed
+from domain.market_data import MarketEvent
+
+log = logging.getLogger("tradeplane.ingestion")
+
+
+class IngestionService:
+    """Runs every feed as a task that streams into ``publish`` (the bus).
+
+    A feed that crashes (it should not: feeds reconnect on their own) is logged and
+    restarted after ``restart_delay`` seconds, so one bad venue never stops the engine.
+    """
+
+    def __init__(
+        self,
+        feeds: Sequence[MarketDataFeed],
+        publish: Callable[[MarketEvent], None],
+        *,
+        restart_delay: float = 5.0,
+    ) -> None:
+        self._feeds = list(feeds)
+        self._publish = publish
+        self._restart_delay = restart_delay
+        self._tasks: list[asyncio.Task[None]] = []
+        self.crashes = 0
+
+    @property
+    def feeds(self) -> Sequence[MarketDataFeed]:
+        return tuple(self._feeds)
+
+    def start(self) -> None:
+        """Start one supervised task per feed (call from inside the event loop)."""
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._supervise(feed), name=f"feed:{feed.name}") for feed in self._feeds
+        ]
+
+    async def _supervise(self, feed: MarketDataFeed) -> None:
+        while True:
+            try:
+                await feed.run(self._publish)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.crashes += 1
+                log.exception("feed %s crashed; restarting in %.1fs", feed.name, self._restart_delay)
+                await asyncio.sleep(self._restart_delay)
+
+    async def stop(self) -> None:
+        """Stop every feed, then their tasks."""
+        for feed in self._feeds:
+            try:
+                await feed.stop()
+            except Exception:
+                log.exception("feed %s failed to stop cleanly", feed.name)
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def health(self) -> list[FeedHealth]:
+        return [feed.health() for feed in self._feeds]

@@ -1,0 +1,86 @@
+"""The engine's view of the market: last trade, last quote and the L2 book per instrument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from application.ports import Cache
+from domain.errors import BookOutOfSync, InvalidValue
+from domain.identifiers import InstrumentId
+from domain.market_data import BookDelta, BookSnapshot, QuoteTick, TradeTick
+from domain.order_book import OrderBook
+
+
+@dataclass(slots=True)
+class LastTrade:
+    price: Decimal
+    ts_event: int
+
+
+class MarketState:
+    """Keeps the latest market facts the engine and its observers ask for.
+
+    Books are fed only from the feed's BookSnapshot/BookDelta events, which the feed has
+    already sequence-checked; a gap, a crossed book or a malformed level here still marks
+    the book out of sync (counted in ``book_errors``) until the next snapshot, rather than
+    drifting or raising into the bus.
+    """
+
+    __slots__ = ("_cache", "book_errors", "books", "last_trades", "quotes", "trades_seen")
+
+    def __init__(self, cache: Cache | None = None) -> None:
+        self._cache = cache
+        self.last_trades: dict[InstrumentId, LastTrade] = {}
+        self.quotes: dict[InstrumentId, QuoteTick] = {}
+        self.books: dict[InstrumentId, OrderBook] = {}
+        self.book_errors = 0
+        self.trades_seen = 0
+
+    def on_trade(self, tick: TradeTick) -> None:
+        self.trades_seen += 1
+        last = self.last_trades.get(tick.instrument_id)
+        if last is None:
+            self.last_trades[tick.instrument_id] = LastTrade(tick.price, tick.ts_event)
+        else:
+            last.price = tick.price
+            last.ts_event = tick.ts_event
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        self.quotes[quote.instrument_id] = quote
+        if self._cache is not None:
+            self._cache.set_quote(quote)
+
+    def on_book_snapshot(self, snapshot: BookSnapshot) -> None:
+        book = self.books.get(snapshot.instrument_id)
+        if book is None:
+            book = self.books[snapshot.instrument_id] = OrderBook(snapshot.instrument_id)
+        try:
+            book.apply_snapshot(snapshot)
+        except (BookOutOfSync, InvalidValue):
+            self.book_errors += 1
+
+    def on_book_delta(self, delta: BookDelta) -> None:
+        book = self.books.get(delta.instrument_id)
+        if book is None:
+            self.book_errors += 1
+            return
+        try:
+            book.apply_delta(delta)
+        except (BookOutOfSync, InvalidValue):  # a gap, a crossing, a negative size
+            self.book_errors += 1
+
+    def last_price(self, instrument_id: InstrumentId) -> Decimal | None:
+        """Last trade price, else the quote mid, else None."""
+        last = self.last_trades.get(instrument_id)
+        if last is not None:
+            return last.price
+        quote = self.quotes.get(instrument_id)
+        return quote.mid if quote is not None else None
+
+    def last_price_ts(self, instrument_id: InstrumentId) -> int | None:
+        last = self.last_trades.get(instrument_id)
+        if last is not None:
+            return last.ts_event
+        quote = self.quotes.get(instrument_id)
+        return quote.ts_event if quote is not None else None

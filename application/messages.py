@@ -1,0 +1,113 @@
+"""Messages that cross the bus besides market data: broker reports and engine events.
+
+Broker reports are what a broker adapter (paper or real) says happened to an order; the
+execution engine applies them to the ``Order`` aggregate. Engine events are what the
+engine tells observers (stores, gRPC streams, logs) after the fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
+from domain.intents import OrderIntent
+from domain.orders import Fill, OrderEvent
+from domain.risk import RiskRejection
+from domain.signals import Signal
+
+# -- broker reports (broker -> execution engine) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAccepted:
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected:
+    client_order_id: ClientOrderId
+    reason: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFilled:
+    fill: Fill
+
+    @property
+    def client_order_id(self) -> ClientOrderId:
+        return self.fill.client_order_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCanceled:
+    client_order_id: ClientOrderId
+    reason: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderExpired:
+    client_order_id: ClientOrderId
+    reason: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelRejected:
+    client_order_id: ClientOrderId
+    reason: str
+    ts_event: int
+
+
+BrokerReport = OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired | CancelRejected
+"""Everything a broker can report about an order."""
+
+# -- engine events (engine -> observers) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderUpdated:
+    """An order changed state; ``event`` is the journal entry the order recorded."""
+
+    event: OrderEvent
+    instrument_id: InstrumentId
+    strategy_id: StrategyId | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionChanged:
+    """A fill changed a position; figures after the fill, in the quote currency."""
+
+    instrument_id: InstrumentId
+    quantity: Decimal
+    avg_entry_price: Decimal | None
+    realized_pnl: Decimal
+    fees: Decimal
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntentRejected:
+    """Pre-trade risk (or instrument validation) refused an intent; nothing was sent."""
+
+    intent: OrderIntent
+    rejections: tuple[RiskRejection, ...]
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyFailed:
+    """A strategy raised; it was disabled and the engine went on."""
+
+    strategy_id: StrategyId
+    error: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalEmitted:
+    signal: Signal

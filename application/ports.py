@@ -1,0 +1,138 @@
+"""Ports: what the application needs from the outside world, as ``typing.Protocol``s.
+
+Every port has an in-memory adapter in ``adapters/memory/`` (the test fake and the
+embedded default). Repositories are synchronous: handlers on the bus are synchronous
+and ordered, and a store that must wait on I/O batches in its adapter instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar, runtime_checkable
+
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
+from domain.market_data import MarketEvent, QuoteTick
+from domain.orders import Fill, Order, OrderEvent, OrderStatus
+from domain.signals import Signal
+
+E = TypeVar("E")
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where time comes from: the wall clock live, the events' own timestamps in a backtest."""
+
+    def now_ns(self) -> int: ...
+
+
+class EventBus(Protocol):
+    """Synchronous, ordered publish/subscribe keyed by message type.
+
+    Handlers run in subscription order; a message published from inside a handler is
+    queued and delivered after the current one, so one input sequence always yields one
+    output sequence.
+    """
+
+    def subscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None: ...
+
+    def publish(self, message: object) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedHealth:
+    """What an operator needs to know about one market-data connection."""
+
+    name: str
+    connected: bool
+    last_message_ns: int | None
+    messages: int
+    reconnects: int
+    gaps: int
+    malformed: int
+    last_error: str = ""
+
+
+class MarketDataFeed(Protocol):
+    """A venue connection that streams normalized market events into a sink until stopped.
+
+    ``run`` connects, subscribes and keeps the connection alive on its own (reconnect with
+    backoff, resubscribe, book resync); it returns only after ``stop``.
+    """
+
+    name: str
+
+    async def run(self, sink: Callable[[MarketEvent], None]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def health(self) -> FeedHealth: ...
+
+
+class Broker(Protocol):
+    """Executes orders. Calls return at once; outcomes arrive later as broker reports
+    (``application.messages``) published on the bus, for the paper broker and a real one alike.
+    """
+
+    name: str
+
+    def submit(self, order: Order) -> None: ...
+
+    def cancel(self, order: Order) -> None: ...
+
+
+class MarketDataRepository(Protocol):
+    """The market-data store: appended in batches so ingestion never waits on it."""
+
+    def append(self, event: MarketEvent) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class SignalRepository(Protocol):
+    """The signals store: every signal a strategy emitted, in order."""
+
+    def add(self, signal: Signal) -> None: ...
+
+    def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]: ...
+
+
+class TradeRepository(Protocol):
+    """The trades store: orders, their append-only event journal, and fills."""
+
+    def add_order(self, order: Order) -> None: ...
+
+    def append_order_event(self, event: OrderEvent) -> None: ...
+
+    def add_fill(self, fill: Fill) -> None: ...
+
+    def get_order(self, client_order_id: ClientOrderId) -> Order | None: ...
+
+    def list_orders(
+        self, *, instrument_id: InstrumentId | None = None, status: OrderStatus | None = None
+    ) -> Sequence[Order]: ...
+
+    def list_fills(self, *, instrument_id: InstrumentId | None = None) -> Sequence[Fill]: ...
+
+
+class Cache(Protocol):
+    """Latest values other processes may read: quotes, positions, risk state."""
+
+    def set_quote(self, quote: QuoteTick) -> None: ...
+
+    def get_quote(self, instrument_id: InstrumentId) -> QuoteTick | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+    def get(self, key: str) -> str | None: ...
+
+
+class SecretStore(Protocol):
+    """Secrets (API keys) by name; never logged, never returned over the API."""
+
+    def get(self, name: str) -> str: ...
+
+
+def names(items: Iterable[object]) -> list[str]:
+    """Type names, for log lines and status snapshots."""
+    return [type(item).__name__ for item in items]

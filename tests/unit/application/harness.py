@@ -1,0 +1,445 @@
+"""An engine built from real parts (bus, clock, stores, portfolio, paper broker, risk, OMS) and fakes.
+
+``build()`` wires exactly what the composition root wires, with the in-memory adapters, a
+``ManualClock`` and an ``InMemoryFeed``; the harness records every engine message on the bus
+and every handler failure. The fakes are port implementations, not mocks: ``RecordingBroker``
+(a venue that answers only when the test says so) and ``ScriptedStrategy`` (a strategy whose
+signals are a table keyed by price).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
+from adapters.memory import (
+    InMemoryCache,
+    InMemoryFeed,
+    InMemoryMarketDataRepository,
+    InMemorySignalRepository,
+    InMemoryTradeRepository,
+    ManualClock,
+)
+from application.bus import HandlerFailure, MessageBus
+from application.engine import Engine
+from application.execution import ExecutionEngine
+from application.ingestion import IngestionService
+from application.market_state import MarketState
+from application.messages import (
+    CancelRejected,
+    IntentRejected,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderUpdated,
+    PositionChanged,
+    SignalEmitted,
+    StrategyFailed,
+)
+from application.ports import Broker, MarketDataFeed
+from application.strategy_engine import StrategyEngine
+from domain.identifiers import InstrumentId, StrategyId, TradeId, VenueOrderId
+from domain.instrument import Instrument
+from domain.intents import OrderIntent
+from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
+from domain.orders import Fill, Order, OrderStatus
+from domain.portfolio import Portfolio
+from domain.risk import (
+    PositionStops,
+    PreTradeRisk,
+    RiskLimits,
+    StopRules,
+    TradingStateChanged,
+    TradingStateMachine,
+)
+from domain.signals import Signal
+from domain.strategies.base import NO_SIGNALS
+from domain.values import AggressorSide, OrderSide
+from tests.builders import BTCUSDT, ETHUSDT, STEP_NS, TS, make_instrument
+
+M = TypeVar("M")
+
+BTC = BTCUSDT
+ETH = ETHUSDT
+RECORDED = (
+    SignalEmitted,
+    OrderIntent,
+    IntentRejected,
+    OrderUpdated,
+    PositionChanged,
+    StrategyFailed,
+    TradingStateChanged,
+    OrderAccepted,
+    OrderRejected,
+    OrderFilled,
+    OrderCanceled,
+    OrderExpired,
+    CancelRejected,
+)
+
+
+def btc() -> Instrument:
+    """BTCUSDT: tick 0.01, lot 0.001, min notional 10 USDT."""
+    return make_instrument(lot_size="0.001", min_notional="10")
+
+
+def eth() -> Instrument:
+    return make_instrument(base="ETH", lot_size="0.001", min_notional="10")
+
+
+# -- fakes ------------------------------------------------------------------------------------
+
+
+class RecordingBroker:
+    """A ``Broker`` that records submits and cancels and reports only what a test tells it to."""
+
+    name = "recording"
+
+    def __init__(self, publish: Callable[[object], None]) -> None:
+        self._publish = publish
+        self.submitted: list[Order] = []
+        self.canceled: list[Order] = []
+        self.on_submit: Callable[[Order], None] | None = None
+        self._venue_ids = 0
+        self._trade_ids = 0
+
+    def submit(self, order: Order) -> None:
+        if self.on_submit is not None:
+            self.on_submit(order)
+        self.submitted.append(order)
+
+    def cancel(self, order: Order) -> None:
+        self.canceled.append(order)
+
+    # -- what the venue says, when the test says so --------------------------------------
+
+    def accept(self, order: Order, ts: int) -> None:
+        self._venue_ids += 1
+        self._publish(
+            OrderAccepted(
+                client_order_id=order.client_order_id,
+                venue_order_id=VenueOrderId(f"V-{self._venue_ids}"),
+                ts_event=ts,
+            )
+        )
+
+    def fill(self, order: Order, quantity: str, price: str, ts: int, *, fee: str = "0") -> Fill:
+        self._trade_ids += 1
+        fill = Fill(
+            instrument_id=order.instrument_id,
+            client_order_id=order.client_order_id,
+            trade_id=TradeId(f"X-{self._trade_ids}"),
+            side=order.side,
+            quantity=Decimal(quantity),
+            price=Decimal(price),
+            fee=Decimal(fee),
+            strategy_id=order.strategy_id,
+            ts_event=ts,
+        )
+        self._publish(OrderFilled(fill=fill))
+        return fill
+
+    def report_canceled(self, order: Order, ts: int) -> None:
+        self._publish(OrderCanceled(client_order_id=order.client_order_id, reason="canceled", ts_event=ts))
+
+    def reject(self, order: Order, ts: int, reason: str = "insufficient balance") -> None:
+        self._publish(OrderRejected(client_order_id=order.client_order_id, reason=reason, ts_event=ts))
+
+    def expire(self, order: Order, ts: int) -> None:
+        self._publish(
+            OrderExpired(client_order_id=order.client_order_id, reason="IOC remainder", ts_event=ts)
+        )
+
+
+Script = Mapping[str, OrderSide | str | Exception]
+"""Price (as text) -> what the strategy says on an event at that price: a side, a target
+position (a decimal string), or an exception to raise."""
+
+
+class ScriptedStrategy:
+    """A ``Strategy`` fake: records every event it is fed and answers from a script keyed by price.
+
+    The price of a trade is its price, of a quote its mid, of a bar its close.
+    """
+
+    def __init__(self, strategy_id: str, *instrument_ids: InstrumentId, script: Script | None = None) -> None:
+        self._id = StrategyId(strategy_id)
+        self._instrument_ids = frozenset(instrument_ids or (BTC,))
+        self.script: dict[str, OrderSide | str | Exception] = dict(script or {})
+        self.seen: list[MarketEvent] = []
+        self.resets = 0
+
+    @property
+    def id(self) -> StrategyId:
+        return self._id
+
+    @property
+    def instrument_ids(self) -> frozenset[InstrumentId]:
+        return self._instrument_ids
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    @property
+    def warmup(self) -> int:
+        return 0
+
+    def parameters(self) -> Mapping[str, object]:
+        return {}
+
+    def on_trade(self, tick: TradeTick) -> Sequence[Signal]:
+        self.seen.append(tick)
+        return self._answer(tick.instrument_id, tick.price, tick.ts_event)
+
+    def on_quote(self, quote: QuoteTick) -> Sequence[Signal]:
+        self.seen.append(quote)
+        return self._answer(quote.instrument_id, quote.mid, quote.ts_event)
+
+    def on_bar(self, bar: Bar) -> Sequence[Signal]:
+        self.seen.append(bar)
+        return self._answer(bar.instrument_id, bar.close, bar.ts_event)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def _answer(self, instrument_id: InstrumentId, price: Decimal, ts: int) -> Sequence[Signal]:
+        said = self.script.get(str(price))
+        if said is None:
+            return NO_SIGNALS
+        if isinstance(said, Exception):
+            raise said
+        if isinstance(said, OrderSide):
+            return (
+                Signal(
+                    strategy_id=self._id,
+                    instrument_id=instrument_id,
+                    side=said,
+                    reason=f"scripted {said.name} at {price}",
+                    ts_event=ts,
+                ),
+            )
+        return (
+            Signal(
+                strategy_id=self._id,
+                instrument_id=instrument_id,
+                target_position=Decimal(said),
+                reason=f"scripted target {said} at {price}",
+                ts_event=ts,
+            ),
+        )
+
+
+# -- the harness --------------------------------------------------------------------------------
+
+
+@dataclass(repr=False)
+class Harness:
+    bus: MessageBus
+    clock: ManualClock
+    portfolio: Portfolio
+    market: MarketState
+    cache: InMemoryCache
+    market_data: InMemoryMarketDataRepository
+    signals: InMemorySignalRepository
+    trades: InMemoryTradeRepository
+    broker: Any  # PaperBroker or RecordingBroker
+    risk: PreTradeRisk
+    trading: TradingStateMachine
+    stops: PositionStops | None
+    execution: ExecutionEngine
+    strategies: StrategyEngine
+    feed: InMemoryFeed
+    ingestion: IngestionService
+    engine: Engine
+    failures: list[HandlerFailure] = field(default_factory=list)
+    messages: list[object] = field(default_factory=list)
+    expect_failures: bool = False
+    _trade_ids: int = 0
+
+    # -- driving the market ------------------------------------------------------------
+
+    def advance(self, step: int = STEP_NS) -> int:
+        """Move the clock on by ``step`` and return the new time."""
+        self.clock.advance(step)
+        return self.clock.now_ns()
+
+    def trade(
+        self,
+        price: str,
+        size: str = "1",
+        *,
+        instrument_id: InstrumentId = BTC,
+        aggressor: AggressorSide = AggressorSide.NONE,
+    ) -> TradeTick:
+        ts = self.advance()
+        self._trade_ids += 1
+        tick = TradeTick.create(
+            instrument_id=instrument_id,
+            price=price,
+            size=size,
+            aggressor=aggressor,
+            trade_id=f"P-{self._trade_ids}",
+            ts_event=ts,
+            ts_init=ts,
+        )
+        self.bus.publish(tick)
+        return tick
+
+    def quote(self, bid: str, ask: str, size: str = "10", *, instrument_id: InstrumentId = BTC) -> QuoteTick:
+        ts = self.advance()
+        quote = QuoteTick.create(
+            instrument_id=instrument_id,
+            bid_price=bid,
+            bid_size=size,
+            ask_price=ask,
+            ask_size=size,
+            ts_event=ts,
+            ts_init=ts,
+        )
+        self.bus.publish(quote)
+        return quote
+
+    def bar(self, close: str, *, instrument_id: InstrumentId = BTC) -> Bar:
+        ts = self.advance()
+        bar = Bar.create(
+            instrument_id=instrument_id,
+            open=close,
+            high=close,
+            low=close,
+            close=close,
+            volume="1",
+            interval_ns=60_000_000_000,
+            ts_event=ts,
+            ts_init=ts,
+        )
+        self.bus.publish(bar)
+        return bar
+
+    def submit(self, intent: OrderIntent, *, client_order_id: str | None = None) -> Order:
+        """``submit_intent`` at the clock's next step (as a command from outside the bus)."""
+        self.advance()
+        return self.execution.submit_intent(intent, client_order_id=client_order_id)
+
+    # -- reading what happened -------------------------------------------------------------
+
+    def of_type(self, message_type: type[M]) -> list[M]:
+        return [m for m in self.messages if type(m) is message_type]
+
+    def statuses(self, order: Order) -> list[OrderStatus]:
+        """The journaled statuses of ``order``, in order."""
+        return [event.status for event in self.trades.journal(order.client_order_id)]
+
+    def position(self, instrument_id: InstrumentId = BTC) -> Decimal:
+        position = self.portfolio.positions.get(instrument_id)
+        return position.quantity if position is not None else Decimal(0)
+
+
+def build(
+    *,
+    limits: RiskLimits | None = None,
+    stop_rules: StopRules | None = None,
+    broker: str = "paper",
+    paper: PaperBrokerConfig | None = None,
+    instruments: Iterable[Instrument] | None = None,
+    balances: Mapping[str, object] | None = None,
+    events: Iterable[MarketEvent] = (),
+    mark_interval_ns: int = 1_000_000_000,
+    start_ns: int = TS,
+    restart_delay: float = 0.0,
+    broker_supports_stops: bool = False,
+    market_data: InMemoryMarketDataRepository | None = None,
+    feeds: Sequence[MarketDataFeed] | None = None,
+) -> Harness:
+    """The engine of the composition root on in-memory adapters; see the module docstring.
+
+    ``broker`` is "paper" (a PaperBroker with no latency and no fees unless ``paper`` says
+    otherwise) or "recording" (a RecordingBroker). The feed replays ``events`` and moves the
+    clock to each event's time; ``feeds`` replaces it.
+    """
+    failures: list[HandlerFailure] = []
+    bus = MessageBus(on_error=lambda failure, error: failures.append(failure))
+    clock = ManualClock(start_ns)
+    portfolio = Portfolio(
+        instruments=list(instruments) if instruments is not None else [btc(), eth()],
+        valuation_currency="USDT",
+        balances=dict(balances) if balances is not None else {"USDT": "10000"},
+    )
+    cache = InMemoryCache()
+    market = MarketState(cache=cache)
+    market_data = market_data if market_data is not None else InMemoryMarketDataRepository()
+    signals = InMemorySignalRepository()
+    trades = InMemoryTradeRepository()
+    venue: Broker
+    if broker == "paper":
+        venue = PaperBroker(
+            publish=bus.publish,
+            instruments=portfolio.instruments,
+            config=paper or PaperBrokerConfig(maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0)),
+        )
+    elif broker == "recording":
+        venue = RecordingBroker(bus.publish)
+    else:
+        raise ValueError(f"broker must be 'paper' or 'recording', was {broker!r}")
+    risk_limits = limits or RiskLimits()
+    risk = PreTradeRisk(risk_limits)
+    trading = TradingStateMachine(risk_limits)
+    stops = PositionStops(stop_rules) if stop_rules is not None else None
+    execution = ExecutionEngine(
+        bus=bus,
+        broker=venue,
+        trades=trades,
+        portfolio=portfolio,
+        market=market,
+        risk=risk,
+        trading=trading,
+        clock=clock,
+        stops=stops,
+        mark_interval_ns=mark_interval_ns,
+        broker_supports_stops=broker_supports_stops,
+    )
+    strategies = StrategyEngine(
+        bus=bus, signals=signals, portfolio=portfolio, working_quantity=execution.working_quantity
+    )
+    feed = InMemoryFeed(events, clock=clock)
+    ingestion = IngestionService([feed] if feeds is None else feeds, bus.publish, restart_delay=restart_delay)
+    engine = Engine(
+        bus=bus,
+        clock=clock,
+        market=market,
+        market_data=market_data,
+        strategies=strategies,
+        execution=execution,
+        portfolio=portfolio,
+        trading=trading,
+        ingestion=ingestion,
+        broker_handlers=venue,
+    )
+    harness = Harness(
+        bus=bus,
+        clock=clock,
+        portfolio=portfolio,
+        market=market,
+        cache=cache,
+        market_data=market_data,
+        signals=signals,
+        trades=trades,
+        broker=venue,
+        risk=risk,
+        trading=trading,
+        stops=stops,
+        execution=execution,
+        strategies=strategies,
+        feed=feed,
+        ingestion=ingestion,
+        engine=engine,
+        failures=failures,
+    )
+    for message_type in RECORDED:  # after the engine's own handlers: the order they saw
+        bus.subscribe(message_type, harness.messages.append)
+    return harness

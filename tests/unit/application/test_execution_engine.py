@@ -1,0 +1,451 @@
+"""ExecutionEngine (the OMS): validation, risk, journal-before-send, broker reports, idempotency, cancels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+from application.execution import UnknownOrder
+from application.messages import (
+    CancelRejected,
+    IntentRejected,
+    OrderAccepted,
+    OrderFilled,
+    OrderUpdated,
+    PositionChanged,
+)
+from domain.errors import IllegalTransition, InstrumentRuleViolation
+from domain.identifiers import ClientOrderId, VenueOrderId
+from domain.intents import OrderIntent
+from domain.orders import Order, OrderStatus, OrderType, TimeInForce
+from domain.risk import RiskLimitBreached, RiskLimits, RiskReason
+from domain.values import OrderSide
+from tests.builders import make_intent
+from tests.unit.application.harness import BTC, ETH, Harness
+
+BUY = OrderSide.BUY
+SELL = OrderSide.SELL
+S = OrderStatus
+SEC = 1_000_000_000
+
+Make = Callable[..., Harness]
+
+
+def limit(side: OrderSide = BUY, quantity: str = "1", price: str = "100", **kw: object) -> OrderIntent:
+    return make_intent(side=side, quantity=quantity, order_type=OrderType.LIMIT, price=price, **kw)  # type: ignore[arg-type]
+
+
+def nothing_sent(h: Harness) -> None:
+    assert h.broker.submitted == []
+    assert h.trades.list_orders() == []
+    assert h.trades.journal() == []
+    assert h.execution.orders == {}
+
+
+# -- instrument rules ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("intent", "words"),
+    [
+        (limit(price="100.005"), "price tick"),
+        (make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="99.999"), "price tick"),
+        (make_intent(quantity="0.0015"), "lot size"),
+        (limit(quantity="0.05"), "minimum notional"),  # 0.05 × 100 = 5 < 10
+        (make_intent(quantity="0.09"), "minimum notional"),  # a market order: at the last trade 100
+    ],
+    ids=["off-tick price", "off-tick stop", "off-lot quantity", "limit notional", "market notional"],
+)
+def test_an_intent_breaking_an_instrument_rule_is_rejected_and_nothing_is_sent(
+    make: Make, intent: OrderIntent, words: str
+) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+
+    with pytest.raises(InstrumentRuleViolation, match=words):
+        h.submit(intent)
+
+    (rejected,) = h.of_type(IntentRejected)
+    assert rejected.intent is intent
+    assert [r.reason for r in rejected.rejections] == [RiskReason.INSTRUMENT_RULE]
+    assert words in rejected.rejections[0].message
+    nothing_sent(h)
+    assert h.execution.stats.risk_rejections == 1
+
+
+def test_an_intent_published_on_the_bus_is_rejected_without_a_handler_error(make: Make) -> None:
+    h = make(broker="recording")
+
+    h.bus.publish(limit(price="100.005"))
+
+    assert len(h.of_type(IntentRejected)) == 1
+    assert h.bus.stats.handler_errors == 0
+    nothing_sent(h)
+
+
+# -- pre-trade risk -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskCase:
+    limits: RiskLimits
+    intent: OrderIntent
+    reason: RiskReason
+    arrange: Callable[[Harness], None] = lambda h: None
+    last_trade: bool = True
+
+
+def _submit_one(h: Harness) -> None:
+    h.submit(limit(price="90"))
+
+
+def _go_stale(h: Harness) -> None:
+    h.advance(2 * SEC)
+
+
+def _halt(h: Harness) -> None:
+    h.execution.halt("operator says stop")
+
+
+RISK_CASES = {
+    "max order quantity": RiskCase(
+        RiskLimits(max_order_quantity=Decimal(1)), make_intent(quantity="2"), RiskReason.MAX_ORDER_QUANTITY
+    ),
+    "max order notional": RiskCase(
+        RiskLimits(max_order_notional=Decimal(1000)),
+        make_intent(quantity="11"),
+        RiskReason.MAX_ORDER_NOTIONAL,
+    ),
+    "max position": RiskCase(
+        RiskLimits(max_position_quantity=Decimal(1)), make_intent(quantity="2"), RiskReason.MAX_POSITION
+    ),
+    "max gross exposure": RiskCase(
+        RiskLimits(max_gross_exposure=Decimal(500)),
+        make_intent(quantity="6"),
+        RiskReason.MAX_GROSS_EXPOSURE,
+    ),
+    "price band": RiskCase(
+        RiskLimits(price_band_fraction=Decimal("0.05")), limit(price="110"), RiskReason.PRICE_BAND
+    ),
+    "rate limit": RiskCase(
+        RiskLimits(max_orders_per_window=1, window_ns=SEC),
+        make_intent(),
+        RiskReason.RATE_LIMIT,
+        _submit_one,
+    ),
+    "max open orders": RiskCase(
+        RiskLimits(max_open_orders=1), make_intent(), RiskReason.MAX_OPEN_ORDERS, _submit_one
+    ),
+    "stale market data": RiskCase(
+        RiskLimits(max_data_age_ns=SEC),
+        make_intent(),
+        RiskReason.STALE_MARKET_DATA,
+        _go_stale,
+    ),
+    "no market data": RiskCase(
+        RiskLimits(max_data_age_ns=SEC), make_intent(), RiskReason.NO_MARKET_DATA, last_trade=False
+    ),
+    "halted": RiskCase(RiskLimits(), make_intent(), RiskReason.TRADING_HALTED, _halt),
+    "reduce-only intent while flat": RiskCase(
+        RiskLimits(), make_intent(side=SELL, reduce_only=True), RiskReason.REDUCE_ONLY
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RISK_CASES.values(), ids=RISK_CASES.keys())
+def test_an_intent_breaking_a_risk_rule_is_rejected_with_its_reason_and_not_journaled(
+    make: Make, case: RiskCase
+) -> None:
+    h = make(broker="recording", limits=case.limits)
+    if case.last_trade:
+        h.trade("100")
+    case.arrange(h)
+    sent = list(h.broker.submitted)
+    stored = list(h.trades.list_orders())
+    journal = h.trades.journal()
+    before = h.execution.stats.risk_rejections
+
+    with pytest.raises(RiskLimitBreached) as raised:
+        h.submit(case.intent)
+
+    assert raised.value.reason is case.reason
+    rejected = h.of_type(IntentRejected)[-1]
+    assert rejected.intent is case.intent
+    assert case.reason in [r.reason for r in rejected.rejections]
+    assert all(r.message for r in rejected.rejections)
+    assert h.broker.submitted == sent
+    assert list(h.trades.list_orders()) == stored
+    assert h.trades.journal() == journal
+    assert h.execution.stats.risk_rejections == before + 1
+
+
+def test_an_approved_intent_becomes_a_submitted_order(make: Make) -> None:
+    h = make(broker="recording", limits=RiskLimits(max_order_quantity=Decimal(5)))
+    h.trade("100")
+
+    order = h.submit(limit(quantity="2", price="99.5"))
+
+    assert h.broker.submitted == [order]
+    assert order.status is S.SUBMITTED
+    assert (order.side, order.quantity, order.price, order.order_type) == (
+        BUY,
+        Decimal(2),
+        Decimal("99.5"),
+        OrderType.LIMIT,
+    )
+    assert order.client_order_id == "TP-1"
+    assert order.strategy_id == "test-strategy"
+    assert h.execution.open_orders == {order.client_order_id: order}
+    assert h.execution.working_quantity(BTC) == Decimal(2)
+
+
+# -- the journal comes first ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("via_bus", [False, True], ids=["command", "bus"])
+def test_an_order_is_journaled_before_the_broker_sees_it(make: Make, via_bus: bool) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    seen: list[tuple[Order | None, list[S]]] = []
+
+    def on_submit(order: Order) -> None:  # the venue looks into the store as the order arrives
+        seen.append((h.trades.get_order(order.client_order_id), h.statuses(order)))
+
+    h.broker.on_submit = on_submit
+    if via_bus:
+        h.bus.publish(make_intent())
+    else:
+        h.submit(make_intent())
+
+    (order,) = h.broker.submitted
+    assert seen == [(order, [S.INITIALIZED, S.SUBMITTED])]
+    updates = [m.event.status for m in h.of_type(OrderUpdated)]
+    assert updates == [S.INITIALIZED, S.SUBMITTED]
+
+
+# -- broker reports -----------------------------------------------------------------------------
+
+
+def test_reports_drive_the_order_and_fills_update_the_position_and_the_account(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(quantity="1", price="100"))
+
+    h.broker.accept(order, h.advance())
+    assert order.status is S.ACCEPTED
+    assert order.venue_order_id == "V-1"
+
+    h.broker.fill(order, "0.4", "100", h.advance(), fee="0.04")
+    assert order.status is S.PARTIALLY_FILLED
+    assert h.position() == Decimal("0.4")
+    assert h.execution.open_orders == {order.client_order_id: order}
+    assert h.execution.working_quantity(BTC) == Decimal("0.6")
+
+    h.broker.fill(order, "0.6", "99", h.advance(), fee="0.0594")
+    assert order.status is S.FILLED
+    assert h.execution.open_orders == {}
+    assert h.statuses(order) == [S.INITIALIZED, S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED]
+    assert [m.event for m in h.of_type(OrderUpdated)] == h.trades.journal()
+    assert len(h.trades.list_fills()) == 2
+    assert h.execution.stats.fills == 2
+    position = h.portfolio.positions[BTC]
+    assert position.quantity == Decimal(1)
+    assert position.avg_entry_price == Decimal("99.4")
+    assert position.fees == Decimal("0.0994")
+    assert h.portfolio.account.balance("USDT") == Decimal("10000") - Decimal("99.4") - Decimal("0.0994")
+    assert h.portfolio.account.balance("BTC") == Decimal(1)
+    changes = h.of_type(PositionChanged)
+    assert [(c.quantity, c.avg_entry_price, c.fees) for c in changes] == [
+        (Decimal("0.4"), Decimal(100), Decimal("0.04")),
+        (Decimal("1.0"), Decimal("99.4"), Decimal("0.0994")),
+    ]
+
+
+def test_a_cancel_request_then_the_venue_cancel_closes_the_order(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(price="95"))
+    h.broker.accept(order, h.advance())
+
+    assert h.execution.cancel(order.client_order_id) is order
+    assert order.status is S.CANCEL_PENDING
+    assert h.broker.canceled == [order]
+
+    h.broker.report_canceled(order, h.advance())
+    assert order.status is S.CANCELED
+    assert h.execution.open_orders == {}
+    assert h.execution.working_quantity(BTC) == 0
+
+
+def test_a_refused_cancel_returns_the_order_to_work(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(price="95"))
+    h.broker.accept(order, h.advance())
+    h.execution.cancel(order.client_order_id)
+
+    h.bus.publish(
+        CancelRejected(client_order_id=order.client_order_id, reason="too late", ts_event=h.advance())
+    )
+
+    assert order.status is S.ACCEPTED
+    assert order.client_order_id in h.execution.open_orders
+
+
+def test_a_broker_rejection_closes_the_order_and_is_counted(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(make_intent())
+
+    h.broker.reject(order, h.advance(), "insufficient balance")
+
+    assert order.status is S.REJECTED
+    assert order.events[-1].reason == "insufficient balance"
+    assert h.execution.open_orders == {}
+    assert h.execution.stats.broker_rejections == 1
+
+
+def test_an_expiry_after_a_partial_fill_keeps_the_fill(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(time_in_force=TimeInForce.IOC))
+    h.broker.accept(order, h.advance())
+    h.broker.fill(order, "0.3", "100", h.advance())
+
+    h.broker.expire(order, h.advance())
+
+    assert order.status is S.EXPIRED
+    assert h.position() == Decimal("0.3")
+    assert h.execution.open_orders == {}
+
+
+def test_duplicate_and_late_reports_are_counted_and_ignored(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(make_intent())
+    accepted = OrderAccepted(
+        client_order_id=order.client_order_id, venue_order_id=VenueOrderId("V-9"), ts_event=h.advance()
+    )
+    h.bus.publish(accepted)
+    fill = h.broker.fill(order, "1", "100", h.advance())
+    journal = h.trades.journal()
+
+    h.bus.publish(accepted)  # the ack again
+    h.bus.publish(OrderFilled(fill=fill))  # the same trade again
+    h.broker.report_canceled(order, h.advance())  # a cancel of a filled order
+
+    assert h.execution.stats.duplicate_reports == 3
+    assert h.position() == Decimal(1)
+    assert h.trades.list_fills() == [fill]
+    assert h.trades.journal() == journal
+    assert order.status is S.FILLED
+
+
+def test_reports_for_unknown_orders_are_counted_and_ignored(make: Make) -> None:
+    h = make(broker="recording")
+
+    h.bus.publish(
+        OrderAccepted(client_order_id=ClientOrderId("NOPE"), venue_order_id=VenueOrderId("V"), ts_event=1)
+    )
+    h.bus.publish(CancelRejected(client_order_id=ClientOrderId("NOPE"), reason="?", ts_event=1))
+
+    assert h.execution.stats.unknown_reports == 2
+    assert h.trades.journal() == []
+
+
+# -- idempotency ----------------------------------------------------------------------------------
+
+
+def test_submitting_twice_with_one_client_order_id_gives_one_order_and_one_broker_submit(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+
+    first = h.submit(make_intent(), client_order_id="C-1")
+    again = h.submit(make_intent(), client_order_id="C-1")
+
+    assert again is first
+    assert first.client_order_id == "C-1"
+    assert h.broker.submitted == [first]
+    assert list(h.trades.list_orders()) == [first]
+    assert h.execution.stats.intents == 1
+
+
+def test_a_generated_client_order_id_never_reuses_one_given_by_a_client(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    given = h.submit(make_intent(), client_order_id="TP-1")
+
+    generated = h.submit(make_intent())
+
+    assert generated.client_order_id != given.client_order_id
+    assert h.execution.get("TP-1") is given
+    assert [o.client_order_id for o in h.trades.list_orders()] == ["TP-1", generated.client_order_id]
+    assert h.broker.submitted == [given, generated]
+
+
+# -- cancels against the paper broker -------------------------------------------------------------
+
+
+def _market(h: Harness) -> None:
+    for instrument_id in (BTC, ETH):
+        h.quote("99.99", "100.01", instrument_id=instrument_id)
+        h.trade("100", instrument_id=instrument_id)
+
+
+def test_cancel_of_a_resting_order_is_confirmed_by_the_paper_broker(make: Make) -> None:
+    h = make()
+    _market(h)
+    order = h.submit(limit(price="95"))
+    assert order.status is S.ACCEPTED
+
+    h.advance()
+    h.execution.cancel(order.client_order_id)
+
+    assert order.status is S.CANCELED
+    assert h.statuses(order)[-2:] == [S.CANCEL_PENDING, S.CANCELED]
+    assert h.broker.open_orders() == []
+    assert h.execution.open_orders == {}
+
+
+def test_cancel_of_an_unknown_or_finished_order_raises(make: Make) -> None:
+    h = make()
+    _market(h)
+    filled = h.submit(make_intent())
+    assert filled.status is S.FILLED
+
+    with pytest.raises(UnknownOrder, match="NOPE"):
+        h.execution.cancel("NOPE")
+    with pytest.raises(IllegalTransition):
+        h.execution.cancel(filled.client_order_id)
+
+
+def test_cancel_all_of_one_instrument_leaves_the_others_working(make: Make) -> None:
+    h = make()
+    _market(h)
+    on_btc = h.submit(limit(price="95"))
+    on_btc_too = h.submit(limit(side=SELL, price="105"))
+    on_eth = h.submit(limit(price="95", instrument_id=ETH))
+
+    asked = h.execution.cancel_all(BTC)
+
+    assert asked == [on_btc, on_btc_too]
+    assert (on_btc.status, on_btc_too.status, on_eth.status) == (S.CANCELED, S.CANCELED, S.ACCEPTED)
+    assert list(h.execution.open_orders) == [on_eth.client_order_id]
+
+    assert h.execution.cancel_all() == [on_eth]
+    assert on_eth.status is S.CANCELED
+    assert h.execution.cancel_all() == []
+
+
+def test_cancel_all_skips_orders_already_waiting_for_a_cancel(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    first = h.submit(limit(price="95"))
+    second = h.submit(limit(price="94"))
+    h.execution.cancel(first.client_order_id)
+
+    assert h.execution.cancel_all() == [second]
+    assert h.broker.canceled == [first, second]

@@ -1,0 +1,121 @@
+"""MarketState: last trade and quote per instrument, the cache, and L2 books kept in sync or counted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from adapters.memory import InMemoryCache
+from application.market_state import MarketState
+from domain.market_data import BookDelta, BookSnapshot, QuoteTick, TradeTick
+from tests.builders import BTCUSDT, ETHUSDT, TS
+
+D = Decimal
+
+
+def trade(price: str, ts: int = TS) -> TradeTick:
+    return TradeTick.create(
+        instrument_id=BTCUSDT, price=price, size="1", trade_id=f"T{ts}", ts_event=ts, ts_init=ts
+    )
+
+
+def quote(bid: str, ask: str, ts: int = TS) -> QuoteTick:
+    return QuoteTick.create(
+        instrument_id=BTCUSDT,
+        bid_price=bid,
+        bid_size="1",
+        ask_price=ask,
+        ask_size="1",
+        ts_event=ts,
+        ts_init=ts,
+    )
+
+
+def snapshot(sequence: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> BookSnapshot:
+    return BookSnapshot.create(
+        instrument_id=BTCUSDT, bids=bids, asks=asks, sequence=sequence, ts_event=TS, ts_init=TS
+    )
+
+
+def delta(
+    first: int, last: int, bids: Sequence[tuple[str, str]] = (), asks: Sequence[tuple[str, str]] = ()
+) -> BookDelta:
+    return BookDelta.create(
+        instrument_id=BTCUSDT,
+        bids=bids,
+        asks=asks,
+        first_sequence=first,
+        last_sequence=last,
+        ts_event=TS,
+        ts_init=TS,
+    )
+
+
+def test_the_last_price_is_the_last_trade_else_the_quote_mid_else_none() -> None:
+    market = MarketState()
+    assert market.last_price(BTCUSDT) is None
+    assert market.last_price_ts(BTCUSDT) is None
+
+    market.on_quote(quote("99", "101", ts=TS + 1))
+    assert (market.last_price(BTCUSDT), market.last_price_ts(BTCUSDT)) == (D(100), TS + 1)
+
+    market.on_trade(trade("100.5", ts=TS + 2))
+    market.on_trade(trade("100.7", ts=TS + 3))
+    market.on_quote(quote("98", "99", ts=TS + 4))  # a newer quote does not replace the last trade
+    assert (market.last_price(BTCUSDT), market.last_price_ts(BTCUSDT)) == (D("100.7"), TS + 3)
+    assert market.trades_seen == 2
+    assert market.last_price(ETHUSDT) is None
+
+
+def test_quotes_go_to_the_cache() -> None:
+    cache = InMemoryCache()
+    market = MarketState(cache=cache)
+    latest = quote("99", "101")
+
+    market.on_quote(latest)
+
+    assert cache.get_quote(BTCUSDT) == latest
+    assert market.quotes[BTCUSDT] == latest
+
+
+def test_a_book_follows_its_snapshot_and_deltas() -> None:
+    market = MarketState()
+
+    market.on_book_snapshot(snapshot(10, [("99", "1")], [("101", "2")]))
+    market.on_book_delta(delta(11, 12, bids=[("100", "3")], asks=[("101", "0"), ("102", "1")]))
+
+    book = market.books[BTCUSDT]
+    assert book.best_bid() == (D(100), D(3))
+    assert book.best_ask() == (D(102), D(1))
+    assert market.book_errors == 0
+
+
+def test_a_delta_before_any_snapshot_or_after_a_gap_is_counted_until_the_next_snapshot() -> None:
+    market = MarketState()
+    market.on_book_delta(delta(1, 1, bids=[("99", "1")]))
+    assert market.book_errors == 1
+
+    market.on_book_snapshot(snapshot(10, [("99", "1")], [("101", "2")]))
+    market.on_book_delta(delta(15, 16, bids=[("100", "1")]))  # 11..14 missed
+    market.on_book_delta(delta(17, 17, bids=[("100", "2")]))  # out of sync: not applied
+    assert market.book_errors == 3
+    assert not market.books[BTCUSDT].synced
+
+    market.on_book_snapshot(snapshot(20, [("98", "1")], [("101", "2")]))
+    market.on_book_delta(delta(21, 21, bids=[("99", "5")]))
+    assert market.books[BTCUSDT].synced
+    assert market.books[BTCUSDT].best_bid() == (D(99), D(5))
+    assert market.book_errors == 3
+
+
+def test_a_crossed_snapshot_or_a_malformed_delta_is_counted_not_raised() -> None:
+    # Plain constructors: what a replay of a corrupt store, or a careless feed, could hand over.
+    market = MarketState()
+    market.on_book_snapshot(BookSnapshot(BTCUSDT, ((D(102), D(1)),), ((D(101), D(1)),), 5, TS, TS))
+    assert market.book_errors == 1
+    assert not market.books[BTCUSDT].synced
+
+    market.on_book_snapshot(snapshot(10, [("99", "1")], [("101", "2")]))
+    market.on_book_delta(BookDelta(BTCUSDT, ((D(99), D(-1)),), (), 11, 11, TS, TS))
+    assert market.book_errors == 2
+    assert not market.books[BTCUSDT].synced
