@@ -107,6 +107,11 @@ class PositionStops:
         self._strategy_id = checked_strategy_id(strategy_id)
         self._tracks: dict[InstrumentId, _Track] = {}
 
+    @property
+    def enabled(self) -> bool:
+        """False when no rule is set for any instrument: the engine can skip the per-tick call."""
+        return self._rules.enabled or any(rules.enabled for rules in self._overrides.values())
+
     def rules_for(self, instrument_id: InstrumentId) -> StopRules:
         return self._overrides.get(instrument_id, self._rules)
 
