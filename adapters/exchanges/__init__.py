@@ -1,0 +1,1 @@
+"""Exchange adapters: market-data feeds per venue and the local exchange simulator."""

@@ -1,0 +1,173 @@
+"""``tradeplane exchange-sim``: run the local Binance-dialect exchange simulator until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+_SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
+
+
+def _symbols(text: str) -> tuple[str, ...]:
+    symbols = tuple(part.strip().upper() for part in text.split(",") if part.strip())
+    bad = [symbol for symbol in symbols if not _SYMBOL.fullmatch(symbol)]
+    if not symbols or bad or len(set(symbols)) != len(symbols):
+        raise argparse.ArgumentTypeError(f"must be distinct symbols like BTCUSDT,ETHUSDT (was {text!r})")
+    return symbols
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1 (was {text!r})") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (was {text})")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number (was {text!r})") from None
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"must not be negative (was {text})")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number 0-65535 (was {text!r})")
+    return int(text)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    """Register ``exchange-sim`` on the ``tradeplane`` command line."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "exchange-sim",
+        help="run a local exchange simulator (Binance spot dialect)",
+        description=(
+            "Serve a simulated market over WebSocket (/stream?streams=..., /ws/<stream>) and REST "
+            "(/api/v3/depth) on one port, in the Binance spot dialect, until Ctrl-C."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    parser.add_argument("--port", type=_port, default=9001, help="port to bind, 0 for any free one")
+    parser.add_argument("--symbols", type=_symbols, default=("BTCUSDT", "ETHUSDT"), help="comma-separated")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the random walk (and of faults)")
+    parser.add_argument(
+        "--rate", type=_non_negative, default=50.0, help="market steps per second, 0 = unpaced"
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--record", type=Path, metavar="FILE", help="also write every frame sent to FILE (JSON lines)"
+    )
+    source.add_argument(
+        "--replay", type=Path, metavar="FILE", help="replay a recording instead of a random walk"
+    )
+    faults = parser.add_argument_group("faults (probabilities per market step)")
+    faults.add_argument("--garbage-prob", type=_probability, default=0.0, help="send a malformed frame")
+    faults.add_argument(
+        "--gap-prob", type=_probability, default=0.0, help="skip a depth update (sequence gap)"
+    )
+    faults.add_argument("--drop-prob", type=_probability, default=0.0, help="drop every connection")
+    faults.add_argument("--silence-prob", type=_probability, default=0.0, help="go silent (see --silence)")
+    faults.add_argument(
+        "--silence", type=_non_negative, default=2.0, metavar="SECONDS", help="length of a silence"
+    )
+    parser.add_argument(
+        "--ping-interval", type=_non_negative, default=20.0, help="server ping period, 0 = off"
+    )
+    parser.add_argument(
+        "--max-connection-age",
+        type=_non_negative,
+        default=0.0,
+        help="cut connections this old (s), 0 = never",
+    )
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.set_defaults(handler=run_exchange_sim)
+    return parser
+
+
+def run_exchange_sim(args: argparse.Namespace) -> int:
+    """The subcommand's handler: serve until SIGINT/SIGTERM, then stop cleanly."""
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return asyncio.run(_serve(args))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from adapters.exchanges.simulator.market import RandomWalkMarket
+    from adapters.exchanges.simulator.recording import FrameRecorder, RecordedMarket
+    from adapters.exchanges.simulator.server import ExchangeSimulator, MarketSource
+
+    market: MarketSource
+    try:
+        market = RecordedMarket(args.replay) if args.replay else RandomWalkMarket(args.symbols, args.seed)
+    except (OSError, ValueError) as exc:
+        print(f"exchange-sim: cannot replay {args.replay}: {exc}", file=sys.stderr)
+        return 2
+    recorder = FrameRecorder(args.record) if args.record else None
+    if recorder is not None:
+        for symbol in market.symbols:
+            recorder.write_snapshot(symbol, market.snapshot(symbol, 5000))
+    simulator = ExchangeSimulator(
+        market,
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        rate=args.rate,
+        garbage_prob=args.garbage_prob,
+        gap_prob=args.gap_prob,
+        drop_prob=args.drop_prob,
+        silence_prob=args.silence_prob,
+        silence_seconds=args.silence,
+        ping_interval=args.ping_interval or None,
+        max_connection_age=args.max_connection_age or None,
+        recorder=recorder,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        port = await simulator.start()
+    except OSError as exc:
+        print(f"exchange-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        streams = "/".join(f"{s.lower()}@trade" for s in market.symbols)
+        source = f"replaying {args.replay}" if args.replay else f"seed {args.seed}"
+        print(
+            f"exchange-sim listening on ws://{args.host}:{port}/stream?streams={streams} "
+            f"and http://{args.host}:{port}/api/v3/depth ({','.join(market.symbols)}; {source}; "
+            f"{args.rate:g} steps/s) - Ctrl-C to stop",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await simulator.stop()
+        if recorder is not None:
+            recorder.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the subcommand alone: ``python -m entrypoints.exchange_sim --port 9001``."""
+    parser = argparse.ArgumentParser(prog="tradeplane")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["exchange-sim", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
