@@ -12,7 +12,13 @@ from pathlib import Path
 
 from bench.harness import Result
 
-SUITES = ["bench.decimal_vs_int", "bench.domain_micro", "bench.risk_check"]
+SUITES = [
+    "bench.decimal_vs_int",
+    "bench.domain_micro",
+    "bench.risk_check",
+    "bench.engine_e2e",
+    "bench.ws_ingest",
+]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -6,9 +6,12 @@ from decimal import Decimal
 
 from bench.harness import Result, ns_per_call
 from domain.identifiers import InstrumentId
-from domain.market_data import TradeTick
+from domain.indicators import SMA
+from domain.market_data import BookDelta, BookSnapshot, TradeTick
+from domain.order_book import OrderBook
 from domain.orders import Fill, Order, OrderType
 from domain.positions import Position
+from domain.strategies import SmaCrossover
 from domain.values import AggressorSide, OrderSide
 
 SUITE = "domain"
@@ -77,7 +80,51 @@ def run() -> list[Result]:
         for i in range(n):
             position.apply(fills[i % 1000])
 
+    def sma_update(n: int) -> None:
+        sma = SMA(20)
+        for i in range(n):
+            sma.update(25000.0 + (i % 13))
+
+    book = OrderBook(BTC)
+    book.apply_snapshot(
+        BookSnapshot.create(
+            instrument_id=BTC,
+            bids=[(str(20000 - i), "1.5") for i in range(1000)],
+            asks=[(str(20001 + i), "1.5") for i in range(1000)],
+            sequence=1,
+            ts_event=0,
+            ts_init=0,
+        )
+    )
+    deltas = [
+        BookDelta(BTC, ((Decimal(20000 - i % 50), Decimal(1 + i % 3)),), (), i + 2, i + 2, 0, 0)
+        for i in range(100_000)
+    ]
+
+    def book_delta(n: int) -> None:
+        apply = book.apply_delta
+        for i in range(n):
+            apply(deltas[i])
+
+    ticks = [
+        TradeTick(BTC, Decimal(25000) + Decimal(i % 17) / 4, size, AggressorSide.BUYER, "1", i, i)
+        for i in range(100_000)
+    ]
+
+    def strategy_on_trade(n: int) -> None:
+        strategy = SmaCrossover(strategy_id="s", instrument_ids=[BTC], params={"fast": 10, "slow": 30})
+        for i in range(n):
+            strategy.on_trade(ticks[i])
+
     return [
+        Result(SUITE, "SMA(20).update", ns_per_call(sma_update, 100_000), "ns/op"),
+        Result(
+            SUITE,
+            "OrderBook.apply_delta (1 level, 1000-level book)",
+            ns_per_call(book_delta, 100_000, repeat=1),
+            "ns/op",
+        ),
+        Result(SUITE, "SmaCrossover.on_trade", ns_per_call(strategy_on_trade, 100_000), "ns/op"),
         Result(SUITE, "TradeTick.create (validated)", ns_per_call(trade_create, 100_000), "ns/op"),
         Result(SUITE, "TradeTick (trusted constructor)", ns_per_call(trade_raw, 100_000), "ns/op"),
         Result(SUITE, "order create+submit+accept+fill", ns_per_call(order_lifecycle, 20_000), "ns/op"),

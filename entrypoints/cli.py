@@ -15,21 +15,16 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def _demo(_: argparse.Namespace) -> int:
-    print(f"tradeplane {package_version()}")
-    print(
-        "The domain core is in place (instruments, books, orders, positions, risk, indicators, "
-        "strategies); the live engine behind `tradeplane demo` arrives with the engine issue."
-    )
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradeplane", description="A live automated trading engine.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser("demo", help="run the offline demo")
-    demo.set_defaults(handler=_demo)
+    # Imported here so that `tradeplane --version` stays instant and nothing runs at import time.
+    from entrypoints import demo, exchange_sim, run
+
+    run.add_parser(commands)
+    demo.add_parser(commands)
+    exchange_sim.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,264 @@
+"""Configuration: one TOML file plus ``TRADEPLANE_...`` environment overrides, validated at load.
+
+Override any scalar with ``TRADEPLANE_<SECTION>__<KEY>`` (double underscores between
+levels), e.g. ``TRADEPLANE_BROKER__TAKER_FEE_BPS=7.5`` or
+``TRADEPLANE_FEEDS__BINANCE__WS_URL=ws://127.0.0.1:9001``. Values are read as TOML
+literals when they parse as one (integers, booleans, arrays); anything else, decimals
+included, stays a string so it stays exact. Unknown keys are
+refused with the path that holds them; secrets are never part of this object's repr.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from domain.errors import InvalidParameter
+from domain.instrument import Instrument
+from domain.risk import RiskLimits, StopRules
+
+ENV_PREFIX = "TRADEPLANE_"
+EXAMPLE_CONFIG = "example.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the file, the key and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineSettings:
+    name: str = "tradeplane"
+    valuation_currency: str = "USDT"
+    order_id_prefix: str = "TP"
+    cancel_open_orders_on_stop: bool = True
+    mark_interval_ms: int = 1000
+    status_interval_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedSettings:
+    kind: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokerSettings:
+    kind: str = "paper"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizingSettings:
+    kind: str = "fixed_quantity"
+    options: Mapping[str, Any] = field(default_factory=lambda: {"quantity": "0.001"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategySettings:
+    id: str
+    kind: str
+    instruments: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    sizing: SizingSettings = field(default_factory=SizingSettings)
+    allow_short: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoggingSettings:
+    level: str = "INFO"
+    format: str = "text"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the composition root needs, validated."""
+
+    source: str
+    engine: EngineSettings
+    balances: Mapping[str, Decimal]
+    instruments: tuple[Instrument, ...]
+    feeds: tuple[FeedSettings, ...]
+    broker: BrokerSettings
+    strategies: tuple[StrategySettings, ...]
+    risk: RiskLimits
+    stops: StopRules
+    logging: LoggingSettings
+
+
+_SECTIONS = {"engine", "account", "instruments", "feeds", "broker", "strategies", "risk", "stops", "logging"}
+
+
+def example_config_path() -> Path:
+    """The shipped example: Binance public market data, paper broker, SMA crossover."""
+    return Path(str(files("entrypoints") / EXAMPLE_CONFIG))
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (default: the shipped example), apply environment overrides, validate.
+
+    Raises ConfigError naming the file and key for anything malformed or unknown.
+    """
+    source = path or example_config_path()
+    try:
+        raw = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {source} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {source} is not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {source} is not UTF-8 text") from None
+    apply_overrides(raw, os.environ if environ is None else environ)
+    try:
+        return parse_settings(raw, source=str(source))
+    except ConfigError:
+        raise
+    except (InvalidParameter, ValueError, TypeError) as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Apply ``TRADEPLANE_A__B__C=value`` onto ``raw['a']['b']['c']`` (creating tables as needed)."""
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if path[0] not in _SECTIONS or any(not part for part in path):
+            continue
+        table = raw
+        for part in path[:-1]:
+            nested = table.setdefault(part, {})
+            if not isinstance(nested, dict):
+                raise ConfigError(f"environment {name}: {part} is not a table in the config")
+            table = nested
+        table[path[-1]] = _literal(value)
+
+
+def _literal(text: str) -> Any:
+    """A TOML literal for ints, booleans and arrays; decimals stay text so they stay exact."""
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    return text if isinstance(value, float) else value
+
+
+def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}.{key} must be a table")
+    return dict(value)
+
+
+def _known(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}"
+        )
+
+
+def _engine(table: dict[str, Any]) -> EngineSettings:
+    _known(table, set(EngineSettings.__dataclass_fields__), "[engine]")
+    settings = EngineSettings(**table)
+    for key in ("name", "valuation_currency", "order_id_prefix"):
+        if not isinstance(getattr(settings, key), str) or not getattr(settings, key):
+            raise ConfigError(f"[engine] {key} must be a non-empty string")
+    if not isinstance(settings.mark_interval_ms, int) or settings.mark_interval_ms < 1:
+        raise ConfigError(
+            f"[engine] mark_interval_ms must be a positive integer (was {settings.mark_interval_ms!r})"
+        )
+    return settings
+
+
+def _instrument(entry: Any, index: int) -> Instrument:
+    where = f"[[instruments]] #{index + 1}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be a table")
+    _known(entry, {"id", "base", "quote", "price_tick", "lot_size", "min_quantity", "min_notional"}, where)
+    try:
+        fields: dict[str, Any] = {k: v if k in {"id", "base", "quote"} else str(v) for k, v in entry.items()}
+        return Instrument(**fields)  # every field is validated (and converted) by Instrument itself
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def _strategy(entry: Any, index: int) -> StrategySettings:
+    where = f"[[strategies]] #{index + 1}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be a table")
+    _known(entry, {"id", "kind", "instruments", "params", "sizing", "allow_short", "enabled"}, where)
+    for key in ("id", "kind"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ConfigError(f"{where}: {key} must be a non-empty string")
+    instruments = entry.get("instruments")
+    if (
+        not isinstance(instruments, list)
+        or not instruments
+        or not all(isinstance(i, str) for i in instruments)
+    ):
+        raise ConfigError(f"{where}: instruments must be a non-empty list of SYMBOL.VENUE ids")
+    sizing = dict(entry.get("sizing", {"kind": "fixed_quantity", "quantity": "0.001"}))
+    kind = sizing.pop("kind", "fixed_quantity")
+    return StrategySettings(
+        id=entry["id"],
+        kind=entry["kind"],
+        instruments=tuple(instruments),
+        params=dict(entry.get("params", {})),
+        sizing=SizingSettings(kind=kind, options=sizing),
+        allow_short=bool(entry.get("allow_short", False)),
+        enabled=bool(entry.get("enabled", True)),
+    )
+
+
+def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Settings:
+    """Validate a parsed configuration mapping into Settings."""
+    _known(raw, _SECTIONS, source)
+    account = _table(raw, "account", source)
+    _known(account, {"balances"}, "[account]")
+    balances_raw = account.get("balances", {"USDT": "10000"})
+    if not isinstance(balances_raw, dict):
+        raise ConfigError("[account] balances must be a table of ASSET = amount")
+    balances = {str(asset): Decimal(str(amount)) for asset, amount in balances_raw.items()}
+    instruments = tuple(_instrument(entry, i) for i, entry in enumerate(raw.get("instruments", [])))
+    if not instruments:
+        raise ConfigError(f"{source}: at least one [[instruments]] entry is needed")
+    feeds_raw = _table(raw, "feeds", source)
+    feeds = []
+    for kind, options in feeds_raw.items():
+        if not isinstance(options, dict):
+            raise ConfigError(f"[feeds.{kind}] must be a table")
+        feeds.append(FeedSettings(kind=kind, options=dict(options)))
+    broker_raw = _table(raw, "broker", source)
+    broker = BrokerSettings(kind=str(broker_raw.pop("kind", "paper")), options=broker_raw)
+    strategies = tuple(_strategy(entry, i) for i, entry in enumerate(raw.get("strategies", [])))
+    ids = [s.id for s in strategies]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{source}: strategy ids must be unique (were {ids})")
+    risk = RiskLimits.from_mapping(_table(raw, "risk", source))
+    stops_raw = _table(raw, "stops", source)
+    _known(stops_raw, {"stop_loss_fraction", "take_profit_fraction", "trailing_fraction"}, "[stops]")
+    stops = StopRules(**{k: Decimal(str(v)) for k, v in stops_raw.items()})
+    logging_raw = _table(raw, "logging", source)
+    _known(logging_raw, {"level", "format"}, "[logging]")
+    log_settings = LoggingSettings(**logging_raw)
+    if log_settings.format not in {"text", "json"}:
+        raise ConfigError(f"[logging] format must be text or json (was {log_settings.format!r})")
+    return Settings(
+        source=source,
+        engine=_engine(_table(raw, "engine", source)),
+        balances=balances,
+        instruments=instruments,
+        feeds=tuple(feeds),
+        broker=broker,
+        strategies=strategies,
+        risk=risk,
+        stops=stops,
+        logging=log_settings,
+    )

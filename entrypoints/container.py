@@ -1,0 +1,187 @@
+"""The composition root: one dependency-injector container and ``bootstrap(settings)``.
+
+Only this module knows how the pieces fit; everything else takes plain constructor
+arguments. The CLI, the demo, the benchmarks and the tests all call ``bootstrap``; tests
+and backtests override the clock or the feeds instead of patching anything.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
+from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
+from adapters.memory import (
+    InMemoryCache,
+    InMemoryMarketDataRepository,
+    InMemorySignalRepository,
+    InMemoryTradeRepository,
+    LiveClock,
+)
+from application.bus import HandlerFailure, MessageBus
+from application.engine import Engine
+from application.execution import ExecutionEngine
+from application.ingestion import IngestionService
+from application.market_state import MarketState
+from application.ports import Clock, MarketDataFeed
+from application.strategy_engine import StrategyEngine
+from domain.errors import InvalidParameter
+from domain.identifiers import InstrumentId, strategy_id
+from domain.instrument import InstrumentRegistry
+from domain.portfolio import Portfolio
+from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
+from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
+from domain.strategies import create_strategy
+from entrypoints.config import ConfigError, FeedSettings, Settings, SizingSettings
+from entrypoints.logs import log_handler_failure
+
+SIZERS: dict[str, type[Any]] = {
+    "fixed_quantity": FixedQuantity,
+    "fixed_fraction": FixedFraction,
+    "volatility_target": VolatilityTarget,
+}
+
+
+def build_sizer(settings: SizingSettings) -> Sizer:
+    """A sizer from its config table; raises ConfigError naming the kind or option."""
+    cls = SIZERS.get(settings.kind)
+    if cls is None:
+        raise ConfigError(f"sizing kind {settings.kind!r} is unknown; known: {', '.join(sorted(SIZERS))}")
+    try:
+        return cls(**{key: str(value) for key, value in settings.options.items()})  # type: ignore[no-any-return]
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"sizing {settings.kind}: {error}") from None
+
+
+def build_feeds(settings: Settings, clock: Clock) -> list[MarketDataFeed]:
+    return [_feed(feed, clock) for feed in settings.feeds]
+
+
+def _feed(feed: FeedSettings, clock: Clock) -> MarketDataFeed:
+    if feed.kind != "binance":
+        raise ConfigError(f"feed kind {feed.kind!r} is unknown; known: binance")
+    options = dict(feed.options)
+    options["instrument_ids"] = tuple(InstrumentId(i) for i in options.get("instrument_ids", ()))
+    if "streams" in options:
+        options["streams"] = tuple(options["streams"])
+    try:
+        config = BinanceFeedConfig(**options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"[feeds.binance]: {error}") from None
+    return BinanceMarketDataFeed(config, clock=clock, rng=random.Random())
+
+
+def build_broker(settings: Settings, bus: MessageBus, instruments: InstrumentRegistry) -> PaperBroker:
+    if settings.broker.kind != "paper":
+        raise ConfigError(f"broker kind {settings.broker.kind!r} is unknown; known: paper")
+    try:
+        config = PaperBrokerConfig.from_mapping(settings.broker.options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"[broker]: {error}") from None
+    return PaperBroker(publish=bus.publish, instruments=instruments, config=config)
+
+
+def _mark_interval_ns(settings: Settings) -> int:
+    return settings.engine.mark_interval_ms * 1_000_000
+
+
+def _bus() -> MessageBus:
+    return MessageBus(on_error=log_handler_failure)
+
+
+class Container(containers.DeclarativeContainer):
+    """Production wiring with the embedded defaults (in-memory stores, paper broker)."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(LiveClock)
+    bus = providers.Singleton(_bus)
+    instruments = providers.Singleton(InstrumentRegistry, settings.provided.instruments)
+    portfolio = providers.Singleton(
+        Portfolio,
+        instruments=instruments,
+        valuation_currency=settings.provided.engine.valuation_currency,
+        balances=settings.provided.balances,
+    )
+    cache = providers.Singleton(InMemoryCache)
+    market = providers.Singleton(MarketState, cache=cache)
+    market_data = providers.Singleton(InMemoryMarketDataRepository)
+    signals = providers.Singleton(InMemorySignalRepository)
+    trades = providers.Singleton(InMemoryTradeRepository)
+    broker = providers.Singleton(build_broker, settings, bus, instruments)
+    risk = providers.Singleton(PreTradeRisk, settings.provided.risk)
+    trading = providers.Singleton(TradingStateMachine, settings.provided.risk)
+    stops = providers.Singleton(PositionStops, settings.provided.stops)
+    execution = providers.Singleton(
+        ExecutionEngine,
+        bus=bus,
+        broker=broker,
+        trades=trades,
+        portfolio=portfolio,
+        market=market,
+        risk=risk,
+        trading=trading,
+        clock=clock,
+        stops=stops,
+        order_id_prefix=settings.provided.engine.order_id_prefix,
+        mark_interval_ns=providers.Callable(_mark_interval_ns, settings),
+    )
+    strategies = providers.Singleton(
+        StrategyEngine,
+        bus=bus,
+        signals=signals,
+        portfolio=portfolio,
+        working_quantity=execution.provided.working_quantity,
+    )
+    feeds = providers.Singleton(build_feeds, settings, clock)
+    ingestion = providers.Singleton(IngestionService, feeds, bus.provided.publish)
+    engine = providers.Singleton(
+        Engine,
+        bus=bus,
+        clock=clock,
+        market=market,
+        market_data=market_data,
+        strategies=strategies,
+        execution=execution,
+        portfolio=portfolio,
+        trading=trading,
+        ingestion=ingestion,
+        broker_handlers=broker,
+    )
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    feeds: Sequence[MarketDataFeed] | None = None,
+) -> Engine:
+    """Build the engine for ``settings``; ``clock``/``feeds`` replace the live ones (tests, backtests).
+
+    Raises ConfigError for a strategy, sizer, feed or broker the configuration gets wrong.
+    """
+    container = Container(settings=settings)
+    if clock is not None:
+        container.clock.override(providers.Object(clock))
+    if feeds is not None:
+        container.feeds.override(providers.Object(list(feeds)))
+    engine: Engine = container.engine()
+    for entry in settings.strategies:
+        try:
+            strategy = create_strategy(
+                entry.kind,
+                strategy_id=strategy_id(entry.id),
+                instrument_ids=[InstrumentId(i) for i in entry.instruments],
+                params=entry.params,
+            )
+        except (InvalidParameter, ValueError) as error:
+            raise ConfigError(f"strategy {entry.id}: {error}") from None
+        slot = engine.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
+        slot.active = entry.enabled
+    return engine
+
+
+__all__ = ["Container", "HandlerFailure", "bootstrap", "build_sizer"]

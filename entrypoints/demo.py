@@ -1,0 +1,111 @@
+"""``tradeplane demo``: everything offline — simulator, engine, SMA crossover, paper broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from adapters.exchanges.simulator import ExchangeSimulator
+from entrypoints.config import Settings, parse_settings
+from entrypoints.container import bootstrap
+from entrypoints.logs import configure_logging
+from entrypoints.runner import run_engine
+from entrypoints.runtime import tune_gc
+
+log = logging.getLogger("tradeplane.demo")
+
+
+def demo_settings(ws_url: str, rest_url: str) -> Settings:
+    """A small, lively setup: BTCUSDT from the local simulator, fast SMAs, tight risk."""
+    return parse_settings(
+        {
+            "engine": {"name": "tradeplane-demo", "order_id_prefix": "DEMO", "status_interval_s": 3.0},
+            "account": {"balances": {"USDT": "100000"}},
+            "instruments": [
+                {
+                    "id": "BTCUSDT.BINANCE",
+                    "base": "BTC",
+                    "quote": "USDT",
+                    "price_tick": "0.01",
+                    "lot_size": "0.001",
+                    "min_quantity": "0.001",
+                    "min_notional": "5",
+                }
+            ],
+            "feeds": {
+                "binance": {
+                    "instrument_ids": ["BTCUSDT.BINANCE"],
+                    "ws_url": ws_url,
+                    "rest_url": rest_url,
+                    "use_system_proxy": False,
+                    "reconnect_initial_delay": 0.2,
+                    "reconnect_max_delay": 2.0,
+                    "stale_after": 5.0,
+                }
+            },
+            "broker": {"kind": "paper", "maker_fee_bps": "2", "taker_fee_bps": "5"},
+            "strategies": [
+                {
+                    "id": "sma-demo",
+                    "kind": "sma_crossover",
+                    "instruments": ["BTCUSDT.BINANCE"],
+                    "params": {"fast": 10, "slow": 40},
+                    "sizing": {"kind": "fixed_quantity", "quantity": "0.05"},
+                    "allow_short": True,
+                }
+            ],
+            "risk": {
+                "max_order_quantity": "0.5",
+                "max_position_quantity": "0.2",
+                "max_open_orders": 10,
+                "max_orders_per_window": 120,
+                "window_ns": 60_000_000_000,
+                "max_data_age_ns": 5_000_000_000,
+                "price_band_fraction": "0.05",
+                "daily_loss_limit": "5000",
+                "max_drawdown_fraction": "0.2",
+            },
+            "stops": {"stop_loss_fraction": "0.01"},
+        },
+        source="<demo>",
+    )
+
+
+async def run_demo(duration: float | None, *, status_interval: float, seed: int, rate: float) -> int:
+    simulator = ExchangeSimulator(symbols=("BTCUSDT",), seed=seed, rate=rate)
+    await simulator.start()
+    print(f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)", flush=True)
+    settings = demo_settings(simulator.ws_url, simulator.rest_url)
+    engine = bootstrap(settings)
+    tune_gc()
+    how_long = f"for {duration:g}s" if duration else "until Ctrl-C"
+    print(f"engine running {how_long}: SMA crossover on BTCUSDT, paper broker", flush=True)
+    try:
+        final = await run_engine(
+            engine, duration=duration, status_interval=status_interval, cancel_open_orders=True
+        )
+    finally:
+        await simulator.stop()
+    return 0 if final.handler_errors == 0 else 1
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("demo", help="run everything offline: simulator, engine, paper broker")
+    parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    parser.add_argument("--status-interval", type=float, default=3.0, help="seconds between status lines")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the simulated market")
+    parser.add_argument("--rate", type=float, default=50.0, help="simulated market steps per second")
+    parser.add_argument("--log-level", default="WARNING", help="log level (default WARNING)")
+    parser.set_defaults(handler=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    if args.duration is not None and args.duration <= 0:
+        print("--duration must be positive", file=sys.stderr)
+        return 2
+    return asyncio.run(
+        run_demo(args.duration, status_interval=args.status_interval, seed=args.seed, rate=args.rate)
+    )

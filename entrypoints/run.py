@@ -1,0 +1,52 @@
+"""``tradeplane run --config FILE``: the engine against the feeds the configuration names."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from entrypoints.config import ConfigError, example_config_path, load_settings
+from entrypoints.container import bootstrap
+from entrypoints.logs import configure_logging
+from entrypoints.runner import run_engine
+from entrypoints.runtime import tune_gc
+
+log = logging.getLogger("tradeplane.run")
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("run", help="run the engine with a configuration file")
+    parser.add_argument(
+        "--config", type=Path, default=None, help=f"TOML configuration (default: {example_config_path()})"
+    )
+    parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    parser.add_argument("--log-level", default=None, help="overrides [logging] level")
+    parser.set_defaults(handler=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        print(f"tradeplane: {error}", file=sys.stderr)
+        return 2
+    configure_logging(args.log_level or settings.logging.level, settings.logging.format)
+    try:
+        engine = bootstrap(settings)
+    except ConfigError as error:
+        print(f"tradeplane: {error}", file=sys.stderr)
+        return 2
+    tune_gc()
+    log.info("configuration %s loaded", settings.source)
+    final = asyncio.run(
+        run_engine(
+            engine,
+            duration=args.duration,
+            status_interval=settings.engine.status_interval_s,
+            cancel_open_orders=settings.engine.cancel_open_orders_on_stop,
+        )
+    )
+    return 0 if final.handler_errors == 0 else 1

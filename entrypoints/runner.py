@@ -1,0 +1,115 @@
+"""Run an engine in the foreground: status lines, clean stop on SIGINT/SIGTERM, a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import TextIO
+
+from application.engine import Engine, EngineStatus
+
+
+def _money(value: Decimal | None, places: str = "0.01") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value.quantize(Decimal(places)):+,}"
+
+
+def _plain(value: Decimal | None) -> str:
+    """A decimal without trailing zeros or exponent: 29999.92, 0.05, 30000."""
+    if value is None:
+        return "n/a"
+    return format(value.normalize(), "f")
+
+
+def status_line(status: EngineStatus) -> str:
+    """One line an operator can watch scroll: price, position, P&L, orders, fills, feed health."""
+    parts = [time.strftime("%H:%M:%S")]
+    for instrument_id, price in status.last_prices.items():
+        parts.append(f"{instrument_id.split('.')[0]} {_plain(price)}")
+    for position in status.positions:
+        if position.quantity:
+            avg = _money(position.avg_entry_price).lstrip("+")
+            parts.append(f"pos {_plain(position.quantity)} @ {avg}")
+    realized = sum((p.realized_pnl - p.fees for p in status.positions), Decimal(0))
+    unrealized = sum((p.unrealized_pnl or Decimal(0) for p in status.positions), Decimal(0))
+    parts.append(f"P&L realized {_money(realized)} unrealized {_money(unrealized)}")
+    parts.append(f"equity {_money(status.equity).lstrip('+')}")
+    parts.append(
+        f"orders {status.orders_submitted} fills {status.fills} rejected {status.risk_rejections}"
+        f" open {status.open_orders}"
+    )
+    feeds = []
+    for feed in status.feeds:
+        state = "up" if feed.connected else "DOWN"
+        feeds.append(
+            f"{feed.name} {state} msgs {feed.messages} reconnects {feed.reconnects} gaps {feed.gaps}"
+        )
+    parts.extend(feeds)
+    if status.trading_state.value != "ACTIVE":
+        parts.append(f"{status.trading_state.value}: {status.trading_reason}")
+    return " | ".join(parts)
+
+
+def summary(status: EngineStatus) -> str:
+    lines = [
+        "summary:",
+        f"  trades seen      {status.trades_seen}",
+        f"  signals          {status.signals}",
+        f"  orders submitted {status.orders_submitted}",
+        f"  fills            {status.fills}",
+        f"  risk rejections  {status.risk_rejections}",
+        f"  equity           {_money(status.equity).lstrip('+')}",
+        f"  trading state    {status.trading_state.value}",
+    ]
+    for position in status.positions:
+        lines.append(
+            f"  {position.instrument_id}: qty {_plain(position.quantity)}"
+            f" realized {_money(position.realized_pnl)} unrealized {_money(position.unrealized_pnl)}"
+            f" fees {_money(position.fees).lstrip('+')}"
+        )
+    return "\n".join(lines)
+
+
+async def run_engine(
+    engine: Engine,
+    *,
+    duration: float | None,
+    status_interval: float,
+    cancel_open_orders: bool,
+    out: TextIO = sys.stdout,
+    before_stop: Callable[[], Awaitable[None]] | None = None,
+) -> EngineStatus:
+    """Start ``engine``, print a status line every ``status_interval`` s until ``duration``
+    elapses or SIGINT/SIGTERM arrives, then stop it cleanly and return the final status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    await engine.start()
+    started = time.monotonic()
+    try:
+        while not stop.is_set():
+            remaining = None if duration is None else duration - (time.monotonic() - started)
+            if remaining is not None and remaining <= 0:
+                break
+            timeout = status_interval if remaining is None else min(status_interval, remaining)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout)
+            print(status_line(engine.status()), file=out, flush=True)
+    finally:
+        if before_stop is not None:
+            await before_stop()
+        await engine.stop(cancel_open_orders=cancel_open_orders)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+    final = engine.status()
+    print(summary(final), file=out, flush=True)
+    return final

@@ -1,0 +1,45 @@
+"""`tradeplane demo` as a user runs it: a real process, offline, trades within seconds, clean exit."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def _demo(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "entrypoints.cli", "demo", "--status-interval", "1", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@pytest.mark.slow
+def test_the_demo_trades_prints_status_lines_and_a_summary() -> None:
+    process = _demo("--duration", "8")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "exchange simulator on ws://127.0.0.1:" in out
+    assert re.search(r"BTCUSDT \d+", out), out
+    fills = int(re.search(r"fills\s+(\d+)", out.split("summary:")[1]).group(1))  # type: ignore[union-attr]
+    assert fills > 0, out
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_demo_cleanly_with_a_summary() -> None:
+    process = _demo()
+    time.sleep(4)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "summary:" in out
+    assert "Traceback" not in err

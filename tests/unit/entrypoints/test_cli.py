@@ -1,0 +1,64 @@
+"""The command line: arguments refused with a clear message, a bad config never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from entrypoints.cli import build_parser, main
+
+
+def test_version_prints_and_exits_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("tradeplane ")
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().err
+
+
+def test_every_documented_command_is_there() -> None:
+    parser = build_parser()
+    for command in (["run"], ["demo"], ["exchange-sim"]):
+        assert parser.parse_args(command).handler is not None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--duration", "soon"],
+        ["exchange-sim", "--port", "99999"],
+        ["exchange-sim", "--symbols", "btc usdt!"],
+        ["exchange-sim", "--garbage-prob", "2"],
+        ["frobnicate"],
+    ],
+)
+def test_malformed_arguments_exit_2_with_a_message(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_demo_refuses_a_non_positive_duration(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--duration", "-1"]) == 2
+    assert "--duration must be positive" in capsys.readouterr().err
+
+
+def test_run_with_a_broken_config_says_what_is_wrong_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[engine]\nname = 'x'\n")
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "at least one [[instruments]]" in err
+    assert "Traceback" not in err
+    assert main(["run", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,122 @@
+"""Configuration loading: the shipped example, environment overrides, and every kind of bad file."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from entrypoints.config import (
+    ConfigError,
+    SizingSettings,
+    apply_overrides,
+    example_config_path,
+    load_settings,
+)
+from entrypoints.container import bootstrap, build_sizer
+
+EXAMPLE = example_config_path().read_text()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_example_loads_and_bootstraps_an_engine() -> None:
+    settings = load_settings(environ={})
+    assert [i.id for i in settings.instruments] == ["BTCUSDT.BINANCE"]
+    assert settings.balances == {"USDT": Decimal("10000")}
+    assert settings.risk.max_order_quantity == Decimal("0.01")
+    assert settings.feeds[0].options["ws_url"] == "wss://stream.binance.com:9443"
+    engine = bootstrap(settings)
+    assert [slot.id for slot in engine.strategies.slots] == ["sma-btc"]
+    assert [feed.name for feed in engine.ingestion.feeds] == ["binance"]
+
+
+def test_environment_overrides_replace_scalars_and_keep_decimals_exact() -> None:
+    settings = load_settings(
+        environ={
+            "TRADEPLANE_BROKER__TAKER_FEE_BPS": "7.5",
+            "TRADEPLANE_FEEDS__BINANCE__WS_URL": "ws://127.0.0.1:9001",
+            "TRADEPLANE_RISK__MAX_OPEN_ORDERS": "3",
+            "TRADEPLANE_ENGINE__CANCEL_OPEN_ORDERS_ON_STOP": "false",
+            "UNRELATED": "x",
+            "TRADEPLANE_NOT_A_SECTION__X": "1",
+        }
+    )
+    assert settings.broker.options["taker_fee_bps"] == "7.5"
+    assert settings.feeds[0].options["ws_url"] == "ws://127.0.0.1:9001"
+    assert settings.risk.max_open_orders == 3
+    assert settings.engine.cancel_open_orders_on_stop is False
+
+
+def test_an_override_into_a_scalar_is_refused_with_its_name() -> None:
+    with pytest.raises(ConfigError, match="TRADEPLANE_ENGINE__NAME__X"):
+        apply_overrides({"engine": {"name": "x"}}, {"TRADEPLANE_ENGINE__NAME__X": "1"})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("this is [not toml", "not valid TOML"),
+        (EXAMPLE.replace("[engine]", "[engine]\ncolour = 'red'"), "unknown key.*colour"),
+        (EXAMPLE + "\n[surprise]\nx = 1\n", "unknown key.*surprise"),
+        (EXAMPLE.replace('price_tick = "0.01"', 'price_tick = "-0.01"'), "price_tick"),
+        (EXAMPLE.replace('price_tick = "0.01"', 'price_tick = "nan"'), "price_tick"),
+        (EXAMPLE.replace('id = "BTCUSDT.BINANCE"', 'id = "btcusdt"'), "instrument_id"),
+        (EXAMPLE.replace('max_order_quantity = "0.01"', 'max_order_quantity = "-1"'), "max_order_quantity"),
+        (EXAMPLE.replace("max_open_orders = 20", 'max_open_orders = "lots"'), "max_open_orders"),
+        (EXAMPLE.replace('stop_loss_fraction = "0.02"', 'stop_loss_fraction = "2"'), "stop_loss_fraction"),
+        (EXAMPLE.replace('format = "text"', 'format = "xml"'), "format"),
+        (
+            EXAMPLE.replace('instruments = ["BTCUSDT.BINANCE"]\nparams', "instruments = []\nparams"),
+            "instruments",
+        ),
+    ],
+)
+def test_a_bad_config_gets_a_clear_error_naming_what_is_wrong(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_a_missing_or_binary_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_settings(binary, environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (EXAMPLE.replace('kind = "sma_crossover"', 'kind = "moon_phase"'), "moon_phase"),
+        (
+            EXAMPLE.replace("params = { fast = 20, slow = 100 }", "params = { fast = 200, slow = 100 }"),
+            "fast",
+        ),
+        (EXAMPLE.replace('kind = "fixed_quantity"', 'kind = "all_in"'), "all_in"),
+        (EXAMPLE.replace('kind = "paper"', 'kind = "nasdaq"'), "nasdaq"),
+        (EXAMPLE.replace('taker_fee_bps = "5"', 'taker_fee_bps = "-5"'), "taker_fee_bps"),
+        (EXAMPLE.replace('ws_url = "wss://stream.binance.com:9443"', 'ws_url = "ftp://x"'), "ws_url"),
+    ],
+)
+def test_wiring_errors_name_the_strategy_sizer_broker_or_feed(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    settings = load_settings(write(tmp_path, text), environ={})
+    with pytest.raises(ConfigError, match=message):
+        bootstrap(settings)
+
+
+def test_sizers_are_built_from_their_tables() -> None:
+    sizer = build_sizer(SizingSettings(kind="fixed_fraction", options={"fraction": "0.1"}))
+    assert type(sizer).__name__ == "FixedFraction"
+    with pytest.raises(ConfigError, match="fixed_fraction"):
+        build_sizer(SizingSettings(kind="fixed_fraction", options={"bogus": "1"}))
