@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from decimal import Decimal
 
-from adapters.exchanges.simulator import ExchangeSimulator
+from adapters.exchanges.simulator import ExchangeSimulator, MarketParams, RandomWalkMarket
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import bootstrap
 from entrypoints.logs import configure_logging
@@ -74,7 +75,10 @@ def demo_settings(ws_url: str, rest_url: str) -> Settings:
 
 
 async def run_demo(duration: float | None, *, status_interval: float, seed: int, rate: float) -> int:
-    simulator = ExchangeSimulator(symbols=("BTCUSDT",), seed=seed, rate=rate)
+    # Price levels one dollar apart: the walk then moves like BTC does (tens of dollars a
+    # minute), so positions show real P&L rather than fees alone.
+    market = RandomWalkMarket(("BTCUSDT",), seed, MarketParams(tick_size=Decimal("1")))
+    simulator = ExchangeSimulator(market, seed=seed, rate=rate)
     await simulator.start()
     print(f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)", flush=True)
     settings = demo_settings(simulator.ws_url, simulator.rest_url)
