@@ -48,6 +48,10 @@ class MessageBus:
         """Add ``handler`` for messages of exactly ``message_type`` (after earlier handlers)."""
         self._handlers.setdefault(message_type, []).append(handler)
 
+    def wants(self, message_type: type) -> bool:
+        """True when at least one handler is subscribed to exactly ``message_type``."""
+        return message_type in self._handlers
+
     def handlers(self, message_type: type) -> tuple[Callable[[Any], None], ...]:
         return tuple(self._handlers.get(message_type, ()))
 

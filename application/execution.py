@@ -437,16 +437,17 @@ class ExecutionEngine:
             self._stops.on_price(position, fill.price, fill.ts_event)
         if order.status.is_terminal:
             self._after_terminal(order)
-        self._bus.publish(
-            PositionChanged(
-                instrument_id=fill.instrument_id,
-                quantity=position.quantity,
-                avg_entry_price=position.avg_entry_price,
-                realized_pnl=position.realized_pnl,
-                fees=position.fees,
-                ts_event=fill.ts_event,
+        if self._bus.wants(PositionChanged):
+            self._bus.publish(
+                PositionChanged(
+                    instrument_id=fill.instrument_id,
+                    quantity=position.quantity,
+                    avg_entry_price=position.avg_entry_price,
+                    realized_pnl=position.realized_pnl,
+                    fees=position.fees,
+                    ts_event=fill.ts_event,
+                )
             )
-        )
         self.mark_to_market(self._clock.now_ns())
 
     def _apply(self, order: Order, transition: Callable[[], None]) -> None:
@@ -474,9 +475,13 @@ class ExecutionEngine:
         events = order.events
         if done == len(events):
             return
+        notify = self._bus.wants(OrderUpdated)
         for event in events[done:]:
             self._trades.append_order_event(event)
-            self._bus.publish(
-                OrderUpdated(event=event, instrument_id=order.instrument_id, strategy_id=order.strategy_id)
-            )
+            if notify:
+                self._bus.publish(
+                    OrderUpdated(
+                        event=event, instrument_id=order.instrument_id, strategy_id=order.strategy_id
+                    )
+                )
         self._journaled[order.client_order_id] = len(events)

@@ -38,6 +38,11 @@ class EventBus(Protocol):
 
     def publish(self, message: object) -> None: ...
 
+    def wants(self, message_type: type) -> bool:
+        """True when someone subscribed to ``message_type``: lets a publisher skip building
+        a notification nobody reads (the order path builds several per order)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedHealth:

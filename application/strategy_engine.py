@@ -192,7 +192,8 @@ class StrategyEngine:
         for signal in signals:
             slot.signals += 1
             self._signals.add(signal)
-            self._bus.publish(SignalEmitted(signal=signal))
+            if self._bus.wants(SignalEmitted):
+                self._bus.publish(SignalEmitted(signal=signal))
             try:
                 self._to_intent(slot, signal, price)
             except DomainError as error:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Protocol
 
 from domain.errors import InvalidParameter, InvalidValue
-from domain.identifiers import StrategyId
+from domain.identifiers import InstrumentId, StrategyId
 from domain.instrument import Instrument
 from domain.intents import OrderIntent
 from domain.orders import OrderType
@@ -78,7 +78,12 @@ def _float_to_decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+_FULL_STRENGTH = Decimal("1.0")  # what _float_to_decimal(1.0) gives, so results read the same
+
+
 def _strength(value: object) -> Decimal:
+    if value == 1.0 and type(value) is float:  # the usual full-conviction signal
+        return _FULL_STRENGTH
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidValue("strength", value, "must be a number in [0, 1]")
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
@@ -124,6 +129,11 @@ class FixedQuantity:
     """
 
     quantity: Decimal
+    _on_lot_cache: dict[InstrumentId, tuple[Instrument, SizingResult]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Per instrument, the quantity on its lot: it does not depend on the price, and sizing
+    runs on the signal-to-order path, so the rounding and its sentence are computed once."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quantity", _parameter(self.quantity, "quantity", at_most_one=False))
@@ -141,7 +151,18 @@ class FixedQuantity:
         price, _, conviction = _inputs(price, equity, strength)
         if not conviction:
             return _zero("signal strength is 0")
-        return _on_lot(self.quantity, instrument, price, f"fixed quantity {_plain(self.quantity)}")
+        cached = self._on_lot_cache.get(instrument.id)
+        if cached is None or cached[0] is not instrument:
+            # A huge price cannot fail the lot or minimum-quantity rules, only the notional.
+            cached = (instrument, _on_lot(self.quantity, instrument, MAX_MAGNITUDE, self._how()))
+            self._on_lot_cache[instrument.id] = cached
+        result = cached[1]
+        if not result.quantity or _WHOLE.multiply(price, result.quantity) >= instrument.min_notional:
+            return result
+        return _on_lot(self.quantity, instrument, price, self._how())
+
+    def _how(self) -> str:
+        return f"fixed quantity {_plain(self.quantity)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,3 +188,11 @@ def test_the_same_input_sequence_always_yields_the_same_output_sequence() -> Non
         return out
 
     assert run() == run()
+
+
+def test_wants_says_whether_anyone_listens_to_a_type() -> None:
+    bus = MessageBus()
+    assert not bus.wants(int)
+    bus.subscribe(int, lambda _: None)
+    assert bus.wants(int)
+    assert not bus.wants(bool)  # exact types, like delivery
