@@ -107,6 +107,7 @@ class Engine:
         bus.subscribe(QuoteTick, store.append)
         bus.subscribe(BookSnapshot, market.on_book_snapshot)
         bus.subscribe(BookDelta, market.on_book_delta)
+        bus.subscribe(Bar, market.on_bar)
         bus.subscribe(Bar, store.append)
         if broker is not None:
             for message_type, name in (
@@ -121,6 +122,7 @@ class Engine:
         bus.subscribe(TradeTick, execution.on_trade)
         bus.subscribe(TradeTick, strategies.on_trade)
         bus.subscribe(QuoteTick, strategies.on_quote)
+        bus.subscribe(Bar, execution.on_bar)
         bus.subscribe(Bar, strategies.on_bar)
         bus.subscribe(OrderIntent, strategies.on_intent)
         bus.subscribe(OrderIntent, execution.on_intent)

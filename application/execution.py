@@ -25,7 +25,7 @@ from domain.errors import DomainError, IllegalTransition, InstrumentRuleViolatio
 from domain.identifiers import ClientOrderId, InstrumentId
 from domain.instrument import Instrument
 from domain.intents import OrderIntent
-from domain.market_data import TradeTick
+from domain.market_data import Bar, TradeTick
 from domain.orders import DuplicateFill, Order, OrderStatus
 from domain.portfolio import MissingMark, Portfolio
 from domain.risk import (
@@ -321,7 +321,7 @@ class ExecutionEngine:
             self._trigger_stops(tick)
         if self._check_stops and self._stops is not None:
             position = portfolio.positions.get(iid)
-            if position is not None and position.quantity:
+            if position is not None and position.quantity and not self._closing(iid, position.quantity):
                 exit_intent = self._stops.on_price(position, price, tick.ts_event)
                 if exit_intent is not None:
                     # Submitted now, not published: the strategies handle this trade next and
@@ -333,6 +333,16 @@ class ExecutionEngine:
         if tick.ts_event >= self._next_mark:
             self._next_mark = tick.ts_event + self._mark_interval
             self.mark_to_market(self._clock.now_ns())
+
+    def _closing(self, instrument_id: InstrumentId, held: Decimal) -> bool:
+        """True when working orders already take the position to flat or beyond: a stop exit
+        on top would be refused by risk (and retried on every trade) or overshoot."""
+        working = self.working_quantity(instrument_id) if self.open_orders else ZERO
+        return working != ZERO and (working > ZERO) != (held > ZERO) and abs(working) >= abs(held)
+
+    def on_bar(self, bar: Bar) -> None:
+        """Bars mark positions too, for feeds (and backtests) that carry no trades."""
+        self._portfolio.marks[bar.instrument_id] = bar.close
 
     def _trigger_stops(self, tick: TradeTick) -> None:
         for order in list(self.held_stops.values()):

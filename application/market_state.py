@@ -8,7 +8,7 @@ from decimal import Decimal
 from application.ports import Cache
 from domain.errors import BookOutOfSync, InvalidValue
 from domain.identifiers import InstrumentId
-from domain.market_data import BookDelta, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import Bar, BookDelta, BookSnapshot, QuoteTick, TradeTick
 from domain.order_book import OrderBook
 
 
@@ -45,6 +45,12 @@ class MarketState:
         else:
             last.price = tick.price
             last.ts_event = tick.ts_event
+
+    def on_bar(self, bar: Bar) -> None:
+        """A bar's close stands in for the last trade when a feed sends only bars."""
+        last = self.last_trades.get(bar.instrument_id)
+        if last is None or bar.ts_event >= last.ts_event:
+            self.last_trades[bar.instrument_id] = LastTrade(bar.close, bar.ts_event)
 
     def on_quote(self, quote: QuoteTick) -> None:
         self.quotes[quote.instrument_id] = quote

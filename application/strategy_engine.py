@@ -122,6 +122,8 @@ class StrategyEngine:
         slot = self.slot(strategy_id)
         if not slot.active:
             slot.strategy.reset()
+            for atr in slot.atr.values():
+                atr.reset()
             slot.active = True
             slot.error = ""
 

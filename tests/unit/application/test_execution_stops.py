@@ -332,3 +332,18 @@ def test_a_fill_after_the_cancel_confirmation_is_still_booked_once(make: Make) -
     assert h.execution.stats.late_fills == 1
     assert h.execution.stats.duplicate_reports == 1
     assert list(h.trades.list_fills()) == [fill]
+
+
+def test_no_stop_exit_is_stacked_on_working_orders_that_already_close_the_position(make: Make) -> None:
+    h = make(broker="recording", stop_rules=StopRules(stop_loss_fraction=Decimal("0.05")))
+    h.trade("100")
+    entry = h.submit(make_intent(quantity="1"))
+    h.broker.accept(entry, h.advance())
+    h.broker.fill(entry, "1", "100", h.advance())
+    closing = h.submit(make_intent(side=SELL, order_type=OrderType.LIMIT, price="110", quantity="1"))
+    h.broker.accept(closing, h.advance())
+
+    h.trade("90")  # far through the stop-loss, but a working sell already closes the long
+
+    assert h.broker.submitted == [entry, closing]
+    assert h.of_type(IntentRejected) == []
