@@ -21,7 +21,6 @@ class HandlerFailure:
 
 @dataclass(slots=True)
 class BusStats:
-    published: int = 0
     handler_errors: int = 0
     last_failures: deque[HandlerFailure] = field(default_factory=lambda: deque(maxlen=20))
 
@@ -35,7 +34,7 @@ class MessageBus:
     engine logs and reports it; it is never swallowed silently.
     """
 
-    __slots__ = ("_dispatching", "_handlers", "_pending", "on_error", "stats")
+    __slots__ = ("_dispatching", "_handlers", "_pending", "on_error", "published", "stats")
 
     def __init__(self, on_error: Callable[[HandlerFailure, BaseException], None] | None = None) -> None:
         self._handlers: dict[type, list[Callable[[Any], None]]] = {}
@@ -43,6 +42,8 @@ class MessageBus:
         self._dispatching = False
         self.on_error = on_error
         self.stats = BusStats()
+        self.published = 0
+        """Messages delivered so far (a plain slot: this is counted once per tick)."""
 
     def subscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None:
         """Add ``handler`` for messages of exactly ``message_type`` (after earlier handlers)."""
@@ -71,7 +72,7 @@ class MessageBus:
             self._pending.clear()
 
     def _dispatch(self, message: object) -> None:
-        self.stats.published += 1
+        self.published += 1
         handlers = self._handlers.get(type(message))
         if not handlers:
             return

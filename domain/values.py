@@ -127,7 +127,14 @@ def positive(value: object, field: str) -> Decimal:
 
 
 def non_negative(value: object, field: str) -> Decimal:
-    """Parse ``value`` and require it to be zero or more."""
+    """Parse ``value`` and require it to be zero or more (same fast path as ``positive``)."""
+    if type(value) is str and len(value) <= MAX_TEXT and "e" not in value and "E" not in value:
+        try:
+            result = Decimal(value)
+            if ZERO <= result < MAX_MAGNITUDE:  # NaN raises here, infinity fails the bound
+                return result
+        except InvalidOperation:
+            pass
     result = to_decimal(value, field)
     if result < ZERO:
         raise InvalidValue(field, value, "must not be negative")

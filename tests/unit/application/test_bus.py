@@ -152,7 +152,7 @@ def test_stats_count_every_dispatched_message_and_keep_the_last_twenty_failures(
     for n in range(25):
         bus.publish(Pong(n))
 
-    assert bus.stats.published == 50  # 25 pongs and the 25 pings they published
+    assert bus.published == 50  # 25 pongs and the 25 pings they published
     assert bus.stats.handler_errors == 25
     assert len(bus.stats.last_failures) == 20
     assert bus.stats.last_failures[-1].error == "KeyError: 24"
