@@ -47,9 +47,11 @@ def status_line(status: EngineStatus) -> str:
     feeds = []
     for feed in status.feeds:
         state = "up" if feed.connected else "DOWN"
-        feeds.append(
-            f"{feed.name} {state} msgs {feed.messages} reconnects {feed.reconnects} gaps {feed.gaps}"
-        )
+        line = f"{feed.name} {state} msgs {feed.messages} reconnects {feed.reconnects} gaps {feed.gaps}"
+        if not feed.connected and feed.last_error:
+            error = feed.last_error
+            line += f" ({error if len(error) <= 100 else '…' + error[-99:]})"
+        feeds.append(line)
     parts.extend(feeds)
     if status.trading_state.value != "ACTIVE":
         parts.append(f"{status.trading_state.value}: {status.trading_reason}")
