@@ -22,7 +22,7 @@ from application.messages import (
 from application.ports import Clock, FeedHealth, MarketDataRepository
 from application.strategy_engine import StrategyEngine, StrategySlot
 from domain.intents import OrderIntent
-from domain.market_data import Bar, BookDelta, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.portfolio import MissingMark, Portfolio
 from domain.risk import TradingState, TradingStateMachine
 
@@ -107,6 +107,7 @@ class Engine:
         bus.subscribe(QuoteTick, store.append)
         bus.subscribe(BookSnapshot, market.on_book_snapshot)
         bus.subscribe(BookDelta, market.on_book_delta)
+        bus.subscribe(BookInvalidated, market.on_book_invalidated)
         bus.subscribe(Bar, market.on_bar)
         bus.subscribe(Bar, store.append)
         if broker is not None:
@@ -115,6 +116,7 @@ class Engine:
                 (QuoteTick, "on_quote"),
                 (BookSnapshot, "on_book_snapshot"),
                 (BookDelta, "on_book_delta"),
+                (BookInvalidated, "on_book_invalidated"),
             ):
                 handler = getattr(broker, name, None)
                 if handler is not None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from application.ports import Cache
 from domain.errors import BookOutOfSync, InvalidValue
 from domain.identifiers import InstrumentId
-from domain.market_data import Bar, BookDelta, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.order_book import OrderBook
 
 
@@ -65,6 +65,12 @@ class MarketState:
             book.apply_snapshot(snapshot)
         except (BookOutOfSync, InvalidValue):
             self.book_errors += 1
+
+    def on_book_invalidated(self, event: BookInvalidated) -> None:
+        """The feed lost the thread: the book is stale until the next snapshot."""
+        book = self.books.get(event.instrument_id)
+        if book is not None:
+            book.invalidate(event.reason)
 
     def on_book_delta(self, delta: BookDelta) -> None:
         book = self.books.get(delta.instrument_id)

@@ -275,5 +275,15 @@ class Bar(NamedTuple):
         )
 
 
-MarketEvent = TradeTick | QuoteTick | BookSnapshot | BookDelta | Bar
+class BookInvalidated(NamedTuple):
+    """The feed lost the book's thread (a sequence gap, a disconnect): any local copy is stale
+    until the next BookSnapshot. Consumers mark their book out of sync instead of trading on it."""
+
+    instrument_id: InstrumentId
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+MarketEvent = TradeTick | QuoteTick | BookSnapshot | BookDelta | BookInvalidated | Bar
 """Any normalized market-data event."""

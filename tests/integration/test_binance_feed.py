@@ -28,7 +28,7 @@ from adapters.exchanges.simulator.market import RandomWalkMarket
 from adapters.exchanges.simulator.server import ExchangeSimulator
 from adapters.memory.clock import LiveClock
 from domain.identifiers import InstrumentId
-from domain.market_data import BookDelta, BookSnapshot, MarketEvent, QuoteTick, TradeTick
+from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, QuoteTick, TradeTick
 from domain.order_book import OrderBook
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -46,6 +46,8 @@ class Harness:
     trade_ids: dict[InstrumentId, list[int]] = field(default_factory=lambda: defaultdict(list))
     snapshots: int = 0
     quotes: int = 0
+    invalidations: list[tuple[InstrumentId, int]] = field(default_factory=list)
+    """(instrument, snapshots seen before it): the invalidation must precede the resync."""
     sink_errors: list[str] = field(default_factory=list)
 
     def sink(self, event: MarketEvent) -> None:
@@ -59,6 +61,9 @@ class Harness:
                 self.books[event.instrument_id].apply_snapshot(event)
             elif isinstance(event, BookDelta):
                 self.books[event.instrument_id].apply_delta(event)
+            elif isinstance(event, BookInvalidated):
+                self.invalidations.append((event.instrument_id, self.snapshots))
+                self.books[event.instrument_id].invalidate(event.reason)
         except Exception as exc:  # recorded, so a test fails loudly instead of the feed hiding it
             self.sink_errors.append(repr(exc))
 
@@ -186,6 +191,8 @@ def test_gap_is_counted_and_the_book_resyncs_from_a_new_snapshot() -> None:
 
             await wait_until(lambda: h.feed.health().gaps == 1, "the gap to be counted")
             await wait_until(lambda: h.snapshots == snapshots_before + 1, "a new snapshot after the gap")
+            # Downstream books were told they were stale before the resync snapshot came.
+            assert h.invalidations == [(IDS[0], snapshots_before)]
             await h.assert_books_match_simulator()
             assert h.feed.health().reconnects == 0
 
@@ -207,6 +214,7 @@ def test_disconnect_reconnects_with_backoff_and_resyncs_the_books() -> None:
             )
             await wait_until(lambda: h.trades > trades_after_drop + 10, "trades to flow again")
             await wait_until(lambda: h.snapshots == snapshots_before + len(IDS), "both books resynced")
+            assert sorted(h.invalidations) == sorted((i, snapshots_before) for i in IDS)
             await h.assert_books_match_simulator()
             assert "connection lost" in h.feed.health().last_error
 

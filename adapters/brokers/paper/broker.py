@@ -73,7 +73,7 @@ from application.messages import (
 from domain.errors import BookOutOfSync, InvalidValue
 from domain.identifiers import ClientOrderId, InstrumentId, TradeId, VenueOrderId
 from domain.instrument import Instrument
-from domain.market_data import BookDelta, BookLevel, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import BookDelta, BookInvalidated, BookLevel, BookSnapshot, QuoteTick, TradeTick
 from domain.order_book import OrderBook
 from domain.orders import Fill, LiquiditySide, Order, OrderStatus, OrderType, TimeInForce
 from domain.values import EXACT, ZERO, OrderSide, exact_mul
@@ -298,6 +298,12 @@ class PaperBroker:
                 self._match_book(resting, book, buys, sells, snapshot.ts_event)
         if self._outbox:
             self._flush()
+
+    def on_book_invalidated(self, event: BookInvalidated) -> None:
+        """The feed lost the book: stop filling against it (quotes stand in) until a snapshot."""
+        book = self._books.get(event.instrument_id)
+        if book is not None:
+            book.invalidate(event.reason)
 
     def on_book_delta(self, delta: BookDelta) -> None:
         """Book changes: applied when they follow on (a gap waits for a snapshot); rule c."""

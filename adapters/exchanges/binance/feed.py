@@ -32,7 +32,7 @@ from adapters.exchanges.binance.session import Link, StreamSession
 from adapters.exchanges.binance.throttle import Backoff, TokenBucket
 from application.ports import Clock, FeedHealth
 from domain.identifiers import InstrumentId
-from domain.market_data import BookDelta, BookSnapshot, MarketEvent, TradeTick
+from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, TradeTick
 from domain.order_book import BookSync, OrderBook, SyncStatus
 
 _log = logging.getLogger(__name__)
@@ -301,7 +301,10 @@ class BinanceMarketDataFeed:
             if state.sync is not None:
                 if self._fetcher is not None:
                     self._fetcher.cancel(state)
+                was_synced = state.sync.book.synced
                 state.sync.reset(reason or "connection lost")
+                if was_synced:
+                    self._invalidate(instrument_id, reason or "connection lost")
 
     def on_error(self, message: str) -> None:
         self._last_error = message
@@ -326,6 +329,7 @@ class BinanceMarketDataFeed:
                 message = f"{state.symbol} book out of sync at update ids {ids}"
                 self.on_error(message)
                 _log.warning("%s: %s; fetching a new snapshot", self.name, message)
+                self._invalidate(delta.instrument_id, message)
             if self._fetcher is not None:
                 self._fetcher.request(state)
 
@@ -357,6 +361,11 @@ class BinanceMarketDataFeed:
             self._fetcher.request(state)
 
     # -- bookkeeping --------------------------------------------------------------------
+
+    def _invalidate(self, instrument_id: InstrumentId, reason: str) -> None:
+        """Tell downstream books they are stale until the resync snapshot arrives."""
+        now = self._clock.now_ns()
+        self._emit(BookInvalidated(instrument_id, reason, now, now))
 
     def _emit(self, event: MarketEvent) -> None:
         try:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from adapters.memory import InMemoryCache
 from application.market_state import MarketState
-from domain.market_data import BookDelta, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from tests.builders import BTCUSDT, ETHUSDT, TS
 
 D = Decimal
@@ -119,3 +119,16 @@ def test_a_crossed_snapshot_or_a_malformed_delta_is_counted_not_raised() -> None
     market.on_book_delta(BookDelta(BTCUSDT, ((D(99), D(-1)),), (), 11, 11, TS, TS))
     assert market.book_errors == 2
     assert not market.books[BTCUSDT].synced
+
+
+def test_an_invalidated_book_is_out_of_sync_until_the_next_snapshot() -> None:
+    state = MarketState()
+    state.on_book_snapshot(snapshot(10, [("99", "1")], [("101", "1")]))
+    state.on_book_invalidated(BookInvalidated(BTCUSDT, "feed gap", TS, TS))
+
+    book = state.books[BTCUSDT]
+    assert not book.synced
+    assert book.out_of_sync_reason == "feed gap"
+    state.on_book_snapshot(snapshot(20, [("98", "1")], [("102", "1")]))
+    assert book.synced
+    state.on_book_invalidated(BookInvalidated(ETHUSDT, "never seen", TS, TS))  # no book: nothing to do

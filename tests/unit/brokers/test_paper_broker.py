@@ -16,9 +16,10 @@ from application.messages import (
     OrderRejected,
 )
 from application.ports import Broker
+from domain.market_data import BookInvalidated
 from domain.orders import LiquiditySide, OrderStatus, OrderType, TimeInForce
 from domain.values import AggressorSide, OrderSide
-from tests.builders import ETHUSDT, STEP_NS, TS, make_instrument, make_order, make_registry
+from tests.builders import BTCUSDT, ETHUSDT, STEP_NS, TS, make_instrument, make_order, make_registry
 from tests.unit.brokers.paper_venue import PaperVenue
 
 BIDS = [("99.00", "3"), ("98.00", "2"), ("97.00", "5")]
@@ -127,6 +128,19 @@ def test_a_book_gap_falls_back_to_the_last_quote_until_the_next_snapshot() -> No
     second = venue.submit(market(quantity="1", client_order_id="B"))
 
     assert venue.fills(first) == [(Decimal(1), Decimal("100.50"))]
+    assert venue.fills(second) == [(Decimal(1), Decimal("100.00"))]
+
+
+def test_a_book_the_feed_invalidated_is_not_traded_on_until_the_next_snapshot() -> None:
+    venue = venue_with_book()
+    venue.quote("99.00", "3", "100.50", "5")
+    venue.broker.on_book_invalidated(BookInvalidated(BTCUSDT, "feed gap at 11..12", TS, TS))
+
+    first = venue.submit(market(quantity="1", client_order_id="A"))
+    venue.snapshot(BIDS, ASKS, sequence=20)
+    second = venue.submit(market(quantity="1", client_order_id="B"))
+
+    assert venue.fills(first) == [(Decimal(1), Decimal("100.50"))]  # the quote stood in
     assert venue.fills(second) == [(Decimal(1), Decimal("100.00"))]
 
 
