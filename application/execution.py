@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +41,9 @@ from domain.risk import (
 from domain.values import ZERO, OrderSide
 
 log = logging.getLogger("tradeplane.execution")
+
+RECENT_CLOSED_ORDERS = 10_000
+"""Closed orders kept in memory for quick lookups; older ones are read from the trade store."""
 
 
 class UnknownOrder(DomainError, KeyError):
@@ -112,6 +116,8 @@ class ExecutionEngine:
         self._sequence = 0
         self._journaled: dict[ClientOrderId, int] = {}
         self.orders: dict[ClientOrderId, Order] = {}
+        """Working orders and the most recent closed ones; older ones live in the trade store."""
+        self._closed: deque[ClientOrderId] = deque()
         self.open_orders: dict[ClientOrderId, Order] = {}
         self.held_stops: dict[ClientOrderId, Order] = {}
         self._late_trade_ids: set[str] = set()
@@ -125,7 +131,7 @@ class ExecutionEngine:
         while True:
             self._sequence += 1
             candidate = ClientOrderId(f"{self._prefix}-{self._sequence}")
-            if candidate not in self.orders:
+            if self._known(candidate) is None:
                 return candidate
 
     def on_intent(self, intent: OrderIntent) -> None:
@@ -141,7 +147,7 @@ class ExecutionEngine:
         InstrumentRuleViolation; both are also published as IntentRejected.
         """
         if client_order_id is not None:
-            existing = self.orders.get(ClientOrderId(client_order_id))
+            existing = self._known(ClientOrderId(client_order_id))
             if existing is not None:
                 return existing
         self.stats.intents += 1
@@ -235,7 +241,7 @@ class ExecutionEngine:
         self._broker.submit(order)
 
     def get(self, client_order_id: str) -> Order:
-        order = self.orders.get(ClientOrderId(client_order_id))
+        order = self._known(ClientOrderId(client_order_id))
         if order is None:
             raise UnknownOrder(client_order_id)
         return order
@@ -367,8 +373,13 @@ class ExecutionEngine:
 
     # -- broker reports -----------------------------------------------------------------
 
-    def _order_for(self, client_order_id: ClientOrderId, what: str) -> Order | None:
+    def _known(self, client_order_id: ClientOrderId) -> Order | None:
+        """An order of this session or an older one from the trade store (idempotency, late reports)."""
         order = self.orders.get(client_order_id)
+        return order if order is not None else self._trades.get_order(client_order_id)
+
+    def _order_for(self, client_order_id: ClientOrderId, what: str) -> Order | None:
+        order = self._known(client_order_id)
         if order is None:
             self.stats.unknown_reports += 1
             log.error("broker reported %s for unknown order %s", what, client_order_id)
@@ -476,8 +487,14 @@ class ExecutionEngine:
             self._stops.rearm(order.instrument_id)
 
     def _after_terminal(self, order: Order) -> None:
-        self.open_orders.pop(order.client_order_id, None)
+        coid = order.client_order_id
+        if self.open_orders.pop(coid, None) is not None:
+            self._closed.append(coid)
         self._journal(order)
+        # Memory stays flat on long runs: closed orders beyond the most recent are forgotten
+        # here (the trade store keeps them, and _known() looks there).
+        while len(self._closed) > RECENT_CLOSED_ORDERS:
+            self.orders.pop(self._closed.popleft(), None)
 
     def _journal(self, order: Order) -> None:
         """Append the order's events not yet journaled, and tell observers about each."""

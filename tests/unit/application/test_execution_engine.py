@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+import application.execution as execution_module
 from application.execution import UnknownOrder
 from application.messages import (
     CancelRejected,
@@ -449,3 +450,28 @@ def test_cancel_all_skips_orders_already_waiting_for_a_cancel(make: Make) -> Non
 
     assert h.execution.cancel_all() == [second]
     assert h.broker.canceled == [first, second]
+
+
+def test_old_closed_orders_leave_memory_but_stay_known_through_the_trade_store(
+    make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(execution_module, "RECENT_CLOSED_ORDERS", 2)
+    h = make(broker="recording")
+    h.trade("100")
+    orders = []
+    for n in range(4):
+        order = h.submit(make_intent(quantity="1"), client_order_id=f"C-{n}")
+        h.broker.accept(order, h.advance())
+        h.broker.fill(order, "1", "100", h.advance())
+        orders.append(order)
+
+    assert set(h.execution.orders) == {"C-2", "C-3"}  # the two most recent closed ones
+    assert h.submit(make_intent(quantity="1"), client_order_id="C-0") is orders[0]  # still idempotent
+    assert len(h.broker.submitted) == 4
+    assert h.execution.get("C-0") is orders[0]
+
+    late = h.broker.fill(orders[0], "1", "100", h.advance())  # a late report for a forgotten order
+    assert h.execution.stats.late_fills == 1
+    assert late in list(h.trades.list_fills())
+    journal = h.trades.journal("C-0")
+    assert len(journal) == len({(e.status, e.ts_event) for e in journal})  # nothing journaled twice
