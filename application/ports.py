@@ -7,7 +7,7 @@ and ordered, and a store that must wait on I/O batches in its adapter instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -136,8 +136,3 @@ class SecretStore(Protocol):
     """Secrets (API keys) by name; never logged, never returned over the API."""
 
     def get(self, name: str) -> str: ...
-
-
-def names(items: Iterable[object]) -> list[str]:
-    """Type names, for log lines and status snapshots."""
-    return [type(item).__name__ for item in items]

@@ -22,6 +22,7 @@ from typing import Any
 from domain.errors import InvalidParameter
 from domain.instrument import Instrument
 from domain.risk import RiskLimits, StopRules
+from domain.values import non_negative, to_decimal
 
 ENV_PREFIX = "TRADEPLANE_"
 EXAMPLE_CONFIG = "example.toml"
@@ -114,6 +115,8 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         raise ConfigError(f"config file {source} is not valid TOML: {error}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {source} is not UTF-8 text") from None
+    except OSError as error:  # a directory, no permission, an I/O error
+        raise ConfigError(f"config file {source} cannot be read: {error.strerror or error}") from None
     apply_overrides(raw, os.environ if environ is None else environ)
     try:
         return parse_settings(raw, source=str(source))
@@ -225,7 +228,10 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
     balances_raw = account.get("balances", {"USDT": "10000"})
     if not isinstance(balances_raw, dict):
         raise ConfigError("[account] balances must be a table of ASSET = amount")
-    balances = {str(asset): Decimal(str(amount)) for asset, amount in balances_raw.items()}
+    balances = {
+        str(asset): non_negative(str(amount), f"[account] balances.{asset}")
+        for asset, amount in balances_raw.items()
+    }
     instruments = tuple(_instrument(entry, i) for i, entry in enumerate(raw.get("instruments", [])))
     if not instruments:
         raise ConfigError(f"{source}: at least one [[instruments]] entry is needed")
@@ -244,7 +250,7 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
     risk = RiskLimits.from_mapping(_table(raw, "risk", source))
     stops_raw = _table(raw, "stops", source)
     _known(stops_raw, {"stop_loss_fraction", "take_profit_fraction", "trailing_fraction"}, "[stops]")
-    stops = StopRules(**{k: Decimal(str(v)) for k, v in stops_raw.items()})
+    stops = StopRules(**{k: to_decimal(str(v), f"[stops] {k}") for k, v in stops_raw.items()})
     logging_raw = _table(raw, "logging", source)
     _known(logging_raw, {"level", "format"}, "[logging]")
     log_settings = LoggingSettings(**logging_raw)

@@ -95,12 +95,22 @@ async def run_demo(duration: float | None, *, status_interval: float, seed: int,
     return 0 if final.handler_errors == 0 else 1
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number (was {text!r})") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number (was {text})")
+    return value
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("demo", help="run everything offline: simulator, engine, paper broker")
     parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
-    parser.add_argument("--status-interval", type=float, default=3.0, help="seconds between status lines")
+    parser.add_argument("--status-interval", type=_positive, default=3.0, help="seconds between status lines")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated market")
-    parser.add_argument("--rate", type=float, default=50.0, help="simulated market steps per second")
+    parser.add_argument("--rate", type=_positive, default=50.0, help="simulated market steps per second")
     parser.add_argument("--log-level", default="WARNING", help="log level (default WARNING)")
     parser.set_defaults(handler=_main)
 

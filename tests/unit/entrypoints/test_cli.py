@@ -31,6 +31,9 @@ def test_every_documented_command_is_there() -> None:
     "argv",
     [
         ["demo", "--duration", "soon"],
+        ["demo", "--rate", "-1"],
+        ["demo", "--status-interval", "0"],
+        ["demo", "--rate", "inf"],
         ["exchange-sim", "--port", "99999"],
         ["exchange-sim", "--symbols", "btc usdt!"],
         ["exchange-sim", "--garbage-prob", "2"],
@@ -62,3 +65,7 @@ def test_run_with_a_broken_config_says_what_is_wrong_without_a_traceback(
     assert "Traceback" not in err
     assert main(["run", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["run", "--config", str(tmp_path)]) == 2  # a directory
+    err = capsys.readouterr().err
+    assert "cannot be read" in err
+    assert "Traceback" not in err

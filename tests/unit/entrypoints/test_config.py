@@ -71,6 +71,9 @@ def test_an_override_into_a_scalar_is_refused_with_its_name() -> None:
         (EXAMPLE.replace("max_open_orders = 20", 'max_open_orders = "lots"'), "max_open_orders"),
         (EXAMPLE.replace('stop_loss_fraction = "0.02"', 'stop_loss_fraction = "2"'), "stop_loss_fraction"),
         (EXAMPLE.replace('format = "text"', 'format = "xml"'), "format"),
+        (EXAMPLE.replace('balances = { USDT = "10000" }', 'balances = { USDT = "lots" }'), "balances.USDT"),
+        (EXAMPLE.replace('balances = { USDT = "10000" }', 'balances = { USDT = "-1" }'), "balances.USDT"),
+        (EXAMPLE.replace('trailing_fraction = "0.03"', 'trailing_fraction = "nan"'), "trailing_fraction"),
         (
             EXAMPLE.replace('instruments = ["BTCUSDT.BINANCE"]\nparams', "instruments = []\nparams"),
             "instruments",
