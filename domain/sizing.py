@@ -17,17 +17,7 @@ from domain.values import MAX_MAGNITUDE, ONE, ZERO, OrderSide, exact_sub, non_ne
 _DOWN = Context(prec=40, rounding=ROUND_FLOOR, traps=[InvalidOperation, DivisionByZero, Overflow])
 """Sizing arithmetic rounds toward zero (all operands are positive), so a size never grows."""
 _WHOLE = Context(prec=100, rounding=ROUND_FLOOR, traps=[InvalidOperation, DivisionByZero, Overflow])
-"""Wide enough that a whole number of lots below MAX_MAGNITUDE is computed exactly."""
-
-
-def _floor_to_lot(quantity: Decimal, lot: Decimal) -> Decimal:
-    """Whole lots not above ``quantity`` (>= 0), counted in a 100-digit context: never rounds up.
-
-    Kept here rather than ``Instrument.round_quantity`` because sizing promises never to
-    exceed what it computed, and the default 28-digit context (which that helper used at
-    the time of writing) can round a value a hair below a lot boundary up onto it.
-    """
-    return _WHOLE.multiply(_WHOLE.divide_int(quantity, lot), lot)
+"""Wide enough that a notional (price × quantity below MAX_MAGNITUDE) is exact."""
 
 
 def _plain(value: Decimal) -> str:
@@ -104,7 +94,7 @@ def _on_lot(raw: Decimal, instrument: Instrument, price: Decimal, how: str) -> S
     lot = instrument.lot_size
     if raw >= MAX_MAGNITUDE:
         return _zero(f"{how} = {_plain(raw)}: beyond any tradable quantity (is the ATR or price degenerate?)")
-    quantity = _floor_to_lot(raw, lot)
+    quantity = instrument.round_quantity(raw)  # exact floor to whole lots: never rounds up
     if quantity <= ZERO:
         return _zero(f"{how} = {_plain(raw)}, less than one lot {_plain(lot)} of {instrument.id}")
     if quantity < instrument.min_quantity:
@@ -304,7 +294,7 @@ def intent_for_target(
     reference = positive(price, "price")
     limit = instrument.check_price(limit_price) if limit_price is not None else None
     delta = exact_sub(goal, held)
-    quantity = _floor_to_lot(delta.copy_abs(), instrument.lot_size)
+    quantity = instrument.round_quantity(delta.copy_abs())
     if not instrument.meets_minimums(reference, quantity):
         return None
     side = OrderSide.BUY if delta > ZERO else OrderSide.SELL
