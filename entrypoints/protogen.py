@@ -1,7 +1,14 @@
-"""Generate Python stubs (``*_pb2.py``, ``*_pb2_grpc.py``, ``.pyi``) from ``proto/`` (``make proto``)."""
+"""Generate the Python stubs of ``tradeplane.v1`` from ``proto/`` (``make proto``).
+
+Writes ``*_pb2.py`` and ``*_pb2.pyi`` (messages), ``*_pb2_grpc.py`` (services) and
+``*_pb2_grpc.pyi`` (typed sync and ``grpc.aio`` stubs, by mypy-protobuf) next to the
+sources, so ``proto/`` is the package root of ``tradeplane.v1``. The stubs are committed;
+``tests/unit/grpc/test_stubs_in_step.py`` regenerates them and fails on any difference.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -9,14 +16,24 @@ from pathlib import Path
 PROTO_ROOT = Path(__file__).resolve().parents[1] / "proto"
 
 
-def generate(proto_root: Path = PROTO_ROOT) -> list[Path]:
+def _plugin() -> str:
+    """mypy-protobuf's gRPC plugin from this interpreter's environment, not whatever PATH has."""
+    beside = Path(sys.executable).with_name("protoc-gen-mypy_grpc")
+    found = str(beside) if beside.exists() else shutil.which("protoc-gen-mypy_grpc")
+    if found is None:
+        raise RuntimeError("protoc-gen-mypy_grpc is missing: install the dev extras (make venv)")
+    return found
+
+
+def generate(proto_root: Path = PROTO_ROOT, out: Path | None = None) -> list[Path]:
     """Run protoc on every ``.proto`` under ``proto_root/tradeplane``; returns the inputs.
 
-    Output goes next to the sources so ``tradeplane.v1`` imports from ``proto/``.
-    Raises RuntimeError with protoc's exit code when generation fails.
+    ``out`` defaults to ``proto_root`` (the committed stubs); the in-step test passes a
+    temporary folder. Raises RuntimeError with protoc's exit code when generation fails.
     """
     from grpc_tools import protoc  # imported here: nothing happens at import time
 
+    out = out or proto_root
     sources = sorted(proto_root.glob("tradeplane/**/*.proto"))
     if not sources:
         return []
@@ -25,9 +42,11 @@ def generate(proto_root: Path = PROTO_ROOT) -> list[Path]:
         "protoc",
         f"-I{proto_root}",
         f"-I{include}",
-        f"--python_out={proto_root}",
-        f"--pyi_out={proto_root}",
-        f"--grpc_python_out={proto_root}",
+        f"--plugin=protoc-gen-mypy_grpc={_plugin()}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
+        f"--mypy_grpc_out={out}",
         *(str(path.relative_to(proto_root)) for path in sources),
     ]
     code = protoc.main(args)

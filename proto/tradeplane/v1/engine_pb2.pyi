@@ -1,0 +1,88 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tradeplane.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class FeedHealth(_message.Message):
+    __slots__ = ("name", "connected", "last_message_time", "messages", "reconnects", "gaps", "malformed", "last_error")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    LAST_MESSAGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    RECONNECTS_FIELD_NUMBER: _ClassVar[int]
+    GAPS_FIELD_NUMBER: _ClassVar[int]
+    MALFORMED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    connected: bool
+    last_message_time: _timestamp_pb2.Timestamp
+    messages: int
+    reconnects: int
+    gaps: int
+    malformed: int
+    last_error: str
+    def __init__(self, name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_message_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[int] = ..., reconnects: _Optional[int] = ..., gaps: _Optional[int] = ..., malformed: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+
+class Counters(_message.Message):
+    __slots__ = ("trades_seen", "signals", "orders_submitted", "fills", "risk_rejections", "open_orders", "handler_errors", "stream_subscribers", "stream_drops", "grpc_requests")
+    TRADES_SEEN_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_SUBMITTED_FIELD_NUMBER: _ClassVar[int]
+    FILLS_FIELD_NUMBER: _ClassVar[int]
+    RISK_REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    OPEN_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    HANDLER_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_SUBSCRIBERS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_DROPS_FIELD_NUMBER: _ClassVar[int]
+    GRPC_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    trades_seen: int
+    signals: int
+    orders_submitted: int
+    fills: int
+    risk_rejections: int
+    open_orders: int
+    handler_errors: int
+    stream_subscribers: int
+    stream_drops: int
+    grpc_requests: int
+    def __init__(self, trades_seen: _Optional[int] = ..., signals: _Optional[int] = ..., orders_submitted: _Optional[int] = ..., fills: _Optional[int] = ..., risk_rejections: _Optional[int] = ..., open_orders: _Optional[int] = ..., handler_errors: _Optional[int] = ..., stream_subscribers: _Optional[int] = ..., stream_drops: _Optional[int] = ..., grpc_requests: _Optional[int] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetStatusResponse(_message.Message):
+    __slots__ = ("name", "version", "mode", "broker", "running", "start_time", "uptime", "trading_state", "trading_reason", "equity", "feeds", "counters")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    BROKER_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_FIELD_NUMBER: _ClassVar[int]
+    TRADING_STATE_FIELD_NUMBER: _ClassVar[int]
+    TRADING_REASON_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    FEEDS_FIELD_NUMBER: _ClassVar[int]
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    mode: str
+    broker: str
+    running: bool
+    start_time: _timestamp_pb2.Timestamp
+    uptime: _duration_pb2.Duration
+    trading_state: _common_pb2.TradingState
+    trading_reason: str
+    equity: str
+    feeds: _containers.RepeatedCompositeFieldContainer[FeedHealth]
+    counters: Counters
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., mode: _Optional[str] = ..., broker: _Optional[str] = ..., running: _Optional[bool] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trading_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., trading_reason: _Optional[str] = ..., equity: _Optional[str] = ..., feeds: _Optional[_Iterable[_Union[FeedHealth, _Mapping]]] = ..., counters: _Optional[_Union[Counters, _Mapping]] = ...) -> None: ...
