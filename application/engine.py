@@ -19,7 +19,7 @@ from application.messages import (
     OrderFilled,
     OrderRejected,
 )
-from application.ports import Clock, FeedHealth, MarketDataRepository
+from application.ports import Clock, FeedHealth, MarketDataRepository, TradeRepository
 from application.strategy_engine import StrategyEngine, StrategySlot
 from domain.intents import OrderIntent
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
@@ -77,6 +77,7 @@ class Engine:
         clock: Clock,
         market: MarketState,
         market_data: MarketDataRepository,
+        trades: TradeRepository,
         strategies: StrategyEngine,
         execution: ExecutionEngine,
         portfolio: Portfolio,
@@ -88,6 +89,7 @@ class Engine:
         self.clock = clock
         self.market = market
         self.market_data = market_data
+        self.trades = trades
         self.strategies = strategies
         self.execution = execution
         self.portfolio = portfolio

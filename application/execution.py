@@ -33,6 +33,7 @@ from domain.risk import (
     PositionStops,
     PreTradeRisk,
     RiskLimitBreached,
+    RiskLimits,
     RiskReason,
     RiskRejection,
     TradingState,
@@ -291,6 +292,18 @@ class ExecutionEngine:
 
     def resume(self, *, reset_peak: bool = False) -> TradingState:
         state = self._trading.resume(self._clock.now_ns(), reset_peak=reset_peak)
+        self._publish_state_changes()
+        return state
+
+    @property
+    def risk_limits(self) -> RiskLimits:
+        return self._risk.limits
+
+    def update_risk_limits(self, limits: RiskLimits) -> TradingState:
+        """New limits from the next order on, for pre-trade risk and the trading state alike;
+        a tighter loss or drawdown limit may restrict trading at once (never lift it)."""
+        self._risk.update_limits(limits)
+        state = self._trading.update_limits(limits, self._clock.now_ns())
         self._publish_state_changes()
         return state
 

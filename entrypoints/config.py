@@ -78,6 +78,34 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TokenSettings:
+    """A gRPC bearer token as configured: its SHA-256, never the token itself."""
+
+    name: str
+    role: str  # viewer, trader or admin
+    sha256: str
+    rate_per_second: float | None = None
+    burst: int | None = None
+
+    def __repr__(self) -> str:
+        return f"TokenSettings(name={self.name!r}, role={self.role!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GrpcSettings:
+    """The control plane's listener, TLS, stream buffers, rate limits and tokens."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:50051"
+    tls_cert: str = ""
+    tls_key: str = ""
+    stream_buffer: int = 10_000
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
+    tokens: tuple[TokenSettings, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the composition root needs, validated."""
 
@@ -91,9 +119,23 @@ class Settings:
     risk: RiskLimits
     stops: StopRules
     logging: LoggingSettings
+    grpc: GrpcSettings = field(default_factory=GrpcSettings)
 
 
-_SECTIONS = {"engine", "account", "instruments", "feeds", "broker", "strategies", "risk", "stops", "logging"}
+_SECTIONS = {
+    "engine",
+    "account",
+    "instruments",
+    "feeds",
+    "broker",
+    "strategies",
+    "risk",
+    "stops",
+    "logging",
+    "grpc",
+}
+_ROLES = ("viewer", "trader", "admin")
+_SHA256_HEX = set("0123456789abcdef")
 
 
 def example_config_path() -> Path:
@@ -220,6 +262,95 @@ def _strategy(entry: Any, index: int) -> StrategySettings:
     )
 
 
+def _positive_number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{where} must be a positive number (was {value!r})")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{where} must be a positive number (was {value!r})") from None
+    if not 0 < number < float("inf"):
+        raise ConfigError(f"{where} must be a positive number (was {value!r})")
+    return number
+
+
+def _positive_int(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} must be a positive integer (was {value!r})")
+    return value
+
+
+def _token(entry: Any, index: int) -> TokenSettings:
+    where = f"[[grpc.tokens]] #{index + 1}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be a table")
+    _known(entry, {"name", "role", "sha256", "rate_per_second", "burst"}, where)
+    name, role, digest = entry.get("name"), entry.get("role"), entry.get("sha256")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: name must be a non-empty string")
+    if role not in _ROLES:
+        raise ConfigError(f"{where} ({name}): role must be one of {', '.join(_ROLES)} (was {role!r})")
+    if not isinstance(digest, str) or len(digest) != 64 or not set(digest.lower()) <= _SHA256_HEX:
+        raise ConfigError(
+            f"{where} ({name}): sha256 must be the 64-hex-digit SHA-256 of the token;"
+            " `tradeplane token` prints one (the token itself never goes in the config)"
+        )
+    rate = entry.get("rate_per_second")
+    burst = entry.get("burst")
+    return TokenSettings(
+        name=name,
+        role=role,
+        sha256=digest.lower(),
+        rate_per_second=None if rate is None else _positive_number(rate, f"{where}: rate_per_second"),
+        burst=None if burst is None else _positive_int(burst, f"{where}: burst"),
+    )
+
+
+def _grpc(table: dict[str, Any]) -> GrpcSettings:
+    fields = set(GrpcSettings.__dataclass_fields__)
+    _known(table, fields, "[grpc]")
+    tokens_raw = table.pop("tokens", [])
+    if not isinstance(tokens_raw, list):
+        raise ConfigError("[grpc] tokens must be an array of tables ([[grpc.tokens]])")
+    tokens = tuple(_token(entry, i) for i, entry in enumerate(tokens_raw))
+    names = [t.name for t in tokens]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"[grpc] token names must be unique (were {names})")
+    settings = GrpcSettings(tokens=tokens, **table)
+    if not isinstance(settings.enabled, bool):
+        raise ConfigError(f"[grpc] enabled must be true or false (was {settings.enabled!r})")
+    check_listen(settings.listen, "[grpc] listen")
+    for key in ("tls_cert", "tls_key"):
+        if not isinstance(getattr(settings, key), str):
+            raise ConfigError(f"[grpc] {key} must be a file path")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ConfigError("[grpc] tls_cert and tls_key must be set together")
+    _positive_int(settings.stream_buffer, "[grpc] stream_buffer")
+    _positive_int(settings.rate_limit_burst, "[grpc] rate_limit_burst")
+    return GrpcSettings(
+        enabled=settings.enabled,
+        listen=settings.listen,
+        tls_cert=settings.tls_cert,
+        tls_key=settings.tls_key,
+        stream_buffer=settings.stream_buffer,
+        rate_limit_per_second=_positive_number(
+            settings.rate_limit_per_second, "[grpc] rate_limit_per_second"
+        ),
+        rate_limit_burst=settings.rate_limit_burst,
+        tokens=tokens,
+    )
+
+
+def check_listen(value: object, where: str) -> str:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6), port 0-65535 (0: any free port)."""
+    if not isinstance(value, str) or ":" not in value:
+        raise ConfigError(f"{where} must be HOST:PORT, e.g. 127.0.0.1:50051 (was {value!r})")
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{where} must be HOST:PORT with a port of 0-65535 (was {value!r})")
+    return value
+
+
 def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Settings:
     """Validate a parsed configuration mapping into Settings."""
     _known(raw, _SECTIONS, source)
@@ -267,4 +398,5 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
         risk=risk,
         stops=stops,
         logging=log_settings,
+        grpc=_grpc(_table(raw, "grpc", source)),
     )

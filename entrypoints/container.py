@@ -144,6 +144,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         market=market,
         market_data=market_data,
+        trades=trades,
         strategies=strategies,
         execution=execution,
         portfolio=portfolio,

@@ -9,8 +9,10 @@ import sys
 from decimal import Decimal
 
 from adapters.exchanges.simulator import ExchangeSimulator, MarketParams, RandomWalkMarket
-from entrypoints.config import Settings, parse_settings
+from entrypoints.config import ConfigError, Settings, parse_settings
 from entrypoints.container import bootstrap
+from entrypoints.grpc import launch
+from entrypoints.grpc.auth import new_token
 from entrypoints.logs import configure_logging
 from entrypoints.runner import run_engine
 from entrypoints.runtime import tune_gc
@@ -74,7 +76,14 @@ def demo_settings(ws_url: str, rest_url: str) -> Settings:
     )
 
 
-async def run_demo(duration: float | None, *, status_interval: float, seed: int, rate: float) -> int:
+async def run_demo(
+    duration: float | None,
+    *,
+    status_interval: float,
+    seed: int,
+    rate: float,
+    args: argparse.Namespace | None = None,
+) -> int:
     # Price levels one dollar apart: the walk then moves like BTC does (tens of dollars a
     # minute), so positions show real P&L rather than fees alone.
     market = RandomWalkMarket(("BTCUSDT",), seed, MarketParams(tick_size=Decimal("1")))
@@ -83,6 +92,17 @@ async def run_demo(duration: float | None, *, status_interval: float, seed: int,
     print(f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)", flush=True)
     settings = demo_settings(simulator.ws_url, simulator.rest_url)
     engine = bootstrap(settings)
+    server = None
+    try:
+        grpc = launch.grpc_settings(settings, args) if args is not None else None
+        if grpc is not None:
+            token = launch.admin_token_from_env() or new_token()
+            server = await launch.start_control_plane(engine, settings, grpc, mode="demo", admin_token=token)
+            print("\n".join(launch.usage_lines(server, token)), flush=True)
+    except ConfigError as error:
+        await simulator.stop()
+        print(f"tradeplane: {error}", file=sys.stderr)
+        return 2
     tune_gc()
     how_long = f"for {duration:g}s" if duration else "until Ctrl-C"
     print(f"engine running {how_long}: SMA crossover on BTCUSDT, paper broker", flush=True)
@@ -91,6 +111,8 @@ async def run_demo(duration: float | None, *, status_interval: float, seed: int,
             engine, duration=duration, status_interval=status_interval, cancel_open_orders=True
         )
     finally:
+        if server is not None:
+            await server.stop()
         await simulator.stop()
     return 0 if final.handler_errors == 0 else 1
 
@@ -112,6 +134,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated market")
     parser.add_argument("--rate", type=_positive, default=50.0, help="simulated market steps per second")
     parser.add_argument("--log-level", default="WARNING", help="log level (default WARNING)")
+    launch.add_arguments(parser)
     parser.set_defaults(handler=_main)
 
 
@@ -121,5 +144,7 @@ def _main(args: argparse.Namespace) -> int:
         print("--duration must be positive", file=sys.stderr)
         return 2
     return asyncio.run(
-        run_demo(args.duration, status_interval=args.status_interval, seed=args.seed, rate=args.rate)
+        run_demo(
+            args.duration, status_interval=args.status_interval, seed=args.seed, rate=args.rate, args=args
+        )
     )

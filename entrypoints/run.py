@@ -8,8 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
-from entrypoints.config import ConfigError, example_config_path, load_settings
+from application.engine import Engine, EngineStatus
+from entrypoints.config import ConfigError, GrpcSettings, Settings, example_config_path, load_settings
 from entrypoints.container import bootstrap
+from entrypoints.grpc import launch
 from entrypoints.logs import configure_logging
 from entrypoints.runner import run_engine
 from entrypoints.runtime import tune_gc
@@ -24,6 +26,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     parser.add_argument("--log-level", default=None, help="overrides [logging] level")
+    launch.add_arguments(parser)
     parser.set_defaults(handler=_main)
 
 
@@ -36,17 +39,41 @@ def _main(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or settings.logging.level, settings.logging.format)
     try:
         engine = bootstrap(settings)
+        grpc = launch.grpc_settings(settings, args)
+        admin_token = launch.admin_token_from_env()
     except ConfigError as error:
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2
     tune_gc()
     log.info("configuration %s loaded", settings.source)
-    final = asyncio.run(
-        run_engine(
+    try:
+        final = asyncio.run(_serve(engine, settings, grpc, admin_token, args.duration))
+    except ConfigError as error:
+        print(f"tradeplane: {error}", file=sys.stderr)
+        return 2
+    return 0 if final.handler_errors == 0 else 1
+
+
+async def _serve(
+    engine: Engine,
+    settings: Settings,
+    grpc: GrpcSettings | None,
+    admin_token: str | None,
+    duration: float | None,
+) -> EngineStatus:
+    server = None
+    if grpc is not None:
+        server = await launch.start_control_plane(
+            engine, settings, grpc, mode="live", admin_token=admin_token
+        )
+        print(f"gRPC control plane on {server.address}", flush=True)
+    try:
+        return await run_engine(
             engine,
-            duration=args.duration,
+            duration=duration,
             status_interval=settings.engine.status_interval_s,
             cancel_open_orders=settings.engine.cancel_open_orders_on_stop,
         )
-    )
-    return 0 if final.handler_errors == 0 else 1
+    finally:
+        if server is not None:
+            await server.stop()

@@ -413,6 +413,7 @@ def build(
         clock=clock,
         market=market,
         market_data=market_data,
+        trades=trades,
         strategies=strategies,
         execution=execution,
         portfolio=portfolio,

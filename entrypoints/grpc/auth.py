@@ -1,0 +1,212 @@
+"""Bearer tokens, roles and per-token rate limits, enforced by one server interceptor.
+
+Tokens are never stored: the configuration holds their SHA-256 (``tradeplane token``
+prints a new token and the line to paste). Each maps to a role; a role may call what
+the roles below it may. Health checks and reflection need no token, so probes and
+``grpcurl list/describe`` work anywhere. The caller's identity reaches handlers through
+a context variable (grpc.aio runs the interceptor and the handler in one context).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+if TYPE_CHECKING:
+    Handler = grpc.RpcMethodHandler[Any, Any]
+    Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
+REFLECTION_PREFIX = "/grpc.reflection."
+
+
+class Role(IntEnum):
+    """Each role may do what the ones below it may."""
+
+    VIEWER = 1  # read and stream
+    TRADER = 2  # plus orders and strategies
+    ADMIN = 3  # plus risk limits, halt and resume
+
+    @classmethod
+    def parse(cls, value: object) -> Role:
+        if isinstance(value, str) and value.upper() in cls.__members__:
+            return cls[value.upper()]
+        raise ValueError(f"role must be viewer, trader or admin (was {value!r})")
+
+
+REQUIRED_ROLE: Mapping[str, Role] = {
+    "/tradeplane.v1.OrderService/SubmitOrder": Role.TRADER,
+    "/tradeplane.v1.OrderService/CancelOrder": Role.TRADER,
+    "/tradeplane.v1.OrderService/CancelAllOrders": Role.TRADER,
+    "/tradeplane.v1.StrategyService/StartStrategy": Role.TRADER,
+    "/tradeplane.v1.StrategyService/StopStrategy": Role.TRADER,
+    "/tradeplane.v1.StrategyService/UpdateStrategyParams": Role.TRADER,
+    "/tradeplane.v1.RiskService/UpdateRiskLimits": Role.ADMIN,
+    "/tradeplane.v1.RiskService/Halt": Role.ADMIN,
+    "/tradeplane.v1.RiskService/Resume": Role.ADMIN,
+}
+"""Methods above VIEWER; every other method of tradeplane.v1 is VIEWER."""
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest stored in the configuration instead of the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token (32 bytes of entropy, URL-safe)."""
+    return "tp_" + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenEntry:
+    """One configured token: who (name), what they may do (role), how often (rate limit)."""
+
+    name: str
+    role: Role
+    sha256: str
+    rate_per_second: float | None = None  # None: the server default
+    burst: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    name: str
+    role: Role
+
+
+CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("tradeplane_grpc_caller", default=None)
+"""Who made the current call (set by the interceptor for the handler)."""
+
+
+class TokenBucket:
+    """``rate`` calls per second on average, up to ``burst`` at once (monotonic clock)."""
+
+    __slots__ = ("_last", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._last = now
+
+    def take(self, now: float) -> float:
+        """0.0 when allowed (one call taken), else the seconds until one is allowed."""
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """UNAUTHENTICATED without a known token, PERMISSION_DENIED below the method's role,
+    RESOURCE_EXHAUSTED over the token's rate; otherwise the call proceeds as ``Caller``."""
+
+    def __init__(
+        self,
+        tokens: Iterable[TokenEntry],
+        *,
+        rate_per_second: float,
+        burst: int,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._by_hash = {entry.sha256.lower(): entry for entry in tokens}
+        self._rate = rate_per_second
+        self._burst = burst
+        self._monotonic = monotonic
+        self._buckets: dict[str, TokenBucket] = {}
+        self.requests = 0
+        self.refused = 0
+
+    def _entry(self, metadata: Iterable[tuple[str, Any]]) -> TokenEntry | str | None:
+        """The token's entry; a string says what is wrong with the header."""
+        header = None
+        for key, value in metadata:
+            if key == "authorization":
+                header = value if isinstance(value, str) else None
+                break
+        if header is None:
+            return "missing authorization metadata: send 'authorization: Bearer <token>'"
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "malformed authorization metadata: expected 'Bearer <token>'"
+        digest = hash_token(token.strip())
+        for known, entry in self._by_hash.items():  # constant time per comparison
+            if hmac.compare_digest(known, digest):
+                return entry
+        return "unknown or revoked token"
+
+    async def intercept_service(
+        self,
+        continuation: Continuation,
+        details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        method: str = details.method
+        if method.startswith(HEALTH_PREFIX) or method.startswith(REFLECTION_PREFIX):
+            return await continuation(details)
+        self.requests += 1
+        entry = self._entry(details.invocation_metadata or ())
+        if isinstance(entry, str) or entry is None:
+            return await self._refuse(continuation, details, grpc.StatusCode.UNAUTHENTICATED, str(entry))
+        needed = REQUIRED_ROLE.get(method, Role.VIEWER)
+        if entry.role < needed:
+            message = (
+                f"token {entry.name!r} has role {entry.role.name.lower()};"
+                f" {method.rsplit('/', 1)[-1]} needs {needed.name.lower()}"
+            )
+            return await self._refuse(continuation, details, grpc.StatusCode.PERMISSION_DENIED, message)
+        wait = self._bucket(entry).take(self._monotonic())
+        if wait:
+            message = f"rate limit of token {entry.name!r} exceeded; retry in {wait:.3f}s"
+            return await self._refuse(continuation, details, grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+        CALLER.set(Caller(entry.name, entry.role))
+        return await continuation(details)
+
+    def _bucket(self, entry: TokenEntry) -> TokenBucket:
+        bucket = self._buckets.get(entry.sha256)
+        if bucket is None:
+            rate = entry.rate_per_second or self._rate
+            burst = entry.burst or self._burst
+            bucket = self._buckets[entry.sha256] = TokenBucket(rate, burst, self._monotonic())
+        return bucket
+
+    async def _refuse(
+        self,
+        continuation: Continuation,
+        details: grpc.HandlerCallDetails,
+        code: grpc.StatusCode,
+        message: str,
+    ) -> Handler | None:
+        self.refused += 1
+        handler = await continuation(details)
+
+        async def deny(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+            await context.abort(code, message)
+
+        if handler is None:  # an unknown method: let grpc answer UNIMPLEMENTED
+            return None
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                deny, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:  # a coroutine may answer a stream (grpc.aio): it aborts first
+            return grpc.unary_stream_rpc_method_handler(
+                deny, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                deny, handler.request_deserializer, handler.response_serializer
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            deny, handler.request_deserializer, handler.response_serializer
+        )

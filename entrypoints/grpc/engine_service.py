@@ -1,0 +1,68 @@
+"""EngineService: what runs, since when, in which mode, and how its feeds and streams are."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from tradeplane.v1 import engine_pb2, engine_pb2_grpc
+
+from application.engine import Engine
+from entrypoints.grpc import mapping
+from entrypoints.grpc.errors import unary
+from entrypoints.grpc.streams import StreamHub
+
+if TYPE_CHECKING:
+    Ctx = grpc.aio.ServicerContext[Any, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineInfo:
+    """What the status reports that the engine itself does not know."""
+
+    name: str
+    version: str
+    mode: str  # "live" or "demo"
+    broker: str
+
+
+class EngineService(engine_pb2_grpc.EngineServiceServicer):
+    def __init__(self, engine: Engine, hub: StreamHub, info: EngineInfo, requests: Callable[[], int]) -> None:
+        self._engine = engine
+        self._hub = hub
+        self._info = info
+        self._requests = requests
+
+    @unary
+    async def GetStatus(
+        self, request: engine_pb2.GetStatusRequest, context: Ctx
+    ) -> engine_pb2.GetStatusResponse:
+        status = self._engine.status()
+        now = self._engine.clock.now_ns()
+        return engine_pb2.GetStatusResponse(
+            name=self._info.name,
+            version=self._info.version,
+            mode=self._info.mode,
+            broker=self._info.broker,
+            running=status.running,
+            start_time=mapping.timestamp(now - status.uptime_ns) if status.running else None,
+            uptime=mapping.uptime(status),
+            trading_state=mapping.TRADING_STATE_TO_PROTO[status.trading_state],
+            trading_reason=status.trading_reason,
+            equity=mapping.text(status.equity),
+            feeds=[mapping.feed_to_proto(feed) for feed in status.feeds],
+            counters=engine_pb2.Counters(
+                trades_seen=status.trades_seen,
+                signals=status.signals,
+                orders_submitted=status.orders_submitted,
+                fills=status.fills,
+                risk_rejections=status.risk_rejections,
+                open_orders=status.open_orders,
+                handler_errors=status.handler_errors,
+                stream_subscribers=self._hub.count(),
+                stream_drops=self._hub.stats.dropped,
+                grpc_requests=self._requests(),
+            ),
+        )

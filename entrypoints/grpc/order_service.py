@@ -1,0 +1,265 @@
+"""OrderService: submit (idempotent), cancel, look up, list and stream orders and fills."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import grpc
+from tradeplane.v1 import orders_pb2, orders_pb2_grpc
+
+from application.engine import Engine
+from application.messages import OrderUpdated
+from domain.identifiers import InstrumentId
+from domain.intents import OrderIntent
+from domain.orders import Fill, Order, TimeInForce
+from entrypoints.grpc import mapping
+from entrypoints.grpc.errors import ApiError, invalid, not_found, server_stream, unary
+from entrypoints.grpc.streams import StreamHub
+
+if TYPE_CHECKING:
+    Ctx = grpc.aio.ServicerContext[Any, Any]
+MANUAL_STRATEGY = "manual"
+T = TypeVar("T")
+
+
+class OrderService(orders_pb2_grpc.OrderServiceServicer):
+    def __init__(self, engine: Engine, hub: StreamHub) -> None:
+        self._engine = engine
+        self._execution = engine.execution
+        self._trades = engine.trades
+        self._hub = hub
+
+    # -- commands ------------------------------------------------------------------------------
+
+    @unary
+    async def SubmitOrder(
+        self, request: orders_pb2.SubmitOrderRequest, context: Ctx
+    ) -> orders_pb2.SubmitOrderResponse:
+        intent = self._intent(request)
+        coid = mapping.parse_client_order_id(request.client_order_id) if request.client_order_id else None
+        if coid is not None:
+            existing = self._existing(coid)
+            if existing is not None:
+                _check_same(existing, intent)
+                return orders_pb2.SubmitOrderResponse(order=mapping.order_to_proto(existing), duplicate=True)
+        order = self._execution.submit_intent(intent, client_order_id=coid)
+        return orders_pb2.SubmitOrderResponse(order=mapping.order_to_proto(order))
+
+    def _existing(self, client_order_id: str) -> Order | None:
+        try:
+            return self._execution.get(client_order_id)
+        except KeyError:
+            return None
+
+    def _intent(self, request: orders_pb2.SubmitOrderRequest) -> OrderIntent:
+        instruments = self._engine.portfolio.instruments
+        instrument_id = mapping.parse_instrument_id(request.instrument_id, known=instruments)
+        side = mapping.parse_enum(request.side, mapping.SIDE_FROM_PROTO, "side", "Side")
+        order_type = mapping.parse_enum(request.type, mapping.TYPE_FROM_PROTO, "type", "OrderType")
+        tif = (
+            TimeInForce.GTC
+            if request.time_in_force == 0
+            else mapping.parse_enum(
+                request.time_in_force, mapping.TIF_FROM_PROTO, "time_in_force", "TimeInForce"
+            )
+        )
+        quantity = mapping.require_positive(request.quantity, "quantity")
+        price = None
+        if order_type.has_price:
+            price = mapping.require_positive(request.price, "price")
+        elif request.price:
+            raise invalid("price", f"must be empty for a {order_type.value} order")
+        stop_price = None
+        if order_type.has_stop:
+            stop_price = mapping.require_positive(request.stop_price, "stop_price")
+        elif request.stop_price:
+            raise invalid("stop_price", f"must be empty for a {order_type.value} order")
+        strategy = mapping.parse_strategy_id(request.strategy_id or MANUAL_STRATEGY)
+        return OrderIntent(
+            strategy_id=strategy,
+            instrument_id=instrument_id,
+            side=side,
+            quantity=quantity,
+            order_type=order_type,
+            price=price,
+            stop_price=stop_price,
+            time_in_force=tif,
+            reduce_only=request.reduce_only,
+            reason="submitted over gRPC",
+            ts_event=self._engine.clock.now_ns(),
+        )
+
+    @unary
+    async def CancelOrder(
+        self, request: orders_pb2.CancelOrderRequest, context: Ctx
+    ) -> orders_pb2.CancelOrderResponse:
+        order = self._find(request)
+        if order.status.is_terminal:
+            raise ApiError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"order {order.client_order_id} is already {order.status.value}; nothing to cancel",
+                reason="ORDER_CLOSED",
+                violations=(("ORDER_CLOSED", f"order is {order.status.value}"),),
+            )
+        canceled = self._execution.cancel(order.client_order_id)
+        return orders_pb2.CancelOrderResponse(order=mapping.order_to_proto(canceled))
+
+    @unary
+    async def CancelAllOrders(
+        self, request: orders_pb2.CancelAllOrdersRequest, context: Ctx
+    ) -> orders_pb2.CancelAllOrdersResponse:
+        instrument_id = (
+            mapping.parse_instrument_id(request.instrument_id, known=self._engine.portfolio.instruments)
+            if request.instrument_id
+            else None
+        )
+        asked = self._execution.cancel_all(instrument_id)
+        return orders_pb2.CancelAllOrdersResponse(orders=[mapping.order_to_proto(o) for o in asked])
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @unary
+    async def GetOrder(
+        self, request: orders_pb2.GetOrderRequest, context: Ctx
+    ) -> orders_pb2.GetOrderResponse:
+        return orders_pb2.GetOrderResponse(order=mapping.order_to_proto(self._find(request)))
+
+    def _find(self, request: orders_pb2.GetOrderRequest | orders_pb2.CancelOrderRequest) -> Order:
+        which = request.WhichOneof("id")
+        if which == "client_order_id":
+            coid = mapping.parse_client_order_id(request.client_order_id)
+            try:
+                return self._execution.get(coid)
+            except KeyError:
+                raise not_found(f"no order with client_order_id {coid!r}") from None
+        if which == "venue_order_id":
+            venue_id = request.venue_order_id
+            if not venue_id or len(venue_id) > 128:
+                raise invalid("venue_order_id", "must be 1-128 characters")
+            for order in self._all_orders():
+                if order.venue_order_id == venue_id:
+                    return order
+            raise not_found(f"no order with venue_order_id {venue_id!r}")
+        raise invalid("id", "set client_order_id or venue_order_id")
+
+    def _all_orders(self, instrument_id: InstrumentId | None = None) -> Iterable[Order]:
+        """Every order the trade store knows (working ones are the same objects the OMS holds)."""
+        return self._trades.list_orders(instrument_id=instrument_id)
+
+    @unary
+    async def ListOrders(
+        self, request: orders_pb2.ListOrdersRequest, context: Ctx
+    ) -> orders_pb2.ListOrdersResponse:
+        instrument_id = mapping.parse_instrument_id(request.instrument_id) if request.instrument_id else None
+        status = (
+            mapping.parse_enum(request.status, mapping.STATUS_FROM_PROTO, "status", "OrderStatus")
+            if request.status
+            else None
+        )
+        strategy = mapping.parse_strategy_id(request.strategy_id) if request.strategy_id else None
+        size = mapping.page_size(request.page_size)
+        cursor = mapping.decode_page_token(request.page_token, 2)
+        after = (int(cursor[0]), cursor[1]) if cursor is not None and cursor[0].isdigit() else None
+        if cursor is not None and after is None:
+            raise invalid("page_token", "is not a token this server issued")
+
+        def keep(order: Order) -> bool:
+            return (
+                (status is None or order.status is status)
+                and (strategy is None or order.strategy_id == strategy)
+                and (not request.open_only or not order.status.is_terminal)
+            )
+
+        page, more = _page(
+            self._all_orders(instrument_id), keep, lambda o: (o.ts_init, o.client_order_id), after, size
+        )
+        return orders_pb2.ListOrdersResponse(
+            orders=[mapping.order_to_proto(o) for o in page],
+            next_page_token=mapping.encode_page_token(page[-1].ts_init, page[-1].client_order_id)
+            if more
+            else "",
+        )
+
+    @unary
+    async def ListFills(
+        self, request: orders_pb2.ListFillsRequest, context: Ctx
+    ) -> orders_pb2.ListFillsResponse:
+        instrument_id = mapping.parse_instrument_id(request.instrument_id) if request.instrument_id else None
+        coid = mapping.parse_client_order_id(request.client_order_id) if request.client_order_id else None
+        strategy = mapping.parse_strategy_id(request.strategy_id) if request.strategy_id else None
+        size = mapping.page_size(request.page_size)
+        cursor = mapping.decode_page_token(request.page_token, 2)
+        after = (int(cursor[0]), cursor[1]) if cursor is not None and cursor[0].isdigit() else None
+        if cursor is not None and after is None:
+            raise invalid("page_token", "is not a token this server issued")
+
+        def keep(fill: Fill) -> bool:
+            return (coid is None or fill.client_order_id == coid) and (
+                strategy is None or fill.strategy_id == strategy
+            )
+
+        fills = self._trades.list_fills(instrument_id=instrument_id)
+        page, more = _page(fills, keep, lambda f: (f.ts_event, f.trade_id), after, size)
+        return orders_pb2.ListFillsResponse(
+            fills=[mapping.fill_to_proto(f) for f in page],
+            next_page_token=mapping.encode_page_token(page[-1].ts_event, page[-1].trade_id) if more else "",
+        )
+
+    # -- stream --------------------------------------------------------------------------------
+
+    @server_stream
+    async def StreamOrderEvents(
+        self, request: orders_pb2.StreamOrderEventsRequest, context: Ctx
+    ) -> AsyncIterator[orders_pb2.StreamOrderEventsResponse]:
+        instrument_id = mapping.parse_instrument_id(request.instrument_id) if request.instrument_id else None
+        strategy = mapping.parse_strategy_id(request.strategy_id) if request.strategy_id else None
+
+        def wants(update: OrderUpdated) -> bool:
+            return (instrument_id is None or update.instrument_id == instrument_id) and (
+                strategy is None or update.strategy_id == strategy
+            )
+
+        subscriber = self._hub.subscribe("order_events", wants, context.peer())
+        async for message in self._hub.messages(subscriber):
+            yield message
+
+
+def _page(
+    items: Iterable[T],
+    keep: Callable[[T], bool],
+    key: Callable[[T], tuple[int, str]],
+    after: tuple[int, str] | None,
+    size: int,
+) -> tuple[list[T], bool]:
+    """Newest first by ``key``; the items strictly older than ``after``; one page and "more?"."""
+    ordered = sorted((item for item in items if keep(item)), key=key, reverse=True)
+    if after is not None:
+        ordered = [item for item in ordered if key(item) < after]
+    return ordered[:size], len(ordered) > size
+
+
+def _check_same(order: Order, intent: OrderIntent) -> None:
+    """A reused client_order_id must describe the same order, or it is a client bug."""
+    differing = [
+        name
+        for name, ours, theirs in (
+            ("instrument_id", order.instrument_id, intent.instrument_id),
+            ("side", order.side, intent.side),
+            ("type", order.order_type, intent.order_type),
+            ("quantity", order.quantity, intent.quantity),
+            ("price", order.price, intent.price),
+            ("stop_price", order.stop_price, intent.stop_price),
+            ("time_in_force", order.time_in_force, intent.time_in_force),
+            ("reduce_only", order.reduce_only, intent.reduce_only),
+        )
+        if ours != theirs
+    ]
+    if differing:
+        raise ApiError(
+            grpc.StatusCode.ALREADY_EXISTS,
+            f"client_order_id {order.client_order_id!r} is already used by a different order"
+            f" (differs in {', '.join(differing)}); use a new id",
+            field="client_order_id",
+            reason="CLIENT_ORDER_ID_REUSED",
+        )

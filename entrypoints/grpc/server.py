@@ -1,0 +1,192 @@
+"""The gRPC server: every service of tradeplane.v1, auth, health, reflection, optional TLS.
+
+It runs in the engine's own asyncio loop (grpc.aio), so handlers call the engine directly
+between two market events; nothing is shared across threads. ``start`` binds and
+returns the port; ``stop`` turns health to NOT_SERVING, ends the streams, and gives
+calls in flight ``grace`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from tradeplane.v1 import (
+    engine_pb2,
+    engine_pb2_grpc,
+    market_data_pb2,
+    market_data_pb2_grpc,
+    orders_pb2,
+    orders_pb2_grpc,
+    portfolio_pb2,
+    portfolio_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
+    strategies_pb2,
+    strategies_pb2_grpc,
+)
+
+from application.engine import Engine
+from entrypoints.config import ConfigError, GrpcSettings
+from entrypoints.grpc.auth import AuthInterceptor, Role, TokenEntry
+from entrypoints.grpc.engine_service import EngineInfo, EngineService
+from entrypoints.grpc.market_data_service import MarketDataService
+from entrypoints.grpc.order_service import OrderService
+from entrypoints.grpc.portfolio_service import PortfolioService
+from entrypoints.grpc.risk_service import RiskService
+from entrypoints.grpc.strategy_service import StrategyService
+from entrypoints.grpc.streams import StreamHub
+
+log = logging.getLogger("tradeplane.grpc")
+
+SERVICES = tuple(
+    module.DESCRIPTOR.services_by_name[name].full_name
+    for module, name in (
+        (orders_pb2, "OrderService"),
+        (portfolio_pb2, "PortfolioService"),
+        (market_data_pb2, "MarketDataService"),
+        (risk_pb2, "RiskService"),
+        (strategies_pb2, "StrategyService"),
+        (engine_pb2, "EngineService"),
+    )
+)
+"""Full names of the tradeplane.v1 services, as health and reflection list them."""
+
+MARKET_DATA_SERVICE = market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name
+HEALTH_INTERVAL_S = 1.0
+MAX_REQUEST_BYTES = 1 << 20
+
+
+def token_entries(settings: GrpcSettings) -> list[TokenEntry]:
+    return [
+        TokenEntry(
+            name=token.name,
+            role=Role.parse(token.role),
+            sha256=token.sha256,
+            rate_per_second=token.rate_per_second,
+            burst=token.burst,
+        )
+        for token in settings.tokens
+    ]
+
+
+class GrpcServer:
+    """The control plane of one engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: GrpcSettings,
+        info: EngineInfo,
+        *,
+        extra_tokens: Iterable[TokenEntry] = (),
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.hub = StreamHub(engine.bus, engine.portfolio, buffer=settings.stream_buffer)
+        tokens = [*token_entries(settings), *extra_tokens]
+        if not tokens:
+            log.warning("no gRPC tokens configured: every call but health and reflection will be refused")
+        self.auth = AuthInterceptor(
+            tokens, rate_per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        )
+        self.health = health.aio.HealthServicer()
+        self._server: grpc.aio.Server | None = None
+        self._health_task: asyncio.Task[None] | None = None
+        self._info = info
+        self.port = 0
+
+    @property
+    def address(self) -> str:
+        host = self.settings.listen.rpartition(":")[0]
+        return f"{host}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.settings.tls_cert)
+
+    async def start(self) -> int:
+        """Bind and serve; returns the port. Raises ConfigError when it cannot listen."""
+        server = grpc.aio.server(
+            interceptors=[self.auth],
+            options=[
+                ("grpc.so_reuseport", 0),  # a second engine on the same port must fail, not share it
+                ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+            ],
+        )
+        engine, hub = self.engine, self.hub
+        orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderService(engine, hub), server)
+        portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server(PortfolioService(engine, hub), server)
+        market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(MarketDataService(engine, hub), server)
+        risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskService(engine), server)
+        strategies_pb2_grpc.add_StrategyServiceServicer_to_server(StrategyService(engine, hub), server)
+        engine_pb2_grpc.add_EngineServiceServicer_to_server(
+            EngineService(engine, hub, self._info, lambda: self.auth.requests), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+        reflection.enable_server_reflection((*SERVICES, health_name, reflection.SERVICE_NAME), server)
+        listen = self.settings.listen
+        try:
+            if self.tls:
+                self.port = server.add_secure_port(listen, self._credentials())
+            else:
+                self.port = server.add_insecure_port(listen)
+        except RuntimeError as error:
+            raise ConfigError(f"gRPC cannot listen on {listen}: {error} (is the port in use?)") from None
+        if not self.port:
+            raise ConfigError(f"gRPC cannot listen on {listen} (is the port in use?)")
+        await server.start()
+        self._server = server
+        await self._update_health()
+        self._health_task = asyncio.create_task(self._watch_health(), name="grpc-health")
+        log.info("gRPC control plane on %s%s", self.address, " (TLS)" if self.tls else "")
+        return self.port
+
+    def _credentials(self) -> grpc.ServerCredentials:
+        try:
+            key = Path(self.settings.tls_key).read_bytes()
+            cert = Path(self.settings.tls_cert).read_bytes()
+        except OSError as error:
+            raise ConfigError(f"[grpc] TLS key or certificate cannot be read: {error}") from None
+        return grpc.ssl_server_credentials([(key, cert)])
+
+    async def _update_health(self) -> None:
+        serving = health_pb2.HealthCheckResponse.SERVING
+        not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+        running = self.engine.running
+        feeds = self.engine.ingestion.health()
+        for name in SERVICES:
+            status = serving if running else not_serving
+            if name == MARKET_DATA_SERVICE and not all(feed.connected for feed in feeds):
+                status = not_serving
+            await self.health.set(name, status)
+        await self.health.set("", serving if running else not_serving)
+
+    async def _watch_health(self) -> None:
+        while True:
+            await asyncio.sleep(HEALTH_INTERVAL_S)
+            try:
+                await self._update_health()
+            except Exception:  # health must never take the server down
+                log.exception("health update failed")
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """NOT_SERVING, end the streams, finish calls in flight within ``grace`` seconds."""
+        if self._server is None:
+            return
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+        await self.health.enter_graceful_shutdown()
+        self.hub.close()
+        await self._server.stop(grace)
+        self._server = None
+        log.info("gRPC control plane stopped")
