@@ -14,7 +14,17 @@ import pytest
 
 def _demo(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "entrypoints.cli", "demo", "--status-interval", "1", *args],
+        [
+            sys.executable,
+            "-m",
+            "entrypoints.cli",
+            "demo",
+            "--status-interval",
+            "1",
+            "--grpc-listen",
+            "127.0.0.1:0",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,154 @@
+"""Tokens, roles and the rate limiter, without a server (the server path is in tests/integration/grpc)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import grpc
+import pytest
+from tradeplane.v1 import (
+    engine_pb2,
+    market_data_pb2,
+    orders_pb2,
+    portfolio_pb2,
+    risk_pb2,
+    strategies_pb2,
+)
+
+from entrypoints.grpc.auth import (
+    REQUIRED_ROLE,
+    AuthInterceptor,
+    Role,
+    TokenBucket,
+    TokenEntry,
+    hash_token,
+    new_token,
+)
+from entrypoints.grpc.server import SERVICES
+
+
+def test_tokens_are_random_and_stored_only_as_their_sha256() -> None:
+    first, second = new_token(), new_token()
+    assert first != second
+    assert len(first) > 40
+    assert re.fullmatch(r"[0-9a-f]{64}", hash_token(first))
+    assert hash_token(first) == hash_token(first) != hash_token(second)
+
+
+def test_roles_parse_case_insensitively_and_refuse_anything_else() -> None:
+    assert Role.parse("Trader") is Role.TRADER
+    for bad in ("root", "", None, 3):
+        with pytest.raises(ValueError, match="viewer, trader or admin"):
+            Role.parse(bad)
+
+
+def test_every_role_restricted_method_exists_and_every_write_needs_more_than_viewer() -> None:
+    methods = {
+        f"/{service.full_name}/{method.name}"
+        for module in (orders_pb2, portfolio_pb2, market_data_pb2, risk_pb2, strategies_pb2, engine_pb2)
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    }
+    assert set(REQUIRED_ROLE) <= methods
+    assert len(SERVICES) == 6
+    writes = {m for m in methods if re.search(r"/(Submit|Cancel|Start|Stop|Update|Halt|Resume)", m)}
+    assert writes == set(REQUIRED_ROLE)
+    assert all(REQUIRED_ROLE[m] is Role.ADMIN for m in writes if "RiskService" in m)
+
+
+def test_the_bucket_allows_its_burst_then_its_rate() -> None:
+    bucket = TokenBucket(rate=10.0, burst=3, now=0.0)
+    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = bucket.take(0.0)
+    assert wait == pytest.approx(0.1)
+    assert bucket.take(0.1) == 0.0
+    assert bucket.take(10.0) == 0.0  # refilled, but never above the burst
+    assert [bucket.take(10.0) for _ in range(3)][-1] > 0
+
+
+class _Details(grpc.HandlerCallDetails):
+    def __init__(self, method: str, metadata: tuple[tuple[str, str], ...]) -> None:
+        self.method = method
+        self.invocation_metadata = metadata
+
+
+async def _ok(request: object, context: object) -> str:
+    return "ok"
+
+
+def _check(interceptor: AuthInterceptor, method: str, header: str | None) -> str:
+    """'pass' when the real handler would run, else the refusal's status code name."""
+    real = grpc.unary_unary_rpc_method_handler(_ok)
+
+    async def continuation(details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:  # type: ignore[type-arg]
+        return real
+
+    metadata = (("authorization", header),) if header is not None else ()
+    handler = asyncio.run(interceptor.intercept_service(continuation, _Details(method, metadata)))
+    if handler is real:
+        return "pass"
+
+    class Aborted(Exception):
+        pass
+
+    class Context:
+        code: grpc.StatusCode | None = None
+
+        async def abort(self, code: grpc.StatusCode, message: str) -> None:
+            self.code = code
+            raise Aborted(message)
+
+    context = Context()
+    with pytest.raises(Aborted):
+        asyncio.run(handler.unary_unary(None, context))
+    assert context.code is not None
+    return context.code.name
+
+
+def _interceptor(rate: float = 1000.0, burst: int = 1000) -> AuthInterceptor:
+    tokens = [
+        TokenEntry(name=role.name.lower(), role=role, sha256=hash_token(f"{role.name.lower()}-token"))
+        for role in Role
+    ]
+    return AuthInterceptor(tokens, rate_per_second=rate, burst=burst, monotonic=lambda: 0.0)
+
+
+SUBMIT = "/tradeplane.v1.OrderService/SubmitOrder"
+HALT = "/tradeplane.v1.RiskService/Halt"
+STATUS = "/tradeplane.v1.EngineService/GetStatus"
+
+
+@pytest.mark.parametrize(
+    ("token", "method", "outcome"),
+    [
+        ("viewer-token", STATUS, "pass"),
+        ("viewer-token", SUBMIT, "PERMISSION_DENIED"),
+        ("trader-token", SUBMIT, "pass"),
+        ("trader-token", HALT, "PERMISSION_DENIED"),
+        ("admin-token", HALT, "pass"),
+        ("wrong-token", STATUS, "UNAUTHENTICATED"),
+    ],
+)
+def test_roles_decide_who_may_call_what(token: str, method: str, outcome: str) -> None:
+    assert _check(_interceptor(), method, f"Bearer {token}") == outcome
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic dmlld2VyOng=", "viewer-token"])
+def test_missing_or_malformed_headers_are_unauthenticated(header: str | None) -> None:
+    assert _check(_interceptor(), STATUS, header) == "UNAUTHENTICATED"
+
+
+def test_health_and_reflection_need_no_token() -> None:
+    interceptor = _interceptor()
+    assert _check(interceptor, "/grpc.health.v1.Health/Check", None) == "pass"
+    assert (
+        _check(interceptor, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", None) == "pass"
+    )
+
+
+def test_a_token_over_its_rate_is_resource_exhausted_and_others_are_not() -> None:
+    interceptor = _interceptor(rate=1.0, burst=2)
+    outcomes = [_check(interceptor, STATUS, "Bearer viewer-token") for _ in range(3)]
+    assert outcomes == ["pass", "pass", "RESOURCE_EXHAUSTED"]
+    assert _check(interceptor, STATUS, "Bearer admin-token") == "pass"

@@ -1,0 +1,161 @@
+"""Request validation and the domain -> proto mapping: exact decimals, named fields, opaque cursors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import grpc
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tradeplane.v1 import common_pb2, risk_pb2
+
+from domain.identifiers import InstrumentId
+from domain.orders import Order, OrderStatus, OrderType
+from domain.risk import RiskLimits, TradingState
+from domain.values import OrderSide
+from entrypoints.grpc import mapping
+from entrypoints.grpc.errors import ApiError
+
+BTC = InstrumentId("BTCUSDT.BINANCE")
+
+
+def _invalid(call: object, *args: object, **kwargs: object) -> ApiError:
+    with pytest.raises(ApiError) as caught:
+        call(*args, **kwargs)  # type: ignore[operator]
+    assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NaN",
+        "nan",
+        "inf",
+        "-Infinity",
+        "sNaN",
+        "1,5",
+        " 1",
+        "1 ",
+        "0x10",
+        "1e999999",
+        "",
+        "+",
+        ".",
+        "1..2",
+        "١٢",
+    ],
+)
+def test_malformed_decimals_are_refused_naming_the_field(text: str) -> None:
+    error = _invalid(mapping.require_positive, text, "quantity")
+    assert error.field == "quantity"
+    assert error.message.startswith("quantity: ")
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "-0.0001", "0e5"])
+def test_prices_and_quantities_must_be_positive(text: str) -> None:
+    assert "positive" in _invalid(mapping.require_positive, text, "price").message
+
+
+def test_too_long_and_too_precise_decimals_are_refused() -> None:
+    assert _invalid(mapping.require_positive, "1" * 41, "quantity").field == "quantity"
+    assert _invalid(mapping.require_positive, "1e-41", "quantity").field == "quantity"
+    assert _invalid(mapping.require_positive, "1e30", "quantity").field == "quantity"
+
+
+def test_an_optional_decimal_may_be_empty() -> None:
+    assert mapping.parse_decimal("", "price", required=False) is None
+
+
+@given(st.decimals(min_value=Decimal("1e-12"), max_value=Decimal("1e15"), places=12, allow_nan=False))
+def test_every_positive_decimal_survives_text_and_back_exactly(value: Decimal) -> None:
+    wire = mapping.text(value)
+    assert "e" not in wire.lower()
+    assert mapping.require_positive(wire, "quantity") == value
+
+
+def test_enums_refuse_unspecified_and_unknown_numbers_listing_the_choices() -> None:
+    error = _invalid(mapping.parse_enum, 0, mapping.SIDE_FROM_PROTO, "side", "Side")
+    assert "must be set" in error.message
+    assert "SIDE_BUY" in error.message
+    assert (
+        "has no value 42" in _invalid(mapping.parse_enum, 42, mapping.SIDE_FROM_PROTO, "side", "Side").message
+    )
+    assert mapping.parse_enum(common_pb2.SIDE_SELL, mapping.SIDE_FROM_PROTO, "side", "Side") is OrderSide.SELL
+
+
+def test_instrument_ids_must_be_well_formed_and_known_when_asked() -> None:
+    assert mapping.parse_instrument_id("BTCUSDT.BINANCE") == BTC
+    assert "required" in _invalid(mapping.parse_instrument_id, "").message
+    assert _invalid(mapping.parse_instrument_id, "btc usdt").field == "instrument_id"
+    error = _invalid(mapping.parse_instrument_id, "ETHUSDT.BINANCE", known={BTC: object()})
+    assert "unknown instrument" in error.message
+    assert "BTCUSDT.BINANCE" in error.message
+
+
+@pytest.mark.parametrize("value", ["x" * 65, "a b", "id/1", "ü"])
+def test_client_order_ids_are_checked(value: str) -> None:
+    assert _invalid(mapping.parse_client_order_id, value).field == "client_order_id"
+
+
+def test_page_sizes_default_and_are_bounded() -> None:
+    assert mapping.page_size(0) == mapping.DEFAULT_PAGE_SIZE
+    assert mapping.page_size(1000) == 1000
+    for bad in (-1, 1001, 2**31 - 1):
+        assert _invalid(mapping.page_size, bad).field == "page_size"
+
+
+def test_page_tokens_round_trip_and_garbage_is_refused() -> None:
+    token = mapping.encode_page_token(123, "TP-7")
+    assert mapping.decode_page_token(token, 2) == ["123", "TP-7"]
+    assert mapping.decode_page_token("", 2) is None
+    for garbage in ("%%%", "bm90IGEgdG9rZW4=", "\u00ff"):
+        assert _invalid(mapping.decode_page_token, garbage, 2).field == "page_token"
+
+
+def test_an_order_maps_with_exact_strings_and_its_last_reason() -> None:
+    order = Order(
+        client_order_id="c-1",
+        instrument_id=BTC,
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Decimal("0.00100000"),
+        price=Decimal("30000.10"),
+        ts_init=1_700_000_000_123_456_789,
+    )
+    order.submit(1_700_000_000_200_000_000)
+    order.reject("no funds", 1_700_000_000_300_000_000)
+    proto = mapping.order_to_proto(order)
+    assert proto.quantity == "0.00100000"
+    assert proto.price == "30000.10"
+    assert proto.stop_price == ""
+    assert proto.status == common_pb2.ORDER_STATUS_REJECTED
+    assert proto.reason == "no funds"
+    assert proto.create_time.seconds == 1_700_000_000
+    assert proto.create_time.nanos == 123_456_789
+    assert proto.avg_fill_price == ""
+
+
+def test_every_status_and_trading_state_has_its_proto_value() -> None:
+    assert set(mapping.STATUS_TO_PROTO) == set(OrderStatus)
+    assert set(mapping.STATUS_FROM_PROTO.values()) == set(OrderStatus)
+    assert set(mapping.TRADING_STATE_TO_PROTO) == set(TradingState)
+
+
+def test_risk_limits_map_to_proto_with_unset_limits_absent() -> None:
+    limits = RiskLimits.from_mapping(
+        {
+            "max_order_quantity": "0.5",
+            "max_orders_per_window": 10,
+            "window_ns": 1_000_000_000,
+            "instrument_limits": {"BTCUSDT.BINANCE": {"max_position_quantity": "2"}},
+        }
+    )
+    proto = mapping.risk_limits_to_proto(limits)
+    assert proto.max_order_quantity == "0.5"
+    assert proto.max_orders_per_window == 10
+    assert not proto.HasField("max_gross_exposure")
+    assert proto.instrument_limits["BTCUSDT.BINANCE"].max_position_quantity == "2"
+    assert not proto.instrument_limits["BTCUSDT.BINANCE"].HasField("max_order_quantity")
+    assert isinstance(proto, risk_pb2.RiskLimits)
