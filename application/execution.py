@@ -205,7 +205,7 @@ class ExecutionEngine:
         if intent.price is not None:
             instrument.check_price(intent.price)
         if intent.stop_price is not None:
-            instrument.check_price(intent.stop_price)
+            instrument.check_price(intent.stop_price, "stop_price")
         reference = intent.price or intent.stop_price or self._market.last_price(intent.instrument_id)
         if reference is not None and not intent.reduce_only:
             instrument.check_notional(reference, intent.quantity)

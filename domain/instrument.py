@@ -108,12 +108,12 @@ class Instrument:
 
     # -- validation -----------------------------------------------------------------------
 
-    def check_price(self, price: object) -> Decimal:
-        """Parse and validate a price: finite, positive, on the tick."""
-        value = positive(price, "price")
+    def check_price(self, price: object, field: str = "price") -> Decimal:
+        """Parse and validate a price (or a stop price: ``field``): finite, positive, on the tick."""
+        value = positive(price, field)
         if _off_step(value, self.price_tick):
             raise InstrumentRuleViolation(
-                "price", price, f"is not a multiple of the {self.id} price tick {self.price_tick}"
+                field, price, f"is not a multiple of the {self.id} price tick {self.price_tick}"
             )
         return value
 
