@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+log = logging.getLogger("tradeplane.grpc.audit")
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
     Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
@@ -170,6 +172,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             message = f"rate limit of token {entry.name!r} exceeded; retry in {wait:.3f}s"
             return await self._refuse(continuation, details, grpc.StatusCode.RESOURCE_EXHAUSTED, message)
         CALLER.set(Caller(entry.name, entry.role))
+        if needed > Role.VIEWER:  # an audit trail of every command: who did what
+            log.info("%s called by %s (%s)", method, entry.name, entry.role.name.lower())
         return await continuation(details)
 
     def _bucket(self, entry: TokenEntry) -> TokenBucket:

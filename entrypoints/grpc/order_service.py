@@ -14,6 +14,7 @@ from domain.identifiers import InstrumentId
 from domain.intents import OrderIntent
 from domain.orders import Fill, Order, TimeInForce
 from entrypoints.grpc import mapping
+from entrypoints.grpc.auth import CALLER
 from entrypoints.grpc.errors import ApiError, invalid, not_found, server_stream, unary
 from entrypoints.grpc.streams import StreamHub
 
@@ -76,6 +77,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         elif request.stop_price:
             raise invalid("stop_price", f"must be empty for a {order_type.value} order")
         strategy = mapping.parse_strategy_id(request.strategy_id or MANUAL_STRATEGY)
+        caller = CALLER.get()
         return OrderIntent(
             strategy_id=strategy,
             instrument_id=instrument_id,
@@ -86,7 +88,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             stop_price=stop_price,
             time_in_force=tif,
             reduce_only=request.reduce_only,
-            reason="submitted over gRPC",
+            reason=f"submitted over gRPC by {caller.name}" if caller is not None else "submitted over gRPC",
             ts_event=self._engine.clock.now_ns(),
         )
 
