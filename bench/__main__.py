@@ -18,6 +18,7 @@ SUITES = [
     "bench.risk_check",
     "bench.engine_e2e",
     "bench.ws_ingest",
+    "bench.grpc_api",
 ]
 RESULTS = Path(__file__).resolve().parent / "results"
 

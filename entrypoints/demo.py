@@ -63,7 +63,7 @@ def demo_settings(ws_url: str, rest_url: str) -> Settings:
                 "max_order_quantity": "0.5",
                 "max_position_quantity": "0.2",
                 "max_open_orders": 10,
-                "max_orders_per_window": 120,
+                "max_orders_per_window": 600,  # room for manual orders over gRPC beside the strategy
                 "window_ns": 60_000_000_000,
                 "max_data_age_ns": 5_000_000_000,
                 "price_band_fraction": "0.05",

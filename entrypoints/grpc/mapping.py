@@ -92,8 +92,14 @@ AGGRESSOR_TO_PROTO = {
 
 
 def text(value: Decimal | None) -> str:
-    """An exact decimal string without exponent ("30000.25", "0.00000001"); "" for None."""
-    return "" if value is None else format(value, "f")
+    """An exact decimal string, no exponent, no trailing zeros ("30000.25", "0.00000001", "5");
+    "" for None. Trimming is textual, so no digit is ever rounded."""
+    if value is None:
+        return ""
+    result = format(value, "f")
+    if "." in result:
+        result = result.rstrip("0").rstrip(".")
+    return "0" if result == "-0" else result
 
 
 def timestamp(ts_ns: int | None) -> Timestamp | None:

@@ -64,6 +64,15 @@ def test_too_long_and_too_precise_decimals_are_refused() -> None:
     assert _invalid(mapping.require_positive, "1e30", "quantity").field == "quantity"
 
 
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [("30000.10", "30000.1"), ("0.05000000", "0.05"), ("1E+3", "1000"), ("-0.000", "0"), ("5", "5")]
+    + [("1.0000000000000000000000000000000000001", "1.0000000000000000000000000000000000001")],
+)
+def test_outbound_decimals_are_plain_and_never_rounded(value: str, wire: str) -> None:
+    assert mapping.text(Decimal(value)) == wire
+
+
 def test_an_optional_decimal_may_be_empty() -> None:
     assert mapping.parse_decimal("", "price", required=False) is None
 
@@ -127,8 +136,8 @@ def test_an_order_maps_with_exact_strings_and_its_last_reason() -> None:
     order.submit(1_700_000_000_200_000_000)
     order.reject("no funds", 1_700_000_000_300_000_000)
     proto = mapping.order_to_proto(order)
-    assert proto.quantity == "0.00100000"
-    assert proto.price == "30000.10"
+    assert proto.quantity == "0.001"
+    assert proto.price == "30000.1"
     assert proto.stop_price == ""
     assert proto.status == common_pb2.ORDER_STATUS_REJECTED
     assert proto.reason == "no funds"
