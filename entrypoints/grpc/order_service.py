@@ -254,6 +254,7 @@ def _check_same(order: Order, intent: OrderIntent) -> None:
             ("stop_price", order.stop_price, intent.stop_price),
             ("time_in_force", order.time_in_force, intent.time_in_force),
             ("reduce_only", order.reduce_only, intent.reduce_only),
+            ("strategy_id", order.strategy_id, intent.strategy_id),
         )
         if ours != theirs
     ]

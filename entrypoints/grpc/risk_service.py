@@ -60,7 +60,7 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         try:
             limits = self._execution.risk_limits.updated(changes)
         except InvalidParameter as error:
-            field = error.field if error.field.startswith("instrument_limits") else f"limits.{error.field}"
+            field = f"limits.{error.field}"
             raise invalid(field, error.problem) from None
         self._execution.update_risk_limits(limits)
         return risk_pb2.UpdateRiskLimitsResponse(
