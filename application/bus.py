@@ -47,7 +47,23 @@ class MessageBus:
 
     def subscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None:
         """Add ``handler`` for messages of exactly ``message_type`` (after earlier handlers)."""
-        self._handlers.setdefault(message_type, []).append(handler)
+        # Copy on write: a dispatch in progress keeps iterating the list it started with.
+        self._handlers[message_type] = [*self._handlers.get(message_type, ()), handler]
+
+    def unsubscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None:
+        """Remove ``handler``; once a type has no handler left, ``wants`` says so again.
+
+        Raises ValueError when ``handler`` is not subscribed to ``message_type``.
+        """
+        handlers = list(self._handlers.get(message_type, ()))
+        try:
+            handlers.remove(handler)
+        except ValueError:
+            raise ValueError(f"{handler!r} is not subscribed to {message_type.__name__}") from None
+        if handlers:
+            self._handlers[message_type] = handlers
+        else:
+            del self._handlers[message_type]
 
     def wants(self, message_type: type) -> bool:
         """True when at least one handler is subscribed to exactly ``message_type``."""

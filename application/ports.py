@@ -36,6 +36,10 @@ class EventBus(Protocol):
 
     def subscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None: ...
 
+    def unsubscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None:
+        """Stop delivering to ``handler`` (observers that come and go, e.g. gRPC streams)."""
+        ...
+
     def publish(self, message: object) -> None: ...
 
     def wants(self, message_type: type) -> bool:

@@ -28,6 +28,7 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import re
 import secrets
 import select
 import subprocess
@@ -36,7 +37,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from statistics import quantiles
@@ -45,7 +45,6 @@ from typing import Any
 import grpc
 from tradeplane.v1 import common_pb2, engine_pb2, engine_pb2_grpc, orders_pb2, orders_pb2_grpc
 
-from adapters.exchanges.simulator import ExchangeSimulator, MarketParams, RandomWalkMarket
 from bench.harness import Result
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import bootstrap
@@ -141,34 +140,56 @@ async def _until_stdin_closes() -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
-async def _serve_engine() -> None:
-    """Child: simulator + engine + gRPC server on 127.0.0.1; print the port; run until stdin closes."""
-    token = os.environ[TOKEN_ENV]
-    market = RandomWalkMarket(("BTCUSDT",), 7, MarketParams(tick_size=Decimal("1")))
-    simulator = ExchangeSimulator(market, seed=7, rate=50.0)
-    await simulator.start()
-    settings = _engine_settings(simulator.ws_url, simulator.rest_url)
-    engine = bootstrap(settings)
-    entry = TokenEntry(name="bench", role=Role.ADMIN, sha256=hash_token(token))
-    server = GrpcServer(
-        engine,
-        settings.grpc,
-        EngineInfo(name="tradeplane-bench", version="0", mode="bench", broker="paper"),
-        extra_tokens=[entry],
+def _start_exchange() -> tuple[subprocess.Popen[str], str, str]:
+    """The simulated exchange in its own process, as a real venue is: (process, ws url, rest url)."""
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "entrypoints.cli", "exchange-sim", "--port", "0"),
+            *("--symbols", "BTCUSDT", "--seed", "7", "--rate", "50", "--log-level", "WARNING"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
+    line = process.stdout.readline() if ready else ""
+    match = re.search(r"ws://(127\.0\.0\.1:\d+)/", line)
+    if match is None:
+        process.kill()
+        raise RuntimeError(f"exchange-sim did not say where it listens (got {line!r})")
+    return process, f"ws://{match.group(1)}", f"http://{match.group(1)}"
+
+
+async def _serve_engine() -> None:
+    """Child: engine + gRPC server on 127.0.0.1 (the exchange simulator runs in a process of
+    its own); print the port; run until stdin closes."""
+    token = os.environ[TOKEN_ENV]
+    exchange, ws_url, rest_url = _start_exchange()
     try:
-        await engine.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while INSTRUMENT not in engine.status().last_prices and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)  # a market order needs a market: wait for the first trade
-        port = await server.start()
-        tune_gc()  # as `tradeplane run` does
-        print(port, flush=True)
-        await _until_stdin_closes()
+        settings = _engine_settings(ws_url, rest_url)
+        engine = bootstrap(settings)
+        entry = TokenEntry(name="bench", role=Role.ADMIN, sha256=hash_token(token))
+        server = GrpcServer(
+            engine,
+            settings.grpc,
+            EngineInfo(name="tradeplane-bench", version="0", mode="bench", broker="paper"),
+            extra_tokens=[entry],
+        )
+        try:
+            await engine.start()
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while INSTRUMENT not in engine.status().last_prices and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # a market order needs a market: wait for the first trade
+            port = await server.start()
+            tune_gc()  # as `tradeplane run` does
+            print(port, flush=True)
+            await _until_stdin_closes()
+        finally:
+            await server.stop(grace=0.5)
+            await engine.stop(cancel_open_orders=False)
     finally:
-        await server.stop(grace=0.5)
-        await engine.stop(cancel_open_orders=False)
-        await simulator.stop()
+        exchange.kill()
+        exchange.wait()
 
 
 async def _serve_echo() -> None:

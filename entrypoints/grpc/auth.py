@@ -26,6 +26,7 @@ log = logging.getLogger("tradeplane.grpc.audit")
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
     Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
+MAX_SEEN_TOKENS = 1024
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 REFLECTION_PREFIX = "/grpc.reflection."
 
@@ -127,6 +128,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._burst = burst
         self._monotonic = monotonic
         self._buckets: dict[str, TokenBucket] = {}
+        self._seen: dict[str, TokenEntry] = {}  # token -> entry, for tokens already verified once
         self.requests = 0
         self.refused = 0
 
@@ -140,11 +142,18 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if header is None:
             return "missing authorization metadata: send 'authorization: Bearer <token>'"
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             return "malformed authorization metadata: expected 'Bearer <token>'"
-        digest = hash_token(token.strip())
+        seen = self._seen.get(token)
+        if seen is not None:
+            return seen
+        digest = hash_token(token)
         for known, entry in self._by_hash.items():  # constant time per comparison
             if hmac.compare_digest(known, digest):
+                if len(self._seen) >= MAX_SEEN_TOKENS:
+                    self._seen.clear()
+                self._seen[token] = entry  # only good tokens: a flood of bad ones cannot grow it
                 return entry
         return "unknown or revoked token"
 

@@ -315,6 +315,10 @@ def parse_instrument_id(
     value: str, field: str = "instrument_id", known: Mapping[InstrumentId, object] | None = None
 ) -> InstrumentId:
     """A well-formed SYMBOL.VENUE id, registered in ``known`` when given."""
+    if known is not None:  # the common case, a configured id: no regex needed
+        found = known.get(value)  # type: ignore[call-overload]  # a str finds its InstrumentId key
+        if isinstance(found, Instrument):
+            return found.id
     if not value:
         raise invalid(field, "is required (SYMBOL.VENUE, e.g. BTCUSDT.BINANCE)")
     try:

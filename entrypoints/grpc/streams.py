@@ -1,11 +1,13 @@
 """Fan-out of engine events to gRPC stream subscribers, without ever slowing the engine.
 
-The hub subscribes to the bus once. Each event is converted to its protobuf message once,
-only when some subscriber wants it, and offered to each matching subscriber's bounded
-queue with ``put_nowait``: the bus handler never waits. A subscriber whose queue is full
-has fallen behind; it is dropped at once (its queue is cleared and told so) and its RPC
-ends with RESOURCE_EXHAUSTED saying why, while everyone else goes on. A client that
-cancels its call simply leaves (the handler's ``finally`` unsubscribes).
+The hub is on the bus for a topic only while that topic has subscribers, so with nobody
+watching the engine does not even build the notifications (``bus.wants``). Each event is
+converted to its protobuf message once, only when some subscriber wants it, and offered
+to each matching subscriber's bounded queue with ``put_nowait``: the bus handler never
+waits. A subscriber whose queue is full has fallen behind; it is dropped at once (its
+queue is cleared and told so) and its RPC ends with RESOURCE_EXHAUSTED saying why, while
+everyone else goes on. A client that cancels its call simply leaves (the handler's
+``finally`` unsubscribes).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Any, Generic, TypeVar
 import grpc
 from tradeplane.v1 import market_data_pb2, orders_pb2, portfolio_pb2, strategies_pb2
 
-from application.bus import MessageBus
 from application.messages import OrderUpdated, PositionChanged, SignalEmitted
+from application.ports import EventBus
 from domain.market_data import QuoteTick, TradeTick
 from domain.portfolio import Portfolio
 from entrypoints.grpc import mapping
@@ -66,22 +68,23 @@ class HubStats:
 class StreamHub:
     """Topics ``order_events``, ``positions``, ``quotes``, ``trades``, ``signals``."""
 
-    def __init__(self, bus: MessageBus, portfolio: Portfolio, *, buffer: int = DEFAULT_BUFFER) -> None:
+    def __init__(self, bus: EventBus, portfolio: Portfolio, *, buffer: int = DEFAULT_BUFFER) -> None:
         if buffer < 1:
             raise ValueError(f"stream buffer must be at least 1 (was {buffer})")
         self.buffer = buffer
+        self._bus = bus
         self._portfolio = portfolio
-        self._topics: dict[str, list[Subscriber[Any]]] = {
-            name: [] for name in ("order_events", "positions", "quotes", "trades", "signals")
+        self._sources: dict[str, tuple[type, Callable[[Any], None]]] = {
+            "order_events": (OrderUpdated, self._on_order_updated),
+            "positions": (PositionChanged, self._on_position_changed),
+            "quotes": (QuoteTick, self._on_quote),
+            "trades": (TradeTick, self._on_trade),
+            "signals": (SignalEmitted, self._on_signal),
         }
+        self._topics: dict[str, list[Subscriber[Any]]] = {name: [] for name in self._sources}
         self._sequence = 0
         self._closed = False
         self.stats = HubStats()
-        bus.subscribe(OrderUpdated, self._on_order_updated)
-        bus.subscribe(PositionChanged, self._on_position_changed)
-        bus.subscribe(QuoteTick, self._on_quote)
-        bus.subscribe(TradeTick, self._on_trade)
-        bus.subscribe(SignalEmitted, self._on_signal)
 
     # -- subscription ---------------------------------------------------------------------------
 
@@ -89,7 +92,10 @@ class StreamHub:
         if self._closed:
             raise ApiError(grpc.StatusCode.UNAVAILABLE, "the server is shutting down", reason="SHUTTING_DOWN")
         subscriber: Subscriber[Any] = Subscriber(topic, wants, asyncio.Queue(self.buffer), peer)
-        self._topics[topic].append(subscriber)
+        subscribers = self._topics[topic]
+        if not subscribers:
+            self._bus.subscribe(*self._sources[topic])
+        subscribers.append(subscriber)
         self.stats.subscribers += 1
         return subscriber
 
@@ -98,6 +104,8 @@ class StreamHub:
         if subscriber in subscribers:
             subscribers.remove(subscriber)
             self.stats.subscribers -= 1
+            if not subscribers:
+                self._bus.unsubscribe(*self._sources[subscriber.topic])
 
     def count(self, topic: str | None = None) -> int:
         if topic is not None:
@@ -160,8 +168,6 @@ class StreamHub:
                 self._offer(subscriber, message)
 
     def _on_order_updated(self, update: OrderUpdated) -> None:
-        if not self._topics["order_events"]:
-            return
         self._sequence += 1
         sequence = self._sequence
         self._fan_out(
@@ -175,8 +181,6 @@ class StreamHub:
         )
 
     def _on_position_changed(self, change: PositionChanged) -> None:
-        if not self._topics["positions"]:
-            return
         position = self._portfolio.positions.get(change.instrument_id)
         if position is None:
             return
@@ -188,25 +192,22 @@ class StreamHub:
         )
 
     def _on_quote(self, quote: QuoteTick) -> None:
-        if self._topics["quotes"]:
-            self._fan_out(
-                "quotes",
-                quote,
-                lambda: market_data_pb2.StreamQuotesResponse(quote=mapping.quote_to_proto(quote)),
-            )
+        self._fan_out(
+            "quotes",
+            quote,
+            lambda: market_data_pb2.StreamQuotesResponse(quote=mapping.quote_to_proto(quote)),
+        )
 
     def _on_trade(self, tick: TradeTick) -> None:
-        if self._topics["trades"]:
-            self._fan_out(
-                "trades",
-                tick,
-                lambda: market_data_pb2.StreamTradesResponse(trade=mapping.trade_to_proto(tick)),
-            )
+        self._fan_out(
+            "trades",
+            tick,
+            lambda: market_data_pb2.StreamTradesResponse(trade=mapping.trade_to_proto(tick)),
+        )
 
     def _on_signal(self, emitted: SignalEmitted) -> None:
-        if self._topics["signals"]:
-            self._fan_out(
-                "signals",
-                emitted,
-                lambda: strategies_pb2.StreamSignalsResponse(signal=mapping.signal_to_proto(emitted.signal)),
-            )
+        self._fan_out(
+            "signals",
+            emitted,
+            lambda: strategies_pb2.StreamSignalsResponse(signal=mapping.signal_to_proto(emitted.signal)),
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from application.bus import HandlerFailure, MessageBus
 
 
@@ -196,3 +198,33 @@ def test_wants_says_whether_anyone_listens_to_a_type() -> None:
     bus.subscribe(int, lambda _: None)
     assert bus.wants(int)
     assert not bus.wants(bool)  # exact types, like delivery
+
+
+def test_unsubscribe_stops_delivery_and_wants_turns_false_with_the_last_handler() -> None:
+    bus = MessageBus()
+    first: list[Ping] = []
+    second: list[Ping] = []
+    bus.subscribe(Ping, first.append)
+    bus.subscribe(Ping, second.append)
+    bus.unsubscribe(Ping, first.append)
+    bus.publish(Ping(1))
+    assert (first, second) == ([], [Ping(1)])
+    bus.unsubscribe(Ping, second.append)
+    assert not bus.wants(Ping)
+    with pytest.raises(ValueError, match="not subscribed to Ping"):
+        bus.unsubscribe(Ping, second.append)
+
+
+def test_a_handler_that_unsubscribes_during_dispatch_does_not_skip_the_others() -> None:
+    bus = MessageBus()
+    seen: list[str] = []
+
+    def once(message: Ping) -> None:
+        seen.append("once")
+        bus.unsubscribe(Ping, once)
+
+    bus.subscribe(Ping, once)
+    bus.subscribe(Ping, lambda _: seen.append("always"))
+    bus.publish(Ping(1))
+    bus.publish(Ping(2))
+    assert seen == ["once", "always", "always"]
