@@ -61,6 +61,10 @@ SERVICES = tuple(
 MARKET_DATA_SERVICE = market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name
 HEALTH_INTERVAL_S = 0.25  # cheap: a handful of set() calls; probes see a start or a lost feed at once
 MAX_REQUEST_BYTES = 1 << 20
+PORT_HINT = (
+    "is another engine on that port? Choose one with --grpc-listen HOST:PORT (port 0 picks a free"
+    " one) or [grpc] listen, or turn the control plane off with --no-grpc"
+)
 
 
 def token_entries(settings: GrpcSettings) -> list[TokenEntry]:
@@ -138,10 +142,10 @@ class GrpcServer:
                 self.port = server.add_secure_port(listen, self._credentials())
             else:
                 self.port = server.add_insecure_port(listen)
-        except RuntimeError as error:
-            raise ConfigError(f"gRPC cannot listen on {listen}: {error} (is the port in use?)") from None
+        except RuntimeError:  # grpc's own text adds nothing but "set GRPC_VERBOSITY=debug"
+            raise ConfigError(f"gRPC cannot listen on {listen}; {PORT_HINT}") from None
         if not self.port:
-            raise ConfigError(f"gRPC cannot listen on {listen} (is the port in use?)")
+            raise ConfigError(f"gRPC cannot listen on {listen}; {PORT_HINT}")
         await server.start()
         self._server = server
         await self._update_health()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+import pytest
 from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -18,7 +19,9 @@ from tradeplane.v1 import (
     strategies_pb2,
 )
 
-from entrypoints.grpc.server import SERVICES
+from entrypoints.config import ConfigError, GrpcSettings
+from entrypoints.grpc.engine_service import EngineInfo
+from entrypoints.grpc.server import SERVICES, GrpcServer
 from tests.integration.grpc.support import (
     ADMIN,
     BTC,
@@ -559,3 +562,13 @@ async def test_reflection_lists_and_describes_the_services_without_a_token(env: 
     ]
     orders_file = next(f for f in files if f.name == "tradeplane/v1/orders.proto")
     assert "SubmitOrder" in {method.name for method in orders_file.service[0].method}
+
+
+async def test_a_second_server_on_a_port_in_use_is_refused_with_a_hint(env: Env) -> None:
+    settings = GrpcSettings(listen=f"127.0.0.1:{env.port}")
+    info = EngineInfo(name="second", version="0", mode="test", broker="paper")
+    second = GrpcServer(env.engine, settings, info)
+    with pytest.raises(ConfigError, match=r"cannot listen on 127\.0\.0\.1:\d+; is another engine"):
+        await second.start()
+    status = await env.stub.engine.GetStatus(engine_pb2.GetStatusRequest(), metadata=VIEWER, timeout=5)
+    assert status.running  # the first one still serves
