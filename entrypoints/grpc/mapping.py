@@ -375,6 +375,16 @@ def encode_page_token(*key: object) -> str:
     return base64.urlsafe_b64encode("\x1f".join(str(part) for part in key).encode()).decode()
 
 
+def decode_cursor(token: str, field: str = "page_token") -> tuple[int, str] | None:
+    """The (timestamp, id) sort key a page token carries; None for the first page."""
+    parts = decode_page_token(token, 2, field)
+    if parts is None:
+        return None
+    if not parts[0].isdigit():
+        raise invalid(field, "is not a token this server issued")
+    return int(parts[0]), parts[1]
+
+
 def decode_page_token(token: str, parts: int, field: str = "page_token") -> list[str] | None:
     if not token:
         return None

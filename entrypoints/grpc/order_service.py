@@ -161,10 +161,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         )
         strategy = mapping.parse_strategy_id(request.strategy_id) if request.strategy_id else None
         size = mapping.page_size(request.page_size)
-        cursor = mapping.decode_page_token(request.page_token, 2)
-        after = (int(cursor[0]), cursor[1]) if cursor is not None and cursor[0].isdigit() else None
-        if cursor is not None and after is None:
-            raise invalid("page_token", "is not a token this server issued")
+        after = mapping.decode_cursor(request.page_token)
 
         def keep(order: Order) -> bool:
             return (
@@ -191,10 +188,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         coid = mapping.parse_client_order_id(request.client_order_id) if request.client_order_id else None
         strategy = mapping.parse_strategy_id(request.strategy_id) if request.strategy_id else None
         size = mapping.page_size(request.page_size)
-        cursor = mapping.decode_page_token(request.page_token, 2)
-        after = (int(cursor[0]), cursor[1]) if cursor is not None and cursor[0].isdigit() else None
-        if cursor is not None and after is None:
-            raise invalid("page_token", "is not a token this server issued")
+        after = mapping.decode_cursor(request.page_token)
 
         def keep(fill: Fill) -> bool:
             return (coid is None or fill.client_order_id == coid) and (

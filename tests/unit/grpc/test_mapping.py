@@ -174,3 +174,9 @@ def test_risk_limits_map_to_proto_with_unset_limits_absent() -> None:
     assert proto.instrument_limits["BTCUSDT.BINANCE"].max_position_quantity == "2"
     assert not proto.instrument_limits["BTCUSDT.BINANCE"].HasField("max_order_quantity")
     assert isinstance(proto, risk_pb2.RiskLimits)
+
+
+def test_cursors_carry_a_timestamp_and_an_id() -> None:
+    assert mapping.decode_cursor(mapping.encode_page_token(17, "TP-1")) == (17, "TP-1")
+    assert mapping.decode_cursor("") is None
+    assert _invalid(mapping.decode_cursor, mapping.encode_page_token("x", "TP-1")).field == "page_token"
