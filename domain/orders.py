@@ -8,6 +8,7 @@ the transition table and records an ``OrderEvent``. An illegal move raises
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -173,6 +174,8 @@ class OrderEvent:
     reason: str = ""
     fill: Fill | None = None
     venue_order_id: VenueOrderId | None = None
+    triggered_price: Decimal | None = None
+    """Set on the INITIALIZED event a held stop records when its price trades."""
 
 
 class Order:
@@ -391,6 +394,7 @@ class Order:
                 status=OrderStatus.INITIALIZED,
                 ts_event=ts,
                 reason=f"TRIGGERED: traded at {price}, stop {self.stop_price}",
+                triggered_price=price,
             )
         )
 
@@ -439,6 +443,37 @@ class Order:
         self._trade_ids.add(fill.trade_id)
         self.fills.append(fill)
         self._move(to, fill.ts_event, fill=fill)
+
+    # -- rebuilding from the journal ------------------------------------------------------------
+
+    def replay(self, events: Sequence[OrderEvent]) -> None:
+        """Re-apply journaled events (after the INITIALIZED one the constructor records).
+
+        The state machine checks every step, so a journal that could not have happened (an
+        illegal move, an overfill, a fill of another order) raises instead of loading; a
+        rebuilt order equals the one that wrote the journal, events included.
+        """
+        for event in events:
+            if event.client_order_id != self.client_order_id:
+                raise InvalidValue(
+                    "event.client_order_id", event.client_order_id, f"does not match {self.client_order_id}"
+                )
+            if event.fill is not None:
+                self.fill(event.fill)
+            elif event.status is OrderStatus.INITIALIZED:
+                if event.triggered_price is None:
+                    raise InvalidValue(
+                        "event", event, "an INITIALIZED event after the first must be a trigger"
+                    )
+                self.trigger(event.ts_event, event.triggered_price)
+            else:
+                if event.status not in TRANSITIONS[self.status]:
+                    raise IllegalTransition(self.client_order_id, self.status.value, event.status.value)
+                if event.venue_order_id is not None:
+                    self.venue_order_id = event.venue_order_id
+                self.status = event.status
+                self.ts_last = event.ts_event
+                self.events.append(event)
 
     def __repr__(self) -> str:
         price = f" @ {self.price}" if self.price is not None else ""

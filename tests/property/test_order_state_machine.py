@@ -254,6 +254,29 @@ class OrderLifecycle(RuleBasedStateMachine):
             assert order.fills == model.fills
 
     @invariant()
+    def the_journal_rebuilds_every_order(self) -> None:
+        """What persistence relies on: replaying an order's events gives the same order."""
+        for model in self.expected.values():
+            order = model.order
+            rebuilt = Order(
+                client_order_id=order.client_order_id,
+                instrument_id=order.instrument_id,
+                side=order.side,
+                order_type=order.order_type,
+                quantity=order.quantity,
+                price=order.price,
+                stop_price=order.stop_price,
+                time_in_force=order.time_in_force,
+                strategy_id=order.strategy_id,
+                reduce_only=order.reduce_only,
+                ts_init=order.ts_init,
+            )
+            rebuilt.replay(order.events[1:])
+            assert state_of(rebuilt) == state_of(order)
+            assert rebuilt.events == order.events
+            assert rebuilt.fills == order.fills
+
+    @invariant()
     def terminal_orders_stay_terminal(self) -> None:
         for model in self.expected.values():
             terminal = [i for i, status in enumerate(model.statuses) if status.is_terminal]

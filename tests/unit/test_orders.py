@@ -680,3 +680,51 @@ def test_order_repr_names_the_order() -> None:
     assert repr(make_order(quantity="2", price="100")) == (
         "Order(O-1 BUY 2 BTCUSDT.BINANCE LIMIT @ 100 INITIALIZED filled=0)"
     )
+
+
+# -- rebuilding from the journal ---------------------------------------------------------------
+
+
+def _blank_like(order: Order) -> Order:
+    return make_order(
+        client_order_id=order.client_order_id,
+        order_type=order.order_type,
+        price=order.price,
+        stop_price=order.stop_price,
+        ts_init=order.ts_init,
+    )
+
+
+def test_a_triggered_partly_filled_then_canceled_stop_replays_to_the_same_order() -> None:
+    order = make_order(order_type=OrderType.STOP_LIMIT, price="101", stop_price="100")
+    order.trigger(TS + STEP_NS, Decimal("100.5"))
+    order.submit(TS + 2 * STEP_NS)
+    order.accept(VENUE_ORDER_ID, TS + 3 * STEP_NS)
+    order.fill(make_fill_for(order, quantity="0.4", price="101"))
+    order.request_cancel(TS + 5 * STEP_NS)
+    order.cancel(TS + 6 * STEP_NS, "by request")
+    rebuilt = _blank_like(order)
+    rebuilt.replay(order.events[1:])
+    assert rebuilt.events == order.events
+    assert rebuilt.triggered_price == Decimal("100.5")
+    assert rebuilt.effective_type is OrderType.LIMIT
+    assert (rebuilt.status, rebuilt.filled_quantity, rebuilt.venue_order_id) == (
+        S.CANCELED,
+        Decimal("0.4"),
+        VENUE_ORDER_ID,
+    )
+
+
+def test_a_journal_that_could_not_have_happened_is_refused() -> None:
+    order = make_order(price="100")
+    order.submit(TS + STEP_NS)
+    order.reject("no", TS + 2 * STEP_NS)
+    accepted_after_reject = make_order(price="100")
+    accepted_after_reject.submit(TS + STEP_NS)
+    accepted_after_reject.accept(VENUE_ORDER_ID, TS + 2 * STEP_NS)
+    with pytest.raises(IllegalTransition):
+        _blank_like(order).replay([*order.events[1:], accepted_after_reject.events[-1]])
+    other = make_order(client_order_id="OTHER-1", price="100")
+    other.submit(TS + STEP_NS)
+    with pytest.raises(InvalidValue, match="does not match"):
+        _blank_like(order).replay(other.events[1:])
