@@ -193,6 +193,7 @@ class ExecutionEngine:
         self._journal(order)
         if order.order_type.has_stop and not self._native_stops:
             self.held_stops[order.client_order_id] = order
+            self._trades.commit()
             log.info(
                 "holding %s engine-side until the stop %s trades", order.client_order_id, order.stop_price
             )
@@ -227,6 +228,7 @@ class ExecutionEngine:
     def _send(self, order: Order, now: int) -> None:
         order.submit(now)
         self._journal(order)
+        self._trades.commit()  # durable before the broker can know of it
         self.stats.orders_submitted += 1
         if self.on_order_sent is not None:
             self.on_order_sent(order)
@@ -255,9 +257,11 @@ class ExecutionEngine:
             del self.held_stops[order.client_order_id]
             order.cancel(now, "canceled before its stop traded")
             self._after_terminal(order)
+            self._trades.commit()
             return order
         order.request_cancel(now)
         self._journal(order)
+        self._trades.commit()
         self._broker.cancel(order)
         return order
 
@@ -381,6 +385,7 @@ class ExecutionEngine:
                 if self._trading.state is TradingState.HALTED:
                     order.reject(f"stop triggered at {tick.price} while trading is HALTED", now)
                     self._after_terminal(order)
+                    self._trades.commit()
                     continue
                 self._send(order, now)
 
@@ -389,7 +394,12 @@ class ExecutionEngine:
     def _known(self, client_order_id: ClientOrderId) -> Order | None:
         """An order of this session or an older one from the trade store (idempotency, late reports)."""
         order = self.orders.get(client_order_id)
-        return order if order is not None else self._trades.get_order(client_order_id)
+        if order is not None:
+            return order
+        order = self._trades.get_order(client_order_id)
+        if order is not None and client_order_id not in self._journaled:
+            self._journaled[client_order_id] = len(order.events)  # the store has these already
+        return order
 
     def _order_for(self, client_order_id: ClientOrderId, what: str) -> Order | None:
         order = self._known(client_order_id)
@@ -466,6 +476,9 @@ class ExecutionEngine:
         self._trades.add_fill(fill)
         self._journal(order)
         position = self._portfolio.apply_fill(fill)
+        self._trades.save_position(position)
+        self._trades.save_balances(self._portfolio.account.balances, fill.ts_event)
+        self._trades.commit()  # the fill, its events, the position and the cash: together
         if self._stops is not None and not position.quantity:
             # Flat: forget the stops' track (best price, fired) so a new position starts afresh.
             self._stops.on_price(position, fill.price, fill.ts_event)
@@ -494,6 +507,7 @@ class ExecutionEngine:
         self._journal(order)
         if order.status.is_terminal:
             self._after_terminal(order)
+        self._trades.commit()
 
     def _rearm_if_exit(self, order: Order) -> None:
         if order.reduce_only and not order.filled_quantity and self._stops is not None:
@@ -507,7 +521,9 @@ class ExecutionEngine:
         # Memory stays flat on long runs: closed orders beyond the most recent are forgotten
         # here (the trade store keeps them, and _known() looks there).
         while len(self._closed) > RECENT_CLOSED_ORDERS:
-            self.orders.pop(self._closed.popleft(), None)
+            forgotten = self._closed.popleft()
+            self.orders.pop(forgotten, None)
+            self._journaled.pop(forgotten, None)
 
     def _journal(self, order: Order) -> None:
         """Append the order's events not yet journaled, and tell observers about each."""

@@ -7,13 +7,15 @@ and ordered, and a store that must wait on I/O batches in its adapter instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.market_data import MarketEvent, QuoteTick
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
+from domain.positions import Position
 from domain.signals import Signal
 
 E = TypeVar("E")
@@ -107,13 +109,25 @@ class SignalRepository(Protocol):
 
 
 class TradeRepository(Protocol):
-    """The trades store: orders, their append-only event journal, and fills."""
+    """The trades store: orders, their append-only event journal, fills, positions, balances.
+
+    Writes since the last ``commit`` form one unit of work; ``commit`` makes them durable
+    together (a fill, its order events, the position and the balances it changed) or raises
+    and keeps none. The OMS commits before anything leaves for the broker, so an order the
+    broker sees is always in the journal.
+    """
 
     def add_order(self, order: Order) -> None: ...
 
     def append_order_event(self, event: OrderEvent) -> None: ...
 
     def add_fill(self, fill: Fill) -> None: ...
+
+    def save_position(self, position: Position) -> None: ...
+
+    def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None: ...
+
+    def commit(self) -> None: ...
 
     def get_order(self, client_order_id: ClientOrderId) -> Order | None: ...
 

@@ -1,13 +1,16 @@
-"""In-memory stores for market data, signals and trades (the embedded default until SQL lands)."""
+"""In-memory stores for market data, signals and trades: the fakes of the tests, and the
+store of runs that keep nothing (``[storage] kind = "memory"``)."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
+from domain.positions import Position
 from domain.signals import Signal
 
 
@@ -52,14 +55,28 @@ class InMemorySignalRepository:
 
 
 class InMemoryTradeRepository:
-    """Orders by client order id, the append-only order-event journal, and fills."""
+    """Orders by client order id, the append-only order-event journal, fills, the latest
+    position per instrument and balances. Memory is durable enough for itself: ``commit``
+    only counts."""
 
-    __slots__ = ("_fills", "_journal", "_orders")
+    __slots__ = ("_fills", "_journal", "_orders", "balances", "commits", "positions")
 
     def __init__(self) -> None:
         self._orders: dict[ClientOrderId, Order] = {}
         self._journal: list[OrderEvent] = []
         self._fills: list[Fill] = []
+        self.positions: dict[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]] = {}
+        self.balances: dict[str, Decimal] = {}
+        self.commits = 0
+
+    def save_position(self, position: Position) -> None:
+        self.positions[position.instrument_id] = position.state()
+
+    def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None:
+        self.balances = dict(balances)
+
+    def commit(self) -> None:
+        self.commits += 1
 
     def add_order(self, order: Order) -> None:
         if order.client_order_id in self._orders:

@@ -212,10 +212,14 @@ def test_an_order_is_journaled_before_the_broker_sees_it(make: Make, via_bus: bo
     h.trade("100")
     seen: list[tuple[Order | None, list[S]]] = []
 
+    commits: list[int] = []
+
     def on_submit(order: Order) -> None:  # the venue looks into the store as the order arrives
         seen.append((h.trades.get_order(order.client_order_id), h.statuses(order)))
+        commits.append(h.trades.commits)
 
     h.broker.on_submit = on_submit
+    before = h.trades.commits
     if via_bus:
         h.bus.publish(make_intent())
     else:
@@ -223,8 +227,21 @@ def test_an_order_is_journaled_before_the_broker_sees_it(make: Make, via_bus: bo
 
     (order,) = h.broker.submitted
     assert seen == [(order, [S.INITIALIZED, S.SUBMITTED])]
+    assert commits == [before + 1], "the journal must be committed before the broker sees the order"
     updates = [m.event.status for m in h.of_type(OrderUpdated)]
     assert updates == [S.INITIALIZED, S.SUBMITTED]
+
+
+def test_a_fill_is_committed_with_its_position_and_balances(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(quantity="1", price="100"))
+    h.broker.accept(order, h.advance())
+    before = h.trades.commits
+    h.broker.fill(order, "1", "100", h.advance())
+    assert h.trades.commits == before + 1
+    assert h.trades.positions[BTC] == h.portfolio.positions[BTC].state()
+    assert h.trades.balances == h.portfolio.account.balances
 
 
 # -- broker reports -----------------------------------------------------------------------------
