@@ -106,6 +106,31 @@ class GrpcSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StorageSettings:
+    """Where the three stores live. ``kind = "memory"`` keeps nothing (tests, throwaway runs);
+    ``"sql"`` uses the URLs, by default SQLite files under ``data_dir``."""
+
+    kind: str = "memory"
+    data_dir: str = "data"
+    trades_url: str = ""
+    signals_url: str = ""
+    market_data_url: str = ""
+    market_data_batch_size: int = 2000
+    market_data_flush_interval_s: float = 1.0
+
+    def urls(self) -> dict[str, str]:
+        """Store name -> database URL, defaults filled in: trades and signals share
+        ``tradeplane.db``; market data gets its own file (SQLite has one writer per file)."""
+        base = Path(self.data_dir)
+        trades = self.trades_url or f"sqlite:///{base / 'tradeplane.db'}"
+        return {
+            "trades": trades,
+            "signals": self.signals_url or trades,
+            "market_data": self.market_data_url or f"sqlite:///{base / 'market_data.db'}",
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the composition root needs, validated."""
 
@@ -120,9 +145,11 @@ class Settings:
     stops: StopRules
     logging: LoggingSettings
     grpc: GrpcSettings = field(default_factory=GrpcSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
 
 _SECTIONS = {
+    "storage",
     "engine",
     "account",
     "instruments",
@@ -341,6 +368,25 @@ def _grpc(table: dict[str, Any]) -> GrpcSettings:
     )
 
 
+def _storage(table: dict[str, Any]) -> StorageSettings:
+    _known(table, set(StorageSettings.__dataclass_fields__), "[storage]")
+    settings = StorageSettings(**table)
+    if settings.kind not in {"memory", "sql"}:
+        raise ConfigError(f"[storage] kind must be memory or sql (was {settings.kind!r})")
+    for key in ("data_dir", "trades_url", "signals_url", "market_data_url"):
+        if not isinstance(getattr(settings, key), str):
+            raise ConfigError(f"[storage] {key} must be a string")
+    for key, value in settings.urls().items():
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ConfigError(
+                f"[storage] {key}_url must be sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+                f" (was {value!r})"
+            )
+    _positive_int(settings.market_data_batch_size, "[storage] market_data_batch_size")
+    _positive_number(settings.market_data_flush_interval_s, "[storage] market_data_flush_interval_s")
+    return settings
+
+
 def check_listen(value: object, where: str) -> str:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6), port 0-65535 (0: any free port)."""
     if not isinstance(value, str) or ":" not in value:
@@ -399,4 +445,5 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
         stops=stops,
         logging=log_settings,
         grpc=_grpc(_table(raw, "grpc", source)),
+        storage=_storage(_table(raw, "storage", source)),
     )

@@ -15,13 +15,7 @@ from dependency_injector import containers, providers
 
 from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
 from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
-from adapters.memory import (
-    InMemoryCache,
-    InMemoryMarketDataRepository,
-    InMemorySignalRepository,
-    InMemoryTradeRepository,
-    LiveClock,
-)
+from adapters.memory import InMemoryCache, LiveClock
 from application.bus import HandlerFailure, MessageBus
 from application.engine import Engine
 from application.execution import ExecutionEngine
@@ -38,6 +32,7 @@ from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
 from entrypoints.config import ConfigError, FeedSettings, Settings, SizingSettings
 from entrypoints.logs import log_handler_failure
+from entrypoints.storage import build_stores
 
 SIZERS: dict[str, type[Any]] = {
     "fixed_quantity": FixedQuantity,
@@ -108,9 +103,10 @@ class Container(containers.DeclarativeContainer):
     )
     cache = providers.Singleton(InMemoryCache)
     market = providers.Singleton(MarketState, cache=cache)
-    market_data = providers.Singleton(InMemoryMarketDataRepository)
-    signals = providers.Singleton(InMemorySignalRepository)
-    trades = providers.Singleton(InMemoryTradeRepository)
+    stores = providers.Singleton(build_stores, settings.provided.storage)
+    market_data = stores.provided.market_data
+    signals = stores.provided.signals
+    trades = stores.provided.trades
     broker = providers.Singleton(build_broker, settings, bus, instruments)
     risk = providers.Singleton(PreTradeRisk, settings.provided.risk)
     trading = providers.Singleton(TradingStateMachine, settings.provided.risk)

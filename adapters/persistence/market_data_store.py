@@ -1,0 +1,121 @@
+"""The market-data store on SQL: trades, quotes and bars written in batches by a writer thread.
+
+``append`` is on the per-tick path and never waits on the database: events are buffered
+and every ``batch_size`` events (or ``flush_interval_s``) the batch is handed to a writer
+thread through a bounded queue. If the database falls so far behind that the queue is full,
+the batch is dropped and counted (``dropped``), never allowed to stall ingestion. A crash
+loses at most what is buffered or queued; ``flush`` (graceful stop) writes it all.
+
+Market data should have a database file of its own under SQLite: SQLite has one writer per
+file, and a batch insert would otherwise hold up the order journal's commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+
+from adapters.persistence import schema as s
+from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
+
+log = logging.getLogger("tradeplane.persistence.market_data")
+
+
+class SqlMarketDataRepository:
+    """``MarketDataRepository``: batched, off the event loop, bounded."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_size: int = 2000,
+        flush_interval_s: float = 1.0,
+        max_queued_batches: int = 50,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if batch_size < 1 or max_queued_batches < 1 or flush_interval_s <= 0:
+            raise ValueError("batch_size, max_queued_batches and flush_interval_s must be positive")
+        self._engine = engine
+        self._batch_size = batch_size
+        self._interval = flush_interval_s
+        self._monotonic = monotonic
+        self._buffer: list[MarketEvent] = []
+        self._due = monotonic() + flush_interval_s
+        self._queue: queue.Queue[list[MarketEvent] | None] = queue.Queue(max_queued_batches)
+        self._writer: threading.Thread | None = None
+        self.written = 0
+        self.dropped = 0
+        self.failed = 0
+        self.last_error = ""
+
+    def append(self, event: MarketEvent) -> None:
+        buffer = self._buffer
+        buffer.append(event)
+        if len(buffer) >= self._batch_size or self._monotonic() >= self._due:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        batch, self._buffer = self._buffer, []
+        self._due = self._monotonic() + self._interval
+        if not batch:
+            return
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="market-data-writer", daemon=True)
+            self._writer.start()
+        try:
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            self.dropped += len(batch)
+            log.error("market-data store is behind: dropped a batch of %d events", len(batch))
+
+    def flush(self) -> None:
+        """Write everything buffered and queued, and wait until it is in the database."""
+        self._hand_over()
+        if self._writer is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        self.flush()
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(timeout=30)
+            self._writer = None
+
+    def _write_loop(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is None:
+                    return
+                self._write(batch)
+            finally:
+                self._queue.task_done()
+
+    def _write(self, batch: list[MarketEvent]) -> None:
+        rows: dict[Any, list[dict[str, Any]]] = {s.trades: [], s.quotes: [], s.bars: []}
+        for event in batch:
+            kind = type(event)
+            if kind is TradeTick:
+                rows[s.trades].append(event._asdict() | {"aggressor": int(event.aggressor)})  # type: ignore[union-attr]
+            elif kind is QuoteTick:
+                rows[s.quotes].append(event._asdict())
+            elif kind is Bar:
+                rows[s.bars].append(event._asdict())
+        try:
+            with self._engine.begin() as connection:
+                for table, values in rows.items():
+                    if values:
+                        connection.execute(insert(table), values)
+        except Exception as error:  # a writer thread must not die: count, log, go on
+            self.failed += len(batch)
+            self.last_error = f"{type(error).__name__}: {error}"
+            log.exception("market-data batch of %d events not written", len(batch))
+            return
+        self.written += len(batch)

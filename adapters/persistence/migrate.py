@@ -1,0 +1,58 @@
+"""Schema revisions: upgrade a store to head, and refuse to run on one that is behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class DatabaseBehind(RuntimeError):
+    """The store's schema is older than this code's; ``tradeplane migrate`` upgrades it."""
+
+
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations under {MIGRATIONS}")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Upgrade to head; returns (revision before, revision after)."""
+    before = current_revision(engine)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection=connection), "head")
+    return before, head_revision()
+
+
+def require_head(engine: Engine, name: str) -> None:
+    """Raise DatabaseBehind unless the store is at this code's head revision."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        found = "no schema" if current is None else f"revision {current}"
+        raise DatabaseBehind(
+            f"the {name} database ({engine.url.render_as_string(hide_password=True)}) has {found},"
+            f" this tradeplane needs {head}: run `tradeplane migrate` first"
+        )

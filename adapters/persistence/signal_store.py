@@ -1,0 +1,57 @@
+"""The signals store on SQL: every signal a strategy emitted, committed as it arrives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine, Row
+
+from adapters.persistence import schema as s
+from domain.identifiers import InstrumentId, StrategyId
+from domain.signals import Signal
+from domain.values import OrderSide
+
+
+class SqlSignalRepository:
+    """``SignalRepository``: a signal is committed before ``add`` returns (nothing is lost)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, signal: Signal) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                insert(s.signals),
+                {
+                    "strategy_id": signal.strategy_id,
+                    "instrument_id": signal.instrument_id,
+                    "side": int(signal.side) if signal.side is not None else None,
+                    "target_position": signal.target_position,
+                    "strength": signal.strength,
+                    "reason": signal.reason,
+                    "ts_event": signal.ts_event,
+                },
+            )
+
+    def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
+        """The latest ``limit`` signals (of one strategy), oldest first."""
+        query = select(s.signals).order_by(s.signals.c.id.desc()).limit(limit)
+        if strategy_id is not None:
+            query = query.where(s.signals.c.strategy_id == strategy_id)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [_signal(row) for row in reversed(rows)]
+
+
+def _signal(row: Row[Any]) -> Signal:
+    return Signal(
+        strategy_id=StrategyId(row.strategy_id),
+        instrument_id=InstrumentId(row.instrument_id),
+        side=OrderSide(row.side) if row.side is not None else None,
+        target_position=row.target_position,
+        strength=row.strength,
+        reason=row.reason,
+        ts_event=row.ts_event,
+    )
