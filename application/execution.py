@@ -507,7 +507,9 @@ class ExecutionEngine:
         self._journal(order)
         if order.status.is_terminal:
             self._after_terminal(order)
-        self._trades.commit()
+            self._trades.commit()
+        # An acknowledgement (or a refused cancel) rides with the next commit: lost in a crash,
+        # it leaves the order in flight, which recovery resolves by asking the broker.
 
     def _rearm_if_exit(self, order: Order) -> None:
         if order.reduce_only and not order.filled_quantity and self._stops is not None:

@@ -128,9 +128,9 @@ def _percentiles(samples: array[int]) -> tuple[float, float, float]:
     return cuts[499] / 1000, cuts[989] / 1000, cuts[998] / 1000
 
 
-def run(ticks: int = TICKS) -> list[Result]:
+def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
     clock = ReplayClock()
-    engine = bootstrap(bench_settings(), clock=clock, feeds=[])
+    engine = bootstrap(settings or bench_settings(), clock=clock, feeds=[])
     publish = engine.bus.publish
     handled = array("q", bytes(8 * ticks))
     to_order: array[int] = array("q")
@@ -164,6 +164,9 @@ def run(ticks: int = TICKS) -> list[Result]:
         busy_ns += perf() - chunk_start
         if not rss_warm and seen >= warm_at:
             rss_warm = _rss_mib()  # the market-data buffer is full by now
+    flush_start = perf()
+    engine.market_data.flush()  # a store that batches writes pays here (graceful stop)
+    busy_ns += perf() - flush_start
     rss_end = _rss_mib()
     status = engine.status()
     p50, p99, p999 = _percentiles(handled[:seen])

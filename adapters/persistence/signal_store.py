@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from adapters.persistence import schema as s
 from domain.identifiers import InstrumentId, StrategyId
@@ -19,9 +19,21 @@ class SqlSignalRepository:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._connection: Connection | None = None
 
     def add(self, signal: Signal) -> None:
-        with self._engine.begin() as connection:
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self._engine.connect()
+        try:
+            self._insert(connection, signal)
+        except Exception:
+            connection.close()
+            self._connection = None
+            raise
+
+    def _insert(self, connection: Connection, signal: Signal) -> None:
+        with connection.begin():
             connection.execute(
                 insert(s.signals),
                 {

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, Row
@@ -23,6 +23,18 @@ from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId,
 from domain.orders import Fill, LiquiditySide, Order, OrderEvent, OrderStatus, OrderType, TimeInForce
 from domain.positions import Position
 from domain.values import OrderSide
+
+_UPDATE_ORDER = (
+    update(s.orders)
+    .where(s.orders.c.client_order_id == bindparam("coid"))
+    .values(
+        status=bindparam("status"),
+        venue_order_id=bindparam("venue_order_id"),
+        filled_quantity=bindparam("filled_quantity"),
+        ts_last=bindparam("ts_last"),
+        event_count=bindparam("event_count"),
+    )
+)
 
 
 class SqlTradeRepository:
@@ -39,6 +51,7 @@ class SqlTradeRepository:
         self._balances_ts = 0
         self._live: dict[ClientOrderId, Order] = {}  # orders whose events go through this store
         self._seq: dict[ClientOrderId, int] = {}
+        self._connection: Connection | None = None
         self.commits = 0
 
     # -- writes (buffered) -----------------------------------------------------------------------
@@ -104,48 +117,69 @@ class SqlTradeRepository:
         self._balances_ts = ts_ns
 
     def commit(self) -> None:
-        """Write everything since the last commit in one transaction, or nothing."""
+        """Write everything since the last commit in one transaction, or nothing.
+
+        One kept connection and one statement per table (executemany): on PostgreSQL a
+        commit is a handful of round trips, not one per row. A failed commit rolls back,
+        keeps the buffers (a retry writes them again) and raises.
+        """
         if not (self._new_orders or self._events or self._fills or self._positions or self._balances):
             return
-        with self._engine.begin() as connection:
-            if self._new_orders:
-                connection.execute(insert(s.orders), self._new_orders)
-            if self._events:
-                connection.execute(insert(s.order_events), self._events)
-            if self._fills:
-                connection.execute(insert(s.fills), self._fills)
-            for order in self._dirty.values():
-                connection.execute(
-                    update(s.orders)
-                    .where(s.orders.c.client_order_id == order.client_order_id)
-                    .values(
-                        status=order.status.value,
-                        venue_order_id=order.venue_order_id,
-                        filled_quantity=order.filled_quantity,
-                        ts_last=order.ts_last,
-                        event_count=self._seq[order.client_order_id],
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self._engine.connect()
+        try:
+            with connection.begin():
+                if self._new_orders:
+                    connection.execute(insert(s.orders), self._new_orders)
+                if self._events:
+                    connection.execute(insert(s.order_events), self._events)
+                if self._fills:
+                    connection.execute(insert(s.fills), self._fills)
+                if self._dirty:
+                    connection.execute(
+                        _UPDATE_ORDER,
+                        [
+                            {
+                                "coid": order.client_order_id,
+                                "status": order.status.value,
+                                "venue_order_id": order.venue_order_id,
+                                "filled_quantity": order.filled_quantity,
+                                "ts_last": order.ts_last,
+                                "event_count": self._seq[order.client_order_id],
+                            }
+                            for order in self._dirty.values()
+                        ],
                     )
-                )
-            for row in self._positions.values():
-                self._upsert(connection, s.positions, row, "instrument_id")
-            for asset, amount in self._balances.items():
-                self._upsert(
-                    connection,
-                    s.balances,
-                    {"asset": asset, "amount": amount, "ts_last": self._balances_ts},
-                    "asset",
-                )
+                if self._positions:
+                    self._upsert(connection, s.positions, list(self._positions.values()), "instrument_id")
+                if self._balances:
+                    rows = [
+                        {"asset": asset, "amount": amount, "ts_last": self._balances_ts}
+                        for asset, amount in self._balances.items()
+                    ]
+                    self._upsert(connection, s.balances, rows, "asset")
+        except Exception:
+            connection.close()
+            self._connection = None
+            raise
         self._new_orders, self._events, self._fills = [], [], []
         self._dirty, self._positions, self._balances = {}, {}, {}
         self.commits += 1
-        for coid in [c for c, order in self._live.items() if order.status.is_terminal]:
-            del self._live[coid]  # closed: read back from the database when asked again
+        live = self._live
+        for coid in [c for c, order in live.items() if order.status.is_terminal]:
+            del live[coid]  # closed: read back from the database when asked again
 
-    def _upsert(self, connection: Connection, table: Any, row: dict[str, Any], key: str) -> None:
+    def _upsert(self, connection: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> None:
         dialect = connection.dialect.name
         statement = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-        changes = {name: value for name, value in row.items() if name != key}
-        connection.execute(statement.values(**row).on_conflict_do_update(index_elements=[key], set_=changes))
+        changes = {column.name: statement.excluded[column.name] for column in table.c if column.name != key}
+        connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=changes), rows)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _load_for_write(self, client_order_id: ClientOrderId) -> Order:
         order = self.get_order(client_order_id)
