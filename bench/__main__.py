@@ -19,6 +19,7 @@ SUITES = [
     "bench.engine_e2e",
     "bench.ws_ingest",
     "bench.grpc_api",
+    "bench.persistence",
 ]
 RESULTS = Path(__file__).resolve().parent / "results"
 

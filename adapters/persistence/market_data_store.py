@@ -17,12 +17,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from adapters.persistence import schema as s
+from adapters.persistence.raw_sql import Dialect, execute_many
 from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
 
 log = logging.getLogger("tradeplane.persistence.market_data")
@@ -43,6 +43,10 @@ class SqlMarketDataRepository:
         if batch_size < 1 or max_queued_batches < 1 or flush_interval_s <= 0:
             raise ValueError("batch_size, max_queued_batches and flush_interval_s must be positive")
         self._engine = engine
+        self._dialect = Dialect(engine.dialect.name)
+        self._sql_trade = self._dialect.insert(s.trades)
+        self._sql_quote = self._dialect.insert(s.quotes)
+        self._sql_bar = self._dialect.insert(s.bars)
         self._batch_size = batch_size
         self._interval = flush_interval_s
         self._monotonic = monotonic
@@ -99,20 +103,38 @@ class SqlMarketDataRepository:
                 self._queue.task_done()
 
     def _write(self, batch: list[MarketEvent]) -> None:
-        rows: dict[Any, list[dict[str, Any]]] = {s.trades: [], s.quotes: [], s.bars: []}
+        dec = self._dialect.decimal
+        trades: list[tuple[Any, ...]] = []
+        quotes: list[tuple[Any, ...]] = []
+        bars: list[tuple[Any, ...]] = []
         for event in batch:
             kind = type(event)
             if kind is TradeTick:
-                rows[s.trades].append(event._asdict() | {"aggressor": int(event.aggressor)})  # type: ignore[union-attr]
+                iid, price, size, aggressor, trade_id, ts_event, ts_init = cast(TradeTick, event)
+                trades.append((iid, trade_id, dec(price), dec(size), int(aggressor), ts_event, ts_init))
             elif kind is QuoteTick:
-                rows[s.quotes].append(event._asdict())
+                iid, bid, bid_size, ask, ask_size, ts_event, ts_init = cast(QuoteTick, event)
+                quotes.append((iid, dec(bid), dec(bid_size), dec(ask), dec(ask_size), ts_event, ts_init))
             elif kind is Bar:
-                rows[s.bars].append(event._asdict())
+                iid, open_, high, low, close, volume, interval, ts_event, ts_init = cast(Bar, event)
+                bars.append(
+                    (
+                        iid,
+                        interval,
+                        dec(open_),
+                        dec(high),
+                        dec(low),
+                        dec(close),
+                        dec(volume),
+                        ts_event,
+                        ts_init,
+                    )
+                )
         try:
             with self._engine.begin() as connection:
-                for table, values in rows.items():
-                    if values:
-                        connection.execute(insert(table), values)
+                execute_many(
+                    connection, ((self._sql_trade, trades), (self._sql_quote, quotes), (self._sql_bar, bars))
+                )
         except Exception as error:  # a writer thread must not die: count, log, go on
             self.failed += len(batch)
             self.last_error = f"{type(error).__name__}: {error}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from adapters.persistence import schema as s
+from adapters.persistence.raw_sql import Dialect, execute_many
 from domain.identifiers import InstrumentId, StrategyId
 from domain.signals import Signal
 from domain.values import OrderSide
@@ -19,6 +20,8 @@ class SqlSignalRepository:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._dialect = Dialect(engine.dialect.name)
+        self._sql = self._dialect.insert(s.signals)
         self._connection: Connection | None = None
 
     def add(self, signal: Signal) -> None:
@@ -33,19 +36,17 @@ class SqlSignalRepository:
             raise
 
     def _insert(self, connection: Connection, signal: Signal) -> None:
+        row = (
+            signal.strategy_id,
+            signal.instrument_id,
+            int(signal.side) if signal.side is not None else None,
+            self._dialect.decimal(signal.target_position),
+            signal.strength,
+            signal.reason,
+            signal.ts_event,
+        )
         with connection.begin():
-            connection.execute(
-                insert(s.signals),
-                {
-                    "strategy_id": signal.strategy_id,
-                    "instrument_id": signal.instrument_id,
-                    "side": int(signal.side) if signal.side is not None else None,
-                    "target_position": signal.target_position,
-                    "strength": signal.strength,
-                    "reason": signal.reason,
-                    "ts_event": signal.ts_event,
-                },
-            )
+            execute_many(connection, ((self._sql, (row,)),))
 
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
         """The latest ``limit`` signals (of one strategy), oldest first."""

@@ -13,40 +13,40 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from adapters.persistence import schema as s
+from adapters.persistence.raw_sql import Dialect, execute_many
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
 from domain.orders import Fill, LiquiditySide, Order, OrderEvent, OrderStatus, OrderType, TimeInForce
 from domain.positions import Position
 from domain.values import OrderSide
 
-_UPDATE_ORDER = (
-    update(s.orders)
-    .where(s.orders.c.client_order_id == bindparam("coid"))
-    .values(
-        status=bindparam("status"),
-        venue_order_id=bindparam("venue_order_id"),
-        filled_quantity=bindparam("filled_quantity"),
-        ts_last=bindparam("ts_last"),
-        event_count=bindparam("event_count"),
-    )
-)
+_ORDER_COLUMNS = [c.name for c in s.orders.c]
+_EVENT_COLUMNS = [c.name for c in s.order_events.c if c.name != "id"]
+_FILL_COLUMNS = [c.name for c in s.fills.c if c.name != "id"]
+_PROJECTION_COLUMNS = ["status", "venue_order_id", "filled_quantity", "ts_last", "event_count"]
 
 
 class SqlTradeRepository:
-    """``TradeRepository`` on SQLAlchemy Core (SQLite or PostgreSQL)."""
+    """``TradeRepository`` on SQLite or PostgreSQL (writes through the driver, reads through Core)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._new_orders: list[dict[str, Any]] = []
-        self._events: list[dict[str, Any]] = []
-        self._fills: list[dict[str, Any]] = []
+        d = self._dialect = Dialect(engine.dialect.name)
+        self._sql_order = d.insert(s.orders, _ORDER_COLUMNS)
+        self._sql_event = d.insert(s.order_events, _EVENT_COLUMNS)
+        self._sql_fill = d.insert(s.fills, _FILL_COLUMNS)
+        self._sql_projection = d.update(s.orders, _PROJECTION_COLUMNS, "client_order_id")
+        self._sql_position = d.upsert(s.positions, "instrument_id")
+        self._sql_balance = d.upsert(s.balances, "asset")
+        self._sql_exists = f"SELECT 1 FROM orders WHERE client_order_id = {d.mark}"
+        self._new_orders: list[tuple[Any, ...]] = []
+        self._events: list[tuple[Any, ...]] = []
+        self._fills: list[tuple[Any, ...]] = []
         self._dirty: dict[ClientOrderId, Order] = {}
-        self._positions: dict[InstrumentId, dict[str, Any]] = {}
+        self._positions: dict[InstrumentId, tuple[Any, ...]] = {}
         self._balances: dict[str, Decimal] = {}
         self._balances_ts = 0
         self._live: dict[ClientOrderId, Order] = {}  # orders whose events go through this store
@@ -62,7 +62,27 @@ class SqlTradeRepository:
             raise ValueError(f"order {coid} is already stored")
         self._live[coid] = order
         self._seq[coid] = 0
-        self._new_orders.append(_order_row(order))
+        dec = self._dialect.decimal
+        self._new_orders.append(
+            (
+                coid,
+                order.instrument_id,
+                int(order.side),
+                order.order_type.value,
+                order.time_in_force.value,
+                dec(order.quantity),
+                dec(order.price),
+                dec(order.stop_price),
+                order.strategy_id,
+                order.reduce_only,
+                order.ts_init,
+                order.status.value,
+                order.venue_order_id,
+                dec(order.filled_quantity),
+                order.ts_last,
+                0,
+            )
+        )
         self._dirty[coid] = order
 
     def append_order_event(self, event: OrderEvent) -> None:
@@ -71,46 +91,48 @@ class SqlTradeRepository:
         seq = self._seq[coid]
         self._seq[coid] = seq + 1
         self._events.append(
-            {
-                "client_order_id": coid,
-                "seq": seq,
-                "status": event.status.value,
-                "ts_event": event.ts_event,
-                "reason": event.reason,
-                "venue_order_id": event.venue_order_id,
-                "trade_id": event.fill.trade_id if event.fill is not None else None,
-                "triggered_price": event.triggered_price,
-            }
+            (
+                coid,
+                seq,
+                event.status.value,
+                event.ts_event,
+                event.reason,
+                event.venue_order_id,
+                event.fill.trade_id if event.fill is not None else None,
+                self._dialect.decimal(event.triggered_price),
+            )
         )
         self._dirty[coid] = order
 
     def add_fill(self, fill: Fill) -> None:
+        dec = self._dialect.decimal
         self._fills.append(
-            {
-                "trade_id": fill.trade_id,
-                "client_order_id": fill.client_order_id,
-                "venue_order_id": fill.venue_order_id,
-                "instrument_id": fill.instrument_id,
-                "side": int(fill.side),
-                "quantity": fill.quantity,
-                "price": fill.price,
-                "fee": fill.fee,
-                "liquidity": fill.liquidity.value,
-                "strategy_id": fill.strategy_id,
-                "ts_event": fill.ts_event,
-            }
+            (
+                fill.trade_id,
+                fill.client_order_id,
+                fill.venue_order_id,
+                fill.instrument_id,
+                int(fill.side),
+                dec(fill.quantity),
+                dec(fill.price),
+                dec(fill.fee),
+                fill.liquidity.value,
+                fill.strategy_id,
+                fill.ts_event,
+            )
         )
 
     def save_position(self, position: Position) -> None:
-        self._positions[position.instrument_id] = {
-            "instrument_id": position.instrument_id,
-            "quantity": position.quantity,
-            "cost": position.cost,
-            "realized_pnl": position.realized_pnl,
-            "fees": position.fees,
-            "fill_count": position.fill_count,
-            "ts_last": position.ts_last,
-        }
+        dec = self._dialect.decimal
+        self._positions[position.instrument_id] = (
+            position.instrument_id,
+            dec(position.quantity),
+            dec(position.cost),
+            dec(position.realized_pnl),
+            dec(position.fees),
+            position.fill_count,
+            position.ts_last,
+        )
 
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None:
         self._balances = dict(balances)
@@ -119,8 +141,7 @@ class SqlTradeRepository:
     def commit(self) -> None:
         """Write everything since the last commit in one transaction, or nothing.
 
-        One kept connection and one statement per table (executemany): on PostgreSQL a
-        commit is a handful of round trips, not one per row. A failed commit rolls back,
+        One kept connection and one ``executemany`` per table. A failed commit rolls back,
         keeps the buffers (a retry writes them again) and raises.
         """
         if not (self._new_orders or self._events or self._fills or self._positions or self._balances):
@@ -128,37 +149,32 @@ class SqlTradeRepository:
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             connection = self._connection = self._engine.connect()
+        dec = self._dialect.decimal
+        projection = [
+            (
+                order.status.value,
+                order.venue_order_id,
+                dec(order.filled_quantity),
+                order.ts_last,
+                self._seq[coid],
+                coid,
+            )
+            for coid, order in self._dirty.items()
+        ]
+        balances = [(asset, dec(amount), self._balances_ts) for asset, amount in self._balances.items()]
         try:
             with connection.begin():
-                if self._new_orders:
-                    connection.execute(insert(s.orders), self._new_orders)
-                if self._events:
-                    connection.execute(insert(s.order_events), self._events)
-                if self._fills:
-                    connection.execute(insert(s.fills), self._fills)
-                if self._dirty:
-                    connection.execute(
-                        _UPDATE_ORDER,
-                        [
-                            {
-                                "coid": order.client_order_id,
-                                "status": order.status.value,
-                                "venue_order_id": order.venue_order_id,
-                                "filled_quantity": order.filled_quantity,
-                                "ts_last": order.ts_last,
-                                "event_count": self._seq[order.client_order_id],
-                            }
-                            for order in self._dirty.values()
-                        ],
-                    )
-                if self._positions:
-                    self._upsert(connection, s.positions, list(self._positions.values()), "instrument_id")
-                if self._balances:
-                    rows = [
-                        {"asset": asset, "amount": amount, "ts_last": self._balances_ts}
-                        for asset, amount in self._balances.items()
-                    ]
-                    self._upsert(connection, s.balances, rows, "asset")
+                execute_many(
+                    connection,
+                    (
+                        (self._sql_order, self._new_orders),
+                        (self._sql_event, self._events),
+                        (self._sql_fill, self._fills),
+                        (self._sql_projection, projection),
+                        (self._sql_position, list(self._positions.values())),
+                        (self._sql_balance, balances),
+                    ),
+                )
         except Exception:
             connection.close()
             self._connection = None
@@ -170,11 +186,22 @@ class SqlTradeRepository:
         for coid in [c for c, order in live.items() if order.status.is_terminal]:
             del live[coid]  # closed: read back from the database when asked again
 
-    def _upsert(self, connection: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> None:
-        dialect = connection.dialect.name
-        statement = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-        changes = {column.name: statement.excluded[column.name] for column in table.c if column.name != key}
-        connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=changes), rows)
+    def _exists(self, client_order_id: ClientOrderId) -> bool:
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self._engine.connect()
+        if connection.in_transaction():  # not expected: commit() always ends its transaction
+            connection.commit()
+        dbapi = connection.connection
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(self._sql_exists, (client_order_id,))
+            found = cursor.fetchone() is not None
+        finally:
+            cursor.close()
+        if self._dialect.name == "postgresql":
+            dbapi.rollback()  # psycopg opened a transaction for the SELECT: end it
+        return found
 
     def close(self) -> None:
         if self._connection is not None:
@@ -194,6 +221,8 @@ class SqlTradeRepository:
         live = self._live.get(client_order_id)
         if live is not None:
             return live
+        if not self._exists(client_order_id):  # the common answer (a new id), cheaply
+            return None
         with self._engine.connect() as connection:
             row = connection.execute(
                 select(s.orders).where(s.orders.c.client_order_id == client_order_id)
@@ -277,27 +306,6 @@ class SqlTradeRepository:
                 connection.execute(delete(table))
         self._live.clear()
         self._seq.clear()
-
-
-def _order_row(order: Order) -> dict[str, Any]:
-    return {
-        "client_order_id": order.client_order_id,
-        "instrument_id": order.instrument_id,
-        "side": int(order.side),
-        "order_type": order.order_type.value,
-        "time_in_force": order.time_in_force.value,
-        "quantity": order.quantity,
-        "price": order.price,
-        "stop_price": order.stop_price,
-        "strategy_id": order.strategy_id,
-        "reduce_only": order.reduce_only,
-        "ts_init": order.ts_init,
-        "status": order.status.value,
-        "venue_order_id": order.venue_order_id,
-        "filled_quantity": order.filled_quantity,
-        "ts_last": order.ts_last,
-        "event_count": 0,
-    }
 
 
 def _order(row: Row[Any]) -> Order:

@@ -1,0 +1,70 @@
+"""Statements rendered once per dialect and run with the driver's ``executemany``.
+
+The hot writes (the order journal's commits, market-data batches, signals) skip SQLAlchemy's
+per-execution work: measured on SQLite, a commit of an order's rows took ~430 µs through
+Core and ~40 µs through the driver. Reads, the schema and migrations stay on SQLAlchemy.
+Values go in as the driver wants them: Decimals as exact text for SQLite (see ExactDecimal),
+as Decimals for psycopg (which sends them as NUMERIC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection
+
+
+class Dialect:
+    """Placeholder style and value conversion for one backend."""
+
+    def __init__(self, name: str) -> None:
+        if name not in {"sqlite", "postgresql"}:
+            raise ValueError(f"no raw statements for the {name} dialect")
+        self.name = name
+        self.mark = "?" if name == "sqlite" else "%s"
+        self.decimal: Callable[[Decimal | None], Any] = _text if name == "sqlite" else _same
+
+    def insert(self, table: Table, columns: Sequence[str] | None = None) -> str:
+        names = (
+            list(columns)
+            if columns is not None
+            else [c.name for c in table.c if not _generated(table, c.name)]
+        )
+        marks = ", ".join(self.mark for _ in names)
+        return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+
+    def upsert(self, table: Table, key: str) -> str:
+        names = [c.name for c in table.c]
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != key)
+        return f"{self.insert(table, names)} ON CONFLICT ({key}) DO UPDATE SET {updates}"
+
+    def update(self, table: Table, columns: Sequence[str], key: str) -> str:
+        sets = ", ".join(f"{name} = {self.mark}" for name in columns)
+        return f"UPDATE {table.name} SET {sets} WHERE {key} = {self.mark}"
+
+
+def _generated(table: Table, name: str) -> bool:
+    column = table.c[name]
+    return bool(column.primary_key and column.autoincrement is True)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _same(value: Decimal | None) -> Decimal | None:
+    return value
+
+
+def execute_many(connection: Connection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+    """Run each (sql, rows) with the driver's cursor, inside the connection's transaction."""
+    cursor = connection.connection.cursor()
+    try:
+        for sql, rows in statements:
+            if rows:
+                cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
