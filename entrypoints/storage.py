@@ -28,6 +28,9 @@ class Stores:
         """Write what is buffered and release the connections."""
         if isinstance(self.market_data, SqlMarketDataRepository):
             self.market_data.close()
+        for store in (self.trades, self.signals):
+            if isinstance(store, SqlTradeRepository | SqlSignalRepository):
+                store.close()
         for engine in {id(e): e for e in self.engines.values()}.values():
             engine.dispose()
 

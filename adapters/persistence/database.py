@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
@@ -25,8 +26,9 @@ def open_engine(url: str) -> Engine:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         engine = create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError, ValueError) as error:
-        raise StoreUnavailable(f"database URL {url!r} is not usable: {error}") from None
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as error:  # ImportError: no driver
+        shown = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)  # unparsable: hide the password by hand
+        raise StoreUnavailable(f"database URL {shown!r} is not usable: {error}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:

@@ -65,7 +65,7 @@ class SqlMarketDataRepository:
         if len(buffer) >= self._batch_size or self._monotonic() >= self._due:
             self._hand_over()
 
-    def _hand_over(self) -> None:
+    def _hand_over(self, *, wait: bool = False) -> None:
         batch, self._buffer = self._buffer, []
         self._due = self._monotonic() + self._interval
         if not batch:
@@ -74,14 +74,14 @@ class SqlMarketDataRepository:
             self._writer = threading.Thread(target=self._write_loop, name="market-data-writer", daemon=True)
             self._writer.start()
         try:
-            self._queue.put_nowait(batch)
+            self._queue.put(batch, block=wait)  # only flush waits for room: append never does
         except queue.Full:
             self.dropped += len(batch)
             log.error("market-data store is behind: dropped a batch of %d events", len(batch))
 
     def flush(self) -> None:
         """Write everything buffered and queued, and wait until it is in the database."""
-        self._hand_over()
+        self._hand_over(wait=True)
         if self._writer is not None:
             self._queue.join()
 
@@ -103,6 +103,19 @@ class SqlMarketDataRepository:
                 self._queue.task_done()
 
     def _write(self, batch: list[MarketEvent]) -> None:
+        try:
+            statements = self._rows(batch)
+            with self._engine.begin() as connection:
+                execute_many(connection, statements)
+        except Exception as error:  # a writer thread must not die: count, log, go on
+            self.failed += len(batch)
+            self.last_error = f"{type(error).__name__}: {error}"
+            log.exception("market-data batch of %d events not written", len(batch))
+            return
+        self.written += len(batch)
+
+    def _rows(self, batch: list[MarketEvent]) -> tuple[tuple[str, list[tuple[Any, ...]]], ...]:
+        """The batch as rows per table; a value that is not a finite Decimal refuses the batch."""
         dec = self._dialect.decimal
         trades: list[tuple[Any, ...]] = []
         quotes: list[tuple[Any, ...]] = []
@@ -130,14 +143,4 @@ class SqlMarketDataRepository:
                         ts_init,
                     )
                 )
-        try:
-            with self._engine.begin() as connection:
-                execute_many(
-                    connection, ((self._sql_trade, trades), (self._sql_quote, quotes), (self._sql_bar, bars))
-                )
-        except Exception as error:  # a writer thread must not die: count, log, go on
-            self.failed += len(batch)
-            self.last_error = f"{type(error).__name__}: {error}"
-            log.exception("market-data batch of %d events not written", len(batch))
-            return
-        self.written += len(batch)
+        return ((self._sql_trade, trades), (self._sql_quote, quotes), (self._sql_bar, bars))

@@ -51,12 +51,18 @@ def _generated(table: Table, name: str) -> bool:
     return bool(column.primary_key and column.autoincrement is True)
 
 
+def _checked(value: object) -> Decimal:
+    if type(value) is not Decimal or not value.is_finite():
+        raise TypeError(f"an exact column takes a finite Decimal, not {value!r}")
+    return value
+
+
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else str(_checked(value))
 
 
 def _same(value: Decimal | None) -> Decimal | None:
-    return value
+    return None if value is None else _checked(value)
 
 
 def execute_many(connection: Connection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:

@@ -48,6 +48,11 @@ class SqlSignalRepository:
         with connection.begin():
             execute_many(connection, ((self._sql, (row,)),))
 
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
         """The latest ``limit`` signals (of one strategy), oldest first."""
         query = select(s.signals).order_by(s.signals.c.id.desc()).limit(limit)

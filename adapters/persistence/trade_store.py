@@ -18,7 +18,14 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from adapters.persistence import schema as s
 from adapters.persistence.raw_sql import Dialect, execute_many
-from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
+from domain.identifiers import (
+    ClientOrderId,
+    InstrumentId,
+    StrategyId,
+    TradeId,
+    VenueOrderId,
+    highest_sequence,
+)
 from domain.orders import Fill, LiquiditySide, Order, OrderEvent, OrderStatus, OrderType, TimeInForce
 from domain.positions import Position
 from domain.values import OrderSide
@@ -258,6 +265,28 @@ class SqlTradeRepository:
         """The stored journal (of one order), in the order it was written."""
         orders = self.list_orders() if client_order_id is None else [self.get_order(client_order_id)]
         return [event for order in orders if order is not None for event in order.events]
+
+    def open_orders(self) -> Sequence[Order]:
+        terminal = [status.value for status in OrderStatus if status.is_terminal]
+        query = select(s.orders).where(s.orders.c.status.not_in(terminal)).order_by(s.orders.c.ts_init)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+            stored = [row for row in rows if row.client_order_id not in self._live]
+            rebuilt = {order.client_order_id: order for order in self._rebuild(connection, stored)}
+        for coid, order in rebuilt.items():
+            self._live[ClientOrderId(coid)] = order  # working: its events will come through here
+        return [self._live.get(row.client_order_id) or rebuilt[row.client_order_id] for row in rows]
+
+    def max_sequence(self, prefix: str) -> int:
+        query = select(s.orders.c.client_order_id).where(s.orders.c.client_order_id.startswith(f"{prefix}-"))
+        with self._engine.connect() as connection:
+            return highest_sequence(connection.execute(query).scalars(), prefix)
+
+    def stored_positions(self) -> dict[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
+        return self.positions()
+
+    def stored_balances(self) -> dict[str, Decimal]:
+        return self.balances()
 
     def positions(self) -> dict[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
         with self._engine.connect() as connection:
