@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -98,6 +99,7 @@ class Engine:
         self._started_ns: int | None = None
         self._stopped = asyncio.Event()
         self._stopped_slots: list[StrategySlot] = []
+        self._closers: list[Callable[[], None]] = []
         self._wire(broker_handlers)
 
     def _wire(self, broker: object | None) -> None:
@@ -171,6 +173,15 @@ class Engine:
         self.market_data.flush()
         self._stopped.set()
         log.info("engine stopped")
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Register what ``close`` releases (store connections, writer threads)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Release the engine's resources, last registered first; after ``stop``, at exit."""
+        while self._closers:
+            self._closers.pop()()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

@@ -135,6 +135,27 @@ class ExecutionEngine:
             if self._known(candidate) is None:
                 return candidate
 
+    def adopt(self, order: Order) -> None:
+        """Take back a working order read from the trade store (a restart): it is tracked
+        again, its journal continues where it stopped, and a stop not yet triggered is held."""
+        coid = order.client_order_id
+        if order.status.is_terminal:
+            raise IllegalTransition(coid, order.status.value, "ADOPTED")
+        self.orders[coid] = order
+        self.open_orders[coid] = order
+        self._journaled[coid] = len(order.events)
+        if (
+            order.order_type.has_stop
+            and not self._native_stops
+            and order.triggered_price is None
+            and order.status is OrderStatus.INITIALIZED
+        ):
+            self.held_stops[coid] = order
+
+    def continue_sequence(self, last: int) -> None:
+        """Generated client order ids continue after ``last`` (the highest stored one)."""
+        self._sequence = max(self._sequence, last)
+
     def on_intent(self, intent: OrderIntent) -> None:
         """Bus handler: a rejected intent is published (IntentRejected) and logged, not raised."""
         with contextlib.suppress(RiskLimitBreached, InstrumentRuleViolation):

@@ -137,6 +137,22 @@ class TradeRepository(Protocol):
 
     def list_fills(self, *, instrument_id: InstrumentId | None = None) -> Sequence[Fill]: ...
 
+    # -- what a restart reads back (application/recovery.py) --
+
+    def open_orders(self) -> Sequence[Order]:
+        """Orders not in a terminal state, rebuilt from their journal."""
+        ...
+
+    def stored_positions(self) -> Mapping[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
+        """The position projection as last committed: ``Position.state()`` per instrument."""
+        ...
+
+    def stored_balances(self) -> Mapping[str, Decimal]: ...
+
+    def max_sequence(self, prefix: str) -> int:
+        """The highest n of the stored client order ids ``{prefix}-{n}`` (0 when none)."""
+        ...
+
 
 class Cache(Protocol):
     """Latest values other processes may read: quotes, positions, risk state."""

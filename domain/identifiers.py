@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NewType
 
 from domain.errors import InvalidValue
@@ -68,3 +69,13 @@ def strategy_id(value: str) -> StrategyId:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidValue("strategy_id", value, "must be 1-64 characters of A-Z a-z 0-9 _ - . :")
     return StrategyId(value)
+
+
+def highest_sequence(client_order_ids: Iterable[str], prefix: str) -> int:
+    """The highest n among ids ``{prefix}-{n}`` (0 when there is none): where a restarted
+    engine's generated ids continue."""
+    head = f"{prefix}-"
+    return max(
+        (int(i[len(head) :]) for i in client_order_ids if i.startswith(head) and i[len(head) :].isdigit()),
+        default=0,
+    )

@@ -22,6 +22,7 @@ from application.execution import ExecutionEngine
 from application.ingestion import IngestionService
 from application.market_state import MarketState
 from application.ports import Clock, MarketDataFeed
+from application.recovery import recover
 from application.strategy_engine import StrategyEngine
 from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId, strategy_id
@@ -166,6 +167,7 @@ def bootstrap(
     if feeds is not None:
         container.feeds.override(providers.Object(list(feeds)))
     engine: Engine = container.engine()
+    engine.on_close(container.stores().close)
     for entry in settings.strategies:
         try:
             strategy = create_strategy(
@@ -178,7 +180,19 @@ def bootstrap(
             raise ConfigError(f"strategy {entry.id}: {error}") from None
         slot = engine.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         slot.active = entry.enabled
+    if settings.storage.kind == "sql":
+        _restart(engine, container.broker(), settings.engine.order_id_prefix)
     return engine
+
+
+def _restart(engine: Engine, broker: PaperBroker, prefix: str) -> None:
+    """Load the last run's state from the trades store; the paper venue takes back the
+    working orders (it keeps no state of its own, see ``PaperBroker.adopt``)."""
+    recover(
+        trades=engine.trades, portfolio=engine.portfolio, execution=engine.execution, order_id_prefix=prefix
+    )
+    for order in list(engine.execution.open_orders.values()):
+        broker.adopt(order)
 
 
 __all__ = ["Container", "HandlerFailure", "bootstrap", "build_sizer"]

@@ -113,6 +113,7 @@ async def run_demo(
     finally:
         if server is not None:
             await server.stop()
+        engine.close()
         await simulator.stop()
     return 0 if final.handler_errors == 0 else 1
 

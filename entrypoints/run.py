@@ -77,3 +77,4 @@ async def _serve(
     finally:
         if server is not None:
             await server.stop()
+        engine.close()

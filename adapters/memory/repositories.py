@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, highest_sequence
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
 from domain.positions import Position
@@ -77,6 +77,18 @@ class InMemoryTradeRepository:
 
     def commit(self) -> None:
         self.commits += 1
+
+    def open_orders(self) -> Sequence[Order]:
+        return [order for order in self._orders.values() if not order.status.is_terminal]
+
+    def stored_positions(self) -> Mapping[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
+        return dict(self.positions)
+
+    def stored_balances(self) -> Mapping[str, Decimal]:
+        return dict(self.balances)
+
+    def max_sequence(self, prefix: str) -> int:
+        return highest_sequence(self._orders, prefix)
 
     def add_order(self, order: Order) -> None:
         if order.client_order_id in self._orders:

@@ -40,10 +40,26 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Upgrade to head; returns (revision before, revision after)."""
+    """Upgrade to head in one transaction (all revisions or none); returns (before, after).
+
+    SQLite's driver would run DDL outside any transaction, so a failure halfway (another
+    app's table in the way) left half a schema; there the transaction is begun explicitly.
+    """
     before = current_revision(engine)
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection=connection), "head")
+    with engine.connect() as connection:
+        if engine.dialect.name != "sqlite":
+            with connection.begin():
+                command.upgrade(alembic_config(connection=connection), "head")
+            return before, head_revision()
+        dbapi = connection.connection.driver_connection
+        previous = dbapi.isolation_level  # type: ignore[union-attr]
+        dbapi.isolation_level = None  # type: ignore[union-attr]  # the driver's own BEGINs off
+        try:
+            with connection.begin():
+                connection.exec_driver_sql("BEGIN")
+                command.upgrade(alembic_config(connection=connection), "head")
+        finally:
+            dbapi.isolation_level = previous  # type: ignore[union-attr]
     return before, head_revision()
 
 

@@ -216,6 +216,33 @@ class PaperBroker:
             raise TypeError(f"cancel takes an Order, was {type(order).__name__}")
         self._schedule(order.ts_last, _CancelRequest(order.client_order_id))
 
+    def adopt(self, order: Order) -> None:
+        """After a restart: take back a working order of the engine's journal as it stood.
+
+        The paper venue keeps no state of its own across restarts, so the journal is what
+        it had: an acknowledged limit order rests again with its remaining quantity (its
+        queue position is lost: it rests behind what is displayed), and an order never
+        acknowledged arrives now, as a real venue answering a status query would settle it.
+        Market and held stop orders are not resting anywhere; the latter stay engine-side.
+        """
+        if order.status.is_terminal or (order.order_type.has_stop and order.triggered_price is None):
+            return
+        if order.venue_order_id is None:
+            self.submit(order)
+            return
+        working = WorkingOrder(order, self._next_sequence())
+        working.filled = order.filled_quantity
+        working.leaves = order.leaves_quantity
+        working.venue_order_id = order.venue_order_id
+        working.status = OrderStatus.ACCEPTED
+        if working.order_type is not OrderType.LIMIT or not working.leaves:
+            return
+        self._open[order.client_order_id] = working
+        resting = self._resting.get(order.instrument_id)
+        if resting is None:
+            resting = self._resting[order.instrument_id] = RestingOrders()
+        resting.add(working)
+
     # -- queries (reconciliation) ---------------------------------------------------------
 
     def open_orders(self, instrument_id: InstrumentId | None = None) -> list[PaperOrder]:

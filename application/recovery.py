@@ -1,0 +1,95 @@
+"""Restart from the trades store: balances, positions, working orders, the id sequence.
+
+Rules, applied in this order and each logged:
+- **Balances**: the stored balances are the account. A store with none is new: the
+  configured opening balances are written to it (and committed) as the starting point.
+- **Positions** are recomputed from the stored fills (the fold of the fills is the truth of
+  what was executed). The stored projection must equal it; every instrument where it does
+  not is reported as a mismatch (with both values) and the fold is used.
+- **Working orders** (not FILLED/CANCELED/REJECTED/EXPIRED) are rebuilt from their journal
+  and adopted by the OMS, held stops included; an order whose submission outcome is unknown
+  (SUBMITTED, never acknowledged) stays in flight: it is never assumed rejected.
+- **Ids**: generated client order ids continue after the highest stored one.
+
+Reconciling with the broker (fills made while the engine was down, orders it closed) is the
+broker adapter's part once it reports its own state; see ``ExecutionEngine.adopt``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from application.execution import ExecutionEngine
+from application.ports import TradeRepository
+from domain.identifiers import InstrumentId
+from domain.orders import Fill
+from domain.portfolio import Portfolio
+from domain.positions import Position
+
+log = logging.getLogger("tradeplane.recovery")
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    """What a restart found in the store."""
+
+    fresh_store: bool = False
+    open_orders: int = 0
+    in_flight: int = 0
+    positions: dict[InstrumentId, Position] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+    next_sequence: int = 0
+
+    def summary(self) -> str:
+        if self.fresh_store:
+            return "recovery: a new store; opening balances written"
+        held = ", ".join(f"{iid} {p.quantity}" for iid, p in sorted(self.positions.items()) if p.quantity)
+        return (
+            f"recovery: {self.open_orders} working order(s) ({self.in_flight} awaiting the broker's answer),"
+            f" positions: {held or 'flat'}, {len(self.mismatches)} mismatch(es)"
+        )
+
+
+def recover(
+    *, trades: TradeRepository, portfolio: Portfolio, execution: ExecutionEngine, order_id_prefix: str
+) -> RecoveryReport:
+    """Load the state of the last run into ``portfolio`` and ``execution``; see the module rules."""
+    report = RecoveryReport()
+    balances = trades.stored_balances()
+    if not balances:
+        report.fresh_store = True
+        trades.save_balances(portfolio.account.balances, 0)
+        trades.commit()
+        log.info(report.summary())
+        return report
+    portfolio.account.balances.clear()
+    portfolio.account.balances.update(balances)
+
+    by_instrument: dict[InstrumentId, list[Fill]] = defaultdict(list)
+    for fill in trades.list_fills():
+        by_instrument[fill.instrument_id].append(fill)
+    stored = trades.stored_positions()
+    for instrument_id in sorted(set(by_instrument) | set(stored)):
+        folded = Position.from_fills(instrument_id, by_instrument.get(instrument_id, ()))
+        projection = stored.get(instrument_id)
+        if projection is not None and projection != folded.state():
+            message = (
+                f"position {instrument_id}: stored {projection} differs from the fold of its"
+                f" {len(by_instrument.get(instrument_id, ()))} fills {folded.state()}; the fills win"
+            )
+            report.mismatches.append(message)
+            log.error(message)
+        portfolio.positions[instrument_id] = folded
+        report.positions[instrument_id] = folded
+
+    for order in trades.open_orders():
+        execution.adopt(order)
+        report.open_orders += 1
+        if order.venue_order_id is None and order.status.is_open:
+            report.in_flight += 1
+    report.next_sequence = trades.max_sequence(order_id_prefix)
+    execution.continue_sequence(report.next_sequence)
+    log.info(report.summary())
+    return report
