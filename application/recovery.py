@@ -1,8 +1,8 @@
 """Restart from the trades store: balances, positions, working orders, the id sequence.
 
 Rules, applied in this order and each logged:
-- **Balances**: the stored balances are the account. A store with none is new: the
-  configured opening balances are written to it (and committed) as the starting point.
+- **Balances**: the stored balances are the account. A store with none has seen no fill:
+  the configured opening balances are written to it (and committed) as the starting point.
 - **Positions** are recomputed from the stored fills (the fold of the fills is the truth of
   what was executed). The stored projection must equal it; every instrument where it does
   not is reported as a mismatch (with both values) and the fold is used.
@@ -43,12 +43,12 @@ class RecoveryReport:
     next_sequence: int = 0
 
     def summary(self) -> str:
-        if self.fresh_store:
-            return "recovery: a new store; opening balances written"
+        opening = "opening balances written; " if self.fresh_store else ""
         held = ", ".join(f"{iid} {p.quantity}" for iid, p in sorted(self.positions.items()) if p.quantity)
         return (
-            f"recovery: {self.open_orders} working order(s) ({self.in_flight} awaiting the broker's answer),"
-            f" positions: {held or 'flat'}, {len(self.mismatches)} mismatch(es)"
+            f"recovery: {opening}{self.open_orders} working order(s)"
+            f" ({self.in_flight} awaiting the broker's answer), positions: {held or 'flat'},"
+            f" {len(self.mismatches)} mismatch(es)"
         )
 
 
@@ -58,14 +58,13 @@ def recover(
     """Load the state of the last run into ``portfolio`` and ``execution``; see the module rules."""
     report = RecoveryReport()
     balances = trades.stored_balances()
-    if not balances:
+    if balances:
+        portfolio.account.balances.clear()
+        portfolio.account.balances.update(balances)
+    else:  # nothing has filled yet: the configured balances are the opening ones
         report.fresh_store = True
         trades.save_balances(portfolio.account.balances, 0)
         trades.commit()
-        log.info(report.summary())
-        return report
-    portfolio.account.balances.clear()
-    portfolio.account.balances.update(balances)
 
     by_instrument: dict[InstrumentId, list[Fill]] = defaultdict(list)
     for fill in trades.list_fills():
