@@ -131,6 +131,15 @@ class StorageSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RedisSettings:
+    """Redis as the shared cache (latest quotes and keys other processes read); off by default."""
+
+    cache: bool = False
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "tradeplane:"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the composition root needs, validated."""
 
@@ -146,9 +155,11 @@ class Settings:
     logging: LoggingSettings
     grpc: GrpcSettings = field(default_factory=GrpcSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
 
 
 _SECTIONS = {
+    "redis",
     "storage",
     "engine",
     "account",
@@ -387,6 +398,18 @@ def _storage(table: dict[str, Any]) -> StorageSettings:
     return settings
 
 
+def _redis(table: dict[str, Any]) -> RedisSettings:
+    _known(table, set(RedisSettings.__dataclass_fields__), "[redis]")
+    settings = RedisSettings(**table)
+    if not isinstance(settings.cache, bool):
+        raise ConfigError(f"[redis] cache must be true or false (was {settings.cache!r})")
+    if not isinstance(settings.url, str) or not settings.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"[redis] url must be redis://HOST:PORT/DB (was {settings.url!r})")
+    if not isinstance(settings.prefix, str) or not settings.prefix:
+        raise ConfigError("[redis] prefix must be a non-empty string")
+    return settings
+
+
 def check_listen(value: object, where: str) -> str:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6), port 0-65535 (0: any free port)."""
     if not isinstance(value, str) or ":" not in value:
@@ -446,4 +469,5 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
         logging=log_settings,
         grpc=_grpc(_table(raw, "grpc", source)),
         storage=_storage(_table(raw, "storage", source)),
+        redis=_redis(_table(raw, "redis", source)),
     )

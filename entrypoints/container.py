@@ -21,7 +21,7 @@ from application.engine import Engine
 from application.execution import ExecutionEngine
 from application.ingestion import IngestionService
 from application.market_state import MarketState
-from application.ports import Clock, MarketDataFeed
+from application.ports import Cache, Clock, MarketDataFeed
 from application.recovery import recover
 from application.strategy_engine import StrategyEngine
 from domain.errors import InvalidParameter
@@ -31,7 +31,7 @@ from domain.portfolio import Portfolio
 from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
 from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
-from entrypoints.config import ConfigError, FeedSettings, Settings, SizingSettings
+from entrypoints.config import ConfigError, FeedSettings, RedisSettings, Settings, SizingSettings
 from entrypoints.logs import log_handler_failure
 from entrypoints.storage import build_stores
 
@@ -81,6 +81,15 @@ def build_broker(settings: Settings, bus: MessageBus, instruments: InstrumentReg
     return PaperBroker(publish=bus.publish, instruments=instruments, config=config)
 
 
+def build_cache(settings: RedisSettings) -> Cache:
+    """Redis when ``[redis] cache = true`` (the engine goes on, degraded, while it is away)."""
+    if not settings.cache:
+        return InMemoryCache()
+    from adapters.redis.cache import RedisCache
+
+    return RedisCache(settings.url, prefix=settings.prefix)
+
+
 def _mark_interval_ns(settings: Settings) -> int:
     return settings.engine.mark_interval_ms * 1_000_000
 
@@ -102,7 +111,7 @@ class Container(containers.DeclarativeContainer):
         valuation_currency=settings.provided.engine.valuation_currency,
         balances=settings.provided.balances,
     )
-    cache = providers.Singleton(InMemoryCache)
+    cache = providers.Singleton(build_cache, settings.provided.redis)
     market = providers.Singleton(MarketState, cache=cache)
     stores = providers.Singleton(build_stores, settings.provided.storage)
     market_data = stores.provided.market_data
@@ -168,6 +177,9 @@ def bootstrap(
         container.feeds.override(providers.Object(list(feeds)))
     engine: Engine = container.engine()
     engine.on_close(container.stores().close)
+    cache = container.cache()
+    if not isinstance(cache, InMemoryCache):
+        engine.on_close(cache.close)  # type: ignore[attr-defined]
     for entry in settings.strategies:
         try:
             strategy = create_strategy(
