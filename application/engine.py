@@ -100,6 +100,7 @@ class Engine:
         self._stopped = asyncio.Event()
         self._stopped_slots: list[StrategySlot] = []
         self._closers: list[Callable[[], None]] = []
+        self._broker = broker_handlers
         self._wire(broker_handlers)
 
     def _wire(self, broker: object | None) -> None:
@@ -170,6 +171,9 @@ class Engine:
         if cancel_open_orders and self.execution.open_orders:
             canceled = self.execution.cancel_all()
             log.info("canceled %d open order(s) on stop", len(canceled))
+        settle = getattr(self._broker, "advance_to", None)
+        if settle is not None:  # a simulated venue: what is still travelling arrives now
+            settle(2**63 - 1)
         self.market_data.flush()
         self._stopped.set()
         log.info("engine stopped")

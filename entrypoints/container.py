@@ -8,6 +8,7 @@ and backtests override the clock or the feeds instead of patching anything.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,7 +79,9 @@ def build_broker(settings: Settings, bus: MessageBus, instruments: InstrumentReg
         config = PaperBrokerConfig.from_mapping(settings.broker.options)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"[broker]: {error}") from None
-    return PaperBroker(publish=bus.publish, instruments=instruments, config=config)
+    # A store that outlives the process needs venue ids that do not repeat across runs.
+    prefix = f"PAPER-{time.time_ns() // 1_000_000:x}" if settings.storage.kind == "sql" else "PAPER"
+    return PaperBroker(publish=bus.publish, instruments=instruments, config=config, id_prefix=prefix)
 
 
 def build_cache(settings: RedisSettings) -> Cache:

@@ -149,11 +149,13 @@ class PaperBroker:
     name = "paper"
 
     __slots__ = (
+        "_adopted",
         "_books",
         "_closed",
         "_config",
         "_fee_quantum",
         "_flushing",
+        "_id_prefix",
         "_instruments",
         "_latency",
         "_open",
@@ -175,7 +177,10 @@ class PaperBroker:
         publish: Callable[[object], None],
         instruments: Mapping[InstrumentId, Instrument],
         config: PaperBrokerConfig,
+        id_prefix: str = "PAPER",
     ) -> None:
+        """``id_prefix`` starts the venue's order and trade ids; a run that keeps its orders
+        across restarts gives each process its own, so ids never repeat in the store."""
         if not isinstance(config, PaperBrokerConfig):
             raise TypeError(f"config must be a PaperBrokerConfig, was {type(config).__name__}")
         self._publish = publish
@@ -196,6 +201,8 @@ class PaperBroker:
         self._sequence = 0
         self._venue_ids = 0
         self._trades = 0
+        self._id_prefix = id_prefix
+        self._adopted: dict[InstrumentId, list[Order]] = {}  # awaiting the market after a restart
 
     @property
     def config(self) -> PaperBrokerConfig:
@@ -220,28 +227,40 @@ class PaperBroker:
         """After a restart: take back a working order of the engine's journal as it stood.
 
         The paper venue keeps no state of its own across restarts, so the journal is what
-        it had: an acknowledged limit order rests again with its remaining quantity (its
-        queue position is lost: it rests behind what is displayed), and an order never
-        acknowledged arrives now, as a real venue answering a status query would settle it.
-        Market and held stop orders are not resting anywhere; the latter stay engine-side.
+        it had. An acknowledged limit order rests again with its remaining quantity (its
+        queue position is lost: it rests behind what is displayed). An order never
+        acknowledged arrives once the instrument's market is back (its first quote or book),
+        as a real venue answering a status query would settle it. The rest of a market order
+        cut by the restart expires. Held stops stay engine-side.
         """
         if order.status.is_terminal or (order.order_type.has_stop and order.triggered_price is None):
             return
         if order.venue_order_id is None:
-            self.submit(order)
+            self._adopted.setdefault(order.instrument_id, []).append(order)
             return
         working = WorkingOrder(order, self._next_sequence())
         working.filled = order.filled_quantity
         working.leaves = order.leaves_quantity
         working.venue_order_id = order.venue_order_id
         working.status = OrderStatus.ACCEPTED
-        if working.order_type is not OrderType.LIMIT or not working.leaves:
+        if not working.leaves:
+            return
+        if working.order_type is not OrderType.LIMIT:
+            reason = "the rest of this market order was lost when the paper venue restarted"
+            self._emit(
+                OrderExpired(client_order_id=order.client_order_id, reason=reason, ts_event=order.ts_last)
+            )
+            self._flush()
             return
         self._open[order.client_order_id] = working
         resting = self._resting.get(order.instrument_id)
         if resting is None:
             resting = self._resting[order.instrument_id] = RestingOrders()
         resting.add(working)
+
+    def _arrive_adopted(self, instrument_id: InstrumentId, ts: int) -> None:
+        for order in self._adopted.pop(instrument_id, ()):
+            self._arrive(WorkingOrder(order, self._next_sequence()), ts)
 
     # -- queries (reconciliation) ---------------------------------------------------------
 
@@ -299,6 +318,8 @@ class PaperBroker:
         instrument_id = quote.instrument_id
         before = self._quotes.get(instrument_id)
         self._quotes[instrument_id] = quote
+        if self._adopted:
+            self._arrive_adopted(instrument_id, quote.ts_event)
         resting = self._resting.get(instrument_id)
         if resting is not None and not self._book_usable(instrument_id):
             self._match_quote(resting, quote, before)
@@ -323,6 +344,8 @@ class PaperBroker:
         else:
             if resting is not None:
                 self._match_book(resting, book, buys, sells, snapshot.ts_event)
+            if self._adopted:
+                self._arrive_adopted(instrument_id, snapshot.ts_event)
         if self._outbox:
             self._flush()
 
@@ -382,7 +405,7 @@ class PaperBroker:
             self._remember(order)
             return
         self._venue_ids += 1
-        order.venue_order_id = VenueOrderId(f"PAPER-{self._venue_ids}")
+        order.venue_order_id = VenueOrderId(f"{self._id_prefix}-{self._venue_ids}")
         order.status = OrderStatus.ACCEPTED
         self._open[order.client_order_id] = order
         self._emit(
@@ -549,7 +572,7 @@ class PaperBroker:
             instrument_id=order.instrument_id,
             client_order_id=order.client_order_id,
             venue_order_id=order.venue_order_id,
-            trade_id=TradeId(f"PAPER-T{self._trades}"),
+            trade_id=TradeId(f"{self._id_prefix}-T{self._trades}"),
             side=order.side,
             quantity=quantity,
             price=price,
