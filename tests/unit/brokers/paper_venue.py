@@ -56,7 +56,9 @@ def apply_report(order: Order, report: object) -> None:
 class PaperVenue:
     """Bus + broker + the orders it works; handler failures are re-raised, never hidden."""
 
-    def __init__(self, config: PaperBrokerConfig | None = None, *instruments: Instrument) -> None:
+    def __init__(
+        self, config: PaperBrokerConfig | None = None, *instruments: Instrument, id_prefix: str = "PAPER"
+    ) -> None:
         self.failures: list[BaseException] = []
         self.bus = MessageBus(on_error=self._failed)
         self.reports: list[Report] = []
@@ -65,6 +67,7 @@ class PaperVenue:
             publish=self.bus.publish,
             instruments=make_registry(*(instruments or (make_instrument(),))),
             config=config or PaperBrokerConfig(),
+            id_prefix=id_prefix,
         )
         for report_type in REPORT_TYPES:
             self.bus.subscribe(report_type, self._on_report)
