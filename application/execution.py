@@ -36,6 +36,7 @@ from domain.risk import (
     RiskLimits,
     RiskReason,
     RiskRejection,
+    TradingSnapshot,
     TradingState,
     TradingStateMachine,
 )
@@ -151,6 +152,12 @@ class ExecutionEngine:
             and order.status is OrderStatus.INITIALIZED
         ):
             self.held_stops[coid] = order
+
+    def restore_trading_state(self, snapshot: TradingSnapshot) -> None:
+        """Continue post-trade risk where the last run left it (recovery)."""
+        self._trading.restore(snapshot)
+        if snapshot.state is not TradingState.ACTIVE:
+            log.warning("trading resumes %s after the restart: %s", snapshot.state.value, snapshot.message)
 
     def continue_sequence(self, last: int) -> None:
         """Generated client order ids continue after ``last`` (the highest stored one)."""
@@ -333,11 +340,20 @@ class ExecutionEngine:
         return state
 
     def _publish_state_changes(self) -> None:
-        for change in self._trading.drain_events():
+        changes = self._trading.drain_events()
+        if changes:  # a halt, a limit reached or lifted: it must survive a restart
+            self._save_trading_state()
+            self._trades.commit()
+        for change in changes:
             log.warning(
                 "trading state %s -> %s: %s", change.previous.value, change.state.value, change.message
             )
             self._bus.publish(change)
+
+    def _save_trading_state(self) -> None:
+        self._trades.save_trading_state(
+            self._trading.snapshot(), self._risk.limits.to_mapping(), self._clock.now_ns()
+        )
 
     def mark_to_market(self, now: int) -> None:
         """Revalue the portfolio and feed post-trade risk (daily loss, drawdown).
@@ -499,6 +515,7 @@ class ExecutionEngine:
         position = self._portfolio.apply_fill(fill)
         self._trades.save_position(position)
         self._trades.save_balances(self._portfolio.account.balances, fill.ts_event)
+        self._save_trading_state()  # the peak and the day's opening equity, with the cash
         self._trades.commit()  # the fill, its events, the position and the cash: together
         if self._stops is not None and not position.quantity:
             # Flat: forget the stops' track (best price, fired) so a new position starts afresh.

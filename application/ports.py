@@ -16,6 +16,7 @@ from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.market_data import MarketEvent, QuoteTick
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
 from domain.positions import Position
+from domain.risk import TradingSnapshot
 from domain.signals import Signal
 
 E = TypeVar("E")
@@ -127,6 +128,10 @@ class TradeRepository(Protocol):
 
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None: ...
 
+    def save_trading_state(self, snapshot: TradingSnapshot, limits: Mapping[str, object], ts_ns: int) -> None:
+        """The post-trade risk state (and, for the record, the limits in force)."""
+        ...
+
     def commit(self) -> None: ...
 
     def get_order(self, client_order_id: ClientOrderId) -> Order | None: ...
@@ -148,6 +153,8 @@ class TradeRepository(Protocol):
         ...
 
     def stored_balances(self) -> Mapping[str, Decimal]: ...
+
+    def stored_trading_state(self) -> TradingSnapshot | None: ...
 
     def max_sequence(self, prefix: str) -> int:
         """The highest n of the stored client order ids ``{prefix}-{n}`` (0 when none)."""

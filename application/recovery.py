@@ -10,6 +10,9 @@ Rules, applied in this order and each logged:
   and adopted by the OMS, held stops included; an order whose submission outcome is unknown
   (SUBMITTED, never acknowledged) stays in flight: it is never assumed rejected.
 - **Ids**: generated client order ids continue after the highest stored one.
+- **Trading state**: ACTIVE / REDUCE_ONLY / HALTED with its reason, the day's opening
+  equity and the equity peak continue (a kill switch survives a restart); the limits are
+  those configured now.
 
 Reconciling with the broker (fills made while the engine was down, orders it closed) is the
 broker adapter's part once it reports its own state; see ``ExecutionEngine.adopt``.
@@ -41,6 +44,7 @@ class RecoveryReport:
     positions: dict[InstrumentId, Position] = field(default_factory=dict)
     mismatches: list[str] = field(default_factory=list)
     next_sequence: int = 0
+    trading_state: str = "ACTIVE"
 
     def summary(self) -> str:
         opening = "opening balances written; " if self.fresh_store else ""
@@ -48,7 +52,7 @@ class RecoveryReport:
         return (
             f"recovery: {opening}{self.open_orders} working order(s)"
             f" ({self.in_flight} awaiting the broker's answer), positions: {held or 'flat'},"
-            f" {len(self.mismatches)} mismatch(es)"
+            f" {len(self.mismatches)} mismatch(es), trading {self.trading_state}"
         )
 
 
@@ -83,6 +87,10 @@ def recover(
         portfolio.positions[instrument_id] = folded
         report.positions[instrument_id] = folded
 
+    trading = trades.stored_trading_state()
+    if trading is not None:
+        execution.restore_trading_state(trading)
+        report.trading_state = trading.state.value
     for order in trades.open_orders():
         execution.adopt(order)
         report.open_orders += 1

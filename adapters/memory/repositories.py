@@ -11,6 +11,7 @@ from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, highest_
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
 from domain.positions import Position
+from domain.risk import TradingSnapshot
 from domain.signals import Signal
 
 
@@ -59,7 +60,7 @@ class InMemoryTradeRepository:
     position per instrument and balances. Memory is durable enough for itself: ``commit``
     only counts."""
 
-    __slots__ = ("_fills", "_journal", "_orders", "balances", "commits", "positions")
+    __slots__ = ("_fills", "_journal", "_orders", "balances", "commits", "positions", "trading_state")
 
     def __init__(self) -> None:
         self._orders: dict[ClientOrderId, Order] = {}
@@ -67,6 +68,7 @@ class InMemoryTradeRepository:
         self._fills: list[Fill] = []
         self.positions: dict[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]] = {}
         self.balances: dict[str, Decimal] = {}
+        self.trading_state: TradingSnapshot | None = None
         self.commits = 0
 
     def save_position(self, position: Position) -> None:
@@ -74,6 +76,12 @@ class InMemoryTradeRepository:
 
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None:
         self.balances = dict(balances)
+
+    def save_trading_state(self, snapshot: TradingSnapshot, limits: Mapping[str, object], ts_ns: int) -> None:
+        self.trading_state = snapshot
+
+    def stored_trading_state(self) -> TradingSnapshot | None:
+        return self.trading_state
 
     def commit(self) -> None:
         self.commits += 1

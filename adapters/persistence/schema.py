@@ -145,6 +145,8 @@ risk_state = Table(
     Column("opening_equity", ExactDecimal),
     Column("limits", Text, nullable=False),  # RiskLimits.to_mapping() as JSON: exact strings
     Column("ts_last", BigInteger, nullable=False),
+    Column("day", BigInteger),  # the UTC day (days since the epoch) the opening equity is of
+    Column("equity", ExactDecimal),
 )
 
 # -- signals store -----------------------------------------------------------------------------

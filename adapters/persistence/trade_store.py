@@ -8,6 +8,7 @@ exactly the one that wrote it, or loading fails loudly.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -28,6 +29,7 @@ from domain.identifiers import (
 )
 from domain.orders import Fill, LiquiditySide, Order, OrderEvent, OrderStatus, OrderType, TimeInForce
 from domain.positions import Position
+from domain.risk import RiskReason, TradingSnapshot, TradingState
 from domain.values import OrderSide
 
 _ORDER_COLUMNS = [c.name for c in s.orders.c]
@@ -49,6 +51,8 @@ class SqlTradeRepository:
         self._sql_position = d.upsert(s.positions, "instrument_id")
         self._sql_balance = d.upsert(s.balances, "asset")
         self._sql_exists = f"SELECT 1 FROM orders WHERE client_order_id = {d.mark}"
+        self._sql_risk = d.upsert(s.risk_state, "id")
+        self._risk: tuple[Any, ...] | None = None
         self._new_orders: list[tuple[Any, ...]] = []
         self._events: list[tuple[Any, ...]] = []
         self._fills: list[tuple[Any, ...]] = []
@@ -141,6 +145,39 @@ class SqlTradeRepository:
             position.ts_last,
         )
 
+    def save_trading_state(self, snapshot: TradingSnapshot, limits: Mapping[str, object], ts_ns: int) -> None:
+        dec = self._dialect.decimal
+        row = {
+            "id": 1,
+            "state": snapshot.state.value,
+            "reason": snapshot.reason.value if snapshot.reason is not None else None,
+            "message": snapshot.message,
+            "since_ns": snapshot.since_ns,
+            "peak_equity": dec(snapshot.peak_equity),
+            "opening_equity": dec(snapshot.opening_equity),
+            "limits": json.dumps(limits, sort_keys=True),
+            "ts_last": ts_ns,
+            "day": snapshot.day,
+            "equity": dec(snapshot.equity),
+        }
+        self._risk = tuple(row[column.name] for column in s.risk_state.c)
+
+    def stored_trading_state(self) -> TradingSnapshot | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(s.risk_state).where(s.risk_state.c.id == 1)).first()
+        if row is None:
+            return None
+        return TradingSnapshot(
+            state=TradingState(row.state),
+            reason=RiskReason(row.reason) if row.reason is not None else None,
+            message=row.message,
+            since_ns=row.since_ns,
+            day=row.day,
+            equity=row.equity,
+            opening_equity=row.opening_equity,
+            peak_equity=row.peak_equity,
+        )
+
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None:
         self._balances = dict(balances)
         self._balances_ts = ts_ns
@@ -151,7 +188,9 @@ class SqlTradeRepository:
         One kept connection and one ``executemany`` per table. A failed commit rolls back,
         keeps the buffers (a retry writes them again) and raises.
         """
-        if not (self._new_orders or self._events or self._fills or self._positions or self._balances):
+        if not (
+            self._new_orders or self._events or self._fills or self._positions or self._balances or self._risk
+        ):
             return
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
@@ -180,6 +219,7 @@ class SqlTradeRepository:
                         (self._sql_projection, projection),
                         (self._sql_position, list(self._positions.values())),
                         (self._sql_balance, balances),
+                        (self._sql_risk, [self._risk] if self._risk is not None else []),
                     ),
                 )
         except Exception:
@@ -188,6 +228,7 @@ class SqlTradeRepository:
             raise
         self._new_orders, self._events, self._fills = [], [], []
         self._dirty, self._positions, self._balances = {}, {}, {}
+        self._risk = None
         self.commits += 1
         live = self._live
         for coid in [c for c, order in live.items() if order.status.is_terminal]:
@@ -331,7 +372,7 @@ class SqlTradeRepository:
     def clear(self) -> None:
         """Delete every order, event, fill, position and balance (a fresh paper account)."""
         with self._engine.begin() as connection:
-            for table in (s.order_events, s.fills, s.orders, s.positions, s.balances):
+            for table in (s.order_events, s.fills, s.orders, s.positions, s.balances, s.risk_state):
                 connection.execute(delete(table))
         self._live.clear()
         self._seq.clear()

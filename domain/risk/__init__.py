@@ -8,6 +8,7 @@ from .throttle import OrderRateThrottle
 from .trading_state import (
     NS_PER_DAY,
     ResumeRefused,
+    TradingSnapshot,
     TradingState,
     TradingStateChanged,
     TradingStateMachine,
@@ -29,6 +30,7 @@ __all__ = [
     "RiskReason",
     "RiskRejection",
     "StopRules",
+    "TradingSnapshot",
     "TradingState",
     "TradingStateChanged",
     "TradingStateMachine",

@@ -38,6 +38,22 @@ class TradingStateChanged:
     ts_event: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingSnapshot:
+    """What a restart needs to continue post-trade risk: the state and why, the UTC day, its
+    opening equity and the equity peak (the drawdown's base). Limits are not in it: they come
+    from the configuration (and its overrides) at each start."""
+
+    state: TradingState
+    reason: RiskReason | None
+    message: str
+    since_ns: int
+    day: int | None
+    equity: Decimal | None
+    opening_equity: Decimal | None
+    peak_equity: Decimal | None
+
+
 class ResumeRefused(DomainError):
     """A resume was asked while an automatic limit is still breached; the state did not change."""
 
@@ -158,6 +174,35 @@ class TradingStateMachine:
         if self._peak is None or self._peak <= ZERO:
             return ZERO
         return divide(self.drawdown, self._peak)
+
+    def snapshot(self) -> TradingSnapshot:
+        return TradingSnapshot(
+            state=self._state,
+            reason=self._reason,
+            message=self._message,
+            since_ns=self._since_ns,
+            day=self._day,
+            equity=self._equity,
+            opening_equity=self._opening_equity,
+            peak_equity=self._peak,
+        )
+
+    def restore(self, snapshot: TradingSnapshot) -> None:
+        """Continue from a snapshot of an earlier run (a HALTED engine restarts HALTED).
+
+        The limits in force now apply from the next equity update; no event is recorded,
+        since nothing changed. Raises InvalidValue for something that is not a snapshot.
+        """
+        if not isinstance(snapshot, TradingSnapshot):
+            raise InvalidValue("snapshot", snapshot, "must be a TradingSnapshot")
+        self._state = snapshot.state
+        self._reason = snapshot.reason
+        self._message = snapshot.message
+        self._since_ns = snapshot.since_ns
+        self._day = snapshot.day
+        self._equity = snapshot.equity
+        self._opening_equity = snapshot.opening_equity
+        self._peak = snapshot.peak_equity
 
     def drain_events(self) -> list[TradingStateChanged]:
         """Hand over (and forget) the state changes recorded since the last call."""

@@ -21,6 +21,7 @@ from domain.intents import OrderIntent
 from domain.market_data import QuoteTick, TradeTick
 from domain.orders import OrderStatus, OrderType
 from domain.positions import Position
+from domain.risk import RiskLimitBreached, TradingState
 from domain.values import AggressorSide, OrderSide
 from entrypoints.config import ConfigError, Settings, StorageSettings, parse_settings
 from entrypoints.container import bootstrap
@@ -141,3 +142,27 @@ def test_an_order_never_acknowledged_is_settled_by_the_venue_not_assumed_rejecte
 def test_an_engine_on_a_database_behind_head_refuses_to_start(database: Database, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="run `tradeplane migrate`"):
         bootstrap(_settings(database, tmp_path), feeds=[])
+
+
+def test_a_kill_switch_survives_a_restart_and_the_drawdown_keeps_its_peak(
+    database: Database, migrated: Settings
+) -> None:
+    first = _engine(migrated, T0)
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1"))
+    first.execution.halt("operator pulled the plug")
+    peak = first.trading.peak_equity
+    _release(first)
+
+    second = _engine(migrated, T0 + 10**9)
+    assert second.trading.state is TradingState.HALTED
+    assert "operator pulled the plug" in second.trading.message
+    assert second.trading.peak_equity == peak
+    with pytest.raises(RiskLimitBreached):
+        second.execution.submit_intent(_intent(OrderSide.BUY, "0.1"))
+    second.execution.resume()
+    assert second.trading.state is TradingState.ACTIVE
+    _release(second)
+
+    third = _engine(migrated, T0 + 2 * 10**9)
+    assert third.trading.state is TradingState.ACTIVE  # the resume was kept too
+    _release(third)

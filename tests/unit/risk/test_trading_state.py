@@ -281,3 +281,19 @@ def test_utc_day_uses_integer_arithmetic_on_nanoseconds() -> None:
     assert utc_day(DAY) == date(2023, 11, 14)
     assert utc_day(NEXT_DAY - 1) == date(2023, 11, 14)
     assert utc_day(NEXT_DAY) == date(2023, 11, 15)
+
+
+def test_a_snapshot_restores_the_state_its_reason_and_the_equity_marks() -> None:
+    limits = RiskLimits.from_mapping({"max_drawdown_fraction": "0.5", "daily_loss_limit": "100"})
+    machine = TradingStateMachine(limits)
+    machine.on_equity(Decimal(1000), 10)
+    machine.on_equity(Decimal(1200), 20)
+    machine.halt("checking a fill", 30)
+    restored = TradingStateMachine(limits)
+    restored.restore(machine.snapshot())
+    assert restored.snapshot() == machine.snapshot()
+    assert restored.state is machine.state
+    assert restored.peak_equity == Decimal(1200)
+    assert restored.events == []  # nothing changed, so nothing to publish
+    with pytest.raises(InvalidValue, match="snapshot"):
+        restored.restore("HALTED")  # type: ignore[arg-type]
