@@ -342,6 +342,18 @@ class RiskMachine(RuleBasedStateMachine):
             assert high <= MAX_POSITION, (iid, high)
 
     @invariant()
+    def a_restart_continues_the_trading_state_exactly(self) -> None:
+        """What persistence relies on: a machine restored from a snapshot is the same machine."""
+        restored = TradingStateMachine(LIMITS)
+        restored.restore(self.guard.snapshot())
+        assert restored.snapshot() == self.guard.snapshot()
+        assert (restored.state, restored.drawdown, restored.daily_pnl) == (
+            self.guard.state,
+            self.guard.drawdown,
+            self.guard.daily_pnl,
+        )
+
+    @invariant()
     def open_orders_stay_within_the_limit(self) -> None:
         assert len(self.open) <= MAX_OPEN
 
