@@ -168,9 +168,12 @@ def bootstrap(
     *,
     clock: Clock | None = None,
     feeds: Sequence[MarketDataFeed] | None = None,
+    reset_state: bool = False,
 ) -> Engine:
     """Build the engine for ``settings``; ``clock``/``feeds`` replace the live ones (tests, backtests).
 
+    With SQL stores the last run's state is loaded; ``reset_state`` first deletes the trades
+    store's orders, fills, positions, balances and trading state (before loading, never after).
     Raises ConfigError for a strategy, sizer, feed or broker the configuration gets wrong.
     """
     container = Container(settings=settings)
@@ -196,6 +199,10 @@ def bootstrap(
         slot = engine.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         slot.active = entry.enabled
     if settings.storage.kind == "sql":
+        if reset_state:
+            clear = getattr(engine.trades, "clear", None)
+            if clear is not None:
+                clear()
         _restart(engine, container.broker(), settings.engine.order_id_prefix)
     return engine
 

@@ -26,6 +26,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     parser.add_argument("--log-level", default=None, help="overrides [logging] level")
+    parser.add_argument(
+        "--reset-state",
+        action="store_true",
+        help="with SQL stores: delete the stored orders, fills, positions, balances and trading state"
+        " before starting (a fresh paper account); market data and signals are kept",
+    )
     launch.add_arguments(parser)
     parser.set_defaults(handler=_main)
 
@@ -38,7 +44,7 @@ def _main(args: argparse.Namespace) -> int:
         return 2
     configure_logging(args.log_level or settings.logging.level, settings.logging.format)
     try:
-        engine = bootstrap(settings)
+        engine = bootstrap(settings, reset_state=args.reset_state)
         grpc = launch.grpc_settings(settings, args)
         admin_token = launch.admin_token_from_env()
     except ConfigError as error:

@@ -166,3 +166,21 @@ def test_a_kill_switch_survives_a_restart_and_the_drawdown_keeps_its_peak(
     third = _engine(migrated, T0 + 2 * 10**9)
     assert third.trading.state is TradingState.ACTIVE  # the resume was kept too
     _release(third)
+
+
+def test_reset_state_clears_the_store_before_it_is_loaded(database: Database, migrated: Settings) -> None:
+    first = _engine(migrated, T0)
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.2"))
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1", "29000"))
+    first.execution.halt("before the reset")
+    _release(first)
+
+    second = bootstrap(migrated, clock=ManualClock(T0 + 10**9), feeds=[], reset_state=True)
+    try:
+        assert second.portfolio.positions == {}
+        assert second.execution.open_orders == {}
+        assert second.trading.state is TradingState.ACTIVE
+        assert second.portfolio.account.balances == {"USDT": Decimal("100000")}
+        assert second.trades.list_orders() == []
+    finally:
+        _release(second)

@@ -23,7 +23,13 @@ def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) ->
 
 def test_every_documented_command_is_there() -> None:
     parser = build_parser()
-    for command in (["run"], ["demo"], ["exchange-sim"], ["token", "--name", "a", "--role", "admin"]):
+    for command in (
+        ["run", "--reset-state"],
+        ["demo"],
+        ["exchange-sim"],
+        ["token", "--name", "a", "--role", "admin"],
+        ["migrate"],
+    ):
         assert parser.parse_args(command).handler is not None
 
 
