@@ -12,7 +12,17 @@ from domain.identifiers import InstrumentId, StrategyId
 from domain.instrument import Instrument
 from domain.intents import OrderIntent
 from domain.orders import OrderType
-from domain.values import MAX_MAGNITUDE, ONE, ZERO, OrderSide, exact_sub, non_negative, positive, to_decimal
+from domain.values import (
+    MAX_MAGNITUDE,
+    ONE,
+    ZERO,
+    OrderSide,
+    exact_sub,
+    non_negative,
+    plain,
+    positive,
+    to_decimal,
+)
 
 _DOWN = Context(prec=40, rounding=ROUND_FLOOR, traps=[InvalidOperation, DivisionByZero, Overflow])
 """Sizing arithmetic rounds toward zero (all operands are positive), so a size never grows."""
@@ -23,8 +33,7 @@ _WHOLE = Context(prec=100, rounding=ROUND_FLOOR, traps=[InvalidOperation, Divisi
 def _plain(value: Decimal) -> str:
     if value and not -20 <= value.adjusted() < 24:  # a degenerate input: do not print 200 zeros
         return f"{value:E}"
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return plain(value)
 
 
 @dataclass(frozen=True, slots=True)

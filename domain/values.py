@@ -159,3 +159,12 @@ def exact_sub(a: Decimal, b: Decimal) -> Decimal:
 def divide(a: Decimal, b: Decimal) -> Decimal:
     """``a / b`` rounded to 40 significant digits (for averages and ratios only)."""
     return ROUNDED.divide(a, b)
+
+
+def plain(value: Decimal) -> str:
+    """``value`` as exact plain text: no exponent, no trailing zeros, no "-0" (1E+3 -> "1000",
+    2.50 -> "2.5", -0.00 -> "0"). Trimming is textual, so no digit is ever rounded."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text

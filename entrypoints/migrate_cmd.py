@@ -18,6 +18,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _main(args: argparse.Namespace) -> int:
     import logging
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from adapters.persistence.migrate import upgrade
     from entrypoints.storage import open_engines
 
@@ -38,7 +40,15 @@ def _main(args: argparse.Namespace) -> int:
         if id(engine) in done:
             print(f"{name}: {shown} (shared with {done[id(engine)]})")
             continue
-        before, after = upgrade(engine)
+        try:
+            before, after = upgrade(engine)
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+            print(
+                f"tradeplane: migrating the {name} database ({shown}) failed, nothing was changed: {reason}",
+                file=sys.stderr,
+            )
+            return 2
         done[id(engine)] = name
         change = "already at" if before == after else f"{before or 'empty'} ->"
         print(f"{name}: {shown}: {change} {after}")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from application.engine import Engine, EngineStatus
+from domain.values import plain
 
 
 def _money(value: Decimal | None, places: str = "0.01") -> str:
@@ -22,9 +23,7 @@ def _money(value: Decimal | None, places: str = "0.01") -> str:
 
 def _plain(value: Decimal | None) -> str:
     """A decimal without trailing zeros or exponent: 29999.92, 0.05, 30000."""
-    if value is None:
-        return "n/a"
-    return format(value.normalize(), "f")
+    return "n/a" if value is None else plain(value)
 
 
 def status_line(status: EngineStatus) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
+from adapters.persistence.types import finite_decimal
+
 
 class Dialect:
     """Placeholder style and value conversion for one backend."""
@@ -51,18 +53,12 @@ def _generated(table: Table, name: str) -> bool:
     return bool(column.primary_key and column.autoincrement is True)
 
 
-def _checked(value: object) -> Decimal:
-    if type(value) is not Decimal or not value.is_finite():
-        raise TypeError(f"an exact column takes a finite Decimal, not {value!r}")
-    return value
-
-
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(_checked(value))
+    return None if value is None else str(finite_decimal(value))
 
 
 def _same(value: Decimal | None) -> Decimal | None:
-    return None if value is None else _checked(value)
+    return None if value is None else finite_decimal(value)
 
 
 def execute_many(connection: Connection, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:

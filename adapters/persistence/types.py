@@ -10,6 +10,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
+def finite_decimal(value: object) -> Decimal:
+    """``value`` when it is a finite Decimal; a float, NaN or anything else is refused
+    (TypeError) before it can reach a money column."""
+    if type(value) is not Decimal or not value.is_finite():
+        raise TypeError(f"an exact column takes a finite Decimal, not {value!r}")
+    return value
+
+
 class ExactDecimal(TypeDecorator[Decimal]):
     """A Decimal stored without loss: PostgreSQL ``NUMERIC`` (no fixed scale, so any exact
     value), and text everywhere else. SQLite's NUMERIC affinity would round through a binary
@@ -27,8 +35,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if not isinstance(value, Decimal) or not value.is_finite():
-            raise TypeError(f"an exact column takes a finite Decimal, not {value!r}")
+        value = finite_decimal(value)
         return value if dialect.name == "postgresql" else str(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

@@ -1,20 +1,15 @@
-"""Number formatting for the human sentences of risk rejections and events."""
+"""Number formatting for the human sentences of risk rejections and events (``plain`` is
+the one of ``domain.values``)."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
+from domain.values import plain
+
 _WIDE = Context(prec=80, rounding=ROUND_HALF_EVEN)
 _PERCENT_STEP = Decimal("0.0001")
 _HUNDRED = Decimal(100)
-
-
-def plain(value: Decimal) -> str:
-    """``value`` in plain notation without trailing zeros: 1E+3 -> "1000", 2.50 -> "2.5"."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 def percent(fraction: Decimal) -> str:

@@ -11,9 +11,7 @@ from typing import Any
 
 from domain.errors import InvalidParameter, InvalidValue
 from domain.identifiers import InstrumentId
-from domain.values import ONE, ZERO, to_decimal
-
-from ._text import plain
+from domain.values import ONE, ZERO, plain, to_decimal
 
 _INTEGER_TEXT = re.compile(r"[0-9]{1,19}")
 

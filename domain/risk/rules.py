@@ -8,9 +8,9 @@ from domain.identifiers import InstrumentId
 from domain.intents import OrderIntent
 from domain.orders import OrderType
 from domain.portfolio import MissingMark, Portfolio
-from domain.values import ROUNDED, ZERO, OrderSide, divide, exact_add, exact_sub
+from domain.values import ROUNDED, ZERO, OrderSide, divide, exact_add, exact_sub, plain
 
-from ._text import duration, percent, plain
+from ._text import duration, percent
 from .limits import RiskLimits
 from .reasons import RiskReason, RiskRejection
 from .throttle import OrderRateThrottle

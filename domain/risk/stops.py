@@ -12,9 +12,9 @@ from domain.identifiers import strategy_id as checked_strategy_id
 from domain.intents import OrderIntent
 from domain.orders import OrderType
 from domain.positions import Position
-from domain.values import ONE, ROUNDED, ZERO, OrderSide, positive
+from domain.values import ONE, ROUNDED, ZERO, OrderSide, plain, positive
 
-from ._text import percent, plain
+from ._text import percent
 from .limits import _limit_decimal, _limit_fraction
 from .reasons import RiskReason
 

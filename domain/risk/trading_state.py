@@ -8,9 +8,9 @@ from decimal import Decimal
 from enum import Enum
 
 from domain.errors import DomainError, InvalidValue
-from domain.values import ROUNDED, ZERO, divide, to_decimal
+from domain.values import ROUNDED, ZERO, divide, plain, to_decimal
 
-from ._text import percent, plain
+from ._text import percent
 from .limits import RiskLimits
 from .reasons import RiskReason
 from .throttle import checked_time

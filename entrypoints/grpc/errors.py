@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from application.execution import UnknownOrder
@@ -175,4 +175,4 @@ def server_stream(
     return wrapper
 
 
-__all__ = ["ApiError", "abort", "code_pb2", "invalid", "not_found", "precondition", "server_stream", "unary"]
+__all__ = ["ApiError", "abort", "invalid", "not_found", "precondition", "server_stream", "unary"]

@@ -6,6 +6,7 @@ import argparse
 import os
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from application.engine import Engine
@@ -33,17 +34,7 @@ def grpc_settings(settings: Settings, args: argparse.Namespace) -> GrpcSettings 
     if args.no_grpc or not grpc.enabled:
         return None
     if args.grpc_listen is not None:
-        listen = check_listen(args.grpc_listen, "--grpc-listen")
-        grpc = GrpcSettings(
-            enabled=True,
-            listen=listen,
-            tls_cert=grpc.tls_cert,
-            tls_key=grpc.tls_key,
-            stream_buffer=grpc.stream_buffer,
-            rate_limit_per_second=grpc.rate_limit_per_second,
-            rate_limit_burst=grpc.rate_limit_burst,
-            tokens=grpc.tokens,
-        )
+        grpc = replace(grpc, listen=check_listen(args.grpc_listen, "--grpc-listen"))
     return grpc
 
 

@@ -41,7 +41,7 @@ from domain.orders import Fill, LiquiditySide, Order, OrderEvent, OrderStatus, O
 from domain.positions import Position
 from domain.risk import RiskLimits, TradingState
 from domain.signals import Signal
-from domain.values import AggressorSide, OrderSide, to_decimal
+from domain.values import AggressorSide, OrderSide, plain, to_decimal
 from entrypoints.grpc.errors import invalid
 
 MAX_PAGE_SIZE = 1000
@@ -94,12 +94,7 @@ AGGRESSOR_TO_PROTO = {
 def text(value: Decimal | None) -> str:
     """An exact decimal string, no exponent, no trailing zeros ("30000.25", "0.00000001", "5");
     "" for None. Trimming is textual, so no digit is ever rounded."""
-    if value is None:
-        return ""
-    result = format(value, "f")
-    if "." in result:
-        result = result.rstrip("0").rstrip(".")
-    return "0" if result == "-0" else result
+    return "" if value is None else plain(value)
 
 
 def timestamp(ts_ns: int | None) -> Timestamp | None:
