@@ -351,9 +351,7 @@ class ExecutionEngine:
             self._bus.publish(change)
 
     def _save_trading_state(self) -> None:
-        self._trades.save_trading_state(
-            self._trading.snapshot(), self._risk.limits.to_mapping(), self._clock.now_ns()
-        )
+        self._trades.save_trading_state(self._trading.snapshot(), self._risk.limits, self._clock.now_ns())
 
     def mark_to_market(self, now: int) -> None:
         """Revalue the portfolio and feed post-trade risk (daily loss, drawdown).

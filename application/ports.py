@@ -16,7 +16,7 @@ from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.market_data import MarketEvent, QuoteTick
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
 from domain.positions import Position
-from domain.risk import TradingSnapshot
+from domain.risk import RiskLimits, TradingSnapshot
 from domain.signals import Signal
 
 E = TypeVar("E")
@@ -128,7 +128,7 @@ class TradeRepository(Protocol):
 
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None: ...
 
-    def save_trading_state(self, snapshot: TradingSnapshot, limits: Mapping[str, object], ts_ns: int) -> None:
+    def save_trading_state(self, snapshot: TradingSnapshot, limits: RiskLimits, ts_ns: int) -> None:
         """The post-trade risk state (and, for the record, the limits in force)."""
         ...
 

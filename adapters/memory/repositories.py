@@ -11,7 +11,7 @@ from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, highest_
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
 from domain.positions import Position
-from domain.risk import TradingSnapshot
+from domain.risk import RiskLimits, TradingSnapshot
 from domain.signals import Signal
 
 
@@ -77,7 +77,7 @@ class InMemoryTradeRepository:
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None:
         self.balances = dict(balances)
 
-    def save_trading_state(self, snapshot: TradingSnapshot, limits: Mapping[str, object], ts_ns: int) -> None:
+    def save_trading_state(self, snapshot: TradingSnapshot, limits: RiskLimits, ts_ns: int) -> None:
         self.trading_state = snapshot
 
     def stored_trading_state(self) -> TradingSnapshot | None:

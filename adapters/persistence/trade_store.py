@@ -29,7 +29,7 @@ from domain.identifiers import (
 )
 from domain.orders import Fill, LiquiditySide, Order, OrderEvent, OrderStatus, OrderType, TimeInForce
 from domain.positions import Position
-from domain.risk import RiskReason, TradingSnapshot, TradingState
+from domain.risk import RiskLimits, RiskReason, TradingSnapshot, TradingState
 from domain.values import OrderSide
 
 _ORDER_COLUMNS = [c.name for c in s.orders.c]
@@ -145,7 +145,7 @@ class SqlTradeRepository:
             position.ts_last,
         )
 
-    def save_trading_state(self, snapshot: TradingSnapshot, limits: Mapping[str, object], ts_ns: int) -> None:
+    def save_trading_state(self, snapshot: TradingSnapshot, limits: RiskLimits, ts_ns: int) -> None:
         dec = self._dialect.decimal
         row = {
             "id": 1,
@@ -155,7 +155,7 @@ class SqlTradeRepository:
             "since_ns": snapshot.since_ns,
             "peak_equity": dec(snapshot.peak_equity),
             "opening_equity": dec(snapshot.opening_equity),
-            "limits": json.dumps(limits, sort_keys=True),
+            "limits": json.dumps(limits.to_mapping(), sort_keys=True),
             "ts_last": ts_ns,
             "day": snapshot.day,
             "equity": dec(snapshot.equity),
