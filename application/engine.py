@@ -103,6 +103,11 @@ class Engine:
         self._broker = broker_handlers
         self._wire(broker_handlers)
 
+    @property
+    def broker(self) -> object | None:
+        """The broker adapter whose market-data handlers are wired (the paper venue), if any."""
+        return self._broker
+
     def _wire(self, broker: object | None) -> None:
         bus, market, store = self.bus, self.market, self.market_data
         execution, strategies = self.execution, self.strategies

@@ -20,6 +20,7 @@ from application.messages import (
     OrderRejected,
     OrderUpdated,
     PositionChanged,
+    VenueOrder,
 )
 from application.ports import Broker, Clock, EventBus, TradeRepository
 from domain.errors import DomainError, IllegalTransition, InstrumentRuleViolation, Overfill
@@ -152,6 +153,32 @@ class ExecutionEngine:
             and order.status is OrderStatus.INITIALIZED
         ):
             self.held_stops[coid] = order
+
+    def adopt_external(self, venue: VenueOrder) -> Order:
+        """Journal and track an order the broker has working that this engine never placed
+        (reconciliation): SUBMITTED, with no strategy; its acknowledgement and fills follow as
+        ordinary reports. Raises DomainError when the venue's order cannot be represented."""
+        order = Order(
+            client_order_id=venue.client_order_id,
+            instrument_id=venue.instrument_id,
+            side=venue.side,
+            order_type=venue.order_type,
+            quantity=venue.quantity,
+            price=venue.price,
+            time_in_force=venue.time_in_force,
+            ts_init=venue.ts_last,
+        )
+        order.submit(venue.ts_last)
+        self._trades.add_order(order)
+        self.orders[order.client_order_id] = order
+        self.open_orders[order.client_order_id] = order
+        self._journal(order)
+        self._trades.commit()
+        return order
+
+    def find(self, client_order_id: str) -> Order | None:
+        """An order of this session or of the trade store, or None."""
+        return self._known(ClientOrderId(client_order_id))
 
     def restore_trading_state(self, snapshot: TradingSnapshot) -> None:
         """Continue post-trade risk where the last run left it (recovery)."""

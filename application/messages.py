@@ -12,9 +12,10 @@ from decimal import Decimal
 
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 from domain.intents import OrderIntent
-from domain.orders import Fill, OrderEvent
+from domain.orders import Fill, OrderEvent, OrderStatus, OrderType, TimeInForce
 from domain.risk import RiskRejection
 from domain.signals import Signal
+from domain.values import OrderSide
 
 # -- broker reports (broker -> execution engine) -------------------------------------------
 
@@ -61,6 +62,30 @@ class CancelRejected:
     client_order_id: ClientOrderId
     reason: str
     ts_event: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueOrder:
+    """What a broker answers when asked about one order (reconciliation after a restart).
+
+    ``fills`` are every execution the venue made of it, in order; ``status`` is the venue's
+    (SUBMITTED while it is still travelling to the venue); ``reason`` says why it closed.
+    """
+
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId | None
+    instrument_id: InstrumentId
+    side: OrderSide
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price: Decimal | None
+    quantity: Decimal
+    filled_quantity: Decimal
+    status: OrderStatus
+    strategy_id: StrategyId | None = None
+    fills: tuple[Fill, ...] = ()
+    reason: str = ""
+    ts_last: int = 0
 
 
 BrokerReport = OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired | CancelRejected

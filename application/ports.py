@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
+from application.messages import VenueOrder
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.market_data import MarketEvent, QuoteTick
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
@@ -91,6 +92,22 @@ class Broker(Protocol):
     def submit(self, order: Order) -> None: ...
 
     def cancel(self, order: Order) -> None: ...
+
+
+class ReconcilableBroker(Broker, Protocol):
+    """A broker that answers for its orders: what recovery asks after a restart.
+
+    The broker is the truth for what was filled and what is still working; see
+    ``application.reconciliation`` for the rules applied to its answers.
+    """
+
+    def query_order(self, client_order_id: ClientOrderId) -> VenueOrder | None:
+        """The venue's view of one order, or None when the venue has no record of it."""
+        ...
+
+    def query_open_orders(self) -> Sequence[VenueOrder]:
+        """Every order working at the venue, oldest first."""
+        ...
 
 
 class MarketDataRepository(Protocol):

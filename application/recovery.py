@@ -14,8 +14,8 @@ Rules, applied in this order and each logged:
   equity and the equity peak continue (a kill switch survives a restart); the limits are
   those configured now.
 
-Reconciling with the broker (fills made while the engine was down, orders it closed) is the
-broker adapter's part once it reports its own state; see ``ExecutionEngine.adopt``.
+Then ``application.reconciliation`` asks the broker about every working order (fills made
+while the engine was down, orders it closed, orders it never received) and applies its answers.
 """
 
 from __future__ import annotations

@@ -129,6 +129,10 @@ class StorageSettings:
             "market_data": self.market_data_url or f"sqlite:///{base / 'market_data.db'}",
         }
 
+    def venue_log_path(self) -> Path:
+        """Where the paper venue keeps its own orders and fills (SQL stores only)."""
+        return Path(self.data_dir) / "paper_venue.log"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RedisSettings:

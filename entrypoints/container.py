@@ -14,7 +14,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
+from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, VenueLogError
 from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
 from adapters.memory import InMemoryCache, LiveClock
 from application.bus import HandlerFailure, MessageBus
@@ -23,6 +23,7 @@ from application.execution import ExecutionEngine
 from application.ingestion import IngestionService
 from application.market_state import MarketState
 from application.ports import Cache, Clock, MarketDataFeed
+from application.reconciliation import reconcile
 from application.recovery import recover
 from application.strategy_engine import StrategyEngine
 from domain.errors import InvalidParameter
@@ -72,7 +73,14 @@ def _feed(feed: FeedSettings, clock: Clock) -> MarketDataFeed:
     return BinanceMarketDataFeed(config, clock=clock, rng=random.Random())
 
 
-def build_broker(settings: Settings, bus: MessageBus, instruments: InstrumentRegistry) -> PaperBroker:
+def build_venue_log(settings: Settings) -> VenueLog | None:
+    """The paper venue's own memory when the engine keeps its state (SQL stores); else none."""
+    return VenueLog(settings.storage.venue_log_path()) if settings.storage.kind == "sql" else None
+
+
+def build_broker(
+    settings: Settings, bus: MessageBus, instruments: InstrumentRegistry, venue_log: VenueLog | None
+) -> PaperBroker:
     if settings.broker.kind != "paper":
         raise ConfigError(f"broker kind {settings.broker.kind!r} is unknown; known: paper")
     try:
@@ -81,7 +89,12 @@ def build_broker(settings: Settings, bus: MessageBus, instruments: InstrumentReg
         raise ConfigError(f"[broker]: {error}") from None
     # A store that outlives the process needs venue ids that do not repeat across runs.
     prefix = f"PAPER-{time.time_ns() // 1_000_000:x}" if settings.storage.kind == "sql" else "PAPER"
-    return PaperBroker(publish=bus.publish, instruments=instruments, config=config, id_prefix=prefix)
+    try:
+        return PaperBroker(
+            publish=bus.publish, instruments=instruments, config=config, id_prefix=prefix, log=venue_log
+        )
+    except VenueLogError as error:
+        raise ConfigError(f"[broker]: {error}") from None
 
 
 def build_cache(settings: RedisSettings) -> Cache:
@@ -120,7 +133,8 @@ class Container(containers.DeclarativeContainer):
     market_data = stores.provided.market_data
     signals = stores.provided.signals
     trades = stores.provided.trades
-    broker = providers.Singleton(build_broker, settings, bus, instruments)
+    venue_log = providers.Singleton(build_venue_log, settings)
+    broker = providers.Singleton(build_broker, settings, bus, instruments, venue_log)
     risk = providers.Singleton(PreTradeRisk, settings.provided.risk)
     trading = providers.Singleton(TradingStateMachine, settings.provided.risk)
     stops = providers.Singleton(PositionStops, settings.provided.stops)
@@ -172,8 +186,9 @@ def bootstrap(
 ) -> Engine:
     """Build the engine for ``settings``; ``clock``/``feeds`` replace the live ones (tests, backtests).
 
-    With SQL stores the last run's state is loaded; ``reset_state`` first deletes the trades
-    store's orders, fills, positions, balances and trading state (before loading, never after).
+    With SQL stores the last run's state is loaded and reconciled with the paper venue's own
+    record; ``reset_state`` first deletes the trades store's orders, fills, positions, balances
+    and trading state, and the paper venue's log (before loading, never after).
     Raises ConfigError for a strategy, sizer, feed or broker the configuration gets wrong.
     """
     container = Container(settings=settings)
@@ -181,7 +196,14 @@ def bootstrap(
         container.clock.override(providers.Object(clock))
     if feeds is not None:
         container.feeds.override(providers.Object(list(feeds)))
-    engine: Engine = container.engine()
+    venue_log = container.venue_log()
+    if reset_state and venue_log is not None:
+        venue_log.clear()  # before the venue replays it
+    try:
+        engine: Engine = container.engine()
+    except BaseException:
+        container.stores().close()  # opened before the part that failed (a bad venue log, say)
+        raise
     engine.on_close(container.stores().close)
     cache = container.cache()
     if not isinstance(cache, InMemoryCache):
@@ -203,18 +225,16 @@ def bootstrap(
             clear = getattr(engine.trades, "clear", None)
             if clear is not None:
                 clear()
-        _restart(engine, container.broker(), settings.engine.order_id_prefix)
+        recover(
+            trades=engine.trades,
+            portfolio=engine.portfolio,
+            execution=engine.execution,
+            order_id_prefix=settings.engine.order_id_prefix,
+        )
+        reconcile(engine.execution, container.broker())
+    if venue_log is not None:
+        engine.on_close(venue_log.close)
     return engine
-
-
-def _restart(engine: Engine, broker: PaperBroker, prefix: str) -> None:
-    """Load the last run's state from the trades store; the paper venue takes back the
-    working orders (it keeps no state of its own, see ``PaperBroker.adopt``)."""
-    recover(
-        trades=engine.trades, portfolio=engine.portfolio, execution=engine.execution, order_id_prefix=prefix
-    )
-    for order in list(engine.execution.open_orders.values()):
-        broker.adopt(order)
 
 
 __all__ = ["Container", "HandlerFailure", "bootstrap", "build_sizer"]

@@ -15,11 +15,14 @@ Ctrl-C. Then the store itself is read with ``adapters.persistence``:
 - every stored order rebuilds from its journal, its filled quantity is the sum of its fills;
 - every stored position equals the fold of its fills (``Position.from_fills``);
 - the strategy's own orders are there too; no process printed a traceback or an ERROR line;
-- nothing is left working, but for an order still on its way to the venue at Ctrl-C.
+- nothing is left working, but for an order on its way to the venue at Ctrl-C;
+- the paper venue's own log agrees: every order it knows has, in the store, the venue's
+  status and exactly the venue's fills; an order it never received is REJECTED as lost on the
+  way (an acknowledged order is FILLED, or that).
 
 The paper broker has a latency (``BROKER_LATENCY_NS``) so that a kill finds orders in flight
-(journaled SUBMITTED, not yet at the venue) and the restart has to settle them. Every wait is
-bounded; the simulator and the engine are killed in ``finally``.
+(journaled SUBMITTED, not yet at the venue) and the restart has to settle them by asking the venue.
+Every wait is bounded; the simulator and the engine are killed in ``finally``.
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ import grpc
 import pytest
 from tradeplane.v1 import common_pb2, engine_pb2, engine_pb2_grpc, orders_pb2, orders_pb2_grpc
 
+from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog
 from adapters.persistence.trade_store import SqlTradeRepository
+from application.reconciliation import LOST_SUBMISSION
 from domain.identifiers import ClientOrderId
 from domain.orders import Fill, OrderStatus
 from domain.positions import Position
@@ -498,7 +503,33 @@ def test_kill_9_mid_trading_loses_and_doubles_nothing(store: Store, tmp_path: Pa
     assert "Traceback" not in sim.stderr(), sim.output()
     assert not seen.streamed_twice, f"fills streamed twice: {seen.streamed_twice}"
 
+    for engine in engines[1:]:
+        assert "reconciliation: " in engine.stderr(), engine.output()
     _check_store(store.database, seen)
+    _check_venue_agrees(store.database, tmp_path / "data" / "paper_venue.log")
+
+
+def _check_venue_agrees(database: Database, venue_log: Path) -> None:
+    """The broker is the truth: the store has each order as the paper venue's log has it."""
+    trades = database.track(SqlTradeRepository(database.open()))
+    venue = PaperBroker(
+        publish=lambda report: None, instruments={}, config=PaperBrokerConfig(), log=VenueLog(venue_log)
+    )
+    lost = 0
+    for order in trades.list_orders():
+        if order.status is OrderStatus.INITIALIZED or order.order_type.has_stop:
+            continue  # never sent (a held stop, or refused by risk)
+        answer = venue.query_order(order.client_order_id)
+        if answer is None:
+            assert order.status is OrderStatus.REJECTED, order
+            assert order.events[-1].reason == LOST_SUBMISSION, order
+            assert not order.fills, order
+            lost += 1
+            continue
+        assert [f.trade_id for f in order.fills] == [f.trade_id for f in answer.fills], order
+        assert order.fills == list(answer.fills), order
+        assert order.status is answer.status, (order, answer)
+    print(f"venue agrees; {lost} order(s) lost on the way to the venue and rejected")
 
 
 def _resubmit_is_duplicate(client: Client, seen: Seen, run: int) -> None:
@@ -574,6 +605,9 @@ def _check_store(database: Database, seen: Seen) -> None:
         (coid, orders[coid].status.value, orders[coid].events[-1].reason)
         for coid in seen.acknowledged
         if orders[coid].status is not OrderStatus.FILLED
+        and not (
+            orders[coid].status is OrderStatus.REJECTED and orders[coid].events[-1].reason == LOST_SUBMISSION
+        )
     ]
     assert not unfilled, f"acknowledged market orders not filled: {unfilled}"
 

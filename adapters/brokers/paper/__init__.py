@@ -2,5 +2,6 @@
 
 from adapters.brokers.paper.broker import PaperBroker, PaperOrder
 from adapters.brokers.paper.config import PaperBrokerConfig
+from adapters.brokers.paper.venue_log import VenueLog, VenueLogError
 
-__all__ = ["PaperBroker", "PaperBrokerConfig", "PaperOrder"]
+__all__ = ["PaperBroker", "PaperBrokerConfig", "PaperOrder", "VenueLog", "VenueLogError"]

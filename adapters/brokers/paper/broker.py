@@ -62,6 +62,7 @@ from adapters.brokers.paper.matching import (
     slipped_price,
     total_size,
 )
+from adapters.brokers.paper.venue_log import Record, VenueLog, VenueLogError, fill_of, order_of, record_of
 from application.messages import (
     CancelRejected,
     OrderAccepted,
@@ -69,8 +70,9 @@ from application.messages import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    VenueOrder,
 )
-from domain.errors import BookOutOfSync, InvalidValue
+from domain.errors import BookOutOfSync, DomainError, InvalidValue
 from domain.identifiers import ClientOrderId, InstrumentId, TradeId, VenueOrderId
 from domain.instrument import Instrument
 from domain.market_data import BookDelta, BookInvalidated, BookLevel, BookSnapshot, QuoteTick, TradeTick
@@ -89,20 +91,10 @@ FOK_MARKET_UNFILLABLE = "FOK: the full quantity was not available in the book"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PaperOrder:
-    """What the paper venue knows of an order (for reconciliation); SUBMITTED until it arrives."""
+class PaperOrder(VenueOrder):
+    """What the paper venue knows of an order (reconciliation); SUBMITTED until it arrives."""
 
-    client_order_id: ClientOrderId
-    venue_order_id: VenueOrderId | None
-    instrument_id: InstrumentId
-    side: OrderSide
-    order_type: OrderType
-    time_in_force: TimeInForce
-    price: Decimal | None
-    quantity: Decimal
-    filled_quantity: Decimal
-    status: OrderStatus
-    queue_ahead: Decimal | None
+    queue_ahead: Decimal | None = None
 
     @property
     def leaves_quantity(self) -> Decimal:
@@ -121,6 +113,10 @@ class PaperOrder:
             quantity=order.quantity,
             filled_quantity=order.filled,
             status=order.status,
+            strategy_id=order.strategy_id,
+            fills=tuple(order.fills),
+            reason=order.reason,
+            ts_last=order.ts_last,
             queue_ahead=order.queue_ahead,
         )
 
@@ -149,7 +145,6 @@ class PaperBroker:
     name = "paper"
 
     __slots__ = (
-        "_adopted",
         "_books",
         "_closed",
         "_config",
@@ -158,6 +153,7 @@ class PaperBroker:
         "_id_prefix",
         "_instruments",
         "_latency",
+        "_log",
         "_open",
         "_outbox",
         "_pending",
@@ -166,6 +162,7 @@ class PaperBroker:
         "_resting",
         "_sequence",
         "_trades",
+        "_unlogged",
         "_use_book",
         "_use_trades",
         "_venue_ids",
@@ -178,9 +175,14 @@ class PaperBroker:
         instruments: Mapping[InstrumentId, Instrument],
         config: PaperBrokerConfig,
         id_prefix: str = "PAPER",
+        log: VenueLog | None = None,
     ) -> None:
         """``id_prefix`` starts the venue's order and trade ids; a run that keeps its orders
-        across restarts gives each process its own, so ids never repeat in the store."""
+        across restarts gives each process its own, so ids never repeat in the store.
+
+        With ``log`` the venue keeps its state on disk: it replays the log now (raises
+        VenueLogError for a file that is not one) and writes every report to it before
+        publishing it."""
         if not isinstance(config, PaperBrokerConfig):
             raise TypeError(f"config must be a PaperBrokerConfig, was {type(config).__name__}")
         self._publish = publish
@@ -202,7 +204,10 @@ class PaperBroker:
         self._venue_ids = 0
         self._trades = 0
         self._id_prefix = id_prefix
-        self._adopted: dict[InstrumentId, list[Order]] = {}  # awaiting the market after a restart
+        self._log = log
+        self._unlogged: list[Record] = []  # reports made, not yet in the log (written before publishing)
+        if log is not None:
+            self._restore(log)
 
     @property
     def config(self) -> PaperBrokerConfig:
@@ -223,45 +228,6 @@ class PaperBroker:
             raise TypeError(f"cancel takes an Order, was {type(order).__name__}")
         self._schedule(order.ts_last, _CancelRequest(order.client_order_id))
 
-    def adopt(self, order: Order) -> None:
-        """After a restart: take back a working order of the engine's journal as it stood.
-
-        The paper venue keeps no state of its own across restarts, so the journal is what
-        it had. An acknowledged limit order rests again with its remaining quantity (its
-        queue position is lost: it rests behind what is displayed). An order never
-        acknowledged arrives once the instrument's market is back (its first quote or book),
-        as a real venue answering a status query would settle it. The rest of a market order
-        cut by the restart expires. Held stops stay engine-side.
-        """
-        if order.status.is_terminal or (order.order_type.has_stop and order.triggered_price is None):
-            return
-        if order.venue_order_id is None:
-            self._adopted.setdefault(order.instrument_id, []).append(order)
-            return
-        working = WorkingOrder(order, self._next_sequence())
-        working.filled = order.filled_quantity
-        working.leaves = order.leaves_quantity
-        working.venue_order_id = order.venue_order_id
-        working.status = OrderStatus.ACCEPTED
-        if not working.leaves:
-            return
-        if working.order_type is not OrderType.LIMIT:
-            reason = "the rest of this market order was lost when the paper venue restarted"
-            self._emit(
-                OrderExpired(client_order_id=order.client_order_id, reason=reason, ts_event=order.ts_last)
-            )
-            self._flush()
-            return
-        self._open[order.client_order_id] = working
-        resting = self._resting.get(order.instrument_id)
-        if resting is None:
-            resting = self._resting[order.instrument_id] = RestingOrders()
-        resting.add(working)
-
-    def _arrive_adopted(self, instrument_id: InstrumentId, ts: int) -> None:
-        for order in self._adopted.pop(instrument_id, ()):
-            self._arrive(WorkingOrder(order, self._next_sequence()), ts)
-
     # -- queries (reconciliation) ---------------------------------------------------------
 
     def open_orders(self, instrument_id: InstrumentId | None = None) -> list[PaperOrder]:
@@ -271,6 +237,14 @@ class PaperBroker:
             for order in self._open.values()
             if instrument_id is None or order.instrument_id == instrument_id
         ]
+
+    def query_open_orders(self) -> list[PaperOrder]:
+        """The ``ReconcilableBroker`` query: every order working at the venue, oldest first."""
+        return self.open_orders()
+
+    def query_order(self, client_order_id: ClientOrderId) -> PaperOrder | None:
+        """The ``ReconcilableBroker`` query: one order as the venue has it, or None."""
+        return self.get(client_order_id)
 
     def get(self, client_order_id: str) -> PaperOrder | None:
         """The venue's view of one order: working, still in flight, or recently closed."""
@@ -318,8 +292,6 @@ class PaperBroker:
         instrument_id = quote.instrument_id
         before = self._quotes.get(instrument_id)
         self._quotes[instrument_id] = quote
-        if self._adopted:
-            self._arrive_adopted(instrument_id, quote.ts_event)
         resting = self._resting.get(instrument_id)
         if resting is not None and not self._book_usable(instrument_id):
             self._match_quote(resting, quote, before)
@@ -344,8 +316,6 @@ class PaperBroker:
         else:
             if resting is not None:
                 self._match_book(resting, book, buys, sells, snapshot.ts_event)
-            if self._adopted:
-                self._arrive_adopted(instrument_id, snapshot.ts_event)
         if self._outbox:
             self._flush()
 
@@ -401,8 +371,11 @@ class PaperBroker:
         reason = self._refusal(order, instrument)
         if reason is not None or instrument is None:
             order.status = OrderStatus.REJECTED
-            self._emit(OrderRejected(client_order_id=order.client_order_id, reason=reason or "", ts_event=ts))
+            order.reason = reason or ""
             self._remember(order)
+            self._emit(
+                OrderRejected(client_order_id=order.client_order_id, reason=order.reason, ts_event=ts), order
+            )
             return
         self._venue_ids += 1
         order.venue_order_id = VenueOrderId(f"{self._id_prefix}-{self._venue_ids}")
@@ -411,7 +384,8 @@ class PaperBroker:
         self._emit(
             OrderAccepted(
                 client_order_id=order.client_order_id, venue_order_id=order.venue_order_id, ts_event=ts
-            )
+            ),
+            order,
         )
         if order.order_type is OrderType.MARKET:
             self._execute_market(order, instrument, ts)
@@ -457,8 +431,9 @@ class PaperBroker:
             return
         order.status = OrderStatus.CANCELED
         order.ts_last = ts
+        order.reason = "canceled on request"
         self._close(order)
-        self._emit(OrderCanceled(client_order_id=client_order_id, reason="canceled on request", ts_event=ts))
+        self._emit(OrderCanceled(client_order_id=client_order_id, reason=order.reason, ts_event=ts), order)
 
     # -- taking liquidity -----------------------------------------------------------------
 
@@ -581,18 +556,20 @@ class PaperBroker:
             strategy_id=order.strategy_id,
             ts_event=ts,
         )
+        order.fills.append(fill)
         if order.leaves:
             order.status = OrderStatus.PARTIALLY_FILLED
         else:
             order.status = OrderStatus.FILLED
             self._close(order)
-        self._emit(OrderFilled(fill=fill))
+        self._emit(OrderFilled(fill=fill), order)
 
     def _expire(self, order: WorkingOrder, reason: str, ts: int) -> None:
         order.status = OrderStatus.EXPIRED
         order.ts_last = ts
+        order.reason = reason
         self._close(order)
-        self._emit(OrderExpired(client_order_id=order.client_order_id, reason=reason, ts_event=ts))
+        self._emit(OrderExpired(client_order_id=order.client_order_id, reason=reason, ts_event=ts), order)
 
     def _close(self, order: WorkingOrder) -> None:
         if self._open.get(order.client_order_id) is order:
@@ -611,20 +588,100 @@ class PaperBroker:
         if len(closed) > HISTORY:
             closed.popitem(last=False)
 
-    def _emit(self, report: object) -> None:
+    def _emit(self, report: object, order: WorkingOrder | None = None) -> None:
+        """Queue ``report``; a state change (``order`` given) is also queued for the log."""
         self._outbox.append(report)
+        if self._log is not None and order is not None:
+            self._unlogged.append(record_of(report, order))
 
     def _flush(self) -> None:
-        """Hand collected reports to ``publish`` in order; re-entrant calls add to the same queue."""
+        """Hand collected reports to ``publish`` in order; re-entrant calls add to the same queue.
+
+        What the venue did is in its log before anyone hears of it."""
         if self._flushing:
             return
         self._flushing = True
         try:
             outbox = self._outbox
+            unlogged = self._unlogged
             while outbox:
+                if unlogged:
+                    self._log.append(unlogged)  # type: ignore[union-attr]  # set whenever unlogged is
+                    unlogged.clear()
                 self._publish(outbox.popleft())
         finally:
             self._flushing = False
+
+    # -- the venue's memory (venue_log.py) ----------------------------------------------
+
+    def _restore(self, log: VenueLog) -> None:
+        """Replay the log: orders working at the venue are working again (a resting limit
+        rests, behind whatever is displayed when the market returns: its queue position is
+        lost); the rest of a market order cut by the crash expires. Then compact the log."""
+        records = log.load()
+        for number, record in enumerate(records, start=2):
+            try:
+                self._replay(record)
+            except (KeyError, TypeError, ValueError, AttributeError, DomainError) as error:
+                raise VenueLogError(
+                    f"paper venue log {log.path} line {number} ({record.get('e')!r}) is malformed: {error!r}"
+                ) from None
+        cut = [order for order in self._open.values() if order.order_type is not OrderType.LIMIT]
+        for order in cut:
+            order.status = OrderStatus.EXPIRED
+            order.reason = "the rest of this market order was lost when the paper venue restarted"
+            self._close(order)
+            expired = OrderExpired(
+                client_order_id=order.client_order_id, reason=order.reason, ts_event=order.ts_last
+            )
+            records.append(record_of(expired, order))
+        for order in self._open.values():
+            resting = self._resting.get(order.instrument_id)
+            if resting is None:
+                resting = self._resting[order.instrument_id] = RestingOrders()
+            resting.add(order)
+        kept = set(self._open) | set(self._closed)
+        counters: Record = {"e": "ids", "id": "", "venue": self._venue_ids, "trades": self._trades}
+        log.rewrite([counters, *(record for record in records if record["id"] in kept)])
+
+    def _replay(self, record: Record) -> None:
+        kind = record["e"]
+        if kind == "ids":  # the counters as they stood at the last compaction
+            self._venue_ids = max(self._venue_ids, int(record["venue"]))
+            self._trades = max(self._trades, int(record["trades"]))
+            return
+        client_order_id = ClientOrderId(record["id"])
+        if kind in ("accepted", "rejected"):
+            order = WorkingOrder(order_of(record), self._next_sequence())
+            order.ts_last = record["ts"]
+            if kind == "rejected":
+                order.status = OrderStatus.REJECTED
+                order.reason = record["reason"]
+                self._remember(order)
+                return
+            order.venue_order_id = VenueOrderId(record["venue_id"])
+            self._venue_ids += 1  # ids continue after the restart: none is ever given twice
+            order.status = OrderStatus.ACCEPTED
+            self._open[client_order_id] = order
+            return
+        order = self._open[client_order_id]
+        order.ts_last = record["ts"]
+        if kind == "filled":
+            fill = fill_of(record, order)
+            self._trades += 1
+            order.take(fill.quantity)
+            order.fills.append(fill)
+            if order.leaves:
+                order.status = OrderStatus.PARTIALLY_FILLED
+                return
+            order.status = OrderStatus.FILLED
+        elif kind in ("canceled", "expired"):
+            order.status = OrderStatus.CANCELED if kind == "canceled" else OrderStatus.EXPIRED
+            order.reason = record["reason"]
+        else:
+            raise ValueError(f"unknown record kind {kind!r}")
+        del self._open[client_order_id]
+        self._remember(order)
 
     # -- small helpers --------------------------------------------------------------------
 

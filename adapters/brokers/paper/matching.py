@@ -14,7 +14,7 @@ from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrd
 from domain.instrument import Instrument
 from domain.market_data import BookLevel, QuoteTick
 from domain.order_book import OrderBook
-from domain.orders import Order, OrderStatus, OrderType, TimeInForce
+from domain.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
 from domain.values import EXACT, ZERO, AggressorSide, OrderSide
 
 _FEES = Context(prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow])
@@ -77,12 +77,14 @@ class WorkingOrder:
     __slots__ = (
         "client_order_id",
         "filled",
+        "fills",
         "instrument_id",
         "leaves",
         "limit",
         "order_type",
         "quantity",
         "queue_ahead",
+        "reason",
         "sequence",
         "side",
         "status",
@@ -110,6 +112,8 @@ class WorkingOrder:
         self.status = OrderStatus.SUBMITTED
         self.queue_ahead: Decimal | None = None  # displayed size ahead at our price; None: unknown
         self.ts_last = order.ts_last
+        self.fills: list[Fill] = []  # what the venue executed of it (reconciliation)
+        self.reason = ""  # why it closed, when it did
 
     @property
     def price(self) -> Decimal | None:

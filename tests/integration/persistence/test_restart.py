@@ -184,3 +184,148 @@ def test_reset_state_clears_the_store_before_it_is_loaded(database: Database, mi
         assert second.trades.list_orders() == []
     finally:
         _release(second)
+
+
+# -- reconciliation with the paper venue's own record (application/reconciliation.py) ----------
+
+
+def _store_goes_away(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on nothing this engine does is committed (as if it died right here), while
+    the venue goes on recording what it does."""
+
+    def refuse() -> None:
+        raise RuntimeError("the process is dying")
+
+    monkeypatch.setattr(engine.trades, "commit", refuse)
+
+
+def test_fills_the_venue_made_but_the_store_never_committed_are_booked_at_restart(
+    migrated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _engine(migrated, T0)
+    resting = first.execution.submit_intent(_intent(OrderSide.BUY, "0.4", "29990"))
+    first.trades.commit()
+    _store_goes_away(first, monkeypatch)
+    first.bus.publish(TradeTick(BTC, Decimal("29980"), Decimal("0.25"), AggressorSide.SELLER, "t2", T0, T0))
+    assert resting.filled_quantity == Decimal("0.25")  # the venue filled it; the store did not hear
+    venue_fills = list(resting.fills)
+    _release(first)
+    monkeypatch.undo()
+
+    second = _engine(migrated, T0 + 10**9)
+    order = second.execution.open_orders[resting.client_order_id]
+    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert order.fills == venue_fills  # the venue's own fills: same trade ids, prices and fees
+    assert second.portfolio.positions[BTC].quantity == Decimal("0.25")
+    assert Position.from_fills(BTC, second.trades.list_fills()).quantity == Decimal("0.25")
+    _release(second)
+
+    third = _engine(migrated, T0 + 2 * 10**9)  # booked once, and durably
+    assert [f.trade_id for f in third.trades.list_fills()] == [f.trade_id for f in venue_fills]
+    _release(third)
+
+
+def test_an_order_the_venue_closed_while_the_store_thought_it_open_is_closed(
+    migrated: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _engine(migrated, T0)
+    resting = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    first.trades.commit()
+    original_commit = first.trades.commit
+    calls = 0
+
+    def commit_once() -> None:  # the cancel request is committed; its confirmation is not
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise RuntimeError("the process is dying")
+        original_commit()
+
+    monkeypatch.setattr(first.trades, "commit", commit_once)
+    first.execution.cancel(resting.client_order_id)
+    _release(first)
+    monkeypatch.undo()
+
+    second = _engine(migrated, T0 + 10**9)
+    assert second.execution.open_orders == {}
+    closed = second.execution.get(resting.client_order_id)
+    assert closed.status is OrderStatus.CANCELED
+    assert closed.events[-1].reason == "canceled on request"
+    _release(second)
+
+
+def _with_latency(settings: Settings) -> Settings:
+    """One second on the way to the venue: what is still travelling when the process dies is lost."""
+    broker = replace(settings.broker, options={**settings.broker.options, "latency_ns": 10**9})
+    return replace(settings, broker=broker)
+
+
+def test_an_order_the_venue_never_received_is_rejected_by_its_answer(migrated: Settings) -> None:
+    settings = _with_latency(migrated)
+    first = _engine(settings, T0)
+    lost = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    assert lost.status is OrderStatus.SUBMITTED  # still on its way when the process dies
+    _release(first)
+
+    second = _engine(settings, T0 + 10**9)
+    order = second.execution.get(lost.client_order_id)
+    assert order.status is OrderStatus.REJECTED
+    assert "never reached the venue" in order.events[-1].reason
+    _release(second)
+
+
+def test_a_cancel_the_venue_never_received_is_sent_again(migrated: Settings) -> None:
+    settings = _with_latency(migrated)
+    first = _engine(settings, T0)
+    resting = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    later = T0 + 2 * 10**9
+    quote = QuoteTick(BTC, Decimal("29999"), Decimal(5), Decimal("30001"), Decimal(5), later, later)
+    first.bus.publish(quote)
+    assert resting.status is OrderStatus.ACCEPTED
+    first.execution.cancel(resting.client_order_id)
+    assert resting.status is OrderStatus.CANCEL_PENDING  # the cancel is on its way
+    _release(first)
+
+    second = _engine(settings, later + 10**9)  # its first market event lets the resent cancel arrive
+    assert second.execution.get(resting.client_order_id).status is OrderStatus.CANCELED
+    _release(second)
+
+
+def test_an_order_working_at_the_venue_but_unknown_to_the_store_is_taken_in_as_external(
+    database: Database, migrated: Settings
+) -> None:
+    first = _engine(migrated, T0)
+    resting = first.execution.submit_intent(_intent(OrderSide.SELL, "0.1", "31000"))
+    _release(first)
+    with database.engine.begin() as connection:  # the store lost it (restored from an old backup)
+        for table in ("order_events", "orders"):
+            connection.execute(text(f"DELETE FROM {table}"))
+
+    second = _engine(migrated, T0 + 10**9)
+    external = second.execution.open_orders[resting.client_order_id]
+    assert external.strategy_id is None
+    assert external.status is OrderStatus.ACCEPTED
+    assert external.venue_order_id == resting.venue_order_id
+    assert second.trades.get_order(resting.client_order_id) is not None  # journaled now
+    second.execution.cancel(resting.client_order_id)  # and an operator can cancel it
+    assert external.status is OrderStatus.CANCELED
+    _release(second)
+
+
+def test_reset_state_also_gives_the_paper_venue_a_fresh_start(migrated: Settings) -> None:
+    first = _engine(migrated, T0)
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1", "29000"))
+    _release(first)
+    second = bootstrap(migrated, clock=ManualClock(T0 + 10**9), feeds=[], reset_state=True)
+    try:
+        assert second.execution.open_orders == {}  # not even as an external order
+    finally:
+        _release(second)
+
+
+def test_a_venue_log_that_is_not_one_is_refused_with_a_clear_error(migrated: Settings) -> None:
+    path = migrated.storage.venue_log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("this is not a venue log\n")
+    with pytest.raises(ConfigError, match=r"\[broker\]: .*paper_venue\.log"):
+        bootstrap(migrated, feeds=[])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
+from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog
 from application.bus import HandlerFailure, MessageBus
 from application.messages import (
     CancelRejected,
@@ -57,7 +57,11 @@ class PaperVenue:
     """Bus + broker + the orders it works; handler failures are re-raised, never hidden."""
 
     def __init__(
-        self, config: PaperBrokerConfig | None = None, *instruments: Instrument, id_prefix: str = "PAPER"
+        self,
+        config: PaperBrokerConfig | None = None,
+        *instruments: Instrument,
+        id_prefix: str = "PAPER",
+        log: VenueLog | None = None,
     ) -> None:
         self.failures: list[BaseException] = []
         self.bus = MessageBus(on_error=self._failed)
@@ -68,6 +72,7 @@ class PaperVenue:
             instruments=make_registry(*(instruments or (make_instrument(),))),
             config=config or PaperBrokerConfig(),
             id_prefix=id_prefix,
+            log=log,
         )
         for report_type in REPORT_TYPES:
             self.bus.subscribe(report_type, self._on_report)

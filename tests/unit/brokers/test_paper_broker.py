@@ -675,42 +675,7 @@ def test_the_same_event_sequence_gives_identical_reports(latency_ns: int) -> Non
     assert len(first) > 6
 
 
-# -- a restart: working orders taken back from the journal ------------------------------------
-
-
-def test_an_order_never_acknowledged_arrives_once_the_market_is_back() -> None:
-    venue = PaperVenue(PaperBrokerConfig())
-    order = market(quantity="1")
-    order.submit(LATER)
-    venue.orders[order.client_order_id] = order
-    venue.broker.adopt(order)
-    assert venue.reports == []  # no market yet: it waits, it is not rejected
-    venue.quote("99.50", "4", "100.50", "2", ts=LATER + STEP_NS)
-    assert venue.kinds() == ["OrderAccepted", "OrderFilled"]
-    assert order.status is OrderStatus.FILLED
-
-
-def test_an_acknowledged_limit_rests_again_with_what_is_left_and_can_be_canceled() -> None:
-    venue = venue_with_book(PaperBrokerConfig())
-    order = venue.submit(limit("95.00", quantity="2"))
-    assert order.status is OrderStatus.ACCEPTED
-    restarted = venue_with_book(PaperBrokerConfig())
-    restarted.orders[order.client_order_id] = order
-    restarted.broker.adopt(order)
-    assert [o.client_order_id for o in restarted.broker.open_orders()] == [order.client_order_id]
-    restarted.cancel(order, LATER + STEP_NS)
-    assert restarted.kinds() == ["OrderCanceled"]
-
-
-def test_the_rest_of_a_market_order_cut_by_the_restart_expires() -> None:
-    venue = venue_with_book(PaperBrokerConfig())
-    order = market(quantity="2")
-    order.submit(LATER)
-    order.accept("V-9", LATER)
-    venue.orders[order.client_order_id] = order
-    venue.broker.adopt(order)
-    assert venue.kinds() == ["OrderExpired"]
-    assert order.status is OrderStatus.EXPIRED
+# -- ids ------------------------------------------------------------------------------------
 
 
 def test_ids_carry_the_prefix_a_process_was_given() -> None:

@@ -1,0 +1,177 @@
+"""After a restart: ask the broker about every order, and make the engine agree with it.
+
+``recovery.recover`` rebuilds the engine from its own store; this module then asks the broker,
+which is the truth for what was filled and what is still working. Each discrepancy is resolved
+by one rule, applied through the OMS's ordinary report handlers (so it is journaled, moves the
+position and the cash, and is committed like any live report) and logged:
+
+1. **Fills the store lacks** (the venue executed while the engine was down, or between the
+   venue's report and the engine's commit) are booked, in the venue's order. A fill the store
+   has is recognised by its trade id and never booked twice.
+2. **An acknowledgement the store lacks** is applied (before the fills).
+3. **An order the store thinks open that the venue closed** (canceled, expired, rejected) is
+   closed with the venue's reason; a FILLED one is closed by its fills.
+4. **A cancel the store requested that the venue never received** (the venue still has the
+   order working) is sent again.
+5. **An order the venue has no record of**: if it was never acknowledged, its submission was
+   lost before it reached the venue, and it is rejected with that reason; if it was
+   acknowledged, the venue has lost it, and it is expired and reported as an error. Only the
+   venue's own answer concludes that an order is gone: a broker that cannot answer
+   (``query_order`` raises) leaves the order in flight and the error propagates.
+6. **An order working at the venue that the store does not know** (placed outside the engine)
+   is taken into the journal as an external order (no strategy), with its fills, so that the
+   position and the cash include it and an operator can see and cancel it.
+
+Held stops live engine-side only and are not asked about.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from application.execution import ExecutionEngine
+from application.messages import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    VenueOrder,
+)
+from application.ports import ReconcilableBroker
+from domain.errors import DomainError
+from domain.orders import Order, OrderStatus
+
+log = logging.getLogger("tradeplane.reconciliation")
+
+LOST_SUBMISSION = "the venue has no record of it: the submission never reached the venue"
+LOST_BY_VENUE = "the venue has no record of this acknowledged order"
+
+
+@dataclass(slots=True)
+class ReconciliationReport:
+    """What asking the broker changed; ``actions`` has one sentence per discrepancy."""
+
+    checked: int = 0
+    fills_booked: int = 0
+    closed: int = 0
+    cancels_resent: int = 0
+    external: int = 0
+    actions: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"reconciliation: {self.checked} order(s) checked with the broker, {self.fills_booked} fill(s)"
+            f" booked, {self.closed} closed, {self.cancels_resent} cancel(s) sent again,"
+            f" {self.external} external order(s) taken in"
+        )
+
+
+def reconcile(execution: ExecutionEngine, broker: ReconcilableBroker) -> ReconciliationReport:
+    """Bring ``execution`` (already recovered from its store) in line with ``broker``."""
+    report = ReconciliationReport()
+    for order in list(execution.open_orders.values()):
+        if order.client_order_id in execution.held_stops:
+            continue
+        report.checked += 1
+        venue = broker.query_order(order.client_order_id)
+        if venue is None:
+            _missing_at_venue(execution, order, report)
+        else:
+            _align(execution, broker, order, venue, report)
+    for venue in broker.query_open_orders():
+        if execution.find(venue.client_order_id) is None:
+            _take_external(execution, venue, report)
+    log.info(report.summary())
+    return report
+
+
+def _act(report: ReconciliationReport, message: str, *, error: bool = False) -> None:
+    report.actions.append(message)
+    (log.error if error else log.warning)("reconciliation: %s", message)
+
+
+def _missing_at_venue(execution: ExecutionEngine, order: Order, report: ReconciliationReport) -> None:
+    coid = order.client_order_id
+    ts = order.ts_last
+    if order.venue_order_id is None:
+        _act(report, f"{coid} was never received by the venue: rejected")
+        execution.on_rejected(OrderRejected(client_order_id=coid, reason=LOST_SUBMISSION, ts_event=ts))
+    else:
+        _act(report, f"{coid} ({order.venue_order_id}) is unknown to the venue: expired", error=True)
+        execution.on_expired(OrderExpired(client_order_id=coid, reason=LOST_BY_VENUE, ts_event=ts))
+    report.closed += 1
+
+
+def _align(
+    execution: ExecutionEngine,
+    broker: ReconcilableBroker,
+    order: Order,
+    venue: VenueOrder,
+    report: ReconciliationReport,
+) -> None:
+    coid = order.client_order_id
+    if order.venue_order_id is None and venue.venue_order_id is not None:
+        ts = venue.fills[0].ts_event if venue.fills else venue.ts_last
+        _act(report, f"{coid} was acknowledged by the venue as {venue.venue_order_id}")
+        execution.on_accepted(
+            OrderAccepted(client_order_id=coid, venue_order_id=venue.venue_order_id, ts_event=ts)
+        )
+    known = {fill.trade_id for fill in order.fills}
+    for fill in venue.fills:
+        if fill.trade_id not in known:
+            _act(
+                report,
+                f"{coid} fill {fill.trade_id} ({fill.side.name} {fill.quantity} @ {fill.price}) booked",
+            )
+            execution.on_filled(OrderFilled(fill=fill))
+            report.fills_booked += 1
+    if not order.status.is_open:
+        return
+    status = venue.status
+    if status.is_terminal:
+        ts = venue.ts_last
+        if status is OrderStatus.FILLED:  # the fills closed it here too, unless they disagree
+            _act(report, f"{coid} is FILLED at the venue but {order.status.value} here", error=True)
+            return
+        _act(report, f"{coid} was {status.value} at the venue ({venue.reason}): closed")
+        if status is OrderStatus.CANCELED:
+            execution.on_canceled(OrderCanceled(client_order_id=coid, reason=venue.reason, ts_event=ts))
+        elif status is OrderStatus.EXPIRED:
+            execution.on_expired(OrderExpired(client_order_id=coid, reason=venue.reason, ts_event=ts))
+        else:
+            execution.on_rejected(OrderRejected(client_order_id=coid, reason=venue.reason, ts_event=ts))
+        report.closed += 1
+    elif order.status is OrderStatus.CANCEL_PENDING and status is not OrderStatus.SUBMITTED:
+        _act(report, f"{coid}: the cancel never reached the venue; sent again")
+        broker.cancel(order)
+        report.cancels_resent += 1
+
+
+def _take_external(execution: ExecutionEngine, venue: VenueOrder, report: ReconciliationReport) -> None:
+    try:
+        order = execution.adopt_external(venue)
+    except DomainError as error:
+        _act(
+            report,
+            f"venue order {venue.client_order_id} is unknown here and cannot be tracked: {error}",
+            error=True,
+        )
+        return
+    report.external += 1
+    _act(
+        report,
+        f"{order.client_order_id} is working at the venue but was not in the store: taken in as external",
+    )
+    if venue.venue_order_id is not None:
+        execution.on_accepted(
+            OrderAccepted(
+                client_order_id=order.client_order_id,
+                venue_order_id=venue.venue_order_id,
+                ts_event=venue.ts_last,
+            )
+        )
+    for fill in venue.fills:
+        execution.on_filled(OrderFilled(fill=fill))
+        report.fills_booked += 1
