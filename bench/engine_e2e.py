@@ -50,6 +50,7 @@ def bench_settings() -> Settings:
     return parse_settings(
         {
             "engine": {"order_id_prefix": "B"},
+            "storage": {"kind": "memory"},  # the in-memory figure; bench/persistence.py swaps in SQL
             "account": {"balances": {"USDT": "1000000"}},
             "instruments": [
                 {

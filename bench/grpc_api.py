@@ -93,6 +93,7 @@ def _engine_settings(ws_url: str, rest_url: str) -> Settings:
     return parse_settings(
         {
             "engine": {"name": "tradeplane-bench", "order_id_prefix": "BG"},
+            "storage": {"kind": "memory"},
             "account": {"balances": {"USDT": "100000000", "BTC": "1000"}},
             "instruments": [
                 {

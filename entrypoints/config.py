@@ -384,8 +384,10 @@ def _grpc(table: dict[str, Any]) -> GrpcSettings:
 
 
 def _storage(table: dict[str, Any]) -> StorageSettings:
+    """A configuration keeps its state by default (SQLite files under ``data_dir``);
+    ``kind = "memory"`` keeps nothing. Built in code, ``StorageSettings()`` is in memory."""
     _known(table, set(StorageSettings.__dataclass_fields__), "[storage]")
-    settings = StorageSettings(**table)
+    settings = StorageSettings(**{"kind": "sql", **table})
     if settings.kind not in {"memory", "sql"}:
         raise ConfigError(f"[storage] kind must be memory or sql (was {settings.kind!r})")
     for key in ("data_dir", "trades_url", "signals_url", "market_data_url"):

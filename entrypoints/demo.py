@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 from adapters.exchanges.simulator import ExchangeSimulator, MarketParams, RandomWalkMarket
 from entrypoints.config import ConfigError, Settings, parse_settings
@@ -20,10 +21,15 @@ from entrypoints.runtime import tune_gc
 log = logging.getLogger("tradeplane.demo")
 
 
-def demo_settings(ws_url: str, rest_url: str) -> Settings:
-    """A small, lively setup: BTCUSDT from the local simulator, fast SMAs, tight risk."""
+def demo_settings(ws_url: str, rest_url: str, *, data_dir: str | None = None) -> Settings:
+    """A small, lively setup: BTCUSDT from the local simulator, fast SMAs, tight risk.
+
+    With ``data_dir`` the demo keeps its state there (SQLite files: orders, fills, positions,
+    signals, market data, and the paper venue's log); without, it keeps nothing."""
+    storage = {"kind": "memory"} if data_dir is None else {"kind": "sql", "data_dir": data_dir}
     return parse_settings(
         {
+            "storage": storage,
             "engine": {"name": "tradeplane-demo", "order_id_prefix": "DEMO", "status_interval_s": 3.0},
             "account": {"balances": {"USDT": "100000"}},
             "instruments": [
@@ -90,9 +96,22 @@ async def run_demo(
     simulator = ExchangeSimulator(market, seed=seed, rate=rate)
     await simulator.start()
     print(f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)", flush=True)
-    settings = demo_settings(simulator.ws_url, simulator.rest_url)
-    engine = bootstrap(settings)
+    data_dir = None if args is None or args.memory else str(args.data_dir)
+    reset = args is not None and args.reset_state
+    settings = demo_settings(simulator.ws_url, simulator.rest_url, data_dir=data_dir)
     server = None
+    try:
+        engine = bootstrap(settings, reset_state=reset)
+    except ConfigError as error:
+        await simulator.stop()
+        print(f"tradeplane: {error}", file=sys.stderr)
+        return 2
+    kept = (
+        "nothing is kept (--memory)"
+        if data_dir is None
+        else f"state kept in {data_dir}/ (--reset-state starts afresh)"
+    )
+    print(f"storage: {kept}", flush=True)
     try:
         grpc = launch.grpc_settings(settings, args) if args is not None else None
         if grpc is not None:
@@ -135,6 +154,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated market")
     parser.add_argument("--rate", type=_positive, default=50.0, help="simulated market steps per second")
     parser.add_argument("--log-level", default="WARNING", help="log level (default WARNING)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data/demo"),
+        help="where the demo keeps its state (default data/demo)",
+    )
+    parser.add_argument("--memory", action="store_true", help="keep nothing: in-memory stores")
+    parser.add_argument(
+        "--reset-state",
+        action="store_true",
+        help="start from a fresh paper account (clears the kept state first)",
+    )
     launch.add_arguments(parser)
     parser.set_defaults(handler=_main)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,11 +11,13 @@ from sqlalchemy.engine import Engine
 from adapters.memory import InMemoryMarketDataRepository, InMemorySignalRepository, InMemoryTradeRepository
 from adapters.persistence.database import StoreUnavailable, open_engine
 from adapters.persistence.market_data_store import SqlMarketDataRepository
-from adapters.persistence.migrate import DatabaseBehind, require_head
+from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
 from adapters.persistence.signal_store import SqlSignalRepository
 from adapters.persistence.trade_store import SqlTradeRepository
 from application.ports import MarketDataRepository, SignalRepository, TradeRepository
 from entrypoints.config import ConfigError, StorageSettings
+
+log = logging.getLogger("tradeplane.storage")
 
 
 @dataclass(slots=True)
@@ -62,6 +65,11 @@ def build_stores(settings: StorageSettings) -> Stores:
     engines = open_engines(settings)
     try:
         for name, engine in engines.items():
+            if engine.dialect.name == "sqlite" and is_blank(engine):
+                # The embedded default needs no setup: a new file starts at the head revision.
+                # A database with tables (ours at an older revision, or anyone's) is never touched.
+                upgrade(engine)
+                log.info("created the %s database %s", name, engine.url.render_as_string(hide_password=True))
             require_head(engine, name)
     except DatabaseBehind as error:
         for engine in engines.values():

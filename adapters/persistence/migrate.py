@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -39,8 +40,8 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Upgrade to head in one transaction (all revisions or none); returns (before, after).
+def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
+    """Upgrade to ``target`` in one transaction (all revisions or none); returns (before, after).
 
     SQLite's driver would run DDL outside any transaction, so a failure halfway (another
     app's table in the way) left half a schema; there the transaction is begun explicitly.
@@ -49,18 +50,23 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     with engine.connect() as connection:
         if engine.dialect.name != "sqlite":
             with connection.begin():
-                command.upgrade(alembic_config(connection=connection), "head")
-            return before, head_revision()
+                command.upgrade(alembic_config(connection=connection), target)
+            return before, current_revision(engine) or target
         dbapi = connection.connection.driver_connection
         previous = dbapi.isolation_level  # type: ignore[union-attr]
         dbapi.isolation_level = None  # type: ignore[union-attr]  # the driver's own BEGINs off
         try:
             with connection.begin():
                 connection.exec_driver_sql("BEGIN")
-                command.upgrade(alembic_config(connection=connection), "head")
+                command.upgrade(alembic_config(connection=connection), target)
         finally:
             dbapi.isolation_level = previous  # type: ignore[union-attr]
-    return before, head_revision()
+    return before, current_revision(engine) or target
+
+
+def is_blank(engine: Engine) -> bool:
+    """True for a database with no tables at all (a SQLite file just created)."""
+    return not inspect(engine).get_table_names()
 
 
 def require_head(engine: Engine, name: str) -> None:

@@ -32,7 +32,16 @@ class DemoProcess:
         self.stderr_path = stderr_path
         with stderr_path.open("w") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "entrypoints.cli", "demo", "--grpc-listen", "127.0.0.1:0"],
+                [
+                    sys.executable,
+                    "-m",
+                    "entrypoints.cli",
+                    "demo",
+                    "--grpc-listen",
+                    "127.0.0.1:0",
+                    "--data-dir",
+                    str(stderr_path.parent / "data"),
+                ],
                 cwd=REPO,
                 stdout=subprocess.PIPE,
                 stderr=stderr,

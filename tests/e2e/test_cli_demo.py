@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 
-def _demo(*args: str) -> subprocess.Popen[str]:
+def _demo(data_dir: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -23,6 +24,8 @@ def _demo(*args: str) -> subprocess.Popen[str]:
             "1",
             "--grpc-listen",
             "127.0.0.1:0",
+            "--data-dir",
+            str(data_dir),
             *args,
         ],
         stdout=subprocess.PIPE,
@@ -33,8 +36,8 @@ def _demo(*args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-def test_the_demo_trades_prints_status_lines_and_a_summary() -> None:
-    process = _demo("--duration", "8")
+def test_the_demo_trades_prints_status_lines_and_a_summary(tmp_path: Path) -> None:
+    process = _demo(tmp_path / "data", "--duration", "8")
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "exchange simulator on ws://127.0.0.1:" in out
@@ -45,8 +48,8 @@ def test_the_demo_trades_prints_status_lines_and_a_summary() -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_ends_the_demo_cleanly_with_a_summary() -> None:
-    process = _demo()
+def test_ctrl_c_ends_the_demo_cleanly_with_a_summary(tmp_path: Path) -> None:
+    process = _demo(tmp_path / "data")
     time.sleep(4)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)

@@ -91,6 +91,7 @@ def settings_dict(*, extra_tokens: Sequence[dict[str, Any]] = (), **grpc: Any) -
     """The configuration: two instruments, a paper broker, one (stopped) strategy, loose risk."""
     return {
         "engine": {"name": "grpc-it", "order_id_prefix": "IT"},
+        "storage": {"kind": "memory"},
         "account": {"balances": {"USDT": "1000000"}},
         "instruments": [_instrument(BTC, "BTC"), _instrument(ETH, "ETH")],
         "broker": {"kind": "paper", "maker_fee_bps": MAKER_FEE_BPS, "taker_fee_bps": TAKER_FEE_BPS},

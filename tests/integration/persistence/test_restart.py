@@ -140,8 +140,31 @@ def test_an_order_never_acknowledged_is_settled_by_the_venue_not_assumed_rejecte
 
 
 def test_an_engine_on_a_database_behind_head_refuses_to_start(database: Database, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="run `tradeplane migrate`"):
+    upgrade(database.engine, "0001")
+    with pytest.raises(ConfigError, match="has revision 0001.*run `tradeplane migrate`"):
         bootstrap(_settings(database, tmp_path), feeds=[])
+
+
+def test_a_database_with_tables_but_no_revision_is_never_touched(database: Database, tmp_path: Path) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE someone_elses (id INTEGER)"))
+    with pytest.raises(ConfigError, match="has no schema.*run `tradeplane migrate`"):
+        bootstrap(_settings(database, tmp_path), feeds=[])
+
+
+def test_the_embedded_default_needs_no_setup_new_sqlite_files_start_at_head(tmp_path: Path) -> None:
+    instrument = {"id": str(BTC), "base": "BTC", "quote": "USDT", "price_tick": "0.01", "lot_size": "0.001"}
+    settings = replace(
+        parse_settings({"instruments": [instrument]}),
+        storage=StorageSettings(kind="sql", data_dir=str(tmp_path / "fresh")),
+    )
+    engine = bootstrap(settings, feeds=[])
+    try:
+        assert (tmp_path / "fresh" / "tradeplane.db").exists()
+        assert (tmp_path / "fresh" / "market_data.db").exists()
+        assert engine.trades.list_orders() == []
+    finally:
+        engine.close()
 
 
 def test_a_kill_switch_survives_a_restart_and_the_drawdown_keeps_its_peak(

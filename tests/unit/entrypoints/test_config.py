@@ -13,6 +13,7 @@ from entrypoints.config import (
     apply_overrides,
     example_config_path,
     load_settings,
+    parse_settings,
 )
 from entrypoints.container import bootstrap, build_sizer
 
@@ -25,15 +26,29 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_shipped_example_loads_and_bootstraps_an_engine() -> None:
-    settings = load_settings(environ={})
+def test_the_shipped_example_loads_and_bootstraps_an_engine(tmp_path: Path) -> None:
+    settings = load_settings(environ={"TRADEPLANE_STORAGE__DATA_DIR": str(tmp_path)})
+    assert settings.storage.kind == "sql"  # it keeps its state, in SQLite files: no server needed
     assert [i.id for i in settings.instruments] == ["BTCUSDT.BINANCE"]
     assert settings.balances == {"USDT": Decimal("10000")}
     assert settings.risk.max_order_quantity == Decimal("0.01")
     assert settings.feeds[0].options["ws_url"] == "wss://stream.binance.com:9443"
     engine = bootstrap(settings)
-    assert [slot.id for slot in engine.strategies.slots] == ["sma-btc"]
-    assert [feed.name for feed in engine.ingestion.feeds] == ["binance"]
+    try:
+        assert [slot.id for slot in engine.strategies.slots] == ["sma-btc"]
+        assert [feed.name for feed in engine.ingestion.feeds] == ["binance"]
+        assert (tmp_path / "tradeplane.db").exists()
+    finally:
+        engine.close()
+
+
+def test_a_configuration_without_storage_keeps_its_state_in_sqlite_files() -> None:
+    raw = {"instruments": [{"id": "BTCUSDT.BINANCE", "base": "BTC", "quote": "USDT", "price_tick": "0.01",
+                            "lot_size": "0.001"}]}  # fmt: skip
+    storage = parse_settings(raw).storage
+    assert (storage.kind, storage.data_dir) == ("sql", "data")
+    assert storage.urls()["trades"] == "sqlite:///data/tradeplane.db"
+    assert parse_settings({**raw, "storage": {"kind": "memory"}}).storage.kind == "memory"
 
 
 def test_environment_overrides_replace_scalars_and_keep_decimals_exact() -> None:

@@ -13,7 +13,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "entrypoints" / "example.toml"
 
 
 def _config(tmp_path: Path, kind: str = "sql") -> Path:
-    text = EXAMPLE.read_text().replace('kind = "memory"', f'kind = "{kind}"', 1)
+    text = EXAMPLE.read_text().replace('kind = "sql"', f'kind = "{kind}"', 1)
     text = text.replace('data_dir = "data"', f'data_dir = "{tmp_path / "data"}"', 1)
     path = tmp_path / "config.toml"
     path.write_text(text)
