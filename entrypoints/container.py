@@ -18,6 +18,7 @@ from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, Ven
 from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
 from adapters.memory import InMemoryCache, LiveClock
 from application.bus import HandlerFailure, MessageBus
+from application.cache_publisher import CachePublisher
 from application.engine import Engine
 from application.execution import ExecutionEngine
 from application.ingestion import IngestionService
@@ -206,7 +207,8 @@ def bootstrap(
         raise
     engine.on_close(container.stores().close)
     cache = container.cache()
-    if not isinstance(cache, InMemoryCache):
+    if not isinstance(cache, InMemoryCache):  # shared: other processes read it
+        CachePublisher(cache=cache, books=engine.market.books, trading=engine.trading).attach(engine.bus)
         engine.on_close(cache.close)  # type: ignore[attr-defined]
     for entry in settings.strategies:
         try:
