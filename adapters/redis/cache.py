@@ -38,7 +38,7 @@ from adapters.redis.connection import (
     DEFAULT_URL,
     REDIS_ERRORS,
     Health,
-    RedisHealth,
+    HealthReporting,
     WriteBehind,
     sync_client,
 )
@@ -48,7 +48,7 @@ from domain.market_data import QuoteTick
 log = logging.getLogger("tradeplane.redis.cache")
 
 
-class RedisCache:
+class RedisCache(HealthReporting):
     """Latest quote per instrument and string values by key, in Redis, never blocking the engine.
 
     ``client`` is a URL (a fail-fast client is built and owned) or a ``redis.Redis`` the caller
@@ -145,34 +145,9 @@ class RedisCache:
     # -- health and lifecycle ------------------------------------------------------------------
 
     @property
-    def healthy(self) -> bool:
-        """False from a failed Redis round trip until the next successful one."""
-        return self._health.healthy
-
-    @property
-    def last_error(self) -> str:
-        """The most recent Redis failure ("" if none yet); kept after recovery."""
-        return self._health.last_error
-
-    @property
-    def failures(self) -> int:
-        return self._health.failures
-
-    @property
     def pending(self) -> int:
         """Values recorded but not yet in Redis."""
         return len(self._pending)
-
-    def health(self) -> RedisHealth:
-        return RedisHealth(
-            name=self.name,
-            healthy=self.healthy,
-            last_error=self.last_error,
-            writes=self.writes,
-            failures=self.failures,
-            pending=self.pending,
-            dropped=self.dropped,
-        )
 
     def flush(self) -> bool:
         """Write everything pending now, in the caller (one MSET round trip at most).

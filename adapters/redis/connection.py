@@ -77,6 +77,48 @@ class RedisHealth:
     """Values given up: unencodable, or evicted from a full outbox while Redis was away."""
 
 
+class HealthReporting:
+    """The health surface of a write-behind adapter (the cache, the stream publisher).
+
+    The adapter keeps ``name``, ``writes``, ``dropped`` and a :class:`Health` in ``_health``,
+    and says what ``pending`` is for it.
+    """
+
+    name: str
+    writes: int
+    dropped: int
+    _health: Health
+
+    @property
+    def healthy(self) -> bool:
+        """False from a failed Redis round trip until the next successful one."""
+        return self._health.healthy
+
+    @property
+    def last_error(self) -> str:
+        """The most recent Redis failure ("" if none yet); kept after recovery."""
+        return self._health.last_error
+
+    @property
+    def failures(self) -> int:
+        return self._health.failures
+
+    @property
+    def pending(self) -> int:
+        raise NotImplementedError
+
+    def health(self) -> RedisHealth:
+        return RedisHealth(
+            name=self.name,
+            healthy=self.healthy,
+            last_error=self.last_error,
+            writes=self.writes,
+            failures=self.failures,
+            pending=self.pending,
+            dropped=self.dropped,
+        )
+
+
 class Health:
     """Healthy or not, the last error, and when to try again after a failure (thread-safe)."""
 

@@ -68,7 +68,7 @@ from adapters.redis.connection import (
     DEFAULT_URL,
     REDIS_ERRORS,
     Health,
-    RedisHealth,
+    HealthReporting,
     WriteBehind,
     async_client,
     describe,
@@ -180,7 +180,7 @@ def default_producer_id() -> str:
 # -- publisher --------------------------------------------------------------------------------
 
 
-class RedisStreamBus:
+class RedisStreamBus(HealthReporting):
     """An ``EventBus`` that also appends the exported message types to Redis Streams.
 
     ``subscribe``/``unsubscribe`` act on the local bus (``local``, a fresh MessageBus by default):
@@ -273,32 +273,9 @@ class RedisStreamBus:
     # -- health and lifecycle --------------------------------------------------------------------
 
     @property
-    def healthy(self) -> bool:
-        return self._health.healthy
-
-    @property
-    def last_error(self) -> str:
-        return self._health.last_error
-
-    @property
-    def failures(self) -> int:
-        return self._health.failures
-
-    @property
     def pending(self) -> int:
         """Messages published but not yet in Redis."""
         return len(self._outbox)
-
-    def health(self) -> RedisHealth:
-        return RedisHealth(
-            name=self.name,
-            healthy=self.healthy,
-            last_error=self.last_error,
-            writes=self.writes,
-            failures=self.failures,
-            pending=self.pending,
-            dropped=self.dropped,
-        )
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Write the outbox now, in the caller, batch after batch, until it is empty (True), Redis
