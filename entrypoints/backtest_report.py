@@ -1,0 +1,343 @@
+"""The backtest report: charts, one self-contained HTML page, result.json, and a terminal table.
+
+``write_report`` writes into one directory:
+
+- ``equity.png`` (1200×700 px) and ``price.png`` (1200×600 px), see ``backtest_charts``;
+- ``report.html``: the metrics, parameters and trade list as tables, and both charts embedded
+  as base64 data URIs (the one file works anywhere: mailed, attached, opened offline), each
+  linking to its PNG beside it; inline CSS only, no script, nothing fetched;
+- ``result.json``: title, parameters, metrics (``PerformanceReport.as_dict``) and trades, for
+  tools and for comparing runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from domain.orders import Fill
+from domain.performance import NS_PER_SECOND, PerformanceReport
+from domain.round_trips import RoundTrip
+from domain.values import plain
+from entrypoints import backtest_charts
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOT_DEFINED = "n/a"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """Where ``write_report`` put each file."""
+
+    directory: Path
+    html: Path
+    equity_png: Path
+    price_png: Path
+    result_json: Path
+
+
+def write_report(
+    directory: str | Path,
+    *,
+    title: str,
+    metrics: PerformanceReport,
+    equity_curve: Sequence[tuple[int, Decimal]],
+    prices: Sequence[tuple[int, Decimal]],
+    trades: Sequence[RoundTrip] | None = None,
+    parameters: Mapping[str, str],
+    fills: Sequence[Fill] | None = None,
+    instrument: str = "",
+    currency: str = "",
+) -> ReportFiles:
+    """Write the report files into ``directory`` (created if missing); returns their paths.
+
+    ``trades`` default to ``metrics.trades``. With ``fills`` the price chart marks every fill;
+    without, each trade's entry and exit. Existing files of the same names are replaced.
+    """
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    trade_list = tuple(metrics.trades if trades is None else trades)
+    files = ReportFiles(
+        directory=target,
+        html=target / "report.html",
+        equity_png=target / "equity.png",
+        price_png=target / "price.png",
+        result_json=target / "result.json",
+    )
+    backtest_charts.plot_equity(
+        files.equity_png,
+        title=title,
+        equity_curve=equity_curve,
+        starting_capital=metrics.starting_capital,
+        currency=currency,
+    )
+    backtest_charts.plot_price(
+        files.price_png, title=title, prices=prices, trades=trade_list, fills=fills, instrument=instrument
+    )
+    result = {
+        "title": title,
+        "parameters": dict(parameters),
+        "metrics": metrics.as_dict(trades=False),
+        "trades": [trade.as_dict() for trade in trade_list],
+    }
+    files.result_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    page = render_html(
+        title=title,
+        metrics=metrics,
+        trades=trade_list,
+        parameters=parameters,
+        equity_png=files.equity_png,
+        price_png=files.price_png,
+    )
+    files.html.write_text(page, encoding="utf-8")
+    return files
+
+
+# --- formatting shared by the HTML page and the terminal table -------------------------------
+
+
+def format_time(ts_ns: int | None) -> str:
+    if ts_ns is None:
+        return NOT_DEFINED
+    moment = EPOCH + timedelta(microseconds=ts_ns // 1000)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(ns: int | None) -> str:
+    """Compact human duration: "2d 03h 04m", "5h 07m 09s", "42.5s"."""
+    if ns is None:
+        return NOT_DEFINED
+    seconds = ns / NS_PER_SECOND
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h {minutes:02d}m"
+    return f"{hours}h {minutes:02d}m {secs:02d}s"
+
+
+def format_money(value: Decimal | None) -> str:
+    """Two decimals with thousands separators from 1 up; up to 8 decimals below (sats, fees)."""
+    if value is None:
+        return NOT_DEFINED
+    if value.copy_abs() >= 1:
+        return f"{value:,.2f}"
+    return plain(value.quantize(Decimal("1e-8")))
+
+
+def _percent(value: float | Decimal | None) -> str:
+    return NOT_DEFINED if value is None else f"{float(value) * 100:,.2f} %"
+
+
+def _ratio(value: float | None) -> str:
+    return NOT_DEFINED if value is None else f"{value:,.2f}"
+
+
+def metric_rows(report: PerformanceReport) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The metrics as (section, [(label, text)]), in reading order."""
+    r = report
+    recovery = format_time(r.max_drawdown_recovery_ns) if r.max_drawdown_recovery_ns else "not recovered"
+    if r.max_drawdown_peak_ns is None:
+        recovery = NOT_DEFINED
+    return [
+        (
+            "Run",
+            [
+                ("Start (UTC)", format_time(r.start_ns)),
+                ("End (UTC)", format_time(r.end_ns)),
+                ("Duration", format_duration(r.duration_ns)),
+                ("Starting capital", format_money(r.starting_capital)),
+                ("Final equity", format_money(r.final_equity)),
+                ("Net profit", format_money(r.net_profit)),
+                ("Fees paid", format_money(r.fees_paid)),
+                ("Exposure", _percent(r.exposure)),
+            ],
+        ),
+        (
+            "Returns and risk",
+            [
+                ("Total return", _percent(r.total_return)),
+                ("Annualized return (CAGR)", _percent(r.annualized_return)),
+                ("Annualized volatility", _percent(r.annualized_volatility)),
+                ("Sharpe ratio", _ratio(r.sharpe_ratio)),
+                ("Sortino ratio", _ratio(r.sortino_ratio)),
+                ("Calmar ratio", _ratio(r.calmar_ratio)),
+                ("Max drawdown", _percent(r.max_drawdown)),
+                ("Max drawdown amount", format_money(r.max_drawdown_amount)),
+                ("Max drawdown peak", format_time(r.max_drawdown_peak_ns)),
+                ("Max drawdown trough", format_time(r.max_drawdown_trough_ns)),
+                ("Max drawdown recovery", recovery),
+                ("Longest drawdown", format_duration(r.longest_drawdown_ns)),
+                ("Longest drawdown recovered", "yes" if r.longest_drawdown_recovered else "no"),
+            ],
+        ),
+        (
+            "Trades",
+            [
+                ("Closed trades", str(r.trade_count)),
+                ("Winning / losing", f"{r.winning_trades} / {r.losing_trades}"),
+                ("Win rate", _percent(r.win_rate)),
+                ("Average win", format_money(r.average_win)),
+                ("Average loss", format_money(r.average_loss)),
+                ("Average trade", format_money(r.average_trade)),
+                ("Profit factor", _ratio(r.profit_factor)),
+                ("Gross profit / loss", f"{format_money(r.gross_profit)} / {format_money(r.gross_loss)}"),
+                ("Average holding time", format_duration(r.average_holding_ns)),
+            ],
+        ),
+        (
+            "Sampling",
+            [
+                ("Return period", format_duration(r.period_ns)),
+                ("Periods in run", str(r.periods)),
+                ("Periods per year", f"{r.periods_per_year:g}"),
+                ("Risk-free rate (annual)", _percent(r.risk_free_rate)),
+            ],
+        ),
+    ]
+
+
+def format_metrics_table(report: PerformanceReport) -> str:
+    """The metrics as an aligned plain-text table for the terminal."""
+    sections = metric_rows(report)
+    width = max(len(label) for _, rows in sections for label, _ in rows)
+    values = max(len(text) for _, rows in sections for _, text in rows)
+    lines: list[str] = []
+    for section, rows in sections:
+        if lines:
+            lines.append("")
+        lines.append(section)
+        lines.append("-" * (width + values + 4))
+        lines.extend(f"  {label:<{width}}  {text:>{values}}" for label, text in rows)
+    return "\n".join(lines) + "\n"
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1240px; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+.subtitle { color: #666; margin-top: 0; }
+.metrics { display: flex; flex-wrap: wrap; gap: 2em; align-items: flex-start; }
+table { border-collapse: collapse; font-size: 0.92em; }
+th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #eee; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f5f5f5; }
+caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; }
+.win { color: #1a7f37; } .loss { color: #c62828; }
+"""
+
+
+def _embedded(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    name = html.escape(path.name)
+    return (
+        f'<figure><a href="{name}"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"></a>'
+        f'<figcaption><a href="{name}">{name}</a></figcaption></figure>'
+    )
+
+
+def _trade_rows(trades: Sequence[RoundTrip]) -> str:
+    rows = []
+    for number, trade in enumerate(trades, start=1):
+        net = trade.net_pnl
+        css = "win" if net > 0 else "loss" if net < 0 else ""
+        cells = [
+            str(number),
+            html.escape(str(trade.instrument_id)),
+            trade.side.value,
+            plain(trade.quantity),
+            format_time(trade.entry_ts),
+            format_money(trade.entry_price),
+            format_time(trade.exit_ts),
+            format_money(trade.exit_price),
+            format_money(trade.gross_pnl),
+            format_money(trade.fees),
+            f'<span class="{css}">{format_money(net)}</span>',
+            format_duration(trade.holding_ns),
+        ]
+        rows.append("<tr>" + "".join(f'<td class="num">{c}</td>' for c in cells) + "</tr>")
+    return "\n".join(rows)
+
+
+def render_html(
+    *,
+    title: str,
+    metrics: PerformanceReport,
+    trades: Sequence[RoundTrip],
+    parameters: Mapping[str, str],
+    equity_png: Path,
+    price_png: Path,
+) -> str:
+    """The report page: one file, images inlined, no external resource."""
+    esc = html.escape
+    metric_tables = []
+    for section, rows in metric_rows(metrics):
+        body = "".join(
+            f'<tr><th>{esc(label)}</th><td class="num">{esc(text)}</td></tr>' for label, text in rows
+        )
+        metric_tables.append(f"<table><caption>{esc(section)}</caption>{body}</table>")
+    parameter_rows = "".join(
+        f"<tr><th>{esc(str(name))}</th><td>{esc(str(value))}</td></tr>" for name, value in parameters.items()
+    )
+    heads = (
+        "#",
+        "Instrument",
+        "Side",
+        "Quantity",
+        "Entry (UTC)",
+        "Entry price",
+        "Exit (UTC)",
+        "Exit price",
+        "Gross P&L",
+        "Fees",
+        "Net P&L",
+        "Holding",
+    )
+    trade_table = (
+        "<table><tr>"
+        + "".join(f"<th>{esc(h)}</th>" for h in heads)
+        + "</tr>"
+        + _trade_rows(trades)
+        + "</table>"
+        if trades
+        else "<p>No closed trades.</p>"
+    )
+    span = f"{format_time(metrics.start_ns)} to {format_time(metrics.end_ns)} UTC"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>{esc(title)}</h1>
+<p class="subtitle">{esc(span)} · {esc(format_duration(metrics.duration_ns))}</p>
+<h2>Metrics</h2>
+<div class="metrics">
+{"".join(metric_tables)}
+</div>
+<h2>Equity and drawdown</h2>
+{_embedded(equity_png, "Equity curve with drawdown")}
+<h2>Price and trades</h2>
+{_embedded(price_png, "Price with buy and sell markers")}
+<h2>Parameters</h2>
+{f"<table>{parameter_rows}</table>" if parameter_rows else "<p>No parameters.</p>"}
+<h2>Trades ({len(trades)})</h2>
+{trade_table}
+</body>
+</html>
+"""
