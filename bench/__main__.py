@@ -20,6 +20,7 @@ SUITES = [
     "bench.ws_ingest",
     "bench.grpc_api",
     "bench.persistence",
+    "bench.historical_csv",
 ]
 RESULTS = Path(__file__).resolve().parent / "results"
 
