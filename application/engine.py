@@ -127,6 +127,7 @@ class Engine:
                 (BookSnapshot, "on_book_snapshot"),
                 (BookDelta, "on_book_delta"),
                 (BookInvalidated, "on_book_invalidated"),
+                (Bar, "on_bar"),
             ):
                 handler = getattr(broker, name, None)
                 if handler is not None:

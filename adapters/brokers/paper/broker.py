@@ -12,11 +12,18 @@ before that event. The wall clock is never read, so a replay gives the same repo
 Taking liquidity. A market order, or the marketable part of a limit order, walks the opposite
 side of the local L2 book, one fill per level (taker fee, slippage). Without a usable book (none
 yet, or a gap until the next snapshot) the last quote's touch stands in for it; with neither, a
-market order is rejected. What the book cannot fill of a market order expires ("insufficient
+market order is rejected, unless ``last_trade_liquidity`` is on (a backtest on trades or bars
+only): then it fills in full at the last trade price.
+
+What the book cannot fill of a market order expires ("insufficient
 liquidity", as Binance does); an IOC remainder expires ("IOC remainder"); a FOK order fills in
 full or expires untouched. Market orders are never resting orders, whatever their time in force.
 The book is not depleted by paper fills: our orders have no market impact, so two taker orders
 between two book updates both see the whole displayed book.
+
+Bars (history of bars only). An order arriving during a bar meets the bar's open; a resting
+buy limit above the bar's low fills at its limit (a sell: below the high), for at most the
+bar's volume; then the bar's close is the last trade price.
 
 Resting limit orders fill as maker, at their limit price, from:
 (a) a trade through the price (buy: trade price below the limit): min(leaves, trade size);
@@ -75,10 +82,10 @@ from application.messages import (
 from domain.errors import BookOutOfSync, DomainError, InvalidValue
 from domain.identifiers import ClientOrderId, InstrumentId, TradeId, VenueOrderId
 from domain.instrument import Instrument
-from domain.market_data import BookDelta, BookInvalidated, BookLevel, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import Bar, BookDelta, BookInvalidated, BookLevel, BookSnapshot, QuoteTick, TradeTick
 from domain.order_book import OrderBook
 from domain.orders import Fill, LiquiditySide, Order, OrderStatus, OrderType, TimeInForce
-from domain.values import EXACT, ZERO, OrderSide, exact_mul
+from domain.values import EXACT, ZERO, AggressorSide, OrderSide, exact_mul
 
 HISTORY = 10_000
 """Closed orders kept for ``get`` (reconciliation); the oldest are forgotten first."""
@@ -152,6 +159,7 @@ class PaperBroker:
         "_flushing",
         "_id_prefix",
         "_instruments",
+        "_last_prices",
         "_latency",
         "_log",
         "_open",
@@ -204,6 +212,7 @@ class PaperBroker:
         self._venue_ids = 0
         self._trades = 0
         self._id_prefix = id_prefix
+        self._last_prices: dict[InstrumentId, Decimal] = {}  # only with last_trade_liquidity
         self._log = log
         self._unlogged: list[Record] = []  # reports made, not yet in the log (written before publishing)
         if log is not None:
@@ -276,11 +285,34 @@ class PaperBroker:
         pending = self._pending
         if pending and pending[0][0] <= tick.ts_event:
             self._release(tick.ts_event)
+        if self._config.last_trade_liquidity:
+            self._last_prices[tick.instrument_id] = tick.price
         resting = self._resting.get(tick.instrument_id)
         if resting is not None and self._use_trades:
             allocations = resting.allocate_trade(tick.price, tick.size, tick.aggressor)
             if allocations:
                 self._fill_resting(allocations, tick.ts_event)
+        if self._outbox:
+            self._flush()
+
+    def on_bar(self, bar: Bar) -> None:
+        """A bar (history of bars only): what arrives during it meets its open; resting limits
+        its range reached fill at their limit, within its volume; its close is the last price."""
+        instrument_id = bar.instrument_id
+        last_trade = self._config.last_trade_liquidity
+        if last_trade:
+            self._last_prices[instrument_id] = bar.open
+        pending = self._pending
+        if pending and pending[0][0] <= bar.ts_event:
+            self._release(bar.ts_event)
+        resting = self._resting.get(instrument_id)
+        if resting is not None and self._use_trades:
+            allocations = list(resting.allocate_trade(bar.low, bar.volume, AggressorSide.SELLER))
+            allocations += resting.allocate_trade(bar.high, bar.volume, AggressorSide.BUYER)
+            if allocations:
+                self._fill_resting(allocations, bar.ts_event)
+        if last_trade:
+            self._last_prices[instrument_id] = bar.close
         if self._outbox:
             self._flush()
 
@@ -694,11 +726,22 @@ class PaperBroker:
         book = self._books.get(order.instrument_id)
         usable = book if book is not None and book.synced else None
         quote = self._quotes.get(order.instrument_id)
-        return available_liquidity(order.side, order.leaves, limit, usable, quote) or []
+        levels = available_liquidity(order.side, order.leaves, limit, usable, quote)
+        if levels is None and self._config.last_trade_liquidity:
+            last = self._last_prices.get(order.instrument_id)
+            if last is not None and (
+                limit is None or (last <= limit if order.side is OrderSide.BUY else last >= limit)
+            ):
+                return [(last, order.leaves)]
+        return levels or []
 
     def _book_usable(self, instrument_id: InstrumentId) -> bool:
         book = self._books.get(instrument_id)
         return book is not None and book.synced
 
     def _has_market_data(self, instrument_id: InstrumentId) -> bool:
-        return self._book_usable(instrument_id) or instrument_id in self._quotes
+        return (
+            self._book_usable(instrument_id)
+            or instrument_id in self._quotes
+            or instrument_id in self._last_prices
+        )

@@ -52,6 +52,9 @@ class PaperBrokerConfig:
     beyond a limit order's price). ``fee_decimals``: the fee is rounded half-even to this many
     decimal places. ``use_trades_for_fills`` / ``use_book_for_fills``: whether public trades,
     and the book (or quote) moving through the price, fill resting limit orders.
+    ``last_trade_liquidity``: with neither book nor quote (history of trades or bars only), a
+    taker order fills in full at the last trade price (a bar's open when it arrives during the
+    bar, else the last close), slippage applied; off live, where a missing book means no fill.
 
     Raises InvalidValue (malformed number) or InvalidParameter (out of range), naming the field.
     """
@@ -63,6 +66,7 @@ class PaperBrokerConfig:
     fee_decimals: int = 12
     use_trades_for_fills: bool = True
     use_book_for_fills: bool = True
+    last_trade_liquidity: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -73,6 +77,7 @@ class PaperBrokerConfig:
         set_(self, "fee_decimals", _whole(self.fee_decimals, "fee_decimals", MAX_FEE_DECIMALS))
         set_(self, "use_trades_for_fills", _flag(self.use_trades_for_fills, "use_trades_for_fills"))
         set_(self, "use_book_for_fills", _flag(self.use_book_for_fills, "use_book_for_fills"))
+        set_(self, "last_trade_liquidity", _flag(self.last_trade_liquidity, "last_trade_liquidity"))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> PaperBrokerConfig:

@@ -16,7 +16,7 @@ from application.messages import (
 )
 from domain.identifiers import InstrumentId
 from domain.instrument import Instrument
-from domain.market_data import BookDelta, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import Bar, BookDelta, BookSnapshot, QuoteTick, TradeTick
 from domain.orders import Order, OrderStatus
 from domain.values import AggressorSide
 from tests.builders import BTCUSDT, TS, make_instrument, make_registry
@@ -80,6 +80,7 @@ class PaperVenue:
         self.bus.subscribe(QuoteTick, self.broker.on_quote)
         self.bus.subscribe(BookSnapshot, self.broker.on_book_snapshot)
         self.bus.subscribe(BookDelta, self.broker.on_book_delta)
+        self.bus.subscribe(Bar, self.broker.on_bar)
 
     def _failed(self, failure: HandlerFailure, error: BaseException) -> None:
         self.failures.append(error)
