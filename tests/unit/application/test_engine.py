@@ -118,7 +118,7 @@ def test_the_bus_wiring_order_is_market_state_store_broker_oms_strategies(make: 
     assert bus.handlers(QuoteTick) == (market.on_quote, store.append, broker.on_quote, strategies.on_quote)
     assert bus.handlers(BookSnapshot) == (market.on_book_snapshot, broker.on_book_snapshot)
     assert bus.handlers(BookDelta) == (market.on_book_delta, broker.on_book_delta)
-    assert bus.handlers(Bar) == (market.on_bar, store.append, oms.on_bar, strategies.on_bar)
+    assert bus.handlers(Bar) == (market.on_bar, store.append, broker.on_bar, oms.on_bar, strategies.on_bar)
     assert bus.handlers(OrderIntent)[:2] == (strategies.on_intent, oms.on_intent)
     for report, handler in (
         (OrderAccepted, oms.on_accepted),
