@@ -119,9 +119,17 @@ class MarketDataRepository(Protocol):
 
 
 class SignalRepository(Protocol):
-    """The signals store: every signal a strategy emitted, in order."""
+    """The signals store: every signal a strategy emitted, in order.
+
+    ``add`` may buffer: a store on the trades store's database writes a signal in the same
+    transaction as the order it causes (the OMS commits before anything reaches the broker).
+    ``commit`` makes every signal added so far durable (nothing to do when none is pending);
+    the strategy engine calls it before it moves on from the market event that produced them.
+    """
 
     def add(self, signal: Signal) -> None: ...
+
+    def commit(self) -> None: ...
 
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]: ...
 

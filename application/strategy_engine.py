@@ -41,6 +41,15 @@ class StrategySlot:
         return self.strategy.id
 
 
+class _SignalsDue:
+    """Bus marker of the strategy engine: commit the signals of the event being handled."""
+
+    __slots__ = ()
+
+
+_SIGNALS_DUE = _SignalsDue()
+
+
 class UnknownStrategy(DomainError, KeyError):
     code = "UNKNOWN_STRATEGY"
 
@@ -65,9 +74,25 @@ class StrategyEngine:
     delivered count as working too: two strategies (or two signals) on one event never
     double an order. ``on_intent`` must be subscribed to OrderIntent (the Engine does it)
     to learn of each delivery.
+
+    Signals are durable before the engine moves on from the event that produced them, and
+    before any order they caused reaches the broker: the signal store may buffer them into the
+    trade store's unit of work (one database), whose commit journaling the order writes them
+    too; at the end of each event with signals, ``SignalRepository.commit`` writes what is
+    left (a signal that caused no order), right away, or after the intents still on the bus
+    have been handled (a marker queued behind them, which this engine subscribes to itself).
     """
 
-    __slots__ = ("_bus", "_by_instrument", "_in_flight", "_portfolio", "_signals", "_slots", "_working")
+    __slots__ = (
+        "_bus",
+        "_by_instrument",
+        "_in_flight",
+        "_portfolio",
+        "_signals",
+        "_slots",
+        "_uncommitted",
+        "_working",
+    )
 
     def __init__(
         self,
@@ -84,6 +109,8 @@ class StrategyEngine:
         self._slots: dict[StrategyId, StrategySlot] = {}
         self._by_instrument: dict[InstrumentId, list[StrategySlot]] = {}
         self._in_flight: dict[int, OrderIntent] = {}  # published, not yet delivered; by id()
+        self._uncommitted = False  # signals added since the last SignalRepository.commit
+        bus.subscribe(_SignalsDue, self._commit_signals)
 
     # -- registry ----------------------------------------------------------------------
 
@@ -150,6 +177,8 @@ class StrategyEngine:
                 continue
             if signals:
                 self._handle(slot, signals, tick.price)
+        if self._uncommitted:
+            self._end_of_event()
 
     def on_quote(self, quote: QuoteTick) -> None:
         slots = self._by_instrument.get(quote.instrument_id)
@@ -165,6 +194,8 @@ class StrategyEngine:
                 continue
             if signals:
                 self._handle(slot, signals, quote.mid)
+        if self._uncommitted:
+            self._end_of_event()
 
     def on_bar(self, bar: Bar) -> None:
         slots = self._by_instrument.get(bar.instrument_id)
@@ -182,6 +213,21 @@ class StrategyEngine:
                 continue
             if signals:
                 self._handle(slot, signals, bar.close)
+        if self._uncommitted:
+            self._end_of_event()
+
+    def _end_of_event(self) -> None:
+        """The signals of this event are made durable before the engine moves on from it."""
+        if self._in_flight:
+            # Intents are queued on the bus: the OMS journals their orders (and the signals
+            # riding with them) first; the marker, queued behind, commits whatever is left.
+            self._bus.publish(_SIGNALS_DUE)
+        else:
+            self._commit_signals(_SIGNALS_DUE)
+
+    def _commit_signals(self, _: _SignalsDue) -> None:
+        self._signals.commit()
+        self._uncommitted = False
 
     def on_intent(self, intent: OrderIntent) -> None:
         """Bus handler: an intent this engine published has been delivered (it no longer counts)."""
@@ -194,6 +240,7 @@ class StrategyEngine:
         for signal in signals:
             slot.signals += 1
             self._signals.add(signal)
+            self._uncommitted = True
             if self._bus.wants(SignalEmitted):
                 self._bus.publish(SignalEmitted(signal=signal))
             try:

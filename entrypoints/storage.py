@@ -31,7 +31,7 @@ class Stores:
         """Write what is buffered and release the connections."""
         if isinstance(self.market_data, SqlMarketDataRepository):
             self.market_data.close()
-        for store in (self.trades, self.signals):
+        for store in (self.signals, self.trades):  # signals first: they may ride the trades store
             if isinstance(store, SqlTradeRepository | SqlSignalRepository):
                 store.close()
         for engine in {id(e): e for e in self.engines.values()}.values():
@@ -80,6 +80,9 @@ def build_stores(settings: StorageSettings) -> Stores:
         batch_size=settings.market_data_batch_size,
         flush_interval_s=settings.market_data_flush_interval_s,
     )
-    return Stores(
-        SqlTradeRepository(engines["trades"]), SqlSignalRepository(engines["signals"]), market_data, engines
-    )
+    trades = SqlTradeRepository(engines["trades"])
+    # One database for both (the default): a signal rides in the transaction of the order it
+    # causes, one commit instead of two (the OMS of this process journals every order).
+    shared = engines["signals"] is engines["trades"]
+    signals = SqlSignalRepository(engines["signals"], unit_of_work=trades if shared else None)
+    return Stores(trades, signals, market_data, engines)

@@ -47,6 +47,9 @@ class InMemorySignalRepository:
     def add(self, signal: Signal) -> None:
         self._signals.append(signal)
 
+    def commit(self) -> None:
+        """Nothing pending: memory is the store."""
+
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
         selected = [s for s in self._signals if strategy_id is None or s.strategy_id == strategy_id]
         return selected[-limit:]

@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy.engine import Engine
 
 from adapters.persistence import schema as s
-from adapters.persistence.raw_sql import Dialect, execute_many
+from adapters.persistence.raw_sql import Dialect, execute_rows
 from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
 
 log = logging.getLogger("tradeplane.persistence.market_data")
@@ -44,9 +44,9 @@ class SqlMarketDataRepository:
             raise ValueError("batch_size, max_queued_batches and flush_interval_s must be positive")
         self._engine = engine
         self._dialect = Dialect(engine.dialect.name)
-        self._sql_trade = self._dialect.insert(s.trades)
-        self._sql_quote = self._dialect.insert(s.quotes)
-        self._sql_bar = self._dialect.insert(s.bars)
+        self._sql_trade = self._dialect.insert_rows(s.trades)
+        self._sql_quote = self._dialect.insert_rows(s.quotes)
+        self._sql_bar = self._dialect.insert_rows(s.bars)
         self._batch_size = batch_size
         self._interval = flush_interval_s
         self._monotonic = monotonic
@@ -106,7 +106,7 @@ class SqlMarketDataRepository:
         try:
             statements = self._rows(batch)
             with self._engine.begin() as connection:
-                execute_many(connection, statements)
+                execute_rows(connection.connection, self._dialect, statements)
         except Exception as error:  # a writer thread must not die: count, log, go on
             self.failed += len(batch)
             self.last_error = f"{type(error).__name__}: {error}"

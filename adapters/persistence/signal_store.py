@@ -1,4 +1,11 @@
-"""The signals store on SQL: every signal a strategy emitted, committed as it arrives."""
+"""The signals store on SQL: every signal a strategy emitted.
+
+On a database of its own a signal is committed as it arrives. On the trades store's database
+(the default: both in ``tradeplane.db``) it rides in the trades store's next transaction: the
+commit that journals the order it causes, before that order reaches the broker, writes the
+signal too (one commit instead of two), and ``commit`` writes a signal that caused no order
+(the strategy engine calls it at the end of the market event that produced the signal).
+"""
 
 from __future__ import annotations
 
@@ -10,32 +17,30 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from adapters.persistence import schema as s
 from adapters.persistence.raw_sql import Dialect, execute_many
+from adapters.persistence.trade_store import SqlTradeRepository
 from domain.identifiers import InstrumentId, StrategyId
 from domain.signals import Signal
 from domain.values import OrderSide
 
 
 class SqlSignalRepository:
-    """``SignalRepository``: a signal is committed before ``add`` returns (nothing is lost)."""
+    """``SignalRepository``: committed as it arrives, or with the trades store's next commit.
 
-    def __init__(self, engine: Engine) -> None:
+    ``unit_of_work`` is the trades store on the same database (the same engine), whose
+    transactions the signals then ride; without it each ``add`` commits before it returns.
+    Riding is right only where the orders a signal causes are journaled by that trades store
+    before they leave the process (the one-process engine): a composition that hands intents
+    to another process must not pass ``unit_of_work``.
+    """
+
+    def __init__(self, engine: Engine, *, unit_of_work: SqlTradeRepository | None = None) -> None:
         self._engine = engine
         self._dialect = Dialect(engine.dialect.name)
         self._sql = self._dialect.insert(s.signals)
         self._connection: Connection | None = None
+        self._unit_of_work = unit_of_work
 
     def add(self, signal: Signal) -> None:
-        connection = self._connection
-        if connection is None or connection.closed or connection.invalidated:
-            connection = self._connection = self._engine.connect()
-        try:
-            self._insert(connection, signal)
-        except Exception:
-            connection.close()
-            self._connection = None
-            raise
-
-    def _insert(self, connection: Connection, signal: Signal) -> None:
         row = (
             signal.strategy_id,
             signal.instrument_id,
@@ -45,10 +50,29 @@ class SqlSignalRepository:
             signal.reason,
             signal.ts_event,
         )
-        with connection.begin():
-            execute_many(connection, ((self._sql, (row,)),))
+        if self._unit_of_work is not None:
+            self._unit_of_work.ride(self._sql, row)
+            return
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self._engine.connect()
+        try:
+            with connection.begin():
+                execute_many(connection, ((self._sql, (row,)),))
+        except Exception:
+            connection.close()
+            self._connection = None
+            raise
+
+    def commit(self) -> None:
+        """Make the signals still riding durable: the trades store commits (with whatever it
+        has buffered, each piece of which is a whole unit of work of the OMS at this point)."""
+        uow = self._unit_of_work
+        if uow is not None and uow.riding(self._sql):
+            uow.commit()
 
     def close(self) -> None:
+        self.commit()
         if self._connection is not None:
             self._connection.close()
             self._connection = None

@@ -1,7 +1,9 @@
 """The trades store on SQL: orders and their append-only journal, fills, positions, balances.
 
 Writes are buffered in memory and made durable by ``commit`` in one transaction, which is
-the OMS's unit of work (see ``TradeRepository``). An order read back from the store is
+the OMS's unit of work (see ``TradeRepository``). Another store on the same database may
+have rows ride along (``ride``): the signals store does, so that a signal and the order it
+causes take one transaction, not two. An order read back from the store is
 rebuilt by replaying its journal through the domain's state machine, so a stored order is
 exactly the one that wrote it, or loading fails loudly.
 """
@@ -18,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from adapters.persistence import schema as s
+from adapters.persistence.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from adapters.persistence.raw_sql import Dialect, execute_many
 from domain.identifiers import (
     ClientOrderId,
@@ -36,6 +39,8 @@ _ORDER_COLUMNS = [c.name for c in s.orders.c]
 _EVENT_COLUMNS = [c.name for c in s.order_events.c if c.name != "id"]
 _FILL_COLUMNS = [c.name for c in s.fills.c if c.name != "id"]
 _PROJECTION_COLUMNS = ["status", "venue_order_id", "filled_quantity", "ts_last", "event_count"]
+_PROJECTED = len(_ORDER_COLUMNS) - len(_PROJECTION_COLUMNS)  # an order row: the order, then these
+assert _ORDER_COLUMNS[_PROJECTED:] == _PROJECTION_COLUMNS
 
 
 class SqlTradeRepository:
@@ -53,6 +58,7 @@ class SqlTradeRepository:
         self._sql_exists = f"SELECT 1 FROM orders WHERE client_order_id = {d.mark}"
         self._sql_risk = d.upsert(s.risk_state, "id")
         self._risk: tuple[Any, ...] | None = None
+        self._riders: dict[str, list[tuple[Any, ...]]] = {}  # statement -> rows of other stores
         self._new_orders: list[tuple[Any, ...]] = []
         self._events: list[tuple[Any, ...]] = []
         self._fills: list[tuple[Any, ...]] = []
@@ -63,6 +69,7 @@ class SqlTradeRepository:
         self._live: dict[ClientOrderId, Order] = {}  # orders whose events go through this store
         self._seq: dict[ClientOrderId, int] = {}
         self._connection: Connection | None = None
+        self._checkpointer = WalCheckpointer(engine) if d.name == "sqlite" else None
         self.commits = 0
 
     # -- writes (buffered) -----------------------------------------------------------------------
@@ -182,6 +189,19 @@ class SqlTradeRepository:
         self._balances = dict(balances)
         self._balances_ts = ts_ns
 
+    def ride(self, sql: str, row: tuple[Any, ...]) -> None:
+        """Write ``row`` with ``sql`` (an insert of another store on this database, rendered by
+        ``raw_sql.Dialect``) in the next commit's transaction, before this store's own rows."""
+        rows = self._riders.get(sql)
+        if rows is None:
+            self._riders[sql] = [row]
+        else:
+            rows.append(row)
+
+    def riding(self, sql: str) -> bool:
+        """True while rows given to ``ride`` with ``sql`` wait for a commit."""
+        return sql in self._riders
+
     def commit(self) -> None:
         """Write everything since the last commit in one transaction, or nothing.
 
@@ -189,23 +209,46 @@ class SqlTradeRepository:
         keeps the buffers (a retry writes them again) and raises.
         """
         if not (
-            self._new_orders or self._events or self._fills or self._positions or self._balances or self._risk
+            self._new_orders
+            or self._events
+            or self._fills
+            or self._positions
+            or self._balances
+            or self._risk
+            or self._riders
         ):
             return
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
-            connection = self._connection = self._engine.connect()
+            connection = self._connect()
         dec = self._dialect.decimal
+        seq = self._seq
+        # An order new in this commit is inserted with its latest state (one statement, not
+        # an insert and then an update of the projection columns, the last of each row).
+        new_orders = []
+        dirty = dict(self._dirty)
+        for row in self._new_orders:
+            order = dirty.pop(row[0])
+            new_orders.append(
+                (
+                    *row[:_PROJECTED],
+                    order.status.value,
+                    order.venue_order_id,
+                    dec(order.filled_quantity),
+                    order.ts_last,
+                    seq[order.client_order_id],
+                )
+            )
         projection = [
             (
                 order.status.value,
                 order.venue_order_id,
                 dec(order.filled_quantity),
                 order.ts_last,
-                self._seq[coid],
+                seq[coid],
                 coid,
             )
-            for coid, order in self._dirty.items()
+            for coid, order in dirty.items()
         ]
         balances = [(asset, dec(amount), self._balances_ts) for asset, amount in self._balances.items()]
         try:
@@ -213,7 +256,8 @@ class SqlTradeRepository:
                 execute_many(
                     connection,
                     (
-                        (self._sql_order, self._new_orders),
+                        *self._riders.items(),
+                        (self._sql_order, new_orders),
                         (self._sql_event, self._events),
                         (self._sql_fill, self._fills),
                         (self._sql_projection, projection),
@@ -229,15 +273,26 @@ class SqlTradeRepository:
         self._new_orders, self._events, self._fills = [], [], []
         self._dirty, self._positions, self._balances = {}, {}, {}
         self._risk = None
+        self._riders = {}
         self.commits += 1
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
         live = self._live
         for coid in [c for c, order in live.items() if order.status.is_terminal]:
             del live[coid]  # closed: read back from the database when asked again
 
+    def _connect(self) -> Connection:
+        """The kept connection of the writes; on SQLite its checkpoints are the checkpointer's."""
+        connection = self._connection = self._engine.connect()
+        if self._checkpointer is not None:
+            connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+            connection.commit()
+        return connection
+
     def _exists(self, client_order_id: ClientOrderId) -> bool:
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
-            connection = self._connection = self._engine.connect()
+            connection = self._connect()
         if connection.in_transaction():  # not expected: commit() always ends its transaction
             connection.commit()
         dbapi = connection.connection
@@ -252,6 +307,8 @@ class SqlTradeRepository:
         return found
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._connection is not None:
             self._connection.close()
             self._connection = None

@@ -141,14 +141,14 @@ def test_an_order_never_acknowledged_is_settled_by_the_venue_not_assumed_rejecte
 
 def test_an_engine_on_a_database_behind_head_refuses_to_start(database: Database, tmp_path: Path) -> None:
     upgrade(database.engine, "0001")
-    with pytest.raises(ConfigError, match="has revision 0001.*run `tradeplane migrate`"):
+    with pytest.raises(ConfigError, match=r"has revision 0001.*run `tradeplane migrate`"):
         bootstrap(_settings(database, tmp_path), feeds=[])
 
 
 def test_a_database_with_tables_but_no_revision_is_never_touched(database: Database, tmp_path: Path) -> None:
     with database.engine.begin() as connection:
         connection.execute(text("CREATE TABLE someone_elses (id INTEGER)"))
-    with pytest.raises(ConfigError, match="has no schema.*run `tradeplane migrate`"):
+    with pytest.raises(ConfigError, match=r"has no schema.*run `tradeplane migrate`"):
         bootstrap(_settings(database, tmp_path), feeds=[])
 
 

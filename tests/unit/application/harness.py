@@ -41,7 +41,7 @@ from application.messages import (
     SignalEmitted,
     StrategyFailed,
 )
-from application.ports import Broker, MarketDataFeed, TradeRepository
+from application.ports import Broker, MarketDataFeed, SignalRepository, TradeRepository
 from application.strategy_engine import StrategyEngine
 from domain.identifiers import InstrumentId, StrategyId, TradeId, VenueOrderId
 from domain.instrument import Instrument
@@ -246,7 +246,7 @@ class Harness:
     market: MarketState
     cache: InMemoryCache
     market_data: InMemoryMarketDataRepository
-    signals: InMemorySignalRepository
+    signals: Any  # InMemorySignalRepository, or the SignalRepository passed to build()
     trades: Any  # InMemoryTradeRepository, or the TradeRepository passed to build()
     broker: Any  # PaperBroker or RecordingBroker
     risk: PreTradeRisk
@@ -356,13 +356,14 @@ def build(
     market_data: InMemoryMarketDataRepository | None = None,
     feeds: Sequence[MarketDataFeed] | None = None,
     trades: TradeRepository | None = None,
+    signals: SignalRepository | None = None,
 ) -> Harness:
     """The engine of the composition root on in-memory adapters; see the module docstring.
 
     ``broker`` is "paper" (a PaperBroker with no latency and no fees unless ``paper`` says
     otherwise) or "recording" (a RecordingBroker). The feed replays ``events`` and moves the
     clock to each event's time; ``feeds`` replaces it. ``trades`` replaces the in-memory trade
-    store (e.g. a ``SqlTradeRepository`` in the persistence tests).
+    store (e.g. a ``SqlTradeRepository`` in the persistence tests), ``signals`` the signals store.
     """
     failures: list[HandlerFailure] = []
     bus = MessageBus(on_error=lambda failure, error: failures.append(failure))
@@ -375,7 +376,7 @@ def build(
     cache = InMemoryCache()
     market = MarketState(cache=cache)
     market_data = market_data if market_data is not None else InMemoryMarketDataRepository()
-    signals = InMemorySignalRepository()
+    signals = signals if signals is not None else InMemorySignalRepository()
     trades = trades if trades is not None else InMemoryTradeRepository()
     venue: Broker
     if broker == "paper":

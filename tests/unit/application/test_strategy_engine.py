@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import pytest
@@ -10,10 +10,12 @@ import pytest
 from application.messages import IntentRejected, SignalEmitted, StrategyFailed
 from application.strategy_engine import UnknownStrategy
 from domain.errors import DomainError, UnknownInstrument
-from domain.identifiers import InstrumentId
+from domain.identifiers import InstrumentId, StrategyId
 from domain.intents import OrderIntent
 from domain.market_data import TradeTick
-from domain.orders import OrderType
+from domain.orders import Order, OrderType
+from domain.risk import RiskLimits
+from domain.signals import Signal
 from domain.sizing import FixedQuantity, VolatilityTarget
 from domain.values import OrderSide
 from tests.builders import make_fill
@@ -338,3 +340,80 @@ def test_an_exit_signal_while_the_entry_is_still_working_is_sent_not_refused(mak
         (SELL, Decimal("0.5")),
     ]
     assert h.execution.working_quantity(BTC) == 0
+
+
+# -- signals are durable before the engine moves on -----------------------------------------------
+
+
+class BufferingSignals:
+    """A ``SignalRepository`` that keeps ``add`` pending until ``commit`` (as the SQL store does
+    when its signals ride the trades store's transaction), and logs each commit."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.pending: list[Signal] = []
+        self.durable: list[Signal] = []
+
+    def add(self, signal: Signal) -> None:
+        self.pending.append(signal)
+
+    def commit(self) -> None:
+        if self.pending:
+            self.log.append(f"signals.commit({len(self.pending)})")
+            self.durable += self.pending
+            self.pending = []
+
+    def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
+        return self.durable[-limit:]
+
+
+def logging_broker(h: Harness, log: list[str]) -> None:
+    submit = h.broker.submit
+
+    def logged(order: Order) -> None:
+        log.append("broker.submit")
+        submit(order)
+
+    h.broker.submit = logged
+
+
+def test_signals_that_caused_an_order_are_committed_after_the_oms_handled_the_intent(make: Make) -> None:
+    log: list[str] = []
+    h = make(broker="recording", signals=BufferingSignals(log))
+    logging_broker(h, log)
+    h.strategies.add(ScriptedStrategy("a", script={"100": BUY}), sizer=HALF)
+    h.strategies.add(ScriptedStrategy("b", script={"100": BUY}), sizer=HALF)
+
+    h.trade("100")
+
+    assert len(h.broker.submitted) == 1
+    assert log == ["broker.submit", "signals.commit(2)"], "after the intent, before the event ends"
+    assert h.signals.pending == []
+
+
+def test_a_signal_that_caused_nothing_is_committed_at_the_end_of_its_event(make: Make) -> None:
+    log: list[str] = []
+    h = make(broker="recording", signals=BufferingSignals(log))
+    h.strategies.add(ScriptedStrategy("s", script={"100": "0", "101": BUY}), sizer=HALF)
+
+    h.trade("100")  # target flat, already flat: no intent
+    assert log == ["signals.commit(1)"]
+    h.quote("99", "101")  # mid 100 again: a signal from a quote, committed the same way
+    assert log == ["signals.commit(1)", "signals.commit(1)"]
+    h.trade("101", instrument_id=ETH)  # no strategy on ETH: no signal, no commit
+    assert log == ["signals.commit(1)", "signals.commit(1)"]
+    assert len(h.signals.durable) == 2
+    assert h.signals.pending == []
+
+
+def test_a_signal_whose_intent_risk_refused_is_committed_at_the_end_of_its_event(make: Make) -> None:
+    log: list[str] = []
+    limits = RiskLimits(max_order_quantity=Decimal("0.1"))
+    h = make(broker="recording", signals=BufferingSignals(log), limits=limits)
+    h.strategies.add(ScriptedStrategy("s", script={"100": BUY}), sizer=HALF)
+
+    h.trade("100")
+
+    assert len(h.of_type(IntentRejected)) == 1
+    assert log == ["signals.commit(1)"]
+    assert h.signals.pending == []
