@@ -20,7 +20,7 @@ from application.messages import (
     OrderFilled,
     OrderRejected,
 )
-from application.ports import Clock, FeedHealth, MarketDataRepository, TradeRepository
+from application.ports import AccountSnapshot, Clock, FeedHealth, MarketDataRepository, TradeRepository
 from application.strategy_engine import StrategyEngine, StrategySlot
 from domain.intents import OrderIntent
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
@@ -181,8 +181,29 @@ class Engine:
         if settle is not None:  # a simulated venue: what is still travelling arrives now
             settle(2**63 - 1)
         self.market_data.flush()
+        self.snapshot_account()
         self._stopped.set()
         log.info("engine stopped")
+
+    def snapshot_account(self) -> AccountSnapshot | None:
+        """Record the account now (equity, its peak, realized P&L, fees) in the trades store,
+        committed: the live equity curve. None while an asset cannot be valued yet."""
+        portfolio = self.portfolio
+        try:
+            equity = portfolio.revalue()
+        except MissingMark:
+            return None
+        positions = portfolio.positions.values()
+        snapshot = AccountSnapshot(
+            ts_ns=self.clock.now_ns(),
+            equity=equity,
+            peak_equity=portfolio.peak_equity,
+            realized_pnl=sum((p.realized_pnl for p in positions), Decimal(0)),
+            fees=sum((p.fees for p in positions), Decimal(0)),
+        )
+        self.trades.save_account_snapshot(snapshot)
+        self.trades.commit()
+        return snapshot
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Register what ``close`` releases (store connections, writer threads)."""

@@ -134,6 +134,17 @@ class SignalRepository(Protocol):
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountSnapshot:
+    """The account at one moment, for the equity curve of a live run (valuation currency)."""
+
+    ts_ns: int
+    equity: Decimal
+    peak_equity: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+
+
 class TradeRepository(Protocol):
     """The trades store: orders, their append-only event journal, fills, positions, balances.
 
@@ -155,6 +166,12 @@ class TradeRepository(Protocol):
 
     def save_trading_state(self, snapshot: TradingSnapshot, limits: RiskLimits, ts_ns: int) -> None:
         """The post-trade risk state (and, for the record, the limits in force)."""
+        ...
+
+    def save_account_snapshot(self, snapshot: AccountSnapshot) -> None: ...
+
+    def account_snapshots(self, *, since_ns: int = 0, limit: int = 100_000) -> Sequence[AccountSnapshot]:
+        """Snapshots at or after ``since_ns``, oldest first, at most ``limit`` (the latest)."""
         ...
 
     def commit(self) -> None: ...

@@ -104,6 +104,7 @@ async def run_engine(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout)
             print(status_line(engine.status()), file=out, flush=True)
+            engine.snapshot_account()  # the live equity curve, one point per status line
     finally:
         if before_stop is not None:
             await before_stop()

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from application.ports import AccountSnapshot
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, highest_sequence
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
@@ -63,7 +64,16 @@ class InMemoryTradeRepository:
     position per instrument and balances. Memory is durable enough for itself: ``commit``
     only counts."""
 
-    __slots__ = ("_fills", "_journal", "_orders", "balances", "commits", "positions", "trading_state")
+    __slots__ = (
+        "_fills",
+        "_journal",
+        "_orders",
+        "_snapshots",
+        "balances",
+        "commits",
+        "positions",
+        "trading_state",
+    )
 
     def __init__(self) -> None:
         self._orders: dict[ClientOrderId, Order] = {}
@@ -72,7 +82,14 @@ class InMemoryTradeRepository:
         self.positions: dict[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]] = {}
         self.balances: dict[str, Decimal] = {}
         self.trading_state: TradingSnapshot | None = None
+        self._snapshots: list[AccountSnapshot] = []
         self.commits = 0
+
+    def save_account_snapshot(self, snapshot: AccountSnapshot) -> None:
+        self._snapshots.append(snapshot)
+
+    def account_snapshots(self, *, since_ns: int = 0, limit: int = 100_000) -> list[AccountSnapshot]:
+        return [s for s in self._snapshots if s.ts_ns >= since_ns][-limit:] if limit > 0 else []
 
     def save_position(self, position: Position) -> None:
         self.positions[position.instrument_id] = position.state()

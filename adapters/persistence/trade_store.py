@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from adapters.persistence import schema as s
 from adapters.persistence.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from adapters.persistence.raw_sql import Dialect, execute_many
+from application.ports import AccountSnapshot
 from domain.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -38,6 +39,7 @@ from domain.values import OrderSide
 _ORDER_COLUMNS = [c.name for c in s.orders.c]
 _EVENT_COLUMNS = [c.name for c in s.order_events.c if c.name != "id"]
 _FILL_COLUMNS = [c.name for c in s.fills.c if c.name != "id"]
+_SNAPSHOT_COLUMNS = [c.name for c in s.account_snapshots.c if c.name != "id"]
 _PROJECTION_COLUMNS = ["status", "venue_order_id", "filled_quantity", "ts_last", "event_count"]
 _PROJECTED = len(_ORDER_COLUMNS) - len(_PROJECTION_COLUMNS)  # an order row: the order, then these
 assert _ORDER_COLUMNS[_PROJECTED:] == _PROJECTION_COLUMNS
@@ -57,6 +59,8 @@ class SqlTradeRepository:
         self._sql_balance = d.upsert(s.balances, "asset")
         self._sql_exists = f"SELECT 1 FROM orders WHERE client_order_id = {d.mark}"
         self._sql_risk = d.upsert(s.risk_state, "id")
+        self._sql_snapshot = d.insert(s.account_snapshots, _SNAPSHOT_COLUMNS)
+        self._snapshots: list[tuple[Any, ...]] = []
         self._risk: tuple[Any, ...] | None = None
         self._riders: dict[str, list[tuple[Any, ...]]] = {}  # statement -> rows of other stores
         self._new_orders: list[tuple[Any, ...]] = []
@@ -189,6 +193,34 @@ class SqlTradeRepository:
         self._balances = dict(balances)
         self._balances_ts = ts_ns
 
+    def save_account_snapshot(self, snapshot: AccountSnapshot) -> None:
+        dec = self._dialect.decimal
+        self._snapshots.append(
+            (
+                snapshot.ts_ns,
+                dec(snapshot.equity),
+                dec(snapshot.peak_equity),
+                dec(snapshot.realized_pnl),
+                dec(snapshot.fees),
+            )
+        )
+
+    def account_snapshots(self, *, since_ns: int = 0, limit: int = 100_000) -> list[AccountSnapshot]:
+        table = s.account_snapshots
+        query = select(table).where(table.c.ts >= since_ns).order_by(table.c.id.desc()).limit(limit)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            AccountSnapshot(
+                ts_ns=row.ts,
+                equity=row.equity,
+                peak_equity=row.peak_equity,
+                realized_pnl=row.realized_pnl,
+                fees=row.fees,
+            )
+            for row in reversed(rows)
+        ]
+
     def ride(self, sql: str, row: tuple[Any, ...]) -> None:
         """Write ``row`` with ``sql`` (an insert of another store on this database, rendered by
         ``raw_sql.Dialect``) in the next commit's transaction, before this store's own rows."""
@@ -216,6 +248,7 @@ class SqlTradeRepository:
             or self._balances
             or self._risk
             or self._riders
+            or self._snapshots
         ):
             return
         connection = self._connection
@@ -264,6 +297,7 @@ class SqlTradeRepository:
                         (self._sql_position, list(self._positions.values())),
                         (self._sql_balance, balances),
                         (self._sql_risk, [self._risk] if self._risk is not None else []),
+                        (self._sql_snapshot, self._snapshots),
                     ),
                 )
         except Exception:
@@ -274,6 +308,7 @@ class SqlTradeRepository:
         self._dirty, self._positions, self._balances = {}, {}, {}
         self._risk = None
         self._riders = {}
+        self._snapshots = []
         self.commits += 1
         if self._checkpointer is not None:
             self._checkpointer.committed()
@@ -427,9 +462,18 @@ class SqlTradeRepository:
         return result
 
     def clear(self) -> None:
-        """Delete every order, event, fill, position and balance (a fresh paper account)."""
+        """Delete every order, event, fill, position, balance and snapshot (a fresh paper account)."""
+        tables = (
+            s.order_events,
+            s.fills,
+            s.orders,
+            s.positions,
+            s.balances,
+            s.risk_state,
+            s.account_snapshots,
+        )
         with self._engine.begin() as connection:
-            for table in (s.order_events, s.fills, s.orders, s.positions, s.balances, s.risk_state):
+            for table in tables:
                 connection.execute(delete(table))
         self._live.clear()
         self._seq.clear()

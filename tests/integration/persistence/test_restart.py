@@ -352,3 +352,26 @@ def test_a_venue_log_that_is_not_one_is_refused_with_a_clear_error(migrated: Set
     path.write_text("this is not a venue log\n")
     with pytest.raises(ConfigError, match=r"\[broker\]: .*paper_venue\.log"):
         bootstrap(migrated, feeds=[])
+
+
+def test_account_snapshots_are_the_live_equity_curve_and_survive_a_restart(migrated: Settings) -> None:
+    first = _engine(migrated, T0)
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.3"))
+    taken = first.snapshot_account()
+    assert taken is not None
+    assert taken.fees == first.portfolio.positions[BTC].fees
+    assert taken.equity == first.portfolio.equity()
+    _release(first)
+
+    second = _engine(migrated, T0 + 10**9)
+    assert second.trades.account_snapshots() == [taken]  # exact decimals, as taken
+    later = second.snapshot_account()
+    assert second.trades.account_snapshots(since_ns=T0 + 1) == [later]
+    assert second.trades.account_snapshots(limit=1) == [later]
+    _release(second)
+
+    third = bootstrap(migrated, clock=ManualClock(T0 + 2 * 10**9), feeds=[], reset_state=True)
+    try:
+        assert third.trades.account_snapshots() == []
+    finally:
+        _release(third)
