@@ -363,6 +363,8 @@ class ExecutionEngine:
         a tighter loss or drawdown limit may restrict trading at once (never lift it)."""
         self._risk.update_limits(limits)
         state = self._trading.update_limits(limits, self._clock.now_ns())
+        self._save_trading_state()  # on the record at once (a restart reports the difference)
+        self._trades.commit()
         self._publish_state_changes()
         return state
 

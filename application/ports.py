@@ -168,6 +168,10 @@ class TradeRepository(Protocol):
         """The post-trade risk state (and, for the record, the limits in force)."""
         ...
 
+    def stored_risk_limits(self) -> RiskLimits | None:
+        """The limits in force when the trading state was last saved, for the record."""
+        ...
+
     def save_account_snapshot(self, snapshot: AccountSnapshot) -> None: ...
 
     def account_snapshots(self, *, since_ns: int = 0, limit: int = 100_000) -> Sequence[AccountSnapshot]:

@@ -11,8 +11,11 @@ Rules, applied in this order and each logged:
   (SUBMITTED, never acknowledged) stays in flight: it is never assumed rejected.
 - **Ids**: generated client order ids continue after the highest stored one.
 - **Trading state**: ACTIVE / REDUCE_ONLY / HALTED with its reason, the day's opening
-  equity and the equity peak continue (a kill switch survives a restart); the limits are
-  those configured now.
+  equity and the equity peak continue (a kill switch survives a restart).
+- **Risk limits** are those configured now: the configuration is the operator's standing
+  instruction, and a change made over gRPC lasts until the restart. When the limits stored
+  with the last trading state differ, each difference is logged as a warning (with both
+  values), so a restart never silently loosens or tightens what an operator set.
 
 Then ``application.reconciliation`` asks the broker about every working order (fills made
 while the engine was down, orders it closed, orders it never received) and applies its answers.
@@ -30,6 +33,7 @@ from domain.identifiers import InstrumentId
 from domain.orders import Fill
 from domain.portfolio import Portfolio
 from domain.positions import Position
+from domain.risk import RiskLimits
 
 log = logging.getLogger("tradeplane.recovery")
 
@@ -45,6 +49,7 @@ class RecoveryReport:
     mismatches: list[str] = field(default_factory=list)
     next_sequence: int = 0
     trading_state: str = "ACTIVE"
+    limit_changes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         opening = "opening balances written; " if self.fresh_store else ""
@@ -87,6 +92,11 @@ def recover(
         portfolio.positions[instrument_id] = folded
         report.positions[instrument_id] = folded
 
+    stored_limits = trades.stored_risk_limits()
+    if stored_limits is not None:
+        report.limit_changes = _limit_changes(stored_limits, execution.risk_limits)
+        for change in report.limit_changes:
+            log.warning("risk limit %s; the configured value applies", change)
     trading = trades.stored_trading_state()
     if trading is not None:
         execution.restore_trading_state(trading)
@@ -100,3 +110,13 @@ def recover(
     execution.continue_sequence(report.next_sequence)
     log.info(report.summary())
     return report
+
+
+def _limit_changes(stored: RiskLimits, configured: RiskLimits) -> list[str]:
+    """One sentence per limit whose stored value differs from the configured one."""
+    before, now = stored.to_mapping(), configured.to_mapping()
+    return [
+        f"{name} was {before.get(name, 'unset')} before the restart, is {now.get(name, 'unset')} now"
+        for name in sorted(set(before) | set(now))
+        if before.get(name) != now.get(name)
+    ]

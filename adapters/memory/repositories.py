@@ -72,6 +72,7 @@ class InMemoryTradeRepository:
         "balances",
         "commits",
         "positions",
+        "risk_limits",
         "trading_state",
     )
 
@@ -82,6 +83,7 @@ class InMemoryTradeRepository:
         self.positions: dict[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]] = {}
         self.balances: dict[str, Decimal] = {}
         self.trading_state: TradingSnapshot | None = None
+        self.risk_limits: RiskLimits | None = None
         self._snapshots: list[AccountSnapshot] = []
         self.commits = 0
 
@@ -99,6 +101,10 @@ class InMemoryTradeRepository:
 
     def save_trading_state(self, snapshot: TradingSnapshot, limits: RiskLimits, ts_ns: int) -> None:
         self.trading_state = snapshot
+        self.risk_limits = limits
+
+    def stored_risk_limits(self) -> RiskLimits | None:
+        return self.risk_limits
 
     def stored_trading_state(self) -> TradingSnapshot | None:
         return self.trading_state

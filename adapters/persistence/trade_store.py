@@ -189,6 +189,12 @@ class SqlTradeRepository:
             peak_equity=row.peak_equity,
         )
 
+    def stored_risk_limits(self) -> RiskLimits | None:
+        """The limits in force when the trading state was last saved (None if never saved)."""
+        with self._engine.connect() as connection:
+            text = connection.execute(select(s.risk_state.c.limits).where(s.risk_state.c.id == 1)).scalar()
+        return None if text is None else RiskLimits.from_mapping(json.loads(text))
+
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None:
         self._balances = dict(balances)
         self._balances_ts = ts_ns

@@ -375,3 +375,19 @@ def test_account_snapshots_are_the_live_equity_curve_and_survive_a_restart(migra
         assert third.trades.account_snapshots() == []
     finally:
         _release(third)
+
+
+def test_limits_changed_before_a_restart_give_way_to_the_configured_ones_and_say_so(
+    migrated: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = _engine(migrated, T0)
+    tighter = replace(first.execution.risk_limits, max_order_quantity=Decimal("0.2"), max_open_orders=3)
+    first.execution.update_risk_limits(tighter)  # e.g. over gRPC UpdateRiskLimits
+    _release(first)
+
+    second = _engine(migrated, T0 + 10**9)
+    assert second.execution.risk_limits.max_order_quantity == Decimal(1)  # the configured one
+    warnings = [r.getMessage() for r in caplog.records if "risk limit" in r.getMessage()]
+    assert any("max_order_quantity was 0.2 before the restart, is 1 now" in w for w in warnings), warnings
+    assert any("max_open_orders was 3 before the restart, is unset now" in w for w in warnings), warnings
+    _release(second)
