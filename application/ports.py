@@ -135,6 +135,19 @@ class SignalRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderQuery:
+    """One page of orders, newest first by (ts_init, client_order_id); ``before`` is the key
+    of the last order of the previous page (strictly older ones follow)."""
+
+    instrument_id: InstrumentId | None = None
+    status: OrderStatus | None = None
+    strategy_id: StrategyId | None = None
+    open_only: bool = False
+    before: tuple[int, str] | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AccountSnapshot:
     """The account at one moment, for the equity curve of a live run (valuation currency)."""
 
@@ -187,6 +200,12 @@ class TradeRepository(Protocol):
     ) -> Sequence[Order]: ...
 
     def list_fills(self, *, instrument_id: InstrumentId | None = None) -> Sequence[Fill]: ...
+
+    def query_orders(self, query: OrderQuery) -> Sequence[Order]:
+        """At most ``query.limit`` orders matching it, newest first (filtered by the store)."""
+        ...
+
+    def find_by_venue_order_id(self, venue_order_id: str) -> Order | None: ...
 
     # -- what a restart reads back (application/recovery.py) --
 

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from application.ports import AccountSnapshot
+from application.ports import AccountSnapshot, OrderQuery
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, highest_sequence
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
@@ -150,6 +150,24 @@ class InMemoryTradeRepository:
 
     def list_fills(self, *, instrument_id: InstrumentId | None = None) -> Sequence[Fill]:
         return [f for f in self._fills if instrument_id is None or f.instrument_id == instrument_id]
+
+    def query_orders(self, query: OrderQuery) -> list[Order]:
+        def key(order: Order) -> tuple[int, str]:
+            return (order.ts_init, order.client_order_id)
+
+        matching = [
+            order
+            for order in self._orders.values()
+            if (query.instrument_id is None or order.instrument_id == query.instrument_id)
+            and (query.status is None or order.status is query.status)
+            and (query.strategy_id is None or order.strategy_id == query.strategy_id)
+            and not (query.open_only and order.status.is_terminal)
+            and (query.before is None or key(order) < query.before)
+        ]
+        return sorted(matching, key=key, reverse=True)[: max(0, query.limit)]
+
+    def find_by_venue_order_id(self, venue_order_id: str) -> Order | None:
+        return next((o for o in self._orders.values() if o.venue_order_id == venue_order_id), None)
 
     def journal(self, client_order_id: ClientOrderId | None = None) -> list[OrderEvent]:
         return [e for e in self._journal if client_order_id is None or e.client_order_id == client_order_id]

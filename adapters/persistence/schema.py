@@ -65,6 +65,7 @@ orders = Table(
     Index("ix_orders_status", "status"),
     Index("ix_orders_strategy", "strategy_id"),
     Index("ix_orders_venue_order_id", "venue_order_id"),
+    Index("ix_orders_ts", "ts_init", "client_order_id"),  # ListOrders, newest first
 )
 
 order_events = Table(

@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from adapters.persistence import schema as s
 from adapters.persistence.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from adapters.persistence.raw_sql import Dialect, execute_many
-from application.ports import AccountSnapshot
+from application.ports import AccountSnapshot, OrderQuery
 from domain.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -387,6 +387,38 @@ class SqlTradeRepository:
             query = query.where(s.orders.c.instrument_id == instrument_id)
         if status is not None:
             query = query.where(s.orders.c.status == status.value)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+            stored = [row for row in rows if row.client_order_id not in self._live]
+            rebuilt = {order.client_order_id: order for order in self._rebuild(connection, stored)}
+        return [self._live.get(row.client_order_id) or rebuilt[row.client_order_id] for row in rows]
+
+    def query_orders(self, query: OrderQuery) -> list[Order]:
+        """Filtered, ordered and limited in SQL (indexes on instrument, status, strategy, time);
+        only the page's orders are rebuilt from their journal."""
+        table = s.orders
+        select_rows = select(table).order_by(table.c.ts_init.desc(), table.c.client_order_id.desc())
+        if query.instrument_id is not None:
+            select_rows = select_rows.where(table.c.instrument_id == query.instrument_id)
+        if query.status is not None:
+            select_rows = select_rows.where(table.c.status == query.status.value)
+        if query.strategy_id is not None:
+            select_rows = select_rows.where(table.c.strategy_id == query.strategy_id)
+        if query.open_only:
+            terminal = [status.value for status in OrderStatus if status.is_terminal]
+            select_rows = select_rows.where(table.c.status.not_in(terminal))
+        if query.before is not None:
+            ts, coid = query.before
+            select_rows = select_rows.where(
+                or_(table.c.ts_init < ts, and_(table.c.ts_init == ts, table.c.client_order_id < coid))
+            )
+        return self._orders_of(select_rows.limit(max(0, query.limit)))
+
+    def find_by_venue_order_id(self, venue_order_id: str) -> Order | None:
+        orders = self._orders_of(select(s.orders).where(s.orders.c.venue_order_id == venue_order_id).limit(1))
+        return orders[0] if orders else None
+
+    def _orders_of(self, query: Select[Any]) -> list[Order]:
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
             stored = [row for row in rows if row.client_order_id not in self._live]

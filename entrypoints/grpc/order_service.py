@@ -10,7 +10,7 @@ from tradeplane.v1 import orders_pb2, orders_pb2_grpc
 
 from application.engine import Engine
 from application.messages import OrderUpdated
-from domain.identifiers import InstrumentId
+from application.ports import OrderQuery
 from domain.intents import OrderIntent
 from domain.orders import Fill, Order, TimeInForce
 from entrypoints.grpc import mapping
@@ -139,15 +139,14 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             venue_id = request.venue_order_id
             if not venue_id or len(venue_id) > 128:
                 raise invalid("venue_order_id", "must be 1-128 characters")
-            for order in self._all_orders():
+            for order in self._execution.open_orders.values():  # an ack may not be stored yet
                 if order.venue_order_id == venue_id:
                     return order
-            raise not_found(f"no order with venue_order_id {venue_id!r}")
+            found = self._trades.find_by_venue_order_id(venue_id)
+            if found is None:
+                raise not_found(f"no order with venue_order_id {venue_id!r}")
+            return found
         raise invalid("id", "set client_order_id or venue_order_id")
-
-    def _all_orders(self, instrument_id: InstrumentId | None = None) -> Iterable[Order]:
-        """Every order the trade store knows (working ones are the same objects the OMS holds)."""
-        return self._trades.list_orders(instrument_id=instrument_id)
 
     @unary
     async def ListOrders(
@@ -161,18 +160,16 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         )
         strategy = mapping.parse_strategy_id(request.strategy_id) if request.strategy_id else None
         size = mapping.page_size(request.page_size)
-        after = mapping.decode_cursor(request.page_token)
-
-        def keep(order: Order) -> bool:
-            return (
-                (status is None or order.status is status)
-                and (strategy is None or order.strategy_id == strategy)
-                and (not request.open_only or not order.status.is_terminal)
-            )
-
-        page, more = _page(
-            self._all_orders(instrument_id), keep, lambda o: (o.ts_init, o.client_order_id), after, size
+        query = OrderQuery(
+            instrument_id=instrument_id,
+            status=status,
+            strategy_id=strategy,
+            open_only=request.open_only,
+            before=mapping.decode_cursor(request.page_token),
+            limit=size + 1,  # one more tells whether another page follows
         )
+        found = self._trades.query_orders(query)
+        page, more = list(found[:size]), len(found) > size
         return orders_pb2.ListOrdersResponse(
             orders=[mapping.order_to_proto(o) for o in page],
             next_page_token=mapping.encode_page_token(page[-1].ts_init, page[-1].client_order_id)
