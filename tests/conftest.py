@@ -18,3 +18,14 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=60, stateful_step_count=30, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+_REPO_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+_DATA_BEFORE = os.path.exists(_REPO_DATA)
+
+
+def pytest_sessionfinish(session: object, exitstatus: int) -> None:
+    """A test that keeps state must keep it in its own tmp_path, never in the checkout's data/
+    (the default data_dir of a configuration), where runs would leak into each other."""
+    if not _DATA_BEFORE and os.path.exists(_REPO_DATA):
+        raise SystemExit(f"a test wrote {_REPO_DATA}: give it a data_dir under tmp_path")

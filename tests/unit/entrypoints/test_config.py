@@ -128,7 +128,7 @@ def test_a_missing_or_binary_file_is_a_config_error(tmp_path: Path) -> None:
 def test_wiring_errors_name_the_strategy_sizer_broker_or_feed(
     tmp_path: Path, text: str, message: str
 ) -> None:
-    settings = load_settings(write(tmp_path, text), environ={})
+    settings = load_settings(write(tmp_path, text), environ={"TRADEPLANE_STORAGE__DATA_DIR": str(tmp_path)})
     with pytest.raises(ConfigError, match=message):
         bootstrap(settings)
 
