@@ -55,6 +55,7 @@ class SqlMarketDataRepository:
         self._queue: queue.Queue[list[MarketEvent] | None] = queue.Queue(max_queued_batches)
         self._writer: threading.Thread | None = None
         self.written = 0
+        self.ignored = 0
         self.dropped = 0
         self.failed = 0
         self.last_error = ""
@@ -112,7 +113,9 @@ class SqlMarketDataRepository:
             self.last_error = f"{type(error).__name__}: {error}"
             log.exception("market-data batch of %d events not written", len(batch))
             return
-        self.written += len(batch)
+        rows = sum(len(table_rows) for _, table_rows in statements)
+        self.written += rows  # rows stored: trades, quotes and bars (other events are not kept)
+        self.ignored += len(batch) - rows
 
     def _rows(self, batch: list[MarketEvent]) -> tuple[tuple[str, list[tuple[Any, ...]]], ...]:
         """The batch as rows per table; a value that is not a finite Decimal refuses the batch."""

@@ -149,9 +149,10 @@ def test_trades_quotes_and_bars_are_written_exactly_after_flush(database: Databa
     events: list[MarketEvent] = [*trades, *quotes, *bars]
     for e in events:
         store.append(e)
+    store.append(BookInvalidated(BTCUSDT, "a gap", TS, TS))  # not a kind the store keeps
     within(WAIT_S, store.flush)
 
-    assert (store.written, store.dropped, store.failed) == (len(events), 0, 0)
+    assert (store.written, store.ignored, store.dropped, store.failed) == (len(events), 1, 0, 0)
     assert stored(database.open()) == (trades, quotes, bars)
 
 
