@@ -1,0 +1,495 @@
+"""``tradeplane backtest``: replay history through the live engine, measure it, report it.
+
+One run::
+
+    tradeplane backtest --data BTCUSDT-1m-2024-*.zip --strategy sma_crossover \\
+        --param fast=20 --param slow=100 --capital 10000 --fees-bps 10 --report out/
+
+A sweep (any ``--param`` given as ``a..b:step`` or ``a,b,c``) runs the grid across processes
+and ranks the runs by ``--rank-by``; ``--report`` then describes the best one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from adapters.historical import HistoricalDataError, ReadStats, instrument_id_from_file_name, read_merged
+from application.backtest import BacktestProgress, BacktestResult, BacktestRunner, ReplayClock
+from domain.errors import DomainError
+from domain.market_data import Bar
+from domain.performance import PerformanceConfig, PerformanceReport, compute_performance
+from entrypoints.config import ConfigError, Settings, StorageSettings, load_settings, parse_settings
+
+RANKABLE = (
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "total_return",
+    "annualized_return",
+    "max_drawdown",
+    "profit_factor",
+    "win_rate",
+    "net_profit",
+)
+LOWER_IS_BETTER = {"max_drawdown"}
+
+
+class BacktestError(Exception):
+    """A backtest that cannot run as asked (bad data, bad parameters); the message says why."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestSpec:
+    """Everything one run needs; picklable, so a sweep sends it to other processes."""
+
+    data: tuple[str, ...]
+    strategy: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    instrument: str | None = None
+    capital: Decimal = Decimal(10_000)
+    fees_bps: Decimal = Decimal(10)
+    slippage_bps: Decimal = Decimal(0)
+    fraction: Decimal | None = Decimal("0.95")
+    quantity: Decimal | None = None
+    allow_short: bool = False
+    skip_bad_rows: bool = False
+    config: str | None = None
+    sample_ns: int = 3_600_000_000_000
+
+
+@dataclass(slots=True)
+class BacktestOutcome:
+    spec: BacktestSpec
+    result: BacktestResult
+    metrics: PerformanceReport
+    instrument: str
+    quote: str
+    seconds: float
+    stats: list[ReadStats]
+
+
+def settings_for(spec: BacktestSpec, instrument_id: str) -> Settings:
+    """The engine configuration of a run: the paper broker filling at the last trade price,
+    one strategy, no risk limits unless ``--config`` brings its [risk] and [[instruments]]."""
+    base = load_settings(Path(spec.config), environ={}) if spec.config else None
+    instrument: dict[str, Any] | None = None
+    if base is not None:
+        for known in base.instruments:
+            if known.id == instrument_id:
+                instrument = {
+                    "id": str(known.id),
+                    "base": known.base,
+                    "quote": known.quote,
+                    "price_tick": str(known.price_tick),
+                    "lot_size": str(known.lot_size),
+                    "min_quantity": str(known.min_quantity),
+                    "min_notional": str(known.min_notional),
+                }
+    if instrument is None:
+        symbol = instrument_id.partition(".")[0]
+        base_asset, quote_asset = _split_symbol(symbol)
+        instrument = {
+            "id": instrument_id,
+            "base": base_asset,
+            "quote": quote_asset,
+            "price_tick": "0.00000001",
+            "lot_size": "0.00000001",
+        }
+    sizing: dict[str, Any] = (
+        {"kind": "fixed_quantity", "quantity": str(spec.quantity)}
+        if spec.quantity is not None
+        else {"kind": "fixed_fraction", "fraction": str(spec.fraction)}
+    )
+    fees = str(spec.fees_bps)
+    raw: dict[str, Any] = {
+        "engine": {"name": "backtest", "order_id_prefix": "BT", "valuation_currency": instrument["quote"]},
+        "account": {"balances": {instrument["quote"]: str(spec.capital)}},
+        "instruments": [instrument],
+        "broker": {
+            "kind": "paper",
+            "maker_fee_bps": fees,
+            "taker_fee_bps": fees,
+            "slippage_bps": str(spec.slippage_bps),
+            "last_trade_liquidity": True,
+        },
+        "strategies": [
+            {
+                "id": spec.strategy,
+                "kind": spec.strategy,
+                "instruments": [instrument_id],
+                "params": dict(spec.params),
+                "sizing": sizing,
+                "allow_short": spec.allow_short,
+            }
+        ],
+        "storage": {"kind": "memory"},
+        "grpc": {"enabled": False},
+    }
+    settings = parse_settings(raw, source="<backtest>")
+    if base is not None:
+        settings = replace(settings, risk=base.risk, stops=base.stops)
+    return settings
+
+
+QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB", "TRY")
+
+
+def _split_symbol(symbol: str) -> tuple[str, str]:
+    for quote in QUOTES:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return symbol[: -len(quote)], quote
+    raise BacktestError(
+        f"cannot tell the quote currency of {symbol!r}; give --config with its [[instruments]] entry"
+    )
+
+
+def run_backtest(spec: BacktestSpec, *, progress: bool = False) -> BacktestOutcome:
+    """One run, start to end; raises BacktestError for data or parameters that cannot run."""
+    from entrypoints.container import bootstrap  # the composition root: imported when used
+
+    try:
+        instrument_id = spec.instrument or str(instrument_id_from_file_name(spec.data[0]))
+    except (HistoricalDataError, ValueError) as error:
+        raise BacktestError(f"{error}; give --instrument SYMBOL.VENUE") from None
+    stats: list[ReadStats] = []
+    events = read_merged(list(spec.data), instrument_id, skip_bad_rows=spec.skip_bad_rows, stats=stats)
+    try:
+        first = next(events, None)
+    except HistoricalDataError as error:
+        raise BacktestError(str(error)) from None
+    if first is None:
+        raise BacktestError(f"no market data in {', '.join(spec.data)}")
+    if isinstance(first, Bar) and "source" not in spec.params:
+        spec = replace(spec, params={**spec.params, "source": "bar"})  # bars drive the strategy
+    try:
+        settings = settings_for(spec, instrument_id)
+    except ConfigError as error:
+        raise BacktestError(str(error)) from None
+    clock = ReplayClock()
+    try:
+        engine = bootstrap(settings, clock=clock, feeds=[])
+    except ConfigError as error:
+        raise BacktestError(str(error)) from None
+    bar = _ProgressBar() if progress else None
+    runner = BacktestRunner(engine, clock, sample_ns=spec.sample_ns, on_progress=bar)
+    started = time.perf_counter()
+    try:
+        result = runner.run(itertools.chain((first,), events))
+    except HistoricalDataError as error:
+        raise BacktestError(str(error)) from None
+    finally:
+        engine.close()
+    seconds = time.perf_counter() - started
+    if not result.events:
+        raise BacktestError(f"no market data in {', '.join(spec.data)}")
+    try:
+        metrics = compute_performance(
+            result.equity_curve,
+            result.fills,
+            starting_capital=spec.capital,
+            start_ns=result.first_ts,
+            end_ns=result.last_ts,
+            config=PerformanceConfig(),
+        )
+    except DomainError as error:
+        raise BacktestError(f"measuring the run failed: {error}") from None
+    quote = settings.engine.valuation_currency
+    return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats)
+
+
+class _ProgressBar:
+    """A one-line progress report on stderr for long runs (events and the replayed date)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, progress: BacktestProgress) -> None:
+        now = time.monotonic()
+        if not progress.done and now - self._last < 0.5:
+            return
+        self._last = now
+        day = (
+            time.strftime("%Y-%m-%d %H:%M", time.gmtime(progress.ts_event / 1e9))
+            if progress.ts_event
+            else "-"
+        )
+        end = "\n" if progress.done else ""
+        print(
+            f"\r  {progress.events:>12,} events replayed, at {day} UTC", end=end, file=sys.stderr, flush=True
+        )
+
+
+# -- parameters and sweeps -----------------------------------------------------------------------
+
+
+def parse_param(text: str) -> tuple[str, list[str]]:
+    """``k=v`` -> (k, [v]); ``k=a..b:step`` -> the range (inclusive); ``k=a,b,c`` -> the list."""
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise BacktestError(f"--param {text!r}: expected NAME=VALUE, NAME=FROM..TO:STEP or NAME=A,B,C")
+    if ".." in value:
+        bounds, _, step_text = value.partition(":")
+        low_text, _, high_text = bounds.partition("..")
+        try:
+            low, high = Decimal(low_text), Decimal(high_text)
+            step = Decimal(step_text) if step_text else Decimal(1)
+        except InvalidOperation:
+            raise BacktestError(f"--param {text!r}: FROM, TO and STEP must be numbers") from None
+        if not (low.is_finite() and high.is_finite() and step.is_finite()) or step <= 0 or high < low:
+            raise BacktestError(f"--param {text!r}: needs FROM <= TO and a positive STEP")
+        count = int((high - low) / step) + 1
+        if count > 10_000:
+            raise BacktestError(f"--param {text!r}: {count} values; at most 10000 per parameter")
+        return key, [str(low + i * step) for i in range(count)]
+    values = [item for item in value.split(",") if item]
+    if not values:
+        raise BacktestError(f"--param {text!r}: no value")
+    return key, values
+
+
+def grid(params: Sequence[str]) -> list[dict[str, str]]:
+    """Every combination of the given parameters, in a deterministic order."""
+    parsed: dict[str, list[str]] = {}
+    for text in params:
+        key, values = parse_param(text)
+        if key in parsed:
+            raise BacktestError(f"--param {key} given twice")
+        parsed[key] = values
+    keys = list(parsed)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(parsed[k] for k in keys))]
+
+
+def rank_key(metric: str) -> Any:
+    def key(outcome: BacktestOutcome) -> tuple[bool, float]:
+        value = getattr(outcome.metrics, metric)
+        if value is None:
+            return (True, 0.0)
+        number = float(value)
+        return (False, number if metric in LOWER_IS_BETTER else -number)
+
+    return key
+
+
+def _sweep_one(spec: BacktestSpec) -> BacktestOutcome | str:
+    try:
+        return run_backtest(spec)
+    except BacktestError as error:
+        return f"{dict(spec.params)}: {error}"
+
+
+def run_sweep(specs: Sequence[BacktestSpec], jobs: int) -> tuple[list[BacktestOutcome], list[str]]:
+    """Each spec in its own process (``jobs`` at a time); outcomes in the order of ``specs``."""
+    if jobs <= 1 or len(specs) == 1:
+        answers = [_sweep_one(spec) for spec in specs]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            answers = list(pool.map(_sweep_one, specs))
+    outcomes = [a for a in answers if isinstance(a, BacktestOutcome)]
+    failures = [a for a in answers if isinstance(a, str)]
+    return outcomes, failures
+
+
+# -- output ----------------------------------------------------------------------------------------
+
+
+def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, Any]:
+    result = outcome.result
+    return {
+        "instrument": outcome.instrument,
+        "strategy": outcome.spec.strategy,
+        "params": dict(outcome.spec.params),
+        "capital": str(outcome.spec.capital),
+        "fees_bps": str(outcome.spec.fees_bps),
+        "data": list(outcome.spec.data),
+        "events": result.events,
+        "first_ts": result.first_ts,
+        "last_ts": result.last_ts,
+        "signals": result.signals,
+        "orders": result.orders,
+        "fills": len(result.fills),
+        "seconds": round(outcome.seconds, 3),
+        "events_per_second": round(result.events / outcome.seconds) if outcome.seconds else None,
+        "skipped_rows": sum(s.skipped_total for s in outcome.stats),
+        "metrics": outcome.metrics.as_dict(trades=trades),
+    }
+
+
+def _report(outcome: BacktestOutcome, directory: Path) -> Path:
+    from entrypoints.backtest_report import write_report
+
+    spec = outcome.spec
+    parameters = {
+        "strategy": spec.strategy,
+        **{k: str(v) for k, v in spec.params.items()},
+        "capital": f"{spec.capital} {outcome.quote}",
+        "fees_bps": str(spec.fees_bps),
+        "slippage_bps": str(spec.slippage_bps),
+        "data": ", ".join(Path(p).name for p in spec.data),
+    }
+    files = write_report(
+        directory,
+        title=f"{spec.strategy} on {outcome.instrument}",
+        metrics=outcome.metrics,
+        equity_curve=outcome.result.equity_curve,
+        prices=next(iter(outcome.result.prices.values()), []),
+        parameters=parameters,
+        fills=outcome.result.fills,
+        instrument=outcome.instrument,
+        currency=outcome.quote,
+    )
+    return files.html
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "backtest", help="replay recorded trades or bars through the live engine and measure it"
+    )
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="Binance CSV dumps (trades or klines; .csv, .csv.gz, .zip)",
+    )
+    parser.add_argument("--strategy", required=True, help="built-in strategy, e.g. sma_crossover")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="strategy parameter; FROM..TO:STEP or A,B,C makes a sweep",
+    )
+    parser.add_argument("--instrument", help="SYMBOL.VENUE (default: from the file name)")
+    parser.add_argument("--capital", default="10000", help="starting cash in the quote currency")
+    parser.add_argument("--fees-bps", default="10", help="fee per fill in basis points (maker and taker)")
+    parser.add_argument("--slippage-bps", default="0", help="taker slippage in basis points")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--fraction", default=None, help="size each entry at this fraction of equity (0.95)")
+    size.add_argument("--quantity", default=None, help="size each entry at this fixed quantity")
+    parser.add_argument("--allow-short", action="store_true", help="let sell signals open short positions")
+    parser.add_argument("--config", help="a TOML config whose [risk], [stops] and [[instruments]] apply")
+    parser.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed rows")
+    parser.add_argument("--report", type=Path, metavar="DIR", help="write equity.png, price.png, report.html")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the result (or the sweep) as JSON")
+    parser.add_argument("--rank-by", default="sharpe_ratio", choices=RANKABLE, help="sweep ranking metric")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sweep processes (all cores)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(handler=_main)
+
+
+def _decimal(text: str, name: str, *, positive: bool = True) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise BacktestError(f"{name} must be a number (was {text!r})") from None
+    if not value.is_finite() or value < 0 or (positive and value == 0):
+        raise BacktestError(
+            f"{name} must be a {'positive' if positive else 'non-negative'} number (was {text})"
+        )
+    return value
+
+
+def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
+    missing = [path for path in args.data if not Path(path).is_file()]
+    if missing:
+        raise BacktestError(f"--data: no such file: {', '.join(missing)}")
+    base = BacktestSpec(
+        data=tuple(str(p) for p in args.data),
+        strategy=args.strategy,
+        instrument=args.instrument,
+        capital=_decimal(args.capital, "--capital"),
+        fees_bps=_decimal(args.fees_bps, "--fees-bps", positive=False),
+        slippage_bps=_decimal(args.slippage_bps, "--slippage-bps", positive=False),
+        fraction=_decimal(args.fraction, "--fraction")
+        if args.fraction
+        else (None if args.quantity else Decimal("0.95")),
+        quantity=_decimal(args.quantity, "--quantity") if args.quantity else None,
+        allow_short=args.allow_short,
+        skip_bad_rows=args.skip_bad_rows,
+        config=args.config,
+    )
+    return [replace(base, params=params) for params in grid(args.param)]
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
+        specs = specs_from(args)
+        if len(specs) == 1:
+            outcome = run_backtest(specs[0], progress=not args.no_progress and sys.stderr.isatty())
+            _print_one(outcome)
+            if args.json:
+                args.json.write_text(json.dumps(outcome_json(outcome), indent=2) + "\n")
+            if args.report:
+                print(f"report: {_report(outcome, args.report)}")
+            return 0
+        return _sweep(specs, args)
+    except BacktestError as error:
+        print(f"tradeplane backtest: {error}", file=sys.stderr)
+        return 2
+
+
+def _print_one(outcome: BacktestOutcome) -> None:
+    from entrypoints.backtest_report import format_metrics_table
+
+    result = outcome.result
+    rate = result.events / outcome.seconds if outcome.seconds else 0.0
+    print(
+        f"{outcome.spec.strategy} {dict(outcome.spec.params)} on {outcome.instrument}:"
+        f" {result.events:,} events in {outcome.seconds:.2f}s ({rate:,.0f}/s),"
+        f" {result.signals} signals, {result.orders} orders, {len(result.fills)} fills"
+    )
+    skipped = sum(s.skipped_total for s in outcome.stats)
+    if skipped:
+        print(f"skipped {skipped} malformed row(s) (--skip-bad-rows)")
+    print(format_metrics_table(outcome.metrics))
+
+
+def _sweep(specs: list[BacktestSpec], args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    print(f"sweep: {len(specs)} runs on {min(args.jobs, len(specs))} process(es)", file=sys.stderr)
+    outcomes, failures = run_sweep(specs, args.jobs)
+    outcomes.sort(key=rank_key(args.rank_by))
+    for failure in failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    header = f"{'rank':>4}  {'params':<40} {args.rank_by:>14} {'return':>10} {'max dd':>8} {'trades':>7}"
+    print(header)
+    for rank, outcome in enumerate(outcomes, start=1):
+        metrics = outcome.metrics
+        value = getattr(metrics, args.rank_by)
+        shown = "n/a" if value is None else f"{float(value):.4f}"
+        params = " ".join(f"{k}={v}" for k, v in outcome.spec.params.items())
+        print(
+            f"{rank:>4}  {params:<40} {shown:>14} {float(metrics.total_return):>10.2%}"
+            f" {metrics.max_drawdown:>8.2%} {metrics.trade_count:>7}"
+        )
+    print(f"{len(outcomes)} run(s) in {time.perf_counter() - started:.1f}s")
+    if args.json:
+        ranked = [outcome_json(o, trades=False) for o in outcomes]
+        args.json.write_text(
+            json.dumps({"rank_by": args.rank_by, "runs": ranked, "failures": failures}, indent=2) + "\n"
+        )
+    if args.report and outcomes:
+        print(f"report of the best run: {_report(outcomes[0], args.report)}")
+    return 0 if outcomes else 2
+
+
+def events_of(paths: Sequence[str], instrument: str) -> Iterator[object]:
+    """The merged, time-ordered events of ``paths`` (for tests and tools)."""
+    yield from read_merged(list(paths), instrument)
+
+
+__all__ = ["BacktestError", "BacktestSpec", "StorageSettings", "run_backtest", "run_sweep"]
