@@ -19,7 +19,7 @@ from application.engine import Engine
 from application.messages import SignalEmitted
 from domain.errors import DomainError
 from domain.identifiers import InstrumentId
-from domain.market_data import Bar, MarketEvent, TradeTick
+from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
 from domain.orders import Fill
 
 HOUR_NS = 3_600_000_000_000
@@ -89,35 +89,44 @@ class BacktestRunner:
         self._on_progress = on_progress
         self._result = BacktestResult()
         self._fills_seen = 0
+        # The history is stored already: a backtest does not record it again.
+        bus, append = engine.bus, engine.market_data.append
+        if append in bus.handlers(TradeTick):
+            bus.unsubscribe(TradeTick, append)
+        if append in bus.handlers(QuoteTick):
+            bus.unsubscribe(QuoteTick, append)
+        if append in bus.handlers(Bar):
+            bus.unsubscribe(Bar, append)
 
     def run(self, events: Iterable[MarketEvent]) -> BacktestResult:
         engine, clock, result = self._engine, self._clock, self._result
         publish = engine.bus.publish
-        fills = engine.execution.stats
         signals = _Counter()
         engine.bus.subscribe(SignalEmitted, signals)
         result.starting_equity = engine.portfolio.account.balances.get(
             engine.portfolio.valuation_currency, Decimal(0)
         )
         sample_ns, every, on_progress = self._sample_ns, self._progress_every, self._on_progress
-        next_sample = None
+        stats = engine.execution.stats
+        next_sample = -1  # the first event is sampled
+        next_progress = every if on_progress is not None else -1
         count = 0
-        ts = 0
-        for event in events:
+        ts = now = clock.now
+        for event in events:  # the per-event loop: locals only
             ts = event.ts_event
-            if ts < clock.now:
-                raise ValueError(f"event {count + 1} goes back in time: {ts} < {clock.now} ({event!r})")
-            clock.now = ts
+            if ts < now:
+                raise ValueError(f"event {count + 1} goes back in time: {ts} < {now} ({event!r})")
+            clock.now = now = ts
             publish(event)
             count += 1
-            if next_sample is None:
-                result.first_ts = ts
-                next_sample = ts
-            if ts >= next_sample or fills.fills != self._fills_seen:
+            if ts >= next_sample or stats.fills != self._fills_seen:
+                if result.first_ts is None:
+                    result.first_ts = ts
                 self._sample(event, ts)
                 next_sample = ts - ts % sample_ns + sample_ns
-            if on_progress is not None and not count % every:
-                on_progress(BacktestProgress(count, ts))
+            if count == next_progress:
+                next_progress += every
+                on_progress(BacktestProgress(count, ts))  # type: ignore[misc]  # set with next_progress
         broker = engine.broker
         settle = getattr(broker, "advance_to", None)
         if settle is not None:

@@ -21,6 +21,7 @@ SUITES = [
     "bench.grpc_api",
     "bench.persistence",
     "bench.historical_csv",
+    "bench.backtest",
 ]
 RESULTS = Path(__file__).resolve().parent / "results"
 

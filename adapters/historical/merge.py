@@ -66,4 +66,6 @@ def read_merged(
                 venue=venue,
             )
         )
+    if len(streams) == 1:
+        return streams[0]  # nothing to merge: no heap between the reader and the caller
     return merge_events(streams)

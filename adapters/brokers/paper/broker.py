@@ -160,6 +160,7 @@ class PaperBroker:
         "_id_prefix",
         "_instruments",
         "_last_prices",
+        "_last_trade",
         "_latency",
         "_log",
         "_open",
@@ -213,6 +214,7 @@ class PaperBroker:
         self._trades = 0
         self._id_prefix = id_prefix
         self._last_prices: dict[InstrumentId, Decimal] = {}  # only with last_trade_liquidity
+        self._last_trade = config.last_trade_liquidity
         self._log = log
         self._unlogged: list[Record] = []  # reports made, not yet in the log (written before publishing)
         if log is not None:
@@ -285,7 +287,7 @@ class PaperBroker:
         pending = self._pending
         if pending and pending[0][0] <= tick.ts_event:
             self._release(tick.ts_event)
-        if self._config.last_trade_liquidity:
+        if self._last_trade:
             self._last_prices[tick.instrument_id] = tick.price
         resting = self._resting.get(tick.instrument_id)
         if resting is not None and self._use_trades:
