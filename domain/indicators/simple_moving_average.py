@@ -80,6 +80,23 @@ class SMA:
         self._index = index
         self._count += 1
 
+    def push(self, value: float) -> float:
+        """``update(value)``, then the new ``value``: one call on a strategy's per-tick path."""
+        if type(value) is not float or value - value != 0.0:
+            value = finite_float(value, "value")
+        buffer = self._buffer
+        index = self._index
+        total = self._sum + (value - buffer[index])  # as update() does: same bits
+        buffer[index] = value
+        index += 1
+        if index == self._period:
+            index = 0
+            total = fsum(buffer)
+        self._sum = total
+        self._index = index
+        count = self._count = self._count + 1
+        return total / self._period if count >= self._period else NAN
+
     def reset(self) -> None:
         """Forget every value: back to the state right after construction."""
         self._buffer = [0.0] * self._period

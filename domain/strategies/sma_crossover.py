@@ -55,15 +55,15 @@ class SmaCrossoverParams:
 
 
 class _CrossState(InstrumentState):
-    __slots__ = ("fast", "fast_update", "sign", "slow", "slow_update")
+    __slots__ = ("fast", "fast_push", "sign", "slow", "slow_push")
 
     def __init__(self, instrument_id: InstrumentId, params: SmaCrossoverParams) -> None:
         super().__init__(instrument_id)
         self.fast = SMA(params.fast)
         self.slow = SMA(params.slow)
         # Bound once: saves two attribute lookups per tick.
-        self.fast_update: Callable[[float], None] = self.fast.update
-        self.slow_update: Callable[[float], None] = self.slow.update
+        self.fast_push: Callable[[float], float] = self.fast.push
+        self.slow_push: Callable[[float], float] = self.slow.push
         self.sign = 0  # sign of fast - slow at the last update that was not a tie; 0: none yet
 
 
@@ -112,14 +112,12 @@ class SmaCrossover(PriceStrategy[SmaCrossoverParams, _CrossState]):
             return NO_SIGNALS
         numerator, denominator = integer_ratio(tick.price)
         price = numerator / denominator
-        state.fast_update(price)
-        state.slow_update(price)
+        fast = state.fast_push(price)
+        slow = state.slow_push(price)
         count = state.count + 1
         state.count = count
         if count < self._warmup:
             return NO_SIGNALS
-        fast = state.fast.value
-        slow = state.slow.value
         difference = fast - slow
         # Same sign as before, or an exact tie: nothing to do, whatever the dead band says.
         if difference > 0.0:
@@ -134,14 +132,12 @@ class SmaCrossover(PriceStrategy[SmaCrossoverParams, _CrossState]):
 
     def _on_price(self, state: _CrossState, price: float, ts_event: int) -> Sequence[Signal]:
         # on_trade inlines this body: change both together (the tests compare them).
-        state.fast_update(price)
-        state.slow_update(price)
+        fast = state.fast_push(price)
+        slow = state.slow_push(price)
         count = state.count + 1
         state.count = count
         if count < self._warmup:
             return NO_SIGNALS
-        fast = state.fast.value
-        slow = state.slow.value
         difference = fast - slow
         if difference > 0.0:
             if state.sign > 0:

@@ -95,6 +95,16 @@ def test_sma_incremental_equals_twin(values: list[float], period: int) -> None:
 
 @settings(deadline=None)
 @given(values=series, period=periods)
+def test_sma_push_is_update_then_value_bit_for_bit(values: list[float], period: int) -> None:
+    pushed, updated = SMA(period), SMA(period)
+    for value in values:
+        result = pushed.push(value)
+        updated.update(value)
+        assert result == updated.value or (math.isnan(result) and math.isnan(updated.value))
+        assert pushed.count == updated.count
+
+
+@given(values=series, period=periods)
 def test_ema_incremental_equals_twin(values: list[float], period: int) -> None:
     indicator = EMA(period)
     twin = ema(values, period)
