@@ -242,3 +242,56 @@ class SecretStore(Protocol):
     """Secrets (API keys) by name; never logged, never returned over the API."""
 
     def get(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestRecord:
+    """One backtest run as stored: what ran (strategy, parameters, data files, instrument),
+    over which span of event time (nanoseconds), and how it did.
+
+    Money is exact (``capital``, ``final_equity`` in the quote currency; ``total_return`` a
+    fraction); ``sharpe`` is None when the run was too short to have one. ``metrics`` is the
+    run's ``PerformanceReport.as_dict(trades=False)`` and ``trades`` its round trips'
+    ``as_dict()``: JSON-safe, decimals as exact strings. ``run_id`` is empty until stored.
+    """
+
+    run_id: str = ""
+    created_ns: int
+    strategy: str
+    instrument_id: str
+    params: Mapping[str, str]
+    data: tuple[str, ...]
+    first_ts: int
+    last_ts: int
+    events: int
+    capital: Decimal
+    final_equity: Decimal
+    total_return: Decimal
+    sharpe: float | None
+    max_drawdown: float
+    trade_count: int
+    metrics: Mapping[str, object]
+    trades: tuple[Mapping[str, object], ...] = ()
+
+
+class BacktestResults(Protocol):
+    """Stored backtest runs, listable. Safe to call from any thread."""
+
+    def save(self, record: BacktestRecord) -> str:
+        """Store ``record``; returns its run id (a new uuid4 hex when ``record.run_id`` is empty).
+
+        Raises ValueError for a run id that is already stored.
+        """
+        ...
+
+    def get(self, run_id: str) -> BacktestRecord | None:
+        """The run with its metrics and trades, or None."""
+        ...
+
+    def list(self, *, strategy: str | None = None, limit: int = 50) -> Sequence[BacktestRecord]:
+        """Newest first (by ``created_ns``), at most ``limit``, of one strategy when given.
+
+        The records carry their metrics but not their trades (``trades`` is empty: there may
+        be thousands); ``get`` has them. Raises ValueError for a ``limit`` below 1.
+        """
+        ...

@@ -17,19 +17,23 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.historical import HistoricalDataError, ReadStats, instrument_id_from_file_name, read_merged
 from application.backtest import BacktestProgress, BacktestResult, BacktestRunner, ReplayClock
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidParameter
 from domain.market_data import Bar
 from domain.performance import PerformanceConfig, PerformanceReport, compute_performance
+from domain.strategies import create_strategy
 from entrypoints.config import ConfigError, Settings, StorageSettings, load_settings, parse_settings
+
+if TYPE_CHECKING:
+    from entrypoints.backtest_runs import OpenedResults
 
 RANKABLE = (
     "sharpe_ratio",
@@ -43,10 +47,22 @@ RANKABLE = (
     "net_profit",
 )
 LOWER_IS_BETTER = {"max_drawdown"}
+DEFAULT_FRACTION = Decimal("0.95")
+"""Each entry's size as a fraction of equity, unless a fraction or a quantity is given."""
 
 
 class BacktestError(Exception):
-    """A backtest that cannot run as asked (bad data, bad parameters); the message says why."""
+    """A backtest that cannot run as asked (bad data, bad parameters); the message says why.
+
+    ``field`` names the input at fault when one is (``data``, ``strategy``, ``params.fast``,
+    ``capital``, ...) and ``problem`` is the message without it, for callers (the gRPC
+    service) that name the field their own way.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.problem = problem or message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,7 +76,7 @@ class BacktestSpec:
     capital: Decimal = Decimal(10_000)
     fees_bps: Decimal = Decimal(10)
     slippage_bps: Decimal = Decimal(0)
-    fraction: Decimal | None = Decimal("0.95")
+    fraction: Decimal | None = DEFAULT_FRACTION
     quantity: Decimal | None = None
     allow_short: bool = False
     skip_bad_rows: bool = False
@@ -149,27 +165,52 @@ def _split_symbol(symbol: str) -> tuple[str, str]:
     for quote in QUOTES:
         if symbol.endswith(quote) and len(symbol) > len(quote):
             return symbol[: -len(quote)], quote
-    raise BacktestError(
-        f"cannot tell the quote currency of {symbol!r}; give --config with its [[instruments]] entry"
-    )
+    problem = f"cannot tell the quote currency of {symbol!r}; give --config with its [[instruments]] entry"
+    raise BacktestError(problem, field="instrument", problem=problem)
 
 
-def run_backtest(spec: BacktestSpec, *, progress: bool = False) -> BacktestOutcome:
-    """One run, start to end; raises BacktestError for data or parameters that cannot run."""
+def check_strategy(strategy: str, params: Mapping[str, str]) -> None:
+    """Refuse an unknown strategy or parameters it would refuse, before any data is read.
+
+    Raises BacktestError with ``field`` "strategy" or "params.NAME".
+    """
+    try:
+        create_strategy(strategy, strategy_id="check", instrument_ids=["CHECK.CHECK"], params=params)
+    except InvalidParameter as error:
+        field = "strategy" if error.field == "strategy" else f"params.{error.field}"
+        problem = f"{error.problem} (was {error.value!r})"
+        raise BacktestError(str(error), field=field, problem=problem) from None
+
+
+def run_backtest(
+    spec: BacktestSpec,
+    *,
+    progress: bool | Callable[[BacktestProgress], None] = False,
+    progress_every: int = 100_000,
+) -> BacktestOutcome:
+    """One run, start to end; raises BacktestError for data or parameters that cannot run.
+
+    ``progress``: True draws a progress line on stderr; a callable is called with a
+    ``BacktestProgress`` every ``progress_every`` events and once at the end.
+    """
     from entrypoints.container import bootstrap  # the composition root: imported when used
 
     try:
         instrument_id = spec.instrument or str(instrument_id_from_file_name(spec.data[0]))
     except (HistoricalDataError, ValueError) as error:
-        raise BacktestError(f"{error}; give --instrument SYMBOL.VENUE") from None
+        raise BacktestError(
+            f"{error}; give --instrument SYMBOL.VENUE",
+            field="instrument",
+            problem=f"{error}; give the instrument as SYMBOL.VENUE",
+        ) from None
     stats: list[ReadStats] = []
     events = read_merged(list(spec.data), instrument_id, skip_bad_rows=spec.skip_bad_rows, stats=stats)
     try:
         first = next(events, None)
     except HistoricalDataError as error:
-        raise BacktestError(str(error)) from None
+        raise BacktestError(str(error), field="data") from None
     if first is None:
-        raise BacktestError(f"no market data in {', '.join(spec.data)}")
+        raise BacktestError(f"no market data in {', '.join(spec.data)}", field="data")
     if isinstance(first, Bar) and "source" not in spec.params:
         spec = replace(spec, params={**spec.params, "source": "bar"})  # bars drive the strategy
     try:
@@ -181,18 +222,20 @@ def run_backtest(spec: BacktestSpec, *, progress: bool = False) -> BacktestOutco
         engine = bootstrap(settings, clock=clock, feeds=[])
     except ConfigError as error:
         raise BacktestError(str(error)) from None
-    bar = _ProgressBar() if progress else None
-    runner = BacktestRunner(engine, clock, sample_ns=spec.sample_ns, on_progress=bar)
+    bar = progress if callable(progress) else (_ProgressBar() if progress else None)
+    runner = BacktestRunner(
+        engine, clock, sample_ns=spec.sample_ns, progress_every=progress_every, on_progress=bar
+    )
     started = time.perf_counter()
     try:
         result = runner.run(itertools.chain((first,), events))
     except HistoricalDataError as error:
-        raise BacktestError(str(error)) from None
+        raise BacktestError(str(error), field="data") from None
     finally:
         engine.close()
     seconds = time.perf_counter() - started
     if not result.events:
-        raise BacktestError(f"no market data in {', '.join(spec.data)}")
+        raise BacktestError(f"no market data in {', '.join(spec.data)}", field="data")
     try:
         metrics = compute_performance(
             result.equity_curve,
@@ -361,11 +404,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--data",
         nargs="+",
-        required=True,
         metavar="FILE",
-        help="Binance CSV dumps (trades or klines; .csv, .csv.gz, .zip)",
+        help="Binance CSV dumps (trades or klines; .csv, .csv.gz, .zip); required unless --list",
     )
-    parser.add_argument("--strategy", required=True, help="built-in strategy, e.g. sma_crossover")
+    parser.add_argument(
+        "--strategy", help="built-in strategy, e.g. sma_crossover; required unless --list (then a filter)"
+    )
     parser.add_argument(
         "--param",
         action="append",
@@ -381,7 +425,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     size.add_argument("--fraction", default=None, help="size each entry at this fraction of equity (0.95)")
     size.add_argument("--quantity", default=None, help="size each entry at this fixed quantity")
     parser.add_argument("--allow-short", action="store_true", help="let sell signals open short positions")
-    parser.add_argument("--config", help="a TOML config whose [risk], [stops] and [[instruments]] apply")
+    parser.add_argument(
+        "--config",
+        help="a TOML config whose [risk], [stops] and [[instruments]] apply, and whose [storage]"
+        " keeps --store'd runs (default data/tradeplane.db)",
+    )
+    parser.add_argument(
+        "--store", action="store_true", help="store the run (every run of a sweep) and print its run id"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the stored runs, newest first (of --strategy if given)"
+    )
+    parser.add_argument("--limit", type=int, default=50, help="how many runs --list shows (default 50)")
     parser.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed rows")
     parser.add_argument("--report", type=Path, metavar="DIR", help="write equity.png, price.png, report.html")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the result (or the sweep) as JSON")
@@ -391,19 +446,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_main)
 
 
-def _decimal(text: str, name: str, *, positive: bool = True) -> Decimal:
+def parse_amount(text: str, name: str, *, positive: bool = True) -> Decimal:
+    """``text`` as a finite decimal, positive (or non-negative); raises BacktestError whose
+    ``field`` is ``name`` and whose message starts with it."""
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise BacktestError(f"{name} must be a number (was {text!r})") from None
+        problem = f"must be a number (was {text!r})"
+        raise BacktestError(f"{name} {problem}", field=name, problem=problem) from None
     if not value.is_finite() or value < 0 or (positive and value == 0):
-        raise BacktestError(
-            f"{name} must be a {'positive' if positive else 'non-negative'} number (was {text})"
-        )
+        problem = f"must be a {'positive' if positive else 'non-negative'} number (was {text})"
+        raise BacktestError(f"{name} {problem}", field=name, problem=problem)
     return value
 
 
 def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
+    if not args.data or not args.strategy:
+        missing_options = " and ".join(
+            name for name, value in (("--data", args.data), ("--strategy", args.strategy)) if not value
+        )
+        raise BacktestError(f"{missing_options} must be given to run a backtest (only --list needs neither)")
     missing = [path for path in args.data if not Path(path).is_file()]
     if missing:
         raise BacktestError(f"--data: no such file: {', '.join(missing)}")
@@ -411,35 +473,60 @@ def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
         data=tuple(str(p) for p in args.data),
         strategy=args.strategy,
         instrument=args.instrument,
-        capital=_decimal(args.capital, "--capital"),
-        fees_bps=_decimal(args.fees_bps, "--fees-bps", positive=False),
-        slippage_bps=_decimal(args.slippage_bps, "--slippage-bps", positive=False),
-        fraction=_decimal(args.fraction, "--fraction")
+        capital=parse_amount(args.capital, "--capital"),
+        fees_bps=parse_amount(args.fees_bps, "--fees-bps", positive=False),
+        slippage_bps=parse_amount(args.slippage_bps, "--slippage-bps", positive=False),
+        fraction=parse_amount(args.fraction, "--fraction")
         if args.fraction
-        else (None if args.quantity else Decimal("0.95")),
-        quantity=_decimal(args.quantity, "--quantity") if args.quantity else None,
+        else (None if args.quantity else DEFAULT_FRACTION),
+        quantity=parse_amount(args.quantity, "--quantity") if args.quantity else None,
         allow_short=args.allow_short,
         skip_bad_rows=args.skip_bad_rows,
         config=args.config,
     )
-    return [replace(base, params=params) for params in grid(args.param)]
+    specs = [replace(base, params=params) for params in grid(args.param)]
+    # A single run is checked whole before any data is read; a sweep only for its strategy,
+    # since some combinations of a grid (fast >= slow) are expected to fail on their own.
+    check_strategy(args.strategy, specs[0].params if len(specs) == 1 else {})
+    return specs
 
 
 def _main(args: argparse.Namespace) -> int:
+    from entrypoints import backtest_runs
+
     try:
+        if args.list:
+            return backtest_runs.list_command(args.config, strategy=args.strategy, limit=args.limit)
         specs = specs_from(args)
-        if len(specs) == 1:
-            outcome = run_backtest(specs[0], progress=not args.no_progress and sys.stderr.isatty())
-            _print_one(outcome)
-            if args.json:
-                args.json.write_text(json.dumps(outcome_json(outcome), indent=2) + "\n")
-            if args.report:
-                print(f"report: {_report(outcome, args.report)}")
-            return 0
-        return _sweep(specs, args)
+        store = backtest_runs.store_for(args.config) if args.store else None
+        try:
+            if len(specs) == 1:
+                return _one(specs[0], args, store)
+            return _sweep(specs, args, store)
+        finally:
+            if store is not None:
+                store.close()
     except BacktestError as error:
         print(f"tradeplane backtest: {error}", file=sys.stderr)
         return 2
+
+
+def _one(spec: BacktestSpec, args: argparse.Namespace, store: OpenedResults | None) -> int:
+    outcome = run_backtest(spec, progress=not args.no_progress and sys.stderr.isatty())
+    _print_one(outcome)
+    if store is not None:
+        print(f"stored as run {_save(store, outcome)}")
+    if args.json:
+        args.json.write_text(json.dumps(outcome_json(outcome), indent=2) + "\n")
+    if args.report:
+        print(f"report: {_report(outcome, args.report)}")
+    return 0
+
+
+def _save(store: OpenedResults, outcome: BacktestOutcome) -> str:
+    from entrypoints.backtest_runs import record_of
+
+    return store.store.save(record_of(outcome))
 
 
 def _print_one(outcome: BacktestOutcome) -> None:
@@ -458,7 +545,7 @@ def _print_one(outcome: BacktestOutcome) -> None:
     print(format_metrics_table(outcome.metrics))
 
 
-def _sweep(specs: list[BacktestSpec], args: argparse.Namespace) -> int:
+def _sweep(specs: list[BacktestSpec], args: argparse.Namespace, store: OpenedResults | None) -> int:
     started = time.perf_counter()
     print(f"sweep: {len(specs)} runs on {min(args.jobs, len(specs))} process(es)", file=sys.stderr)
     outcomes, failures = run_sweep(specs, args.jobs)
@@ -466,15 +553,16 @@ def _sweep(specs: list[BacktestSpec], args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)
     header = f"{'rank':>4}  {'params':<40} {args.rank_by:>14} {'return':>10} {'max dd':>8} {'trades':>7}"
-    print(header)
+    print(header + ("  run id" if store is not None else ""))
     for rank, outcome in enumerate(outcomes, start=1):
         metrics = outcome.metrics
         value = getattr(metrics, args.rank_by)
         shown = "n/a" if value is None else f"{float(value):.4f}"
         params = " ".join(f"{k}={v}" for k, v in outcome.spec.params.items())
+        run_id = f"  {_save(store, outcome)}" if store is not None else ""
         print(
             f"{rank:>4}  {params:<40} {shown:>14} {float(metrics.total_return):>10.2%}"
-            f" {metrics.max_drawdown:>8.2%} {metrics.trade_count:>7}"
+            f" {metrics.max_drawdown:>8.2%} {metrics.trade_count:>7}{run_id}"
         )
     print(f"{len(outcomes)} run(s) in {time.perf_counter() - started:.1f}s")
     if args.json:

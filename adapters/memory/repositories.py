@@ -1,13 +1,16 @@
-"""In-memory stores for market data, signals and trades: the fakes of the tests, and the
-store of runs that keep nothing (``[storage] kind = "memory"``)."""
+"""In-memory stores for market data, signals, trades and backtest results: the fakes of the
+tests, and the store of runs that keep nothing (``[storage] kind = "memory"``)."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
-from application.ports import AccountSnapshot, OrderQuery
+from application.ports import AccountSnapshot, BacktestRecord, OrderQuery
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, highest_sequence
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
@@ -171,3 +174,31 @@ class InMemoryTradeRepository:
 
     def journal(self, client_order_id: ClientOrderId | None = None) -> list[OrderEvent]:
         return [e for e in self._journal if client_order_id is None or e.client_order_id == client_order_id]
+
+
+class InMemoryBacktestResults:
+    """``BacktestResults`` in a dict: the fake of the tests and the store of a run that keeps nothing."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, BacktestRecord] = {}
+        self._lock = threading.Lock()
+
+    def save(self, record: BacktestRecord) -> str:
+        run_id = record.run_id or uuid.uuid4().hex
+        with self._lock:
+            if run_id in self._runs:
+                raise ValueError(f"backtest run {run_id} is stored already")
+            self._runs[run_id] = replace(record, run_id=run_id)
+        return run_id
+
+    def get(self, run_id: str) -> BacktestRecord | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def list(self, *, strategy: str | None = None, limit: int = 50) -> Sequence[BacktestRecord]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1 (was {limit})")
+        with self._lock:
+            runs = [r for r in self._runs.values() if strategy is None or r.strategy == strategy]
+        runs.sort(key=lambda r: (r.created_ns, r.run_id), reverse=True)
+        return [replace(r, trades=()) for r in runs[:limit]]

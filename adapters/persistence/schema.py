@@ -1,6 +1,7 @@
 """The three stores' tables: trades (orders, journal, fills, positions, account, risk),
-signals, market data. Money and quantities are ExactDecimal; times are integer nanoseconds
-since the epoch (the domain's own unit, exact and time-zone free).
+signals, market data; and the stored backtest runs, kept in the trades store's database.
+Money and quantities are ExactDecimal; times are integer nanoseconds since the epoch (the
+domain's own unit, exact and time-zone free).
 
 Order events are appended, never updated; ``orders`` holds each order's latest state as a
 projection of its events, for the queries the gRPC API makes.
@@ -210,4 +211,30 @@ bars = Table(
     Column("ts_event", BigInteger, nullable=False),
     Column("ts_init", BigInteger, nullable=False),
     Index("ix_bars_instrument_interval_ts", "instrument_id", "interval_ns", "ts_event"),
+)
+
+# -- backtest results (in the trades store's database) ------------------------------------------
+
+backtest_runs = Table(
+    "backtest_runs",
+    metadata,
+    Column("run_id", ID, primary_key=True),  # uuid4 hex
+    Column("created_ns", BigInteger, nullable=False),
+    Column("strategy", ID, nullable=False),
+    Column("instrument_id", ID, nullable=False),
+    Column("params", Text, nullable=False),  # JSON object of strings, as run
+    Column("data", Text, nullable=False),  # JSON list of the data files' names
+    Column("first_ts", BigInteger, nullable=False),  # event time of the first and last event
+    Column("last_ts", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("capital", ExactDecimal, nullable=False),
+    Column("final_equity", ExactDecimal, nullable=False),
+    Column("total_return", ExactDecimal, nullable=False),
+    Column("sharpe", Float),  # a statistic, not money; NULL when the run had too few periods
+    Column("max_drawdown", Float, nullable=False),
+    Column("trade_count", Integer, nullable=False),
+    Column("metrics", Text, nullable=False),  # PerformanceReport.as_dict(trades=False) as JSON
+    Column("trades", Text, nullable=False),  # the round trips' as_dict() as a JSON list
+    Index("ix_backtest_runs_created", "created_ns", "run_id"),  # listed newest first
+    Index("ix_backtest_runs_strategy", "strategy", "created_ns"),
 )

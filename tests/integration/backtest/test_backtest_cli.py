@@ -168,3 +168,75 @@ def test_skip_bad_rows_counts_them_and_goes_on(tmp_path: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert code == 0
     assert "skipped 1 malformed row(s)" in out
+
+
+def _config(tmp_path: Path, storage: str) -> Path:
+    path = tmp_path / "tradeplane.toml"
+    path.write_text(
+        '[[instruments]]\nid = "BTCUSDT.BINANCE"\nbase = "BTC"\nquote = "USDT"\n'
+        'price_tick = "0.01"\nlot_size = "0.00001"\n\n' + storage
+    )
+    return path
+
+
+def test_stored_runs_are_listed_newest_first(
+    klines: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(_config(tmp_path, f'[storage]\ndata_dir = "{tmp_path / "state"}"\n'))
+    run = ["backtest", "--data", str(klines), "--strategy", "sma_crossover", "--no-progress",
+           "--config", config, "--store"]  # fmt: skip
+
+    assert main([*run, "--param", "fast=10", "--param", "slow=40"]) == 0
+    single = capsys.readouterr().out
+    assert main([*run, "--param", "fast=5,15", "--param", "slow=60", "--jobs", "1"]) == 0
+    sweep = capsys.readouterr().out
+    assert main(["backtest", "--list", "--config", config]) == 0
+    listed = capsys.readouterr().out
+    assert main(["backtest", "--list", "--config", config, "--limit", "1"]) == 0
+    newest = capsys.readouterr().out
+
+    single_id = single.split("stored as run ")[1].split()[0]
+    sweep_ids = [line.split()[-1] for line in sweep.splitlines() if "slow=60" in line]
+    assert len(sweep_ids) == 2
+    assert (tmp_path / "state" / "tradeplane.db").is_file()
+    rows = listed.splitlines()[1:]
+    assert [row.split()[0] for row in rows][-1] == single_id
+    assert set(sweep_ids) == {row.split()[0] for row in rows[:2]}
+    assert "fast=10 slow=40 source=bar" in rows[-1]
+    assert "sma_crossover" in rows[-1]
+    assert "BTCUSDT.BINANCE" in rows[-1]
+    assert len(newest.splitlines()) == 2
+
+
+def test_store_defaults_to_data_tradeplane_db(
+    klines: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["backtest", "--list"]) == 0
+    assert "no stored backtest runs" in capsys.readouterr().out
+    assert not (tmp_path / "data").exists()  # listing creates nothing
+
+    code = main(
+        ["backtest", "--data", str(klines), "--strategy", "sma_crossover", "--no-progress", "--store"]
+    )
+
+    assert code == 0
+    assert "stored as run" in capsys.readouterr().out
+    assert (tmp_path / "data" / "tradeplane.db").is_file()
+    assert main(["backtest", "--list", "--strategy", "rsi_mean_reversion"]) == 0
+    assert "no stored backtest runs of rsi_mean_reversion" in capsys.readouterr().out
+
+
+def test_data_and_strategy_are_needed_unless_listing(
+    klines: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backtest", "--strategy", "sma_crossover"]) == 2
+    assert "--data must be given" in capsys.readouterr().err
+    assert main(["backtest", "--data", str(klines)]) == 2
+    assert "--strategy must be given" in capsys.readouterr().err
+    memory = str(_config(tmp_path, '[storage]\nkind = "memory"\n'))
+    code = main(
+        ["backtest", "--data", str(klines), "--strategy", "sma_crossover", "--store", "--config", memory]
+    )
+    assert code == 2
+    assert "keeps nothing" in capsys.readouterr().err
