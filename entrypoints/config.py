@@ -103,6 +103,8 @@ class GrpcSettings:
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
     tokens: tuple[TokenSettings, ...] = ()
+    backtest_data_dir: str = "data/history"
+    """The only directory BacktestService reads history files from (relative: to the cwd)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -369,6 +371,10 @@ def _grpc(table: dict[str, Any]) -> GrpcSettings:
         raise ConfigError("[grpc] tls_cert and tls_key must be set together")
     _positive_int(settings.stream_buffer, "[grpc] stream_buffer")
     _positive_int(settings.rate_limit_burst, "[grpc] rate_limit_burst")
+    if not isinstance(settings.backtest_data_dir, str) or not settings.backtest_data_dir.strip():
+        raise ConfigError(
+            f"[grpc] backtest_data_dir must be a directory path (was {settings.backtest_data_dir!r})"
+        )
     return GrpcSettings(
         enabled=settings.enabled,
         listen=settings.listen,
@@ -380,6 +386,7 @@ def _grpc(table: dict[str, Any]) -> GrpcSettings:
         ),
         rate_limit_burst=settings.rate_limit_burst,
         tokens=tokens,
+        backtest_data_dir=settings.backtest_data_dir,
     )
 
 

@@ -52,6 +52,7 @@ REQUIRED_ROLE: Mapping[str, Role] = {
     "/tradeplane.v1.StrategyService/StartStrategy": Role.TRADER,
     "/tradeplane.v1.StrategyService/StopStrategy": Role.TRADER,
     "/tradeplane.v1.StrategyService/UpdateStrategyParams": Role.TRADER,
+    "/tradeplane.v1.BacktestService/RunBacktest": Role.TRADER,  # a process and CPU of the server
     "/tradeplane.v1.RiskService/UpdateRiskLimits": Role.ADMIN,
     "/tradeplane.v1.RiskService/Halt": Role.ADMIN,
     "/tradeplane.v1.RiskService/Resume": Role.ADMIN,

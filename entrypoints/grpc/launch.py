@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from application.engine import Engine
+from entrypoints.backtest_runs import open_results
 from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
 from entrypoints.grpc.auth import Role, TokenEntry, hash_token
 from entrypoints.grpc.engine_service import EngineInfo
@@ -61,8 +62,14 @@ async def start_control_plane(
     info = EngineInfo(
         name=settings.engine.name, version=package_version(), mode=mode, broker=settings.broker.kind
     )
-    server = GrpcServer(engine, grpc, info, extra_tokens=extra)
-    await server.start()
+    backtests = open_results(settings.storage)  # the trades database keeps the backtest runs
+    assert backtests is not None
+    server = GrpcServer(engine, grpc, info, extra_tokens=extra, backtests=backtests)
+    try:
+        await server.start()
+    except BaseException:
+        backtests.close()
+        raise
     return server
 
 

@@ -18,6 +18,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from tradeplane.v1 import (
+    backtest_pb2,
+    backtest_pb2_grpc,
     engine_pb2,
     engine_pb2_grpc,
     market_data_pb2,
@@ -32,9 +34,13 @@ from tradeplane.v1 import (
     strategies_pb2_grpc,
 )
 
+from adapters.memory.repositories import InMemoryBacktestResults
 from application.engine import Engine
+from entrypoints.backtest_runs import OpenedResults
 from entrypoints.config import ConfigError, GrpcSettings
 from entrypoints.grpc.auth import AuthInterceptor, Role, TokenEntry
+from entrypoints.grpc.backtest_service import BacktestService
+from entrypoints.grpc.backtest_worker import BacktestProcesses
 from entrypoints.grpc.engine_service import EngineInfo, EngineService
 from entrypoints.grpc.market_data_service import MarketDataService
 from entrypoints.grpc.order_service import OrderService
@@ -54,6 +60,7 @@ SERVICES = tuple(
         (risk_pb2, "RiskService"),
         (strategies_pb2, "StrategyService"),
         (engine_pb2, "EngineService"),
+        (backtest_pb2, "BacktestService"),
     )
 )
 """Full names of the tradeplane.v1 services, as health and reflection list them."""
@@ -61,6 +68,8 @@ SERVICES = tuple(
 MARKET_DATA_SERVICE = market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name
 HEALTH_INTERVAL_S = 0.25  # cheap: a handful of set() calls; probes see a start or a lost feed at once
 MAX_REQUEST_BYTES = 1 << 20
+MAX_BACKTESTS = 2
+"""Backtests run at once (each a process of its own); more are RESOURCE_EXHAUSTED."""
 PORT_HINT = (
     "is another engine on that port? Choose one with --grpc-listen HOST:PORT (port 0 picks a free"
     " one) or [grpc] listen, or turn the control plane off with --no-grpc"
@@ -90,6 +99,7 @@ class GrpcServer:
         info: EngineInfo,
         *,
         extra_tokens: Iterable[TokenEntry] = (),
+        backtests: OpenedResults | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -105,6 +115,8 @@ class GrpcServer:
         self._health_task: asyncio.Task[None] | None = None
         self._info = info
         self.port = 0
+        self.backtests = backtests or OpenedResults(InMemoryBacktestResults())
+        self.backtest_processes = BacktestProcesses(MAX_BACKTESTS)
 
     @property
     def address(self) -> str:
@@ -132,6 +144,12 @@ class GrpcServer:
         strategies_pb2_grpc.add_StrategyServiceServicer_to_server(StrategyService(engine, hub), server)
         engine_pb2_grpc.add_EngineServiceServicer_to_server(
             EngineService(engine, hub, self._info, lambda: self.auth.requests), server
+        )
+        backtest_pb2_grpc.add_BacktestServiceServicer_to_server(
+            BacktestService(
+                self.backtests.store, Path(self.settings.backtest_data_dir), self.backtest_processes
+            ),
+            server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -191,6 +209,7 @@ class GrpcServer:
                 await self._health_task
         await self.health.enter_graceful_shutdown()
         self.hub.close()
-        await self._server.stop(grace)
+        await self._server.stop(grace)  # a backtest still running is cancelled: its process killed
         self._server = None
+        self.backtests.close()
         log.info("gRPC control plane stopped")

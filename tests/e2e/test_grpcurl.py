@@ -27,6 +27,7 @@ GRPCURL_FAILED = 64  # grpcurl exits 64 + the gRPC status code when the RPC fail
 UNAUTHENTICATED = 16
 DEADLINE_EXCEEDED = 4
 SERVICES = {
+    "tradeplane.v1.BacktestService",
     "tradeplane.v1.EngineService",
     "tradeplane.v1.MarketDataService",
     "tradeplane.v1.OrderService",

@@ -32,6 +32,12 @@ def test_the_example_serves_on_loopback_with_defaults() -> None:
     assert settings.grpc.listen == "127.0.0.1:50051"
     assert settings.grpc.tokens == ()
     assert settings.grpc.stream_buffer == 10_000
+    assert settings.grpc.backtest_data_dir == "data/history"
+
+
+def test_the_backtest_data_directory_is_configurable(tmp_path: Path) -> None:
+    settings = _load(tmp_path, 'backtest_data_dir = "/srv/history"')
+    assert settings.grpc.backtest_data_dir == "/srv/history"  # type: ignore[attr-defined]
 
 
 def test_tokens_are_read_with_their_role_and_never_shown(tmp_path: Path) -> None:
@@ -56,6 +62,8 @@ def test_tokens_are_read_with_their_role_and_never_shown(tmp_path: Path) -> None
         ("rate_limit_per_second = -1", "rate_limit_per_second must be a positive number"),
         ('rate_limit_per_second = "nan"', "rate_limit_per_second must be a positive number"),
         ('enabled = "yes"', "enabled must be true or false"),
+        ('backtest_data_dir = ""', "backtest_data_dir must be a directory path"),
+        ("backtest_data_dir = 3", "backtest_data_dir must be a directory path"),
         ("colour = 1", "unknown key.*colour"),
         ('tokens = "x"', "array of tables"),
         ('[[grpc.tokens]]\nname = "a"\nrole = "root"\nsha256 = "' + DIGEST + '"', "role must be one of"),

@@ -8,6 +8,7 @@ import re
 import grpc
 import pytest
 from tradeplane.v1 import (
+    backtest_pb2,
     engine_pb2,
     market_data_pb2,
     orders_pb2,
@@ -46,13 +47,21 @@ def test_roles_parse_case_insensitively_and_refuse_anything_else() -> None:
 def test_every_role_restricted_method_exists_and_every_write_needs_more_than_viewer() -> None:
     methods = {
         f"/{service.full_name}/{method.name}"
-        for module in (orders_pb2, portfolio_pb2, market_data_pb2, risk_pb2, strategies_pb2, engine_pb2)
+        for module in (
+            orders_pb2,
+            portfolio_pb2,
+            market_data_pb2,
+            risk_pb2,
+            strategies_pb2,
+            engine_pb2,
+            backtest_pb2,
+        )
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     }
     assert set(REQUIRED_ROLE) <= methods
-    assert len(SERVICES) == 6
-    writes = {m for m in methods if re.search(r"/(Submit|Cancel|Start|Stop|Update|Halt|Resume)", m)}
+    assert len(SERVICES) == 7
+    writes = {m for m in methods if re.search(r"/(Submit|Cancel|Start|Stop|Update|Halt|Resume|Run)", m)}
     assert writes == set(REQUIRED_ROLE)
     assert all(REQUIRED_ROLE[m] is Role.ADMIN for m in writes if "RiskService" in m)
 
