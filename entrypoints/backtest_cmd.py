@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from adapters.historical import HistoricalDataError, ReadStats, instrument_id_from_file_name, read_merged
 from application.backtest import BacktestProgress, BacktestResult, BacktestRunner, ReplayClock
 from domain.errors import DomainError, InvalidParameter
-from domain.market_data import Bar
+from domain.identifiers import InstrumentId
+from domain.market_data import Bar, MarketEvent
 from domain.performance import PerformanceConfig, PerformanceReport, compute_performance
 from domain.strategies import create_strategy
 from entrypoints.config import ConfigError, Settings, StorageSettings, load_settings, parse_settings
@@ -82,6 +84,10 @@ class BacktestSpec:
     skip_bad_rows: bool = False
     config: str | None = None
     sample_ns: int = 3_600_000_000_000
+    from_store: bool = False
+    """Replay the market-data store of ``config`` (``[storage]``) instead of ``data`` files."""
+    start_ns: int | None = None
+    end_ns: int | None = None
 
 
 @dataclass(slots=True)
@@ -193,24 +199,35 @@ def run_backtest(
     ``progress``: True draws a progress line on stderr; a callable is called with a
     ``BacktestProgress`` every ``progress_every`` events and once at the end.
     """
+    stats: list[ReadStats] = []
+    closers: list[Callable[[], None]] = []
+    instrument_id, events = _open_events(spec, stats, closers)
+    try:
+        return _replay(
+            spec, instrument_id, events, stats=stats, progress=progress, progress_every=progress_every
+        )
+    finally:
+        for close in closers:
+            close()
+
+
+def _replay(
+    spec: BacktestSpec,
+    instrument_id: str,
+    events: Iterator[MarketEvent],
+    *,
+    stats: list[ReadStats],
+    progress: bool | Callable[[BacktestProgress], None],
+    progress_every: int,
+) -> BacktestOutcome:
     from entrypoints.container import bootstrap  # the composition root: imported when used
 
-    try:
-        instrument_id = spec.instrument or str(instrument_id_from_file_name(spec.data[0]))
-    except (HistoricalDataError, ValueError) as error:
-        raise BacktestError(
-            f"{error}; give --instrument SYMBOL.VENUE",
-            field="instrument",
-            problem=f"{error}; give the instrument as SYMBOL.VENUE",
-        ) from None
-    stats: list[ReadStats] = []
-    events = read_merged(list(spec.data), instrument_id, skip_bad_rows=spec.skip_bad_rows, stats=stats)
     try:
         first = next(events, None)
     except HistoricalDataError as error:
         raise BacktestError(str(error), field="data") from None
     if first is None:
-        raise BacktestError(f"no market data in {', '.join(spec.data)}", field="data")
+        raise BacktestError(f"no market data in {_source(spec)}", field="data")
     if isinstance(first, Bar) and "source" not in spec.params:
         spec = replace(spec, params={**spec.params, "source": "bar"})  # bars drive the strategy
     try:
@@ -235,7 +252,7 @@ def run_backtest(
         engine.close()
     seconds = time.perf_counter() - started
     if not result.events:
-        raise BacktestError(f"no market data in {', '.join(spec.data)}", field="data")
+        raise BacktestError(f"no market data in {_source(spec)}", field="data")
     try:
         metrics = compute_performance(
             result.equity_curve,
@@ -249,6 +266,61 @@ def run_backtest(
         raise BacktestError(f"measuring the run failed: {error}") from None
     quote = settings.engine.valuation_currency
     return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats)
+
+
+def _open_events(
+    spec: BacktestSpec, stats: list[ReadStats], closers: list[Callable[[], None]]
+) -> tuple[str, Iterator[MarketEvent]]:
+    """The instrument and the time-ordered events of ``spec``: its files, or the store."""
+    if spec.from_store and not spec.instrument:
+        raise BacktestError("--from-store needs --instrument SYMBOL.VENUE", field="instrument")
+    try:
+        instrument_id = spec.instrument or str(instrument_id_from_file_name(spec.data[0]))
+    except (HistoricalDataError, ValueError) as error:
+        raise BacktestError(
+            f"{error}; give --instrument SYMBOL.VENUE",
+            field="instrument",
+            problem=f"{error}; give the instrument as SYMBOL.VENUE",
+        ) from None
+    events: Iterator[MarketEvent]
+    if spec.from_store:
+        events = _store_events(spec, instrument_id, closers)
+    else:
+        events = read_merged(list(spec.data), instrument_id, skip_bad_rows=spec.skip_bad_rows, stats=stats)
+    return instrument_id, events
+
+
+def _source(spec: BacktestSpec) -> str:
+    if not spec.from_store:
+        return ", ".join(spec.data)
+    since = "the start" if spec.start_ns is None else format_ns(spec.start_ns)
+    until = "the end" if spec.end_ns is None else format_ns(spec.end_ns)
+    return f"the market-data store for {spec.instrument} from {since} to {until}"
+
+
+def format_ns(ts_ns: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts_ns // 1_000_000_000)) + " UTC"
+
+
+def _store_events(
+    spec: BacktestSpec, instrument_id: str, closers: list[Callable[[], None]]
+) -> Iterator[MarketEvent]:
+    """What a live run recorded in the market-data store of ``spec.config`` (its [storage])."""
+    from adapters.persistence.market_history import read_history
+    from entrypoints.storage import open_engines
+
+    settings = load_settings(Path(spec.config), environ={}) if spec.config else load_settings(environ={})
+    if settings.storage.kind != "sql":
+        raise BacktestError("--from-store: the configuration keeps no market data ([storage] kind is memory)")
+    url = settings.storage.urls()["market_data"]
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise BacktestError(f"--from-store: no market-data store at {url}", field="data")
+    try:
+        engine = open_engines(replace(settings.storage, trades_url=url, signals_url=url))["market_data"]
+    except ConfigError as error:
+        raise BacktestError(f"--from-store: {error}") from None
+    closers.append(engine.dispose)
+    return read_history(engine, InstrumentId(instrument_id), start_ns=spec.start_ns, end_ns=spec.end_ns)
 
 
 class _ProgressBar:
@@ -438,6 +510,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--limit", type=int, default=50, help="how many runs --list shows (default 50)")
     parser.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed rows")
+    parser.add_argument(
+        "--from-store",
+        action="store_true",
+        help="replay what a live run recorded: the market-data store of --config (needs --instrument)",
+    )
+    parser.add_argument(
+        "--start", help="with --from-store: from this UTC time (2024-01-31 or 2024-01-31T12:00)"
+    )
+    parser.add_argument("--end", help="with --from-store: up to this UTC time (excluded)")
     parser.add_argument("--report", type=Path, metavar="DIR", help="write equity.png, price.png, report.html")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the result (or the sweep) as JSON")
     parser.add_argument("--rank-by", default="sharpe_ratio", choices=RANKABLE, help="sweep ranking metric")
@@ -460,18 +541,46 @@ def parse_amount(text: str, name: str, *, positive: bool = True) -> Decimal:
     return value
 
 
+def parse_time(text: str | None, option: str) -> int | None:
+    """``2024-01-31`` or ``2024-01-31T12:00[:00]`` (UTC) as nanoseconds since the epoch."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BacktestError(
+            f"{option} must be a UTC date or time like 2024-01-31T12:00 (was {text!r})"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
 def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
-    if not args.data or not args.strategy:
+    from_store = getattr(args, "from_store", False)
+    if from_store and args.data:
+        raise BacktestError("give either --data files or --from-store, not both")
+    if (not args.data and not from_store) or not args.strategy:
         missing_options = " and ".join(
-            name for name, value in (("--data", args.data), ("--strategy", args.strategy)) if not value
+            name
+            for name, value in (("--data", args.data or from_store), ("--strategy", args.strategy))
+            if not value
         )
         raise BacktestError(f"{missing_options} must be given to run a backtest (only --list needs neither)")
-    missing = [path for path in args.data if not Path(path).is_file()]
+    start_ns, end_ns = parse_time(args.start, "--start"), parse_time(args.end, "--end")
+    if (start_ns is not None or end_ns is not None) and not from_store:
+        raise BacktestError("--start and --end choose a range of --from-store; files are replayed whole")
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        raise BacktestError("--end must be after --start")
+    missing = [path for path in args.data or () if not Path(path).is_file()]
     if missing:
         raise BacktestError(f"--data: no such file: {', '.join(missing)}")
     base = BacktestSpec(
-        data=tuple(str(p) for p in args.data),
+        data=tuple(str(p) for p in args.data or ()),
         strategy=args.strategy,
+        from_store=from_store,
+        start_ns=start_ns,
+        end_ns=end_ns,
         instrument=args.instrument,
         capital=parse_amount(args.capital, "--capital"),
         fees_bps=parse_amount(args.fees_bps, "--fees-bps", positive=False),
