@@ -34,6 +34,7 @@ from domain.orders import Fill
 from domain.portfolio import Portfolio
 from domain.positions import Position
 from domain.risk import RiskLimits
+from domain.values import plain
 
 log = logging.getLogger("tradeplane.recovery")
 
@@ -53,7 +54,9 @@ class RecoveryReport:
 
     def summary(self) -> str:
         opening = "opening balances written; " if self.fresh_store else ""
-        held = ", ".join(f"{iid} {p.quantity}" for iid, p in sorted(self.positions.items()) if p.quantity)
+        held = ", ".join(
+            f"{iid} {plain(p.quantity)}" for iid, p in sorted(self.positions.items()) if p.quantity
+        )
         return (
             f"recovery: {opening}{self.open_orders} working order(s)"
             f" ({self.in_flight} awaiting the broker's answer), positions: {held or 'flat'},"
