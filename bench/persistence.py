@@ -153,10 +153,13 @@ def _journal(storage: StorageSettings, backend: str) -> list[Result]:
     ]
 
 
-def _e2e(storage: StorageSettings | None, label: str) -> Result:
+def _e2e(storage: StorageSettings | None, label: str, *, slow_strategy: bool = False) -> Result:
     settings = engine_e2e.bench_settings()
     if storage is not None:
         settings = replace(settings, storage=storage)
+    if slow_strategy:  # SMA 200/2000: an order every few thousand ticks, as a real strategy trades
+        (strategy,) = settings.strategies
+        settings = replace(settings, strategies=(replace(strategy, params={"fast": 200, "slow": 2000}),))
     (first, *_) = engine_e2e.run(E2E_TICKS, settings)
     return Result(SUITE, f"live path ticks/s, {label}", first.value, "ticks/s", first.note)
 
@@ -193,5 +196,29 @@ def run() -> list[Result]:
             memory,
             sql,
             Result(SUITE, "throughput cost of persistence", cost * 100, "%", "target: at most 20 %"),
+        ]
+        # The same at the order rate of a slower strategy: what persistence costs a typical run.
+        calm_memory = _e2e(None, "in-memory stores, SMA 200/2000", slow_strategy=True)
+        with tempfile.TemporaryDirectory(prefix="tp-bench-e2e-") as e2e_tmp:
+            e2e_folder = Path(e2e_tmp)
+            for name in ("tradeplane.db", "market_data.db"):
+                with _sqlite(e2e_folder, name):
+                    pass
+            calm_sql = _e2e(
+                StorageSettings(kind="sql", data_dir=str(e2e_folder)),
+                "SQLite stores, SMA 200/2000",
+                slow_strategy=True,
+            )
+        calm_cost = 1 - calm_sql.value / calm_memory.value
+        results += [
+            calm_memory,
+            calm_sql,
+            Result(
+                SUITE,
+                "cost of persistence, SMA 200/2000",
+                calm_cost * 100,
+                "%",
+                "context: fewer orders per tick",
+            ),
         ]
     return results
