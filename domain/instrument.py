@@ -169,6 +169,11 @@ class InstrumentRegistry(Mapping[InstrumentId, Instrument]):
         except KeyError:
             raise UnknownInstrument(str(key)) from None
 
+    def get(self, key: InstrumentId | str, default: Instrument | None = None) -> Instrument | None:  # type: ignore[override]
+        """The instrument, or ``default``: one dict lookup (the ABC's version costs an exception)."""
+        found = self._by_id.get(key)  # type: ignore[arg-type]  # a str id is looked up as is
+        return default if found is None else found
+
     def __iter__(self) -> Iterator[InstrumentId]:
         return iter(self._by_id)
 
