@@ -21,6 +21,7 @@ import orjson
 
 from adapters.exchanges.binance.parsing import parse_frame
 from adapters.exchanges.binance.schemas import BookTicker
+from application.backtest import ReplayClock
 from bench.harness import Result
 from domain.market_data import TradeTick
 from entrypoints.config import Settings, parse_settings
@@ -32,18 +33,6 @@ TICKS = 1_000_000
 QUOTE_EVERY = 5
 CHUNK = 50_000
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-
-
-class ReplayClock:
-    """Now is the time of the event being handled."""
-
-    __slots__ = ("now",)
-
-    def __init__(self) -> None:
-        self.now = 0
-
-    def now_ns(self) -> int:
-        return self.now
 
 
 def bench_settings() -> Settings:

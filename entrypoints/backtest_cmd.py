@@ -32,7 +32,7 @@ from domain.identifiers import InstrumentId
 from domain.market_data import Bar, MarketEvent
 from domain.performance import PerformanceConfig, PerformanceReport, compute_performance
 from domain.strategies import create_strategy
-from entrypoints.config import ConfigError, Settings, StorageSettings, load_settings, parse_settings
+from entrypoints.config import ConfigError, Settings, load_settings, parse_settings
 
 if TYPE_CHECKING:
     from entrypoints.backtest_runs import OpenedResults
@@ -293,13 +293,11 @@ def _open_events(
 def _source(spec: BacktestSpec) -> str:
     if not spec.from_store:
         return ", ".join(spec.data)
-    since = "the start" if spec.start_ns is None else format_ns(spec.start_ns)
-    until = "the end" if spec.end_ns is None else format_ns(spec.end_ns)
+    from entrypoints.backtest_report import format_time
+
+    since = "the start" if spec.start_ns is None else f"{format_time(spec.start_ns)} UTC"
+    until = "the end" if spec.end_ns is None else f"{format_time(spec.end_ns)} UTC"
     return f"the market-data store for {spec.instrument} from {since} to {until}"
-
-
-def format_ns(ts_ns: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts_ns // 1_000_000_000)) + " UTC"
 
 
 def _store_events(
@@ -684,9 +682,4 @@ def _sweep(specs: list[BacktestSpec], args: argparse.Namespace, store: OpenedRes
     return 0 if outcomes else 2
 
 
-def events_of(paths: Sequence[str], instrument: str) -> Iterator[object]:
-    """The merged, time-ordered events of ``paths`` (for tests and tools)."""
-    yield from read_merged(list(paths), instrument)
-
-
-__all__ = ["BacktestError", "BacktestSpec", "StorageSettings", "run_backtest", "run_sweep"]
+__all__ = ["BacktestError", "BacktestSpec", "run_backtest", "run_sweep"]
