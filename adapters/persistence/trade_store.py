@@ -11,6 +11,7 @@ exactly the one that wrote it, or loading fails loudly.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -23,6 +24,7 @@ from adapters.persistence import schema as s
 from adapters.persistence.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from adapters.persistence.raw_sql import Dialect, execute_many
 from application.ports import AccountSnapshot, OrderQuery
+from domain.errors import DomainError
 from domain.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -39,6 +41,7 @@ from domain.values import OrderSide
 _ORDER_COLUMNS = [c.name for c in s.orders.c]
 _EVENT_COLUMNS = [c.name for c in s.order_events.c if c.name != "id"]
 _FILL_COLUMNS = [c.name for c in s.fills.c if c.name != "id"]
+log = logging.getLogger("tradeplane.persistence")
 _SNAPSHOT_COLUMNS = [c.name for c in s.account_snapshots.c if c.name != "id"]
 _PROJECTION_COLUMNS = ["status", "venue_order_id", "filled_quantity", "ts_last", "event_count"]
 _PROJECTED = len(_ORDER_COLUMNS) - len(_PROJECTION_COLUMNS)  # an order row: the order, then these
@@ -190,10 +193,17 @@ class SqlTradeRepository:
         )
 
     def stored_risk_limits(self) -> RiskLimits | None:
-        """The limits in force when the trading state was last saved (None if never saved)."""
+        """The limits in force when the trading state was last saved (None if never saved, or
+        if the record cannot be read: it is for the record only, the configured limits apply)."""
         with self._engine.connect() as connection:
             text = connection.execute(select(s.risk_state.c.limits).where(s.risk_state.c.id == 1)).scalar()
-        return None if text is None else RiskLimits.from_mapping(json.loads(text))
+        if text is None:
+            return None
+        try:
+            return RiskLimits.from_mapping(json.loads(text))
+        except (ValueError, TypeError, DomainError) as error:  # JSONDecodeError is a ValueError
+            log.warning("the stored risk limits cannot be read (%s); the configured ones apply", error)
+            return None
 
     def save_balances(self, balances: Mapping[str, Decimal], ts_ns: int) -> None:
         self._balances = dict(balances)

@@ -391,3 +391,18 @@ def test_limits_changed_before_a_restart_give_way_to_the_configured_ones_and_say
     assert any("max_order_quantity was 0.2 before the restart, is 1 now" in w for w in warnings), warnings
     assert any("max_open_orders was 3 before the restart, is unset now" in w for w in warnings), warnings
     _release(second)
+
+
+def test_an_unreadable_limits_record_does_not_stop_a_restart(
+    database: Database, migrated: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = _engine(migrated, T0)
+    first.execution.halt("before the record is damaged")
+    _release(first)
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE risk_state SET limits = '{not json'"))
+
+    second = _engine(migrated, T0 + 10**9)
+    assert second.trading.state is TradingState.HALTED  # the state itself is intact
+    assert any("stored risk limits cannot be read" in r.getMessage() for r in caplog.records)
+    _release(second)
