@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -25,13 +26,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.historical import HistoricalDataError, ReadStats, instrument_id_from_file_name, read_merged
+from adapters.historical import (
+    HistoricalDataError,
+    ReadStats,
+    instrument_id_from_file_name,
+    parse_binance_file_name,
+    read_merged,
+)
 from application.backtest import BacktestProgress, BacktestResult, BacktestRunner, ReplayClock
-from domain.errors import DomainError, InvalidParameter
+from domain.errors import DomainError, InvalidParameter, InvalidValue
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar, MarketEvent
 from domain.performance import PerformanceConfig, PerformanceReport, compute_performance
 from domain.strategies import create_strategy
+from domain.values import to_decimal
 from entrypoints.config import ConfigError, Settings, load_settings, parse_settings
 
 if TYPE_CHECKING:
@@ -286,8 +294,33 @@ def _open_events(
     if spec.from_store:
         events = _store_events(spec, instrument_id, closers)
     else:
+        _check_files(spec.data, instrument_id)
         events = read_merged(list(spec.data), instrument_id, skip_bad_rows=spec.skip_bad_rows, stats=stats)
     return instrument_id, events
+
+
+def _check_files(paths: Sequence[str], instrument_id: str) -> None:
+    """One run replays one instrument and one kind of data: files named for another symbol,
+    a mix of trades and klines, or the same file twice would silently corrupt the history."""
+    resolved = [Path(path).resolve() for path in paths]
+    twice = sorted({str(p) for p in resolved if resolved.count(p) > 1})
+    if twice:
+        raise BacktestError(f"--data: {', '.join(twice)} given more than once", field="data")
+    symbol = instrument_id.partition(".")[0]
+    kinds = set()
+    for path in paths:
+        try:
+            name = parse_binance_file_name(path)
+        except HistoricalDataError:
+            continue  # not a Binance name: nothing to check it against
+        if name.symbol != symbol:
+            raise BacktestError(
+                f"--data: {Path(path).name} holds {name.symbol}, not {instrument_id} (one instrument a run)",
+                field="data",
+            )
+        kinds.add("trades" if name.data_type == "trades" else "klines")
+    if len(kinds) > 1:
+        raise BacktestError("--data: trades and klines in one run; replay one kind of data", field="data")
 
 
 def _source(spec: BacktestSpec) -> str:
@@ -305,9 +338,13 @@ def _store_events(
 ) -> Iterator[MarketEvent]:
     """What a live run recorded in the market-data store of ``spec.config`` (its [storage])."""
     from adapters.persistence.market_history import read_history
+    from adapters.persistence.migrate import is_blank
     from entrypoints.storage import open_engines
 
-    settings = load_settings(Path(spec.config), environ={}) if spec.config else load_settings(environ={})
+    try:
+        settings = load_settings(Path(spec.config), environ={}) if spec.config else load_settings(environ={})
+    except ConfigError as error:
+        raise BacktestError(f"--from-store: {error}") from None
     if settings.storage.kind != "sql":
         raise BacktestError("--from-store: the configuration keeps no market data ([storage] kind is memory)")
     url = settings.storage.urls()["market_data"]
@@ -318,6 +355,8 @@ def _store_events(
     except ConfigError as error:
         raise BacktestError(f"--from-store: {error}") from None
     closers.append(engine.dispose)
+    if is_blank(engine):
+        raise BacktestError(f"--from-store: {url} holds no market data (no tables)", field="data")
     return read_history(engine, InstrumentId(instrument_id), start_ns=spec.start_ns, end_ns=spec.end_ns)
 
 
@@ -346,6 +385,10 @@ class _ProgressBar:
 # -- parameters and sweeps -----------------------------------------------------------------------
 
 
+MAX_RUNS = 100_000
+"""Runs in one sweep at most: beyond, the grid is surely a typo (and would not finish)."""
+
+
 def parse_param(text: str) -> tuple[str, list[str]]:
     """``k=v`` -> (k, [v]); ``k=a..b:step`` -> the range (inclusive); ``k=a,b,c`` -> the list."""
     key, sep, value = text.partition("=")
@@ -361,7 +404,10 @@ def parse_param(text: str) -> tuple[str, list[str]]:
             raise BacktestError(f"--param {text!r}: FROM, TO and STEP must be numbers") from None
         if not (low.is_finite() and high.is_finite() and step.is_finite()) or step <= 0 or high < low:
             raise BacktestError(f"--param {text!r}: needs FROM <= TO and a positive STEP")
-        count = int((high - low) / step) + 1
+        try:
+            count = int((high - low) / step) + 1
+        except ArithmeticError:  # an exponent beyond the context's: no sane grid
+            raise BacktestError(f"--param {text!r}: too many values; at most 10000 per parameter") from None
         if count > 10_000:
             raise BacktestError(f"--param {text!r}: {count} values; at most 10000 per parameter")
         return key, [str(low + i * step) for i in range(count)]
@@ -379,6 +425,9 @@ def grid(params: Sequence[str]) -> list[dict[str, str]]:
         if key in parsed:
             raise BacktestError(f"--param {key} given twice")
         parsed[key] = values
+    total = math.prod(len(values) for values in parsed.values())
+    if total > MAX_RUNS:
+        raise BacktestError(f"--param: the grid has {total:,} runs; at most {MAX_RUNS:,} in one sweep")
     keys = list(parsed)
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(parsed[k] for k in keys))]
 
@@ -397,7 +446,7 @@ def rank_key(metric: str) -> Any:
 def _sweep_one(spec: BacktestSpec) -> BacktestOutcome | str:
     try:
         return run_backtest(spec)
-    except BacktestError as error:
+    except (BacktestError, DomainError, ValueError, OSError) as error:  # one run fails, the sweep goes on
         return f"{dict(spec.params)}: {error}"
 
 
@@ -529,11 +578,11 @@ def parse_amount(text: str, name: str, *, positive: bool = True) -> Decimal:
     """``text`` as a finite decimal, positive (or non-negative); raises BacktestError whose
     ``field`` is ``name`` and whose message starts with it."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        problem = f"must be a number (was {text!r})"
+        value = to_decimal(text, name)  # the domain's rules: finite, bounded, no float
+    except InvalidValue as error:
+        problem = f"{error.problem} (was {text!r})"
         raise BacktestError(f"{name} {problem}", field=name, problem=problem) from None
-    if not value.is_finite() or value < 0 or (positive and value == 0):
+    if value < 0 or (positive and value == 0):
         problem = f"must be a {'positive' if positive else 'non-negative'} number (was {text})"
         raise BacktestError(f"{name} {problem}", field=name, problem=problem)
     return value
@@ -552,6 +601,17 @@ def parse_time(text: str | None, option: str) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse output paths that cannot be written before the run, not after it."""
+    if args.report is not None and args.report.exists() and not args.report.is_dir():
+        raise BacktestError(f"--report {args.report}: exists and is not a folder")
+    if args.json is not None:
+        if args.json.is_dir():
+            raise BacktestError(f"--json {args.json}: is a folder; give a file name")
+        if not args.json.parent.is_dir():
+            raise BacktestError(f"--json {args.json}: the folder {args.json.parent} does not exist")
 
 
 def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
@@ -573,6 +633,14 @@ def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
     missing = [path for path in args.data or () if not Path(path).is_file()]
     if missing:
         raise BacktestError(f"--data: no such file: {', '.join(missing)}")
+    if args.instrument is not None:
+        try:
+            InstrumentId(args.instrument)
+        except ValueError as error:
+            raise BacktestError(f"--instrument: {error}") from None
+    if args.jobs < 1:
+        raise BacktestError(f"--jobs must be 1 or more (was {args.jobs})")
+    _check_outputs(args)
     base = BacktestSpec(
         data=tuple(str(p) for p in args.data or ()),
         strategy=args.strategy,

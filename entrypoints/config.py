@@ -204,12 +204,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     except OSError as error:  # a directory, no permission, an I/O error
         raise ConfigError(f"config file {source} cannot be read: {error.strerror or error}") from None
     apply_overrides(raw, os.environ if environ is None else environ)
-    try:
-        return parse_settings(raw, source=str(source))
-    except ConfigError:
-        raise
-    except (InvalidParameter, ValueError, TypeError) as error:
-        raise ConfigError(f"{source}: {error}") from None
+    return parse_settings(raw, source=str(source))
 
 
 def apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -434,7 +429,17 @@ def check_listen(value: object, where: str) -> str:
 
 
 def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Settings:
-    """Validate a parsed configuration mapping into Settings."""
+    """Validate a parsed configuration mapping into Settings; anything wrong is a ConfigError
+    naming the source (a bad value deep inside, e.g. an out-of-range balance, included)."""
+    try:
+        return _parse_settings(raw, source)
+    except ConfigError:
+        raise
+    except (InvalidParameter, ValueError, TypeError) as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
     _known(raw, _SECTIONS, source)
     account = _table(raw, "account", source)
     _known(account, {"balances"}, "[account]")

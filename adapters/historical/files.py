@@ -37,11 +37,17 @@ _NAME = re.compile(
 def open_text(path: Path) -> Iterator[TextIO]:
     """``path`` opened for reading lines of text, whatever its container.
 
-    Raises HistoricalDataError (UNREADABLE) for a zip that is corrupt or does not hold exactly
-    one file, and lets OSError (missing file, no permission) through unchanged.
+    Raises HistoricalDataError (UNREADABLE) for a file that cannot be opened or read (missing,
+    no permission, a directory, an I/O error), or a zip that is corrupt or does not hold
+    exactly one file.
     """
-    with path.open("rb") as probe:
-        magic = probe.read(2)
+    try:
+        with path.open("rb") as probe:
+            magic = probe.read(2)
+    except OSError as exc:
+        raise HistoricalDataError(
+            path, None, Problem.UNREADABLE, f"cannot be read ({exc.strerror or exc})"
+        ) from None
     with ExitStack() as stack:
         if magic == _ZIP_MAGIC:
             binary = _only_member(stack, path)

@@ -94,8 +94,11 @@ def _params(params: Mapping[str, str]) -> dict[str, str]:
 
 
 def _amount(text: str, default: str, field: str, *, positive: bool = True) -> Decimal:
+    """The wire's decimal grammar (as every other RPC), then the backtest's own bounds."""
+    value = mapping.parse_decimal(text or default, field)
+    assert value is not None  # a default is always given
     try:
-        return parse_amount(text or default, field, positive=positive)
+        return parse_amount(str(value), field, positive=positive)
     except BacktestError as error:
         raise invalid(field, error.problem) from None
 

@@ -87,7 +87,7 @@ def test_trades_drive_the_strategy_on_trade_history(tmp_path: Path) -> None:
     assert len(outcome.result.fills) == outcome.result.orders  # every order filled at the last trade
 
 
-def test_a_sweep_is_deterministic_across_processes_and_ranked(klines: Path) -> None:
+def test_a_sweep_is_deterministic_across_processes(klines: Path) -> None:
     base = BacktestSpec(data=(str(klines),), strategy="sma_crossover")
     specs = [replace(base, params=p) for p in grid(["fast=5..15:5", "slow=40,60"])]
     assert [s.params for s in specs] == [
@@ -138,6 +138,8 @@ def test_bad_input_is_a_sentence_and_exit_code_2(
     nan = write(tmp_path / "BTCUSDT-1m-2024-03.csv", [kline(T0, "NaN,1,1,1")])
     unsorted = write(tmp_path / "BTCUSDT-1m-2024-04.csv",
                      [kline(T0 + MINUTE, "1,1,1,1"), kline(T0, "1,1,1,1")])  # fmt: skip
+    eth = write(tmp_path / "ETHUSDT-1m-2024-01.csv", [kline(T0, "1,1,1,1")])
+    trades = write(tmp_path / "BTCUSDT-trades-2024-01.csv", [spot_trade(1, "1", "1", T0)])
     cases = [
         (["--data", str(tmp_path / "nope.csv")], "no such file"),
         (["--data", str(empty)], "empty"),
@@ -146,6 +148,20 @@ def test_bad_input_is_a_sentence_and_exit_code_2(
         (["--data", str(klines), "--param", "fast=50", "--param", "slow=10"], "fast"),
         (["--data", str(klines), "--capital", "-5"], "--capital"),
         (["--data", str(klines), "--param", "speed=3"], "speed"),
+        (["--data", str(klines), str(eth)], "holds ETHUSDT, not BTCUSDT.BINANCE"),
+        (["--data", str(klines), str(klines)], "given more than once"),
+        (["--data", str(klines), str(trades)], "trades and klines"),
+        (["--data", str(klines), "--instrument", "foo"], "--instrument"),
+        (["--data", str(klines), "--instrument", "ETHUSDT.BINANCE"], "holds BTCUSDT"),
+        (["--data", str(klines), "--jobs", "0"], "--jobs"),
+        (["--data", str(klines), "--report", str(klines)], "not a folder"),
+        (["--data", str(klines), "--json", str(tmp_path / "nowhere" / "r.json")], "does not exist"),
+        (["--data", str(klines), "--capital", "1e30"], "out of range"),
+        (["--data", str(klines), "--param", "fast=0..1E+999999:1E-999999"], "too many values"),
+        (
+            ["--data", str(klines), "--param", "fast=1..1000:1", "--param", "slow=1..1000:1"],
+            "at most 100,000",
+        ),
     ]
     for args, message in cases:
         code = main(["backtest", "--strategy", "sma_crossover", "--no-progress", *args])

@@ -44,6 +44,7 @@ def config(tmp_path: Path) -> Path:
 
 def _run(config: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, object]]:
     out = tmp_path / "result.json"
+    out.unlink(missing_ok=True)  # never read an earlier run's answer
     code = main(
         [
             "backtest",

@@ -253,8 +253,11 @@ def test_a_given_kind_refuses_the_other_kind(tmp_path: Path) -> None:
 def test_the_file_is_opened_only_when_iteration_starts(tmp_path: Path) -> None:
     events = read_trades(tmp_path / "missing.csv", BTC)
 
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(HistoricalDataError, match=r"missing\.csv.*cannot be read") as missing:
         next(events)
+    assert missing.value.reason is Problem.UNREADABLE
+    with pytest.raises(HistoricalDataError, match="cannot be read"):
+        next(read_trades(tmp_path, BTC))  # a directory
 
 
 def test_a_bad_instrument_id_is_refused_at_the_call(tmp_path: Path) -> None:
