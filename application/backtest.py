@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from application.engine import Engine
-from application.messages import SignalEmitted
 from domain.errors import DomainError
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
@@ -101,8 +100,7 @@ class BacktestRunner:
     def run(self, events: Iterable[MarketEvent]) -> BacktestResult:
         engine, clock, result = self._engine, self._clock, self._result
         publish = engine.bus.publish
-        signals = _Counter()
-        engine.bus.subscribe(SignalEmitted, signals)
+        signals_before = sum(slot.signals for slot in engine.strategies.slots)
         result.starting_equity = engine.portfolio.account.balances.get(
             engine.portfolio.valuation_currency, Decimal(0)
         )
@@ -137,7 +135,7 @@ class BacktestRunner:
             self._sample(None, ts)
         result.final_equity = result.equity_curve[-1][1] if result.equity_curve else result.starting_equity
         result.fills = list(engine.trades.list_fills())
-        result.signals = signals.count
+        result.signals = sum(slot.signals for slot in engine.strategies.slots) - signals_before
         result.orders = engine.execution.stats.orders_submitted
         result.rejected_intents = engine.execution.stats.risk_rejections
         result.handler_errors = engine.bus.stats.handler_errors
@@ -156,13 +154,3 @@ class BacktestRunner:
             self._result.prices.setdefault(event.instrument_id, []).append((ts, event.price))
         elif isinstance(event, Bar):
             self._result.prices.setdefault(event.instrument_id, []).append((ts, event.close))
-
-
-class _Counter:
-    __slots__ = ("count",)
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, _: object) -> None:
-        self.count += 1

@@ -65,23 +65,9 @@ class SMA:
             return self._sum / self._period
         return NAN
 
-    def update(self, value: float) -> None:
-        """Add ``value`` and drop the oldest one. Raises InvalidValue if it is not finite."""
-        if type(value) is not float or value - value != 0.0:
-            value = finite_float(value, "value")
-        buffer = self._buffer
-        index = self._index
-        self._sum += value - buffer[index]
-        buffer[index] = value
-        index += 1
-        if index == self._period:
-            index = 0
-            self._sum = fsum(buffer)
-        self._index = index
-        self._count += 1
-
     def push(self, value: float) -> float:
-        """``update(value)``, then the new ``value``: one call on a strategy's per-tick path."""
+        """Add ``value``, drop the oldest one, and return the new ``value`` (one call on a
+        strategy's per-tick path). Raises InvalidValue if ``value`` is not finite."""
         if type(value) is not float or value - value != 0.0:
             value = finite_float(value, "value")
         buffer = self._buffer
@@ -96,6 +82,10 @@ class SMA:
         self._index = index
         count = self._count = self._count + 1
         return total / self._period if count >= self._period else NAN
+
+    def update(self, value: float) -> None:
+        """Add ``value`` and drop the oldest one. Raises InvalidValue if it is not finite."""
+        self.push(value)
 
     def reset(self) -> None:
         """Forget every value: back to the state right after construction."""

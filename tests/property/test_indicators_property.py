@@ -95,13 +95,14 @@ def test_sma_incremental_equals_twin(values: list[float], period: int) -> None:
 
 @settings(deadline=None)
 @given(values=series, period=periods)
-def test_sma_push_is_update_then_value_bit_for_bit(values: list[float], period: int) -> None:
-    pushed, updated = SMA(period), SMA(period)
-    for value in values:
-        result = pushed.push(value)
-        updated.update(value)
-        assert result == updated.value or (math.isnan(result) and math.isnan(updated.value))
-        assert pushed.count == updated.count
+def test_sma_push_returns_the_value_the_twin_computes(values: list[float], period: int) -> None:
+    indicator = SMA(period)
+    twin = sma(values, period)
+    scale = scale_of(values)
+    for i, value in enumerate(values):
+        returned = indicator.push(value)
+        assert_same(i, returned, twin[i], scale)
+        assert returned == indicator.value or (math.isnan(returned) and math.isnan(indicator.value))
 
 
 @given(values=series, period=periods)
