@@ -103,6 +103,8 @@ def recover(
     trading = trades.stored_trading_state()
     if trading is not None:
         execution.restore_trading_state(trading)
+        if trading.peak_equity is not None:  # one peak: the portfolio's drawdown is the risk state's
+            portfolio.peak_equity = trading.peak_equity
         report.trading_state = trading.state.value
     for order in trades.open_orders():
         execution.adopt(order)

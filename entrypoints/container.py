@@ -27,7 +27,7 @@ from application.ports import Cache, Clock, MarketDataFeed
 from application.reconciliation import reconcile
 from application.recovery import recover
 from application.strategy_engine import StrategyEngine
-from domain.errors import InvalidParameter
+from domain.errors import DomainError, InvalidParameter
 from domain.identifiers import InstrumentId, strategy_id
 from domain.instrument import InstrumentRegistry
 from domain.portfolio import Portfolio
@@ -197,15 +197,28 @@ def bootstrap(
         container.clock.override(providers.Object(clock))
     if feeds is not None:
         container.feeds.override(providers.Object(list(feeds)))
+    stores = container.stores()  # opened (and checked at head) before anything is cleared
     venue_log = container.venue_log()
     if reset_state and venue_log is not None:
         venue_log.clear()  # before the venue replays it
     try:
         engine: Engine = container.engine()
     except BaseException:
-        container.stores().close()  # opened before the part that failed (a bad venue log, say)
+        stores.close()  # opened before the part that failed (a bad venue log, say)
         raise
-    engine.on_close(container.stores().close)
+    engine.on_close(stores.close)
+    if venue_log is not None:
+        engine.on_close(venue_log.close)
+    try:
+        _finish(engine, container, settings, reset_state=reset_state)
+    except BaseException:
+        engine.close()  # whatever failed after the engine was built leaves nothing open
+        raise
+    return engine
+
+
+def _finish(engine: Engine, container: Container, settings: Settings, *, reset_state: bool) -> None:
+    """Strategies, the shared cache's publisher, and (on SQL stores) the last run's state."""
     cache = container.cache()
     if not isinstance(cache, InMemoryCache):  # shared: other processes read it
         CachePublisher(cache=cache, books=engine.market.books, trading=engine.trading).attach(engine.bus)
@@ -222,21 +235,26 @@ def bootstrap(
             raise ConfigError(f"strategy {entry.id}: {error}") from None
         slot = engine.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         slot.active = entry.enabled
-    if settings.storage.kind == "sql":
-        if reset_state:
-            clear = getattr(engine.trades, "clear", None)
-            if clear is not None:
-                clear()
+    if settings.storage.kind != "sql":
+        return
+    if reset_state:
+        clear = getattr(engine.trades, "clear", None)
+        if clear is not None:
+            clear()
+    try:
         recover(
             trades=engine.trades,
             portfolio=engine.portfolio,
             execution=engine.execution,
             order_id_prefix=settings.engine.order_id_prefix,
         )
-        reconcile(engine.execution, container.broker())
-    if venue_log is not None:
-        engine.on_close(venue_log.close)
-    return engine
+    except (ValueError, TypeError, ArithmeticError, DomainError) as error:  # a corrupt row
+        url = settings.storage.urls()["trades"]
+        raise ConfigError(
+            f"the trades store ({url}) holds a value this engine cannot read"
+            f" ({type(error).__name__}: {error}); restore a backup or start afresh (--reset-state)"
+        ) from None
+    reconcile(engine.execution, container.broker())
 
 
 __all__ = ["Container", "HandlerFailure", "bootstrap", "build_sizer"]

@@ -48,7 +48,12 @@ def open_engines(settings: StorageSettings) -> dict[str, Engine]:
     for name, url in settings.urls().items():
         if url not in by_url:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise ConfigError(
+                        f"[storage] {name}: cannot create the folder of {url}: {error}"
+                    ) from None
             try:
                 by_url[url] = open_engine(url)
             except StoreUnavailable as error:

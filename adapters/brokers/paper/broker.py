@@ -301,7 +301,7 @@ class PaperBroker:
         """A bar (history of bars only): what arrives during it meets its open; resting limits
         its range reached fill at their limit, within its volume; its close is the last price."""
         instrument_id = bar.instrument_id
-        last_trade = self._config.last_trade_liquidity
+        last_trade = self._last_trade
         if last_trade:
             self._last_prices[instrument_id] = bar.open
         pending = self._pending
@@ -729,7 +729,7 @@ class PaperBroker:
         usable = book if book is not None and book.synced else None
         quote = self._quotes.get(order.instrument_id)
         levels = available_liquidity(order.side, order.leaves, limit, usable, quote)
-        if levels is None and self._config.last_trade_liquidity:
+        if levels is None and self._last_trade:
             last = self._last_prices.get(order.instrument_id)
             if last is not None and (
                 limit is None or (last <= limit if order.side is OrderSide.BUY else last >= limit)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from adapters.memory import ManualClock
 from adapters.persistence.migrate import upgrade
@@ -406,3 +407,55 @@ def test_an_unreadable_limits_record_does_not_stop_a_restart(
     assert second.trading.state is TradingState.HALTED  # the state itself is intact
     assert any("stored risk limits cannot be read" in r.getMessage() for r in caplog.records)
     _release(second)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE risk_state SET state = 'BOGUS'",
+        "UPDATE risk_state SET peak_equity = 'abc'",
+        "UPDATE balances SET amount = 'abc'",
+    ],
+)
+def test_a_corrupt_row_in_the_trades_store_is_a_clear_error_not_a_traceback(
+    database: Database, migrated: Settings, damage: str
+) -> None:
+    first = _engine(migrated, T0)
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1"))
+    _release(first)
+    if database.backend == "postgres" and "'abc'" in damage:
+        with pytest.raises(DBAPIError), database.engine.begin() as connection:
+            connection.execute(text(damage))  # NUMERIC refuses the damage itself
+        return
+    with database.engine.begin() as connection:
+        connection.execute(text(damage))
+    with pytest.raises(ConfigError, match="holds a value this engine cannot read"):
+        bootstrap(migrated, clock=ManualClock(T0 + 10**9), feeds=[])
+
+
+def test_after_a_restart_the_portfolio_and_the_risk_state_share_one_equity_peak(migrated: Settings) -> None:
+    first = _engine(migrated, T0)
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.3"))
+    first.execution.halt("record the state")
+    peak = first.trading.peak_equity
+    _release(first)
+    second = _engine(migrated, T0 + 10**9)
+    assert second.trading.peak_equity == peak
+    assert second.portfolio.peak_equity >= peak  # the same peak, raised by any new mark
+    _release(second)
+
+
+def test_reset_state_on_a_store_that_cannot_open_keeps_the_venue_log(
+    migrated: Settings, tmp_path: Path
+) -> None:
+    first = _engine(migrated, T0)
+    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1", "29000"))
+    _release(first)
+    log_path = migrated.storage.venue_log_path()
+    before = log_path.read_text()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    broken = replace(migrated, storage=replace(migrated.storage, trades_url=f"sqlite:///{blocker}/x/y.db"))
+    with pytest.raises(ConfigError):
+        bootstrap(broken, feeds=[], reset_state=True)
+    assert log_path.read_text() == before  # nothing was cleared before the stores opened
