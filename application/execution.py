@@ -70,6 +70,7 @@ class ExecutionStats:
     unknown_reports: int = 0
     stops_triggered: int = 0
     late_fills: int = 0
+    store_failures: int = 0
 
 
 class ExecutionEngine:
@@ -173,7 +174,7 @@ class ExecutionEngine:
         self.orders[order.client_order_id] = order
         self.open_orders[order.client_order_id] = order
         self._journal(order)
-        self._trades.commit()
+        self._commit()
         return order
 
     def find(self, client_order_id: str) -> Order | None:
@@ -248,7 +249,7 @@ class ExecutionEngine:
         self._journal(order)
         if order.order_type.has_stop and not self._native_stops:
             self.held_stops[order.client_order_id] = order
-            self._trades.commit()
+            self._commit()
             log.info(
                 "holding %s engine-side until the stop %s trades", order.client_order_id, order.stop_price
             )
@@ -283,7 +284,10 @@ class ExecutionEngine:
     def _send(self, order: Order, now: int) -> None:
         order.submit(now)
         self._journal(order)
-        self._trades.commit()  # durable before the broker can know of it
+        if not self._commit():  # durable before the broker can know of it, or not sent at all
+            order.reject("not sent: the trades store could not record it", now)
+            self._after_terminal(order)
+            return
         self.stats.orders_submitted += 1
         if self.on_order_sent is not None:
             self.on_order_sent(order)
@@ -312,11 +316,14 @@ class ExecutionEngine:
             del self.held_stops[order.client_order_id]
             order.cancel(now, "canceled before its stop traded")
             self._after_terminal(order)
-            self._trades.commit()
+            self._commit()
             return order
         order.request_cancel(now)
         self._journal(order)
-        self._trades.commit()
+        if not self._commit():  # the broker hears of a cancel only once it is recorded
+            order.cancel_rejected("not sent: the trades store could not record the cancel", now)
+            self._journal(order)
+            return order
         self._broker.cancel(order)
         return order
 
@@ -364,7 +371,7 @@ class ExecutionEngine:
         self._risk.update_limits(limits)
         state = self._trading.update_limits(limits, self._clock.now_ns())
         self._save_trading_state()  # on the record at once (a restart reports the difference)
-        self._trades.commit()
+        self._commit()
         self._publish_state_changes()
         return state
 
@@ -372,12 +379,36 @@ class ExecutionEngine:
         changes = self._trading.drain_events()
         if changes:  # a halt, a limit reached or lifted: it must survive a restart
             self._save_trading_state()
-            self._trades.commit()
+            self._commit()
         for change in changes:
             log.warning(
                 "trading state %s -> %s: %s", change.previous.value, change.state.value, change.message
             )
             self._bus.publish(change)
+
+    def _commit(self) -> bool:
+        """Commit the unit of work; False when the store failed. What it holds stays buffered
+        for the next commit (the store keeps it), and trading is HALTED with the reason: the
+        engine does not go on trading on a journal it cannot write."""
+        try:
+            self._trades.commit()
+        except Exception as error:  # any driver's error (locked, disk full, connection lost)
+            self.stats.store_failures += 1
+            problem = f"{type(error).__name__}: {error}"
+            log.error("the trades store could not commit (%s); its writes wait for the next commit", problem)
+            if self._trading.state is not TradingState.HALTED:
+                self._trading.halt(f"the trades store cannot be written ({problem})", self._clock.now_ns())
+                self._save_trading_state()
+                for change in self._trading.drain_events():
+                    log.warning(
+                        "trading state %s -> %s: %s",
+                        change.previous.value,
+                        change.state.value,
+                        change.message,
+                    )
+                    self._bus.publish(change)
+            return False
+        return True
 
     def _save_trading_state(self) -> None:
         self._trades.save_trading_state(self._trading.snapshot(), self._risk.limits, self._clock.now_ns())
@@ -449,7 +480,7 @@ class ExecutionEngine:
                 if self._trading.state is TradingState.HALTED:
                     order.reject(f"stop triggered at {tick.price} while trading is HALTED", now)
                     self._after_terminal(order)
-                    self._trades.commit()
+                    self._commit()
                     continue
                 self._send(order, now)
 
@@ -543,7 +574,7 @@ class ExecutionEngine:
         self._trades.save_position(position)
         self._trades.save_balances(self._portfolio.account.balances, fill.ts_event)
         self._save_trading_state()  # the peak and the day's opening equity, with the cash
-        self._trades.commit()  # the fill, its events, the position and the cash: together
+        self._commit()  # the fill, its events, the position and the cash: together
         if self._stops is not None and not position.quantity:
             # Flat: forget the stops' track (best price, fired) so a new position starts afresh.
             self._stops.on_price(position, fill.price, fill.ts_event)
@@ -572,7 +603,7 @@ class ExecutionEngine:
         self._journal(order)
         if order.status.is_terminal:
             self._after_terminal(order)
-            self._trades.commit()
+            self._commit()
         # An acknowledgement (or a refused cancel) rides with the next commit: lost in a crash,
         # it leaves the order in flight, which recovery resolves by asking the broker.
 

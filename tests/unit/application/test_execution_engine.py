@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 import application.execution as execution_module
+from adapters.memory import InMemoryTradeRepository
 from application.execution import UnknownOrder
 from application.messages import (
     CancelRejected,
@@ -22,7 +23,7 @@ from domain.errors import IllegalTransition, InstrumentRuleViolation
 from domain.identifiers import ClientOrderId, VenueOrderId
 from domain.intents import OrderIntent
 from domain.orders import Order, OrderStatus, OrderType, TimeInForce
-from domain.risk import RiskLimitBreached, RiskLimits, RiskReason
+from domain.risk import RiskLimitBreached, RiskLimits, RiskReason, TradingState
 from domain.values import OrderSide
 from tests.builders import make_intent
 from tests.unit.application.harness import BTC, ETH, Harness
@@ -492,3 +493,52 @@ def test_old_closed_orders_leave_memory_but_stay_known_through_the_trade_store(
     assert late in list(h.trades.list_fills())
     journal = h.trades.journal("C-0")
     assert len(journal) == len({(e.status, e.ts_event) for e in journal})  # nothing journaled twice
+
+
+# -- a store that cannot commit ------------------------------------------------------------------
+
+
+class _FailingTrades(InMemoryTradeRepository):
+    """The in-memory store, whose commits fail while ``failing`` is set (a locked or full disk)."""
+
+    failing = False
+
+    def commit(self) -> None:
+        if self.failing:
+            raise OSError("disk full")
+        super().commit()
+
+
+def test_an_order_the_store_cannot_record_is_never_sent_and_trading_halts(make: Make) -> None:
+    trades = _FailingTrades()
+    h = make(broker="recording", trades=trades)
+    h.trade("100")
+    trades.failing = True
+
+    order = h.submit(limit(quantity="1", price="99"))
+
+    assert h.broker.submitted == []  # the broker never hears of an order the journal lacks
+    assert order.status is S.REJECTED
+    assert "could not record" in order.events[-1].reason
+    assert h.execution.open_orders == {}
+    assert h.trading.state is TradingState.HALTED
+    assert "trades store cannot be written" in h.trading.message
+    assert h.execution.stats.store_failures >= 1
+    trades.failing = False
+    h.execution.resume()
+    assert trades.get_order(order.client_order_id) is not None  # the buffered events got written
+
+
+def test_a_cancel_the_store_cannot_record_is_not_sent(make: Make) -> None:
+    trades = _FailingTrades()
+    h = make(broker="recording", trades=trades)
+    h.trade("100")
+    order = h.submit(limit(quantity="1", price="99"))
+    h.broker.accept(order, h.advance())
+    trades.failing = True
+
+    h.execution.cancel(order.client_order_id)
+
+    assert h.broker.canceled == []
+    assert order.status is S.ACCEPTED  # back to working: the cancel was refused, not lost
+    assert h.trading.state is TradingState.HALTED
