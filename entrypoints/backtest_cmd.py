@@ -318,7 +318,7 @@ def _check_files(paths: Sequence[str], instrument_id: str) -> None:
                 f"--data: {Path(path).name} holds {name.symbol}, not {instrument_id} (one instrument a run)",
                 field="data",
             )
-        kinds.add("trades" if name.data_type == "trades" else "klines")
+        kinds.add(name.is_klines)
     if len(kinds) > 1:
         raise BacktestError("--data: trades and klines in one run; replay one kind of data", field="data")
 
@@ -371,11 +371,9 @@ class _ProgressBar:
         if not progress.done and now - self._last < 0.5:
             return
         self._last = now
-        day = (
-            time.strftime("%Y-%m-%d %H:%M", time.gmtime(progress.ts_event / 1e9))
-            if progress.ts_event
-            else "-"
-        )
+        from entrypoints.backtest_report import format_time
+
+        day = format_time(progress.ts_event)[:16] if progress.ts_event else "-"
         end = "\n" if progress.done else ""
         print(
             f"\r  {progress.events:>12,} events replayed, at {day} UTC", end=end, file=sys.stderr, flush=True

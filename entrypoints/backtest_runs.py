@@ -22,6 +22,7 @@ from adapters.persistence.backtest_store import SqlBacktestStore
 from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
 from application.ports import BacktestRecord, BacktestResults
 from entrypoints.backtest_cmd import BacktestError, BacktestOutcome
+from entrypoints.backtest_report import format_time
 from entrypoints.config import ConfigError, StorageSettings
 from entrypoints.storage import open_engines
 
@@ -106,7 +107,7 @@ def format_runs(records: Sequence[BacktestRecord]) -> str:
     )
     lines = [header]
     for record in records:
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(record.created_ns / 1e9))
+        when = format_time(record.created_ns)[:16]
         params = " ".join(f"{k}={v}" for k, v in record.params.items())
         sharpe = "n/a" if record.sharpe is None else f"{record.sharpe:.2f}"
         lines.append(

@@ -46,7 +46,6 @@ class VenueLog:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._fd: int | None = None
-        self.records_written = 0
 
     def load(self) -> list[Record]:
         """Every complete record of the log (none for a missing or empty file).
@@ -106,7 +105,6 @@ class VenueLog:
             if fresh:
                 _write_all(self._fd, _encode([HEADER]))
         _write_all(self._fd, _encode(records))
-        self.records_written += len(records)
 
     def clear(self) -> None:
         """Forget everything (a fresh paper account)."""
