@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 
-
-def package_version() -> str:
-    try:
-        return version("tradeplane")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0+unknown"
+from entrypoints.version import package_version
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
 from entrypoints.grpc.auth import Role, TokenEntry, hash_token
 from entrypoints.grpc.engine_service import EngineInfo
 from entrypoints.grpc.server import GrpcServer
+from entrypoints.version import package_version
 
 ADMIN_TOKEN_ENV = "TRADEPLANE_ADMIN_TOKEN"
 
@@ -52,8 +53,6 @@ async def start_control_plane(
     engine: Engine, settings: Settings, grpc: GrpcSettings, *, mode: str, admin_token: str | None
 ) -> GrpcServer:
     """Start the gRPC server; ``admin_token`` (kept only as its hash) is added as an admin."""
-    from entrypoints.cli import package_version
-
     extra = (
         [TokenEntry(name=f"{mode}-admin", role=Role.ADMIN, sha256=hash_token(admin_token))]
         if admin_token is not None
