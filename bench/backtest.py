@@ -23,7 +23,7 @@ from bench.harness import Result
 from bench.historical_csv import kline_lines, trade_lines, write
 from entrypoints.backtest_cmd import BacktestSpec, run_backtest, settings_for
 from entrypoints.container import bootstrap
-from entrypoints.runtime import tune_gc
+from entrypoints.gc_tuning import tune_gc
 
 SUITE = "backtest"
 TICKS = 1_000_000

@@ -26,7 +26,7 @@ from bench.harness import Result
 from domain.market_data import TradeTick
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import bootstrap
-from entrypoints.runtime import tune_gc
+from entrypoints.gc_tuning import tune_gc
 
 SUITE = "engine_e2e"
 TICKS = 1_000_000

@@ -48,10 +48,10 @@ from tradeplane.v1 import common_pb2, engine_pb2, engine_pb2_grpc, orders_pb2, o
 from bench.harness import Result
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import bootstrap
+from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc.auth import Role, TokenEntry, hash_token
 from entrypoints.grpc.engine_service import EngineInfo
 from entrypoints.grpc.server import GrpcServer
-from entrypoints.runtime import tune_gc
 
 SUITE = "grpc_api"
 INSTRUMENT = "BTCUSDT.BINANCE"

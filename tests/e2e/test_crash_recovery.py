@@ -170,7 +170,7 @@ def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
 
 
 def _settings(port: int, storage: dict[str, Any]) -> dict[str, Any]:
-    """``entrypoints.demo.demo_settings`` with a faster SMA, room for the test's orders, SQL stores."""
+    """``demo_settings`` of the demo command with a faster SMA, room for the test's orders, SQL stores."""
     return {
         "engine": {"name": "crash-recovery", "order_id_prefix": PREFIX, "status_interval_s": 1.0},
         "account": {"balances": {"USDT": "100000"}},

@@ -11,8 +11,8 @@ import pytest
 from adapters.exchanges.simulator import ExchangeSimulator
 from application.engine import Engine
 from domain.positions import Position
+from entrypoints.commands.demo import demo_settings
 from entrypoints.container import bootstrap
-from entrypoints.demo import demo_settings
 
 TRADES = 3000
 DEADLINE_S = 60.0

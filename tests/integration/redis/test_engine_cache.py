@@ -16,9 +16,9 @@ from domain.intents import OrderIntent
 from domain.market_data import BookSnapshot, QuoteTick, TradeTick
 from domain.orders import OrderType
 from domain.values import AggressorSide, OrderSide
+from entrypoints.commands.demo import demo_settings
 from entrypoints.config import ConfigError, RedisSettings, parse_settings
 from entrypoints.container import bootstrap
-from entrypoints.demo import demo_settings
 
 pytestmark = pytest.mark.redis
 BTC = InstrumentId("BTCUSDT.BINANCE")

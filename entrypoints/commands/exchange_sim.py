@@ -162,7 +162,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the subcommand alone: ``python -m entrypoints.exchange_sim --port 9001``."""
+    """Run the subcommand alone: ``python -m entrypoints.commands.exchange_sim --port 9001``."""
     parser = argparse.ArgumentParser(prog="tradeplane")
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["exchange-sim", *(sys.argv[1:] if argv is None else argv)])

@@ -1,4 +1,4 @@
-"""Process-level tuning for a long-running engine (called by the entry points, never at import)."""
+"""Garbage-collector tuning for a long-running engine (called by the entry points, never at import)."""
 
 from __future__ import annotations
 

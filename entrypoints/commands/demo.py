@@ -12,11 +12,11 @@ from pathlib import Path
 from adapters.exchanges.simulator import ExchangeSimulator, MarketParams, RandomWalkMarket
 from entrypoints.config import ConfigError, Settings, parse_settings
 from entrypoints.container import bootstrap
+from entrypoints.foreground import run_engine
+from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.grpc.auth import new_token
 from entrypoints.logs import configure_logging
-from entrypoints.runner import run_engine
-from entrypoints.runtime import tune_gc
 
 log = logging.getLogger("tradeplane.demo")
 

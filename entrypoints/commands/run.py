@@ -11,10 +11,10 @@ from pathlib import Path
 from application.engine import Engine, EngineStatus
 from entrypoints.config import ConfigError, GrpcSettings, Settings, example_config_path, load_settings
 from entrypoints.container import bootstrap
+from entrypoints.foreground import run_engine
+from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.logs import configure_logging
-from entrypoints.runner import run_engine
-from entrypoints.runtime import tune_gc
 
 log = logging.getLogger("tradeplane.run")
 

@@ -1,0 +1,1 @@
+"""The ``tradeplane`` commands, one module each: its ``add_parser`` and its handler."""
