@@ -64,7 +64,7 @@ def book() -> OrderBook:
     return book
 
 
-# -- the synthetic scenario of exchange-protocols.md §1.4 ------------------------------------
+# -- the worked example of docs/venues.md, Local order book ---------------------------------
 
 
 def test_binance_scenario_on_the_book(book: OrderBook) -> None:

@@ -1,4 +1,4 @@
-"""Binance frame parsing on the documented examples (exchange-protocols.md §1.2-§1.4) and on bad input."""
+"""Binance frame parsing on the documented examples (docs/venues.md, Message formats) and on bad input."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from domain.values import AggressorSide
 TS_INIT = 1_700_000_000_123_456_789
 MS = 1_000_000
 
-# The venue's own examples, as published (exchange-protocols.md §1.3 and §1.4).
+# The venue's own examples, as published (docs/venues.md, Message formats and Local order book).
 TRADE_EXAMPLE: dict[str, Any] = {
     "e": "trade",
     "E": 1672515782136,
@@ -236,8 +236,8 @@ def test_subscribe_acknowledgements_and_errors(raw: bytes, expected: ControlResp
 
 
 def test_documented_book_procedure_scenario_drops_old_applies_next_and_detects_the_gap() -> None:
-    # §1.4 synthetic scenario: snapshot 160; [150,155] and [157,160] dropped, [161,165] and
-    # [166,170] applied, [172,175] is a gap (172 > 170 + 1) -> resync.
+    # docs/venues.md, Local order book, worked example: snapshot 160; [150,155] and [157,160]
+    # dropped, [161,165] and [166,170] applied, [172,175] is a gap (172 > 170 + 1) -> resync.
     def depth(first: int, last: int) -> BookDelta:
         payload = {**DEPTH_EXAMPLE, "U": first, "u": last, "b": [["0.0024", str(last)]], "a": []}
         parsed = parse_frame(combined("bnbbtc@depth@100ms", payload), TS_INIT)
