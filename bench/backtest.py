@@ -6,7 +6,7 @@ sizing, risk, orders, fills, positions) on the replayed events' own clock. Three
 - **replay**: ticks already read into memory, replayed through the engine (what backtest
   engines usually quote: NautilusTrader's ~28k ticks/s on this machine is of this kind);
 - **end to end from CSV**: ``tradeplane backtest``'s own path, reading Binance CSV included;
-- **bars**: 1M one-minute klines end to end (the issue's "under 10 s").
+- **bars**: 1M one-minute klines end to end, against the project's goal of under 10 s.
 """
 
 from __future__ import annotations
