@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.errors import InvalidValue
+from domain.indicators._base import SmoothedIndicator
 from domain.indicators._common import (
     NAN,
     FloatArray,
@@ -17,7 +18,7 @@ from domain.indicators._common import (
 )
 
 
-class ATR:
+class ATR(SmoothedIndicator):
     """Incremental average true range, exactly TA-Lib's ``ATR``.
 
     The true range of bar i ≥ 1 is ``max(high - low, |high - close[i-1]|,
@@ -30,44 +31,18 @@ class ATR:
     ``low`` is above ``high``.
     """
 
-    __slots__ = ("_count", "_n", "_n_minus_1", "_period", "_previous_close", "_sum", "_value")
+    __slots__ = ("_n", "_n_minus_1", "_previous_close", "_sum")
 
     # Set by reset().
     _previous_close: float
     _sum: float
-    _value: float
-    _count: int
 
     def __init__(self, period: int = 14) -> None:
         self._period = check_period(period, "period")
+        self._warmup = self._period + 1
         self._n = float(self._period)
         self._n_minus_1 = float(self._period - 1)
         self.reset()
-
-    @property
-    def period(self) -> int:
-        """Number of true ranges averaged."""
-        return self._period
-
-    @property
-    def warmup(self) -> int:
-        """Bars needed before the first value: ``period + 1``."""
-        return self._period + 1
-
-    @property
-    def count(self) -> int:
-        """Bars seen since construction or the last ``reset``."""
-        return self._count
-
-    @property
-    def ready(self) -> bool:
-        """True once ``warmup`` bars have been seen."""
-        return self._count > self._period
-
-    @property
-    def value(self) -> float:
-        """The current average true range, NaN while not ready."""
-        return self._value
 
     def update(self, high: float, low: float, close: float) -> None:
         """Fold one bar in. Raises InvalidValue for a non-finite price or ``low > high``."""

@@ -6,6 +6,7 @@ from math import fsum, sqrt
 
 import numpy.typing as npt
 
+from domain.indicators._base import PeriodIndicator
 from domain.indicators._common import (
     NAN,
     FloatArray,
@@ -24,7 +25,7 @@ then lost digits to cancellation (a spike just left the window). Worst-case rela
 of the variance is about ``period * 2.2e-16 / _COLLAPSE``."""
 
 
-class BollingerBands:
+class BollingerBands(PeriodIndicator):
     """Incremental Bollinger Bands, TA-Lib's ``BBANDS`` with a simple moving average.
 
     ``middle`` is the mean of the last ``period`` values, ``upper``/``lower`` are
@@ -42,58 +43,26 @@ class BollingerBands:
     when the value is NaN, infinite or not a number.
     """
 
-    __slots__ = (
-        "_budget",
-        "_buffer",
-        "_count",
-        "_deviation",
-        "_index",
-        "_m2",
-        "_mean",
-        "_n",
-        "_num_std",
-        "_period",
-    )
+    __slots__ = ("_budget", "_buffer", "_deviation", "_index", "_m2", "_mean", "_n", "_num_std")
 
     # Set by reset().
     _buffer: list[float]
     _index: int
-    _count: int
     _mean: float
     _m2: float
     _budget: float
     _deviation: float
 
     def __init__(self, period: int = 20, num_std: float = 2.0) -> None:
-        self._period = check_period(period, "period", minimum=2)
+        self._period = self._warmup = check_period(period, "period", minimum=2)
         self._num_std = check_positive_real(num_std, "num_std")
         self._n = float(self._period)
         self.reset()
 
     @property
-    def period(self) -> int:
-        """Number of values in the window."""
-        return self._period
-
-    @property
     def num_std(self) -> float:
         """Width of the bands in standard deviations."""
         return self._num_std
-
-    @property
-    def warmup(self) -> int:
-        """Updates needed before the first value: ``period``."""
-        return self._period
-
-    @property
-    def count(self) -> int:
-        """Updates seen since construction or the last ``reset``."""
-        return self._count
-
-    @property
-    def ready(self) -> bool:
-        """True once ``warmup`` updates have been seen."""
-        return self._count >= self._period
 
     @property
     def upper(self) -> float:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy.typing as npt
 
+from domain.indicators._base import SmoothedIndicator
 from domain.indicators._common import NAN, FloatArray, as_series, check_period, finite_float, nan_array
 
 
-class EMA:
+class EMA(SmoothedIndicator):
     """Incremental exponential moving average, exactly TA-Lib's ``EMA``.
 
     α = 2 / (period + 1). The first value, after ``period`` updates (index
@@ -19,44 +20,19 @@ class EMA:
     InvalidValue from ``update`` when the value is NaN, infinite or not a number.
     """
 
-    __slots__ = ("_alpha", "_count", "_period", "_sum", "_value")
+    __slots__ = ("_alpha", "_sum")
+
+    _sum: float  # set by reset()
 
     def __init__(self, period: int) -> None:
-        self._period = check_period(period, "period")
+        self._period = self._warmup = check_period(period, "period")
         self._alpha = 2.0 / (self._period + 1)
-        self._sum = 0.0
-        self._value = NAN
-        self._count = 0
-
-    @property
-    def period(self) -> int:
-        """The EMA's period n (α = 2 / (n + 1))."""
-        return self._period
+        self.reset()
 
     @property
     def alpha(self) -> float:
         """The smoothing factor 2 / (period + 1)."""
         return self._alpha
-
-    @property
-    def warmup(self) -> int:
-        """Updates needed before the first value: ``period``."""
-        return self._period
-
-    @property
-    def count(self) -> int:
-        """Updates seen since construction or the last ``reset``."""
-        return self._count
-
-    @property
-    def ready(self) -> bool:
-        """True once ``warmup`` updates have been seen."""
-        return self._count >= self._period
-
-    @property
-    def value(self) -> float:
-        """The current average, NaN while not ready."""
-        return self._value
 
     def update(self, value: float) -> None:
         """Fold ``value`` in. Raises InvalidValue if it is not finite."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy.typing as npt
 
 from domain.errors import InvalidParameter
+from domain.indicators._base import Indicator
 from domain.indicators._common import (
     NAN,
     FloatArray,
@@ -25,7 +26,7 @@ def _check(fast: object, slow: object, signal: object) -> tuple[int, int, int]:
     return fast_period, slow_period, signal_period
 
 
-class MACD:
+class MACD(Indicator):
     """Incremental MACD, exactly TA-Lib's ``MACD`` (including its aligned seeding).
 
     Both EMAs start at index ``slow - 1``: the slow EMA is seeded with the mean of the
@@ -43,7 +44,6 @@ class MACD:
     """
 
     __slots__ = (
-        "_count",
         "_fast",
         "_fast_alpha",
         "_fast_ema",
@@ -60,11 +60,9 @@ class MACD:
         "_slow_alpha",
         "_slow_ema",
         "_slow_sum",
-        "_warmup",
     )
 
     # Set by reset().
-    _count: int
     _fast_sum: float
     _slow_sum: float
     _signal_sum: float
@@ -103,21 +101,6 @@ class MACD:
     def period(self) -> int:
         """The longest period involved (the slow EMA's)."""
         return self._slow
-
-    @property
-    def warmup(self) -> int:
-        """Updates needed before the first value: ``slow + signal - 1``."""
-        return self._warmup
-
-    @property
-    def count(self) -> int:
-        """Updates seen since construction or the last ``reset``."""
-        return self._count
-
-    @property
-    def ready(self) -> bool:
-        """True once ``warmup`` updates have been seen."""
-        return self._count >= self._warmup
 
     @property
     def macd(self) -> float:

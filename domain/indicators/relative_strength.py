@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from domain.indicators._base import SmoothedIndicator
 from domain.indicators._common import NAN, FloatArray, as_series, check_period, finite_float, nan_array
 
 
-class RSI:
+class RSI(SmoothedIndicator):
     """Incremental relative strength index, exactly TA-Lib's ``RSI`` (Wilder smoothing).
 
     A change is ``x[i] - x[i-1]``, so there is none at the first value. After ``period``
@@ -24,45 +25,19 @@ class RSI:
     number.
     """
 
-    __slots__ = ("_count", "_gain", "_loss", "_n", "_n_minus_1", "_period", "_previous", "_value")
+    __slots__ = ("_gain", "_loss", "_n", "_n_minus_1", "_previous")
 
     # Set by reset().
     _previous: float
     _gain: float
     _loss: float
-    _value: float
-    _count: int
 
     def __init__(self, period: int = 14) -> None:
         self._period = check_period(period, "period", minimum=2)
+        self._warmup = self._period + 1
         self._n = float(self._period)
         self._n_minus_1 = float(self._period - 1)
         self.reset()
-
-    @property
-    def period(self) -> int:
-        """Number of changes averaged."""
-        return self._period
-
-    @property
-    def warmup(self) -> int:
-        """Updates needed before the first value: ``period + 1``."""
-        return self._period + 1
-
-    @property
-    def count(self) -> int:
-        """Updates seen since construction or the last ``reset``."""
-        return self._count
-
-    @property
-    def ready(self) -> bool:
-        """True once ``warmup`` updates have been seen."""
-        return self._count > self._period
-
-    @property
-    def value(self) -> float:
-        """The current RSI in [0, 100], NaN while not ready."""
-        return self._value
 
     def update(self, value: float) -> None:
         """Fold ``value`` in. Raises InvalidValue if it is not finite."""

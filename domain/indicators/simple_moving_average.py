@@ -6,6 +6,7 @@ from math import fsum
 
 import numpy.typing as npt
 
+from domain.indicators._base import PeriodIndicator
 from domain.indicators._common import (
     NAN,
     FloatArray,
@@ -17,7 +18,7 @@ from domain.indicators._common import (
 )
 
 
-class SMA:
+class SMA(PeriodIndicator):
     """Incremental simple moving average over the last ``period`` values (TA-Lib ``SMA``).
 
     The first value is ready after ``period`` updates (index ``period - 1``). ``update`` is
@@ -29,34 +30,16 @@ class SMA:
     InvalidValue from ``update`` when the value is NaN, infinite or not a number.
     """
 
-    __slots__ = ("_buffer", "_count", "_index", "_period", "_sum")
+    __slots__ = ("_buffer", "_index", "_sum")
+
+    # Set by reset().
+    _buffer: list[float]
+    _sum: float
+    _index: int
 
     def __init__(self, period: int) -> None:
-        self._period = check_period(period, "period")
-        self._buffer = [0.0] * self._period
-        self._sum = 0.0
-        self._index = 0
-        self._count = 0
-
-    @property
-    def period(self) -> int:
-        """Number of values averaged."""
-        return self._period
-
-    @property
-    def warmup(self) -> int:
-        """Updates needed before the first value: ``period``."""
-        return self._period
-
-    @property
-    def count(self) -> int:
-        """Updates seen since construction or the last ``reset``."""
-        return self._count
-
-    @property
-    def ready(self) -> bool:
-        """True once ``warmup`` updates have been seen."""
-        return self._count >= self._period
+        self._period = self._warmup = check_period(period, "period")
+        self.reset()
 
     @property
     def value(self) -> float:

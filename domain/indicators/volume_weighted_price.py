@@ -6,10 +6,11 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.errors import InvalidValue
+from domain.indicators._base import Indicator
 from domain.indicators._common import NAN, FloatArray, as_series, finite_float, same_length
 
 
-class VWAP:
+class VWAP(Indicator):
     """Incremental cumulative VWAP: ``Σ price·volume / Σ volume`` since the last ``reset``.
 
     Ready as soon as the cumulative volume is above zero (updates with zero volume count
@@ -20,25 +21,15 @@ class VWAP:
     a number, or the volume is negative.
     """
 
-    __slots__ = ("_count", "_price_volume", "_volume")
+    __slots__ = ("_price_volume", "_volume")
 
     # Set by reset().
     _price_volume: float
     _volume: float
-    _count: int
 
     def __init__(self) -> None:
+        self._warmup = 1
         self.reset()
-
-    @property
-    def warmup(self) -> int:
-        """Fewest updates before the first value: 1 (one with a positive volume)."""
-        return 1
-
-    @property
-    def count(self) -> int:
-        """Updates seen since construction or the last ``reset``."""
-        return self._count
 
     @property
     def ready(self) -> bool:
