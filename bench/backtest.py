@@ -21,7 +21,9 @@ from adapters.historical import read_merged
 from application.backtest import BacktestRunner, ReplayClock
 from bench.harness import Result
 from bench.historical_csv import kline_lines, trade_lines, write
-from entrypoints.backtest_cmd import BacktestSpec, run_backtest, settings_for
+from entrypoints.backtest.run import run_backtest
+from entrypoints.backtest.settings import settings_for
+from entrypoints.backtest.spec import BacktestSpec
 from entrypoints.container import bootstrap
 from entrypoints.gc_tuning import tune_gc
 

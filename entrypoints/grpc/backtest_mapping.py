@@ -1,9 +1,9 @@
 """BacktestService requests checked into a ``BacktestSpec``, and stored runs into messages.
 
-The checks are the command line's (``parse_amount``, ``parse_param``, ``check_strategy`` of
-``backtest_cmd``), with the request's field names. Data paths come from a client, so they
-are confined to the server's backtest data directory: relative paths only, no ``..``, and the
-file they resolve to (symlinks followed) must lie inside the directory.
+The checks are the command line's (``parse_amount``, ``check_strategy`` and ``parse_param`` of
+``entrypoints.backtest``), with the request's field names. Data paths come from a client, so
+they are confined to the server's backtest data directory: relative paths only, no ``..``, and
+the file they resolve to (symlinks followed) must lie inside the directory.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import grpc
 from tradeplane.v1 import backtest_pb2
 
 from application.ports import BacktestRecord
-from entrypoints.backtest_cmd import (
+from entrypoints.backtest.spec import (
     DEFAULT_FRACTION,
     BacktestError,
     BacktestSpec,
     check_strategy,
     parse_amount,
-    parse_param,
 )
+from entrypoints.backtest.sweep import parse_param
 from entrypoints.grpc import mapping
 from entrypoints.grpc.errors import ApiError, invalid
 

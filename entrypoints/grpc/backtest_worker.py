@@ -25,13 +25,15 @@ from typing import Any
 
 from application.backtest import BacktestProgress
 from application.ports import BacktestRecord
-from entrypoints.backtest_cmd import BacktestError, BacktestSpec, outcome_json, run_backtest
+from entrypoints.backtest.outcome import outcome_json
+from entrypoints.backtest.run import run_backtest
+from entrypoints.backtest.spec import BacktestError, BacktestSpec
 
 PROGRESS_EVERY = 10_000
 """Events between two progress checks in the child."""
 PROGRESS_INTERVAL_S = 0.25
 """At most this often a progress message is sent (the last one always is)."""
-PRELOAD = ["entrypoints.grpc.backtest_worker", "entrypoints.backtest_runs", "entrypoints.container"]
+PRELOAD = ["entrypoints.grpc.backtest_worker", "entrypoints.backtest.stored_runs", "entrypoints.container"]
 """What the forkserver imports once, so a run's process starts in milliseconds."""
 JOIN_S = 5.0
 
@@ -75,7 +77,7 @@ def _child(spec: BacktestSpec, connection: Connection) -> None:
             connection.send(Progress(report.events, report.ts_event))
 
     try:
-        from entrypoints.backtest_runs import record_of
+        from entrypoints.backtest.stored_runs import record_of
 
         outcome = run_backtest(spec, progress=progress, progress_every=PROGRESS_EVERY)
         message: Message = Finished(record_of(outcome), outcome_json(outcome))

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from application.engine import Engine
-from entrypoints.backtest_runs import open_results
+from entrypoints.backtest.stored_runs import open_results
 from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
 from entrypoints.grpc.auth import Role, TokenEntry, hash_token
 from entrypoints.grpc.engine_service import EngineInfo

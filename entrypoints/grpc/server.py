@@ -36,7 +36,7 @@ from tradeplane.v1 import (
 
 from adapters.memory.repositories import InMemoryBacktestResults
 from application.engine import Engine
-from entrypoints.backtest_runs import OpenedResults
+from entrypoints.backtest.stored_runs import OpenedResults
 from entrypoints.config import ConfigError, GrpcSettings
 from entrypoints.grpc.auth import AuthInterceptor, Role, TokenEntry
 from entrypoints.grpc.backtest_service import BacktestService

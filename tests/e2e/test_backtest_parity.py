@@ -48,7 +48,10 @@ from domain.market_data import MarketEvent, TradeTick
 from domain.orders import Fill
 from domain.signals import Signal
 from entrypoints import container
-from entrypoints.backtest_cmd import BacktestOutcome, BacktestSpec, run_backtest, settings_for
+from entrypoints.backtest.outcome import BacktestOutcome
+from entrypoints.backtest.run import run_backtest
+from entrypoints.backtest.settings import settings_for
+from entrypoints.backtest.spec import BacktestSpec
 from entrypoints.config import FeedSettings, Settings
 from tests.e2e.recorded_ticks import (
     RecordedTrade,

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.backtest_cmd import BacktestError, BacktestSpec, grid, parse_param, run_backtest, run_sweep
+from entrypoints.backtest.run import run_backtest
+from entrypoints.backtest.spec import BacktestError, BacktestSpec
+from entrypoints.backtest.sweep import grid, parse_param, run_sweep
 from entrypoints.cli import main
 from tests.unit.historical.files import MINUTE, T0, kline, spot_trade, write
 

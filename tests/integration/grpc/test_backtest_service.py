@@ -16,7 +16,8 @@ import grpc
 import pytest
 from tradeplane.v1 import backtest_pb2, backtest_pb2_grpc
 
-from entrypoints.backtest_cmd import BacktestSpec, run_backtest
+from entrypoints.backtest.run import run_backtest
+from entrypoints.backtest.spec import BacktestSpec
 from tests.integration.grpc.support import (
     CALL_TIMEOUT_S,
     TRADER,

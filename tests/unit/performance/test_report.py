@@ -1,4 +1,4 @@
-"""entrypoints.backtest_report: the PNG charts, the self-contained HTML page, result.json, the table."""
+"""The backtest report: the PNG charts, the self-contained HTML page, result.json, the table."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ import pytest
 from domain.orders import Fill
 from domain.performance import DAY_NS, PerformanceReport, compute_performance
 from domain.values import OrderSide
-from entrypoints.backtest_charts import (
+from entrypoints.backtest.charts import (
     BUCKETS,
     EQUITY_SIZE,
     PRICE_SIZE,
     downsample_extreme,
     downsample_last,
 )
-from entrypoints.backtest_report import format_duration, format_metrics_table, format_money, write_report
+from entrypoints.backtest.formatting import format_duration, format_metrics_table, format_money
+from entrypoints.backtest.report import write_report
 from tests.builders import make_fill
 
 D = Decimal

@@ -21,8 +21,9 @@ from adapters.memory.repositories import InMemoryBacktestResults
 from adapters.persistence.backtest_store import SqlBacktestStore
 from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
 from application.ports import BacktestRecord, BacktestResults
-from entrypoints.backtest_cmd import BacktestError, BacktestOutcome
-from entrypoints.backtest_report import format_time
+from entrypoints.backtest.formatting import format_time
+from entrypoints.backtest.outcome import BacktestOutcome
+from entrypoints.backtest.spec import BacktestError
 from entrypoints.config import ConfigError, StorageSettings
 from entrypoints.storage import open_engines
 
@@ -122,7 +123,8 @@ def _percent(value: Decimal) -> str:
     return f"{float(value):.2%}"
 
 
-def _storage_of(config: str | None) -> StorageSettings:
+def storage_of(config: str | None) -> StorageSettings:
+    """The ``[storage]`` of ``config``, DEFAULT_STORAGE without one; BacktestError if it cannot load."""
     if config is None:
         return DEFAULT_STORAGE
     from entrypoints.config import load_settings
@@ -138,7 +140,7 @@ def store_for(config: str | None) -> OpenedResults:
 
     Raises BacktestError when the configuration keeps nothing or its database cannot be used.
     """
-    storage = _storage_of(config)
+    storage = storage_of(config)
     if storage.kind != "sql":
         raise BacktestError(
             f'--store: the configuration {config} keeps nothing ([storage] kind = "memory");'
@@ -150,28 +152,3 @@ def store_for(config: str | None) -> OpenedResults:
         raise BacktestError(f"--store: {error}") from None
     assert opened is not None  # created when missing
     return opened
-
-
-def list_command(config: str | None, *, strategy: str | None, limit: int) -> int:
-    """``tradeplane backtest --list``: print the stored runs, newest first."""
-    if limit < 1:
-        raise BacktestError(f"--limit must be at least 1 (was {limit})")
-    storage = _storage_of(config)
-    if storage.kind != "sql":
-        raise BacktestError(f'--list: the configuration {config} keeps nothing ([storage] kind = "memory")')
-    try:
-        opened = open_results(storage, create=False)
-    except ConfigError as error:
-        raise BacktestError(f"--list: {error}") from None
-    if opened is None:
-        print(f"no stored backtest runs: there is no database at {storage.urls()['trades']} yet")
-        return 0
-    try:
-        records = opened.store.list(strategy=strategy, limit=limit)
-    finally:
-        opened.close()
-    if not records:
-        print("no stored backtest runs" + (f" of {strategy}" if strategy else ""))
-        return 0
-    print(format_runs(records))
-    return 0

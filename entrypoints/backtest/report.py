@@ -1,8 +1,8 @@
-"""The backtest report: charts, one self-contained HTML page, result.json, and a terminal table.
+"""The backtest report: charts, one self-contained HTML page and result.json, in one folder.
 
 ``write_report`` writes into one directory:
 
-- ``equity.png`` (1200×700 px) and ``price.png`` (1200×600 px), see ``backtest_charts``;
+- ``equity.png`` (1200×700 px) and ``price.png`` (1200×600 px), see ``charts``;
 - ``report.html``: the metrics, parameters and trade list as tables, and both charts embedded
   as base64 data URIs (the one file works anywhere: mailed, attached, opened offline), each
   linking to its PNG beside it; inline CSS only, no script, nothing fetched;
@@ -17,18 +17,15 @@ import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from domain.orders import Fill
-from domain.performance import NS_PER_SECOND, PerformanceReport
+from domain.performance import PerformanceReport
 from domain.round_trips import RoundTrip
 from domain.values import plain
-from entrypoints import backtest_charts
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-NOT_DEFINED = "n/a"
+from entrypoints.backtest import charts
+from entrypoints.backtest.formatting import format_duration, format_money, format_time, metric_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +67,14 @@ def write_report(
         price_png=target / "price.png",
         result_json=target / "result.json",
     )
-    backtest_charts.plot_equity(
+    charts.plot_equity(
         files.equity_png,
         title=title,
         equity_curve=equity_curve,
         starting_capital=metrics.starting_capital,
         currency=currency,
     )
-    backtest_charts.plot_price(
+    charts.plot_price(
         files.price_png, title=title, prices=prices, trades=trade_list, fills=fills, instrument=instrument
     )
     result = {
@@ -97,128 +94,6 @@ def write_report(
     )
     files.html.write_text(page, encoding="utf-8")
     return files
-
-
-# --- formatting shared by the HTML page and the terminal table -------------------------------
-
-
-def format_time(ts_ns: int | None) -> str:
-    if ts_ns is None:
-        return NOT_DEFINED
-    moment = EPOCH + timedelta(microseconds=ts_ns // 1000)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_duration(ns: int | None) -> str:
-    """Compact human duration: "2d 03h 04m", "5h 07m 09s", "42.5s"."""
-    if ns is None:
-        return NOT_DEFINED
-    seconds = ns / NS_PER_SECOND
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    whole = int(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h {minutes:02d}m"
-    return f"{hours}h {minutes:02d}m {secs:02d}s"
-
-
-def format_money(value: Decimal | None) -> str:
-    """Two decimals with thousands separators from 1 up; up to 8 decimals below (sats, fees)."""
-    if value is None:
-        return NOT_DEFINED
-    if value.copy_abs() >= 1:
-        return f"{value:,.2f}"
-    return plain(value.quantize(Decimal("1e-8")))
-
-
-def _percent(value: float | Decimal | None) -> str:
-    return NOT_DEFINED if value is None else f"{float(value) * 100:,.2f} %"
-
-
-def _ratio(value: float | None) -> str:
-    return NOT_DEFINED if value is None else f"{value:,.2f}"
-
-
-def metric_rows(report: PerformanceReport) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The metrics as (section, [(label, text)]), in reading order."""
-    r = report
-    recovery = format_time(r.max_drawdown_recovery_ns) if r.max_drawdown_recovery_ns else "not recovered"
-    if r.max_drawdown_peak_ns is None:
-        recovery = NOT_DEFINED
-    return [
-        (
-            "Run",
-            [
-                ("Start (UTC)", format_time(r.start_ns)),
-                ("End (UTC)", format_time(r.end_ns)),
-                ("Duration", format_duration(r.duration_ns)),
-                ("Starting capital", format_money(r.starting_capital)),
-                ("Final equity", format_money(r.final_equity)),
-                ("Net profit", format_money(r.net_profit)),
-                ("Fees paid", format_money(r.fees_paid)),
-                ("Exposure", _percent(r.exposure)),
-            ],
-        ),
-        (
-            "Returns and risk",
-            [
-                ("Total return", _percent(r.total_return)),
-                ("Annualized return (CAGR)", _percent(r.annualized_return)),
-                ("Annualized volatility", _percent(r.annualized_volatility)),
-                ("Sharpe ratio", _ratio(r.sharpe_ratio)),
-                ("Sortino ratio", _ratio(r.sortino_ratio)),
-                ("Calmar ratio", _ratio(r.calmar_ratio)),
-                ("Max drawdown", _percent(r.max_drawdown)),
-                ("Max drawdown amount", format_money(r.max_drawdown_amount)),
-                ("Max drawdown peak", format_time(r.max_drawdown_peak_ns)),
-                ("Max drawdown trough", format_time(r.max_drawdown_trough_ns)),
-                ("Max drawdown recovery", recovery),
-                ("Longest drawdown", format_duration(r.longest_drawdown_ns)),
-                ("Longest drawdown recovered", "yes" if r.longest_drawdown_recovered else "no"),
-            ],
-        ),
-        (
-            "Trades",
-            [
-                ("Closed trades", str(r.trade_count)),
-                ("Winning / losing", f"{r.winning_trades} / {r.losing_trades}"),
-                ("Win rate", _percent(r.win_rate)),
-                ("Average win", format_money(r.average_win)),
-                ("Average loss", format_money(r.average_loss)),
-                ("Average trade", format_money(r.average_trade)),
-                ("Profit factor", _ratio(r.profit_factor)),
-                ("Gross profit / loss", f"{format_money(r.gross_profit)} / {format_money(r.gross_loss)}"),
-                ("Average holding time", format_duration(r.average_holding_ns)),
-            ],
-        ),
-        (
-            "Sampling",
-            [
-                ("Return period", format_duration(r.period_ns)),
-                ("Periods in run", str(r.periods)),
-                ("Periods per year", f"{r.periods_per_year:g}"),
-                ("Risk-free rate (annual)", _percent(r.risk_free_rate)),
-            ],
-        ),
-    ]
-
-
-def format_metrics_table(report: PerformanceReport) -> str:
-    """The metrics as an aligned plain-text table for the terminal."""
-    sections = metric_rows(report)
-    width = max(len(label) for _, rows in sections for label, _ in rows)
-    values = max(len(text) for _, rows in sections for _, text in rows)
-    lines: list[str] = []
-    for section, rows in sections:
-        if lines:
-            lines.append("")
-        lines.append(section)
-        lines.append("-" * (width + values + 4))
-        lines.extend(f"  {label:<{width}}  {text:>{values}}" for label, text in rows)
-    return "\n".join(lines) + "\n"
 
 
 # --- HTML -------------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""What a finished backtest gives: its result and metrics, as a JSON document and as a report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.historical import ReadStats
+from application.backtest import BacktestResult
+from domain.performance import PerformanceReport
+from entrypoints.backtest.spec import BacktestSpec
+
+
+@dataclass(slots=True)
+class BacktestOutcome:
+    """A finished run: what was asked, what the replay did, its metrics, and how long it took."""
+
+    spec: BacktestSpec
+    result: BacktestResult
+    metrics: PerformanceReport
+    instrument: str
+    quote: str
+    seconds: float
+    stats: list[ReadStats]
+
+
+def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, Any]:
+    """The run as a JSON-ready document (``--json``, the gRPC result); ``trades`` lists each trade."""
+    result = outcome.result
+    return {
+        "instrument": outcome.instrument,
+        "strategy": outcome.spec.strategy,
+        "params": dict(outcome.spec.params),
+        "capital": str(outcome.spec.capital),
+        "fees_bps": str(outcome.spec.fees_bps),
+        "data": list(outcome.spec.data),
+        "events": result.events,
+        "first_ts": result.first_ts,
+        "last_ts": result.last_ts,
+        "signals": result.signals,
+        "orders": result.orders,
+        "fills": len(result.fills),
+        "seconds": round(outcome.seconds, 3),
+        "events_per_second": round(result.events / outcome.seconds) if outcome.seconds else None,
+        "skipped_rows": sum(s.skipped_total for s in outcome.stats),
+        "metrics": outcome.metrics.as_dict(trades=trades),
+    }
+
+
+def write_outcome_report(outcome: BacktestOutcome, directory: Path) -> Path:
+    """Write the run's report (charts, HTML page, result.json) into ``directory``; returns the page."""
+    from entrypoints.backtest.report import write_report  # matplotlib and numpy: only when used
+
+    spec = outcome.spec
+    parameters = {
+        "strategy": spec.strategy,
+        **{k: str(v) for k, v in spec.params.items()},
+        "capital": f"{spec.capital} {outcome.quote}",
+        "fees_bps": str(spec.fees_bps),
+        "slippage_bps": str(spec.slippage_bps),
+        "data": ", ".join(Path(p).name for p in spec.data),
+    }
+    files = write_report(
+        directory,
+        title=f"{spec.strategy} on {outcome.instrument}",
+        metrics=outcome.metrics,
+        equity_curve=outcome.result.equity_curve,
+        prices=next(iter(outcome.result.prices.values()), []),
+        parameters=parameters,
+        fills=outcome.result.fills,
+        instrument=outcome.instrument,
+        currency=outcome.quote,
+    )
+    return files.html

@@ -1,0 +1,305 @@
+"""``tradeplane backtest``: replay history through the live engine, measure it, report it.
+
+One run::
+
+    tradeplane backtest --data BTCUSDT-1m-2024-*.zip --strategy sma_crossover \\
+        --param fast=20 --param slow=100 --capital 10000 --fees-bps 10 --report out/
+
+A sweep (any ``--param`` given as ``a..b:step`` or ``a,b,c``) runs the grid across processes
+and ranks the runs by ``--rank-by``; ``--report`` then describes the best one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from domain.identifiers import InstrumentId
+from entrypoints.backtest.formatting import format_metrics_table, format_time
+from entrypoints.backtest.outcome import BacktestOutcome, outcome_json, write_outcome_report
+from entrypoints.backtest.run import run_backtest
+from entrypoints.backtest.spec import (
+    DEFAULT_FRACTION,
+    BacktestError,
+    BacktestSpec,
+    check_strategy,
+    parse_amount,
+)
+from entrypoints.backtest.sweep import RANKABLE, grid, rank_key, run_sweep
+
+if TYPE_CHECKING:
+    from application.backtest import BacktestProgress
+    from entrypoints.backtest.stored_runs import OpenedResults
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "backtest", help="replay recorded trades or bars through the live engine and measure it"
+    )
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        metavar="FILE",
+        help="Binance CSV dumps (trades or klines; .csv, .csv.gz, .zip); required unless --list",
+    )
+    parser.add_argument(
+        "--strategy", help="built-in strategy, e.g. sma_crossover; required unless --list (then a filter)"
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="strategy parameter; FROM..TO:STEP or A,B,C makes a sweep",
+    )
+    parser.add_argument("--instrument", help="SYMBOL.VENUE (default: from the file name)")
+    parser.add_argument("--capital", default="10000", help="starting cash in the quote currency")
+    parser.add_argument("--fees-bps", default="10", help="fee per fill in basis points (maker and taker)")
+    parser.add_argument("--slippage-bps", default="0", help="taker slippage in basis points")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--fraction", default=None, help="size each entry at this fraction of equity (0.95)")
+    size.add_argument("--quantity", default=None, help="size each entry at this fixed quantity")
+    parser.add_argument("--allow-short", action="store_true", help="let sell signals open short positions")
+    parser.add_argument(
+        "--config",
+        help="a TOML config whose [risk], [stops] and [[instruments]] apply, and whose [storage]"
+        " keeps --store'd runs (default data/tradeplane.db)",
+    )
+    parser.add_argument(
+        "--store", action="store_true", help="store the run (every run of a sweep) and print its run id"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the stored runs, newest first (of --strategy if given)"
+    )
+    parser.add_argument("--limit", type=int, default=50, help="how many runs --list shows (default 50)")
+    parser.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed rows")
+    parser.add_argument(
+        "--from-store",
+        action="store_true",
+        help="replay what a live run recorded: the market-data store of --config (needs --instrument)",
+    )
+    parser.add_argument(
+        "--start", help="with --from-store: from this UTC time (2024-01-31 or 2024-01-31T12:00)"
+    )
+    parser.add_argument("--end", help="with --from-store: up to this UTC time (excluded)")
+    parser.add_argument("--report", type=Path, metavar="DIR", help="write equity.png, price.png, report.html")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the result (or the sweep) as JSON")
+    parser.add_argument("--rank-by", default="sharpe_ratio", choices=RANKABLE, help="sweep ranking metric")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sweep processes (all cores)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(handler=_main)
+
+
+def parse_time(text: str | None, option: str) -> int | None:
+    """``2024-01-31`` or ``2024-01-31T12:00[:00]`` (UTC) as nanoseconds since the epoch."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BacktestError(
+            f"{option} must be a UTC date or time like 2024-01-31T12:00 (was {text!r})"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse output paths that cannot be written before the run, not after it."""
+    if args.report is not None and args.report.exists() and not args.report.is_dir():
+        raise BacktestError(f"--report {args.report}: exists and is not a folder")
+    if args.json is not None:
+        if args.json.is_dir():
+            raise BacktestError(f"--json {args.json}: is a folder; give a file name")
+        if not args.json.parent.is_dir():
+            raise BacktestError(f"--json {args.json}: the folder {args.json.parent} does not exist")
+
+
+def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
+    """The runs the arguments ask for (one, or a sweep's grid); BacktestError if they cannot run."""
+    from_store = getattr(args, "from_store", False)
+    if from_store and args.data:
+        raise BacktestError("give either --data files or --from-store, not both")
+    if (not args.data and not from_store) or not args.strategy:
+        missing_options = " and ".join(
+            name
+            for name, value in (("--data", args.data or from_store), ("--strategy", args.strategy))
+            if not value
+        )
+        raise BacktestError(f"{missing_options} must be given to run a backtest (only --list needs neither)")
+    start_ns, end_ns = parse_time(args.start, "--start"), parse_time(args.end, "--end")
+    if (start_ns is not None or end_ns is not None) and not from_store:
+        raise BacktestError("--start and --end choose a range of --from-store; files are replayed whole")
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        raise BacktestError("--end must be after --start")
+    missing = [path for path in args.data or () if not Path(path).is_file()]
+    if missing:
+        raise BacktestError(f"--data: no such file: {', '.join(missing)}")
+    if args.instrument is not None:
+        try:
+            InstrumentId(args.instrument)
+        except ValueError as error:
+            raise BacktestError(f"--instrument: {error}") from None
+    if args.jobs < 1:
+        raise BacktestError(f"--jobs must be 1 or more (was {args.jobs})")
+    _check_outputs(args)
+    base = BacktestSpec(
+        data=tuple(str(p) for p in args.data or ()),
+        strategy=args.strategy,
+        from_store=from_store,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        instrument=args.instrument,
+        capital=parse_amount(args.capital, "--capital"),
+        fees_bps=parse_amount(args.fees_bps, "--fees-bps", positive=False),
+        slippage_bps=parse_amount(args.slippage_bps, "--slippage-bps", positive=False),
+        fraction=parse_amount(args.fraction, "--fraction")
+        if args.fraction
+        else (None if args.quantity else DEFAULT_FRACTION),
+        quantity=parse_amount(args.quantity, "--quantity") if args.quantity else None,
+        allow_short=args.allow_short,
+        skip_bad_rows=args.skip_bad_rows,
+        config=args.config,
+    )
+    specs = [replace(base, params=params) for params in grid(args.param)]
+    # A single run is checked whole before any data is read; a sweep only for its strategy,
+    # since some combinations of a grid (fast >= slow) are expected to fail on their own.
+    check_strategy(args.strategy, specs[0].params if len(specs) == 1 else {})
+    return specs
+
+
+def _main(args: argparse.Namespace) -> int:
+    from entrypoints.backtest import stored_runs  # sqlalchemy: only when a run is stored or listed
+
+    try:
+        if args.list:
+            return _list(args.config, strategy=args.strategy, limit=args.limit)
+        specs = specs_from(args)
+        store = stored_runs.store_for(args.config) if args.store else None
+        try:
+            if len(specs) == 1:
+                return _one(specs[0], args, store)
+            return _sweep(specs, args, store)
+        finally:
+            if store is not None:
+                store.close()
+    except BacktestError as error:
+        print(f"tradeplane backtest: {error}", file=sys.stderr)
+        return 2
+
+
+def _list(config: str | None, *, strategy: str | None, limit: int) -> int:
+    """``--list``: print the stored runs, newest first."""
+    from entrypoints.backtest.stored_runs import format_runs, open_results, storage_of
+    from entrypoints.config import ConfigError
+
+    if limit < 1:
+        raise BacktestError(f"--limit must be at least 1 (was {limit})")
+    storage = storage_of(config)
+    if storage.kind != "sql":
+        raise BacktestError(f'--list: the configuration {config} keeps nothing ([storage] kind = "memory")')
+    try:
+        opened = open_results(storage, create=False)
+    except ConfigError as error:
+        raise BacktestError(f"--list: {error}") from None
+    if opened is None:
+        print(f"no stored backtest runs: there is no database at {storage.urls()['trades']} yet")
+        return 0
+    try:
+        records = opened.store.list(strategy=strategy, limit=limit)
+    finally:
+        opened.close()
+    if not records:
+        print("no stored backtest runs" + (f" of {strategy}" if strategy else ""))
+        return 0
+    print(format_runs(records))
+    return 0
+
+
+def _one(spec: BacktestSpec, args: argparse.Namespace, store: OpenedResults | None) -> int:
+    progress = _ProgressBar() if not args.no_progress and sys.stderr.isatty() else None
+    outcome = run_backtest(spec, progress=progress)
+    _print_one(outcome)
+    if store is not None:
+        print(f"stored as run {_save(store, outcome)}")
+    if args.json:
+        args.json.write_text(json.dumps(outcome_json(outcome), indent=2) + "\n")
+    if args.report:
+        print(f"report: {write_outcome_report(outcome, args.report)}")
+    return 0
+
+
+def _save(store: OpenedResults, outcome: BacktestOutcome) -> str:
+    from entrypoints.backtest.stored_runs import record_of
+
+    return store.store.save(record_of(outcome))
+
+
+def _print_one(outcome: BacktestOutcome) -> None:
+    result = outcome.result
+    rate = result.events / outcome.seconds if outcome.seconds else 0.0
+    print(
+        f"{outcome.spec.strategy} {dict(outcome.spec.params)} on {outcome.instrument}:"
+        f" {result.events:,} events in {outcome.seconds:.2f}s ({rate:,.0f}/s),"
+        f" {result.signals} signals, {result.orders} orders, {len(result.fills)} fills"
+    )
+    skipped = sum(s.skipped_total for s in outcome.stats)
+    if skipped:
+        print(f"skipped {skipped} malformed row(s) (--skip-bad-rows)")
+    print(format_metrics_table(outcome.metrics))
+
+
+def _sweep(specs: list[BacktestSpec], args: argparse.Namespace, store: OpenedResults | None) -> int:
+    started = time.perf_counter()
+    print(f"sweep: {len(specs)} runs on {min(args.jobs, len(specs))} process(es)", file=sys.stderr)
+    outcomes, failures = run_sweep(specs, args.jobs)
+    outcomes.sort(key=rank_key(args.rank_by))
+    for failure in failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    header = f"{'rank':>4}  {'params':<40} {args.rank_by:>14} {'return':>10} {'max dd':>8} {'trades':>7}"
+    print(header + ("  run id" if store is not None else ""))
+    for rank, outcome in enumerate(outcomes, start=1):
+        metrics = outcome.metrics
+        value = getattr(metrics, args.rank_by)
+        shown = "n/a" if value is None else f"{float(value):.4f}"
+        params = " ".join(f"{k}={v}" for k, v in outcome.spec.params.items())
+        run_id = f"  {_save(store, outcome)}" if store is not None else ""
+        print(
+            f"{rank:>4}  {params:<40} {shown:>14} {float(metrics.total_return):>10.2%}"
+            f" {metrics.max_drawdown:>8.2%} {metrics.trade_count:>7}{run_id}"
+        )
+    print(f"{len(outcomes)} run(s) in {time.perf_counter() - started:.1f}s")
+    if args.json:
+        ranked = [outcome_json(o, trades=False) for o in outcomes]
+        args.json.write_text(
+            json.dumps({"rank_by": args.rank_by, "runs": ranked, "failures": failures}, indent=2) + "\n"
+        )
+    if args.report and outcomes:
+        print(f"report of the best run: {write_outcome_report(outcomes[0], args.report)}")
+    return 0 if outcomes else 2
+
+
+class _ProgressBar:
+    """A one-line progress report on stderr for long runs (events and the replayed date)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, progress: BacktestProgress) -> None:
+        now = time.monotonic()
+        if not progress.done and now - self._last < 0.5:
+            return
+        self._last = now
+        day = format_time(progress.ts_event)[:16] if progress.ts_event else "-"
+        end = "\n" if progress.done else ""
+        print(
+            f"\r  {progress.events:>12,} events replayed, at {day} UTC", end=end, file=sys.stderr, flush=True
+        )
