@@ -62,6 +62,23 @@ def _levels(raw: Iterable[tuple[object, object]], side: str, *, allow_zero: bool
     return tuple(levels)
 
 
+def _book(
+    bids: Iterable[tuple[object, object]],
+    asks: Iterable[tuple[object, object]],
+    ts_event: object,
+    ts_init: object,
+    *,
+    allow_zero: bool,
+) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...], int, int]:
+    """What a snapshot and a delta validate alike: both sides' levels, then both timestamps."""
+    return (
+        _levels(bids, "bids", allow_zero=allow_zero),
+        _levels(asks, "asks", allow_zero=allow_zero),
+        _timestamp(ts_event, "ts_event"),
+        _timestamp(ts_init, "ts_init"),
+    )
+
+
 class TradeTick(NamedTuple):
     """A public trade: price, size, which side was the aggressor, the venue's trade id."""
 
@@ -162,10 +179,9 @@ class BookSnapshot(NamedTuple):
         ts_init: int,
     ) -> BookSnapshot:
         """Validated construction: positive prices and sizes, levels sorted, not crossed."""
-        bid_levels = tuple(
-            sorted(_levels(bids, "bids", allow_zero=False), key=lambda lvl: lvl[0], reverse=True)
-        )
-        ask_levels = tuple(sorted(_levels(asks, "asks", allow_zero=False), key=lambda lvl: lvl[0]))
+        bid_levels, ask_levels, event, init = _book(bids, asks, ts_event, ts_init, allow_zero=False)
+        bid_levels = tuple(sorted(bid_levels, key=lambda lvl: lvl[0], reverse=True))
+        ask_levels = tuple(sorted(ask_levels, key=lambda lvl: lvl[0]))
         for side, levels in (("bids", bid_levels), ("asks", ask_levels)):
             prices = [price for price, _ in levels]
             if len(set(prices)) != len(prices):
@@ -174,14 +190,7 @@ class BookSnapshot(NamedTuple):
             raise InvalidValue(
                 "bids", bid_levels[0][0], f"best bid must be below best ask {ask_levels[0][0]}"
             )
-        return cls(
-            instrument_id,
-            bid_levels,
-            ask_levels,
-            _timestamp(sequence, "sequence"),
-            _timestamp(ts_event, "ts_event"),
-            _timestamp(ts_init, "ts_init"),
-        )
+        return cls(instrument_id, bid_levels, ask_levels, _timestamp(sequence, "sequence"), event, init)
 
 
 class BookDelta(NamedTuple):
@@ -216,15 +225,8 @@ class BookDelta(NamedTuple):
         last = _timestamp(last_sequence, "last_sequence")
         if first > last:
             raise InvalidValue("first_sequence", first, f"must not exceed last_sequence {last}")
-        return cls(
-            instrument_id,
-            _levels(bids, "bids", allow_zero=True),
-            _levels(asks, "asks", allow_zero=True),
-            first,
-            last,
-            _timestamp(ts_event, "ts_event"),
-            _timestamp(ts_init, "ts_init"),
-        )
+        bid_levels, ask_levels, event, init = _book(bids, asks, ts_event, ts_init, allow_zero=True)
+        return cls(instrument_id, bid_levels, ask_levels, first, last, event, init)
 
 
 class Bar(NamedTuple):
