@@ -89,16 +89,8 @@ def read_binance_csv(
     is given to several reads). A bad ``instrument_id``, ``kind`` or ``time_unit`` raises
     ValueError at once.
     """
-    source = Source.of(
-        path,
-        instrument_id=instrument_id,
-        kind=kind,
-        time_unit=time_unit,
-        skip=skip_bad_rows,
-        stats=stats,
-        venue=venue,
-    )
-    return _events(source)
+    source = Source.of(path, instrument_id, venue, kind, time_unit, skip=skip_bad_rows, stats=stats)
+    return _read(source, _event_rows)
 
 
 def read_trades(
@@ -112,15 +104,9 @@ def read_trades(
 ) -> Iterator[TradeTick]:
     """:func:`read_binance_csv` for a file that must hold trades."""
     source = Source.of(
-        path,
-        instrument_id=instrument_id,
-        kind=DataKind.TRADES,
-        time_unit=time_unit,
-        skip=skip_bad_rows,
-        stats=stats,
-        venue=venue,
+        path, instrument_id, venue, DataKind.TRADES, time_unit, skip=skip_bad_rows, stats=stats
     )
-    return _trades(source)
+    return _read(source, _trade_rows)
 
 
 def read_klines(
@@ -134,37 +120,28 @@ def read_klines(
 ) -> Iterator[Bar]:
     """:func:`read_binance_csv` for a file that must hold klines."""
     source = Source.of(
-        path,
-        instrument_id=instrument_id,
-        kind=DataKind.KLINES,
-        time_unit=time_unit,
-        skip=skip_bad_rows,
-        stats=stats,
-        venue=venue,
+        path, instrument_id, venue, DataKind.KLINES, time_unit, skip=skip_bad_rows, stats=stats
     )
-    return _klines(source)
+    return _read(source, _kline_rows)
 
 
 # --- the row loops ----------------------------------------------------------------------------
 
 
-def _events(source: Source) -> Iterator[TradeTick | Bar]:
+_T = TypeVar("_T")
+
+
+def _read(source: Source, rows: Callable[[Source, Layout], Iterator[_T]]) -> Iterator[_T]:
+    """The rows of ``source`` as events; the file opens when iteration starts."""
     with open_layout(source) as layout:
-        rows = _trade_rows if layout.kind is DataKind.TRADES else _kline_rows
         yield from rows(source, layout)
 
 
-def _trades(source: Source) -> Iterator[TradeTick]:
-    with open_layout(source) as layout:
-        yield from _trade_rows(source, layout)
+def _event_rows(source: Source, layout: Layout) -> Iterator[TradeTick | Bar]:
+    if layout.kind is DataKind.TRADES:
+        return _trade_rows(source, layout)
+    return _kline_rows(source, layout)
 
-
-def _klines(source: Source) -> Iterator[Bar]:
-    with open_layout(source) as layout:
-        yield from _kline_rows(source, layout)
-
-
-_T = TypeVar("_T")
 
 _new_tuple = tuple.__new__
 """What ``TradeTick(...)`` and ``Bar(...)`` do, minus Python-level argument binding: ~100 ns

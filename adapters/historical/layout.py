@@ -95,14 +95,17 @@ class Source:
     def of(
         cls,
         path: Path | str,
-        *,
         instrument_id: InstrumentId | str | None,
+        venue: str,
         kind: DataKind | str | None,
         time_unit: TimeUnit | str | None,
+        *,
         skip: bool,
         stats: ReadStats | None,
-        venue: str,
     ) -> Source:
+        """What the reading functions were asked, checked: the instrument (else the one the file
+        name names on ``venue``), kind and unit when given. Raises HistoricalDataError for a file
+        name that names no instrument, ValueError for a bad instrument id, kind or unit."""
         file = Path(path)
         iid = (
             instrument_id_from_file_name(file, venue)
