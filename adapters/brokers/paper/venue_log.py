@@ -41,11 +41,16 @@ class VenueLogError(Exception):
 
 
 class VenueLog:
-    """Append-only JSON lines under ``path``; ``load`` first, then ``append`` as the venue works."""
+    """Append-only JSON lines under ``path``; ``load`` first, then ``append`` as the venue works.
+
+    The venue ``stage``s the records of the reports it makes while it works and has them
+    written (``write_staged``) before it publishes the first of those reports.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._fd: int | None = None
+        self._staged: list[Record] = []
 
     def load(self) -> list[Record]:
         """Every complete record of the log (none for a missing or empty file).
@@ -105,6 +110,16 @@ class VenueLog:
             if fresh:
                 _write_all(self._fd, _encode([HEADER]))
         _write_all(self._fd, _encode(records))
+
+    def stage(self, record: Record) -> None:
+        """Hold ``record`` for the next ``write_staged``."""
+        self._staged.append(record)
+
+    def write_staged(self) -> None:
+        """Append the staged records, if any, with one system call (``append``)."""
+        if self._staged:
+            self.append(self._staged)
+            self._staged.clear()
 
     def clear(self) -> None:
         """Forget everything (a fresh paper account)."""
