@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
-from adapters.brokers.paper.broker import STOPS_REFUSED
+from adapters.brokers.paper.matching_engine import STOPS_REFUSED
 from application.messages import (
     CancelRejected,
     OrderAccepted,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.brokers.paper import PaperBrokerConfig, VenueLog, VenueLogError
-from adapters.brokers.paper import broker as broker_module
+from adapters.brokers.paper import orders as orders_module
 from application.messages import OrderAccepted, OrderFilled
 from domain.identifiers import ClientOrderId
 from domain.orders import OrderStatus, OrderType, TimeInForce
@@ -176,7 +176,7 @@ def test_a_malformed_record_is_refused_with_its_line(tmp_path: Path) -> None:
 def test_the_log_is_compacted_at_start_to_what_the_venue_still_keeps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(broker_module, "HISTORY", 2)
+    monkeypatch.setattr(orders_module, "HISTORY", 2)
     path = tmp_path / "venue.log"
     venue = _venue(path)
     venue.snapshot(BIDS, ASKS, sequence=1)
