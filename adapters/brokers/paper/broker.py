@@ -200,6 +200,16 @@ class PaperBroker:
         if self._outbox:
             self._reports.flush()
 
+    def advance_to_end(self) -> None:
+        """Everything still travelling to the venue arrives now (the engine is stopping).
+
+        Each arrives at its own arrival time, in arrival order, as ``advance_to`` a time past
+        them all would do; what the engine sends on hearing their reports stays in flight."""
+        if self._pending:
+            self._arrivals.release_all()
+        if self._outbox:
+            self._reports.flush()
+
     # -- market data (subscribed on the bus by the composition root) -----------------------
 
     def on_trade(self, tick: TradeTick) -> None:

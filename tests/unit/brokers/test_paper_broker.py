@@ -11,6 +11,7 @@ from adapters.brokers.paper.matching_engine import STOPS_REFUSED
 from application.messages import (
     CancelRejected,
     OrderAccepted,
+    OrderCanceled,
     OrderExpired,
     OrderFilled,
     OrderRejected,
@@ -436,6 +437,57 @@ def test_advance_to_delivers_what_is_due() -> None:
 
     assert venue.kinds() == ["OrderAccepted"]
     assert order.status is OrderStatus.ACCEPTED
+
+
+def _sent_and_still_travelling(venue: PaperVenue) -> None:
+    """A resting limit, a taker market order and a cancel of the limit, none arrived yet."""
+    resting = venue.submit(limit("99.00", client_order_id="L"))
+    venue.submit(market(quantity="1", client_order_id="M"), ts=LATER + STEP_NS)
+    venue.cancel(resting, LATER + 2 * STEP_NS)
+
+
+def test_advance_to_end_delivers_everything_in_flight_each_at_its_own_arrival_time() -> None:
+    venue = venue_with_book(PaperBrokerConfig(latency_ns=5 * STEP_NS))
+    _sent_and_still_travelling(venue)
+    assert venue.broker.pending_arrivals() == 3
+
+    venue.broker.advance_to_end()
+    venue.check()
+
+    assert venue.broker.pending_arrivals() == 0
+    assert venue.kinds() == ["OrderAccepted", "OrderAccepted", "OrderFilled", "OrderCanceled"]
+    accepted_l, accepted_m, filled, canceled = venue.reports
+    assert isinstance(accepted_l, OrderAccepted)
+    assert accepted_l.ts_event == LATER + 5 * STEP_NS
+    assert isinstance(accepted_m, OrderAccepted)
+    assert accepted_m.ts_event == LATER + 6 * STEP_NS
+    assert isinstance(filled, OrderFilled)
+    assert filled.fill.ts_event == LATER + 6 * STEP_NS
+    assert isinstance(canceled, OrderCanceled)
+    assert canceled.ts_event == LATER + 7 * STEP_NS
+    assert venue.orders["L"].status is OrderStatus.CANCELED
+    assert venue.orders["M"].status is OrderStatus.FILLED
+
+
+def test_advance_to_end_is_advance_to_a_time_past_every_arrival() -> None:
+    to_end = venue_with_book(PaperBrokerConfig(latency_ns=5 * STEP_NS))
+    to_far_future = venue_with_book(PaperBrokerConfig(latency_ns=5 * STEP_NS))
+    _sent_and_still_travelling(to_end)
+    _sent_and_still_travelling(to_far_future)
+
+    to_end.broker.advance_to_end()
+    to_far_future.broker.advance_to(2**63 - 1)
+
+    assert to_end.reports == to_far_future.reports
+    assert to_end.broker.open_orders() == to_far_future.broker.open_orders() == []
+
+
+def test_advance_to_end_with_nothing_in_flight_reports_nothing() -> None:
+    venue = venue_with_book(PaperBrokerConfig(latency_ns=STEP_NS))
+
+    venue.broker.advance_to_end()
+
+    assert venue.reports == []
 
 
 # -- cancels ---------------------------------------------------------------------------------
