@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``backtest`` on the ``tradeplane`` command line."""
     parser = commands.add_parser(
         "backtest", help="replay recorded trades or bars through the live engine and measure it"
     )

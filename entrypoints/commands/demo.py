@@ -148,6 +148,7 @@ def _positive(text: str) -> float:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``demo`` on the ``tradeplane`` command line."""
     parser = commands.add_parser("demo", help="run everything offline: simulator, engine, paper broker")
     parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     parser.add_argument("--status-interval", type=_positive, default=3.0, help="seconds between status lines")

@@ -10,6 +10,7 @@ from entrypoints.config import ConfigError, load_settings
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``migrate`` on the ``tradeplane`` command line."""
     parser = commands.add_parser("migrate", help="create or upgrade the SQL stores to the current schema")
     parser.add_argument("--config", type=Path, default=None, help="TOML configuration (its [storage] table)")
     parser.set_defaults(handler=_main)

@@ -20,6 +20,7 @@ log = logging.getLogger("tradeplane.run")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``run`` on the ``tradeplane`` command line."""
     parser = commands.add_parser("run", help="run the engine with a configuration file")
     parser.add_argument(
         "--config", type=Path, default=None, help=f"TOML configuration (default: {example_config_path()})"

@@ -15,6 +15,7 @@ _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``token`` on the ``tradeplane`` command line."""
     parser = commands.add_parser("token", help="create a gRPC bearer token and its [[grpc.tokens]] entry")
     parser.add_argument("--name", required=True, help="who holds it (shown in logs and errors)")
     roles = [r.name.lower() for r in Role]
