@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.brokers.paper import PaperBrokerConfig, VenueLog, VenueLogError
+from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, VenueLogError
 from adapters.brokers.paper import orders as orders_module
 from application.messages import OrderAccepted, OrderFilled
 from domain.identifiers import ClientOrderId
@@ -234,8 +234,8 @@ def test_a_venue_rebuilt_from_its_log_answers_every_query_as_the_one_that_wrote_
             order = make_order(
                 client_order_id=f"M-{n}",
                 order_type=OrderType.MARKET,
-                side=b,
-                quantity=str(a),  # type: ignore[arg-type]
+                side=b,  # type: ignore[arg-type]
+                quantity=str(a),
                 time_in_force=TimeInForce.IOC,
                 ts_init=ts,
             )
@@ -249,7 +249,7 @@ def test_a_venue_rebuilt_from_its_log_answers_every_query_as_the_one_that_wrote_
 
     rebuilt = _venue(path).broker
 
-    def view(broker, coid):  # type: ignore[no-untyped-def]
+    def view(broker: PaperBroker, coid: ClientOrderId) -> tuple[object, ...] | None:
         answer = broker.query_order(coid)
         return (
             None if answer is None else (answer.status, answer.filled_quantity, answer.fills, answer.reason)
