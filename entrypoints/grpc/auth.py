@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from adapters.pacing import TokenBucket
+
 log = logging.getLogger("tradeplane.grpc.audit")
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -91,27 +93,6 @@ CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("tradepla
 """Who made the current call (set by the interceptor for the handler)."""
 
 
-class TokenBucket:
-    """``rate`` calls per second on average, up to ``burst`` at once (monotonic clock)."""
-
-    __slots__ = ("_last", "_tokens", "burst", "rate")
-
-    def __init__(self, rate: float, burst: int, now: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = float(burst)
-        self._last = now
-
-    def take(self, now: float) -> float:
-        """0.0 when allowed (one call taken), else the seconds until one is allowed."""
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self.rate
-
-
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """UNAUTHENTICATED without a known token, PERMISSION_DENIED below the method's role,
     RESOURCE_EXHAUSTED over the token's rate; otherwise the call proceeds as ``Caller``."""
@@ -177,7 +158,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 f" {method.rsplit('/', 1)[-1]} needs {needed.name.lower()}"
             )
             return await self._refuse(continuation, details, grpc.StatusCode.PERMISSION_DENIED, message)
-        wait = self._bucket(entry).take(self._monotonic())
+        wait = self._bucket(entry).try_acquire()
         if wait:
             message = f"rate limit of token {entry.name!r} exceeded; retry in {wait:.3f}s"
             return await self._refuse(continuation, details, grpc.StatusCode.RESOURCE_EXHAUSTED, message)
@@ -191,7 +172,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if bucket is None:
             rate = entry.rate_per_second or self._rate
             burst = entry.burst or self._burst
-            bucket = self._buckets[entry.sha256] = TokenBucket(rate, burst, self._monotonic())
+            bucket = self._buckets[entry.sha256] = TokenBucket(rate, burst, monotonic=self._monotonic)
         return bucket
 
     async def _refuse(

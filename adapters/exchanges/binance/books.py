@@ -12,7 +12,7 @@ import httpx
 from adapters.exchanges.binance.client import BinanceHttpClient, depth_weight
 from adapters.exchanges.binance.errors import BinanceError, BinanceHttpError
 from adapters.exchanges.binance.parsing import parse_depth_snapshot
-from adapters.exchanges.binance.throttle import Backoff, TokenBucket
+from adapters.pacing import Backoff, TokenBucket
 from application.ports import Clock
 from domain.identifiers import InstrumentId
 from domain.market_data import BookSnapshot

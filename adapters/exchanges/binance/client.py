@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.exchanges.binance.errors import BinanceHttpError
 from adapters.exchanges.binance.schemas import MAX_STREAMS_PER_CONNECTION, ControlResponse
-from adapters.exchanges.binance.throttle import TokenBucket
+from adapters.pacing import TokenBucket
 
 _USER_AGENT = "tradeplane"
 _RECEIVE_QUEUE = 256

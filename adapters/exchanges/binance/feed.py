@@ -29,7 +29,7 @@ from adapters.exchanges.binance.schemas import (
     stream_name,
 )
 from adapters.exchanges.binance.session import Link, StreamSession
-from adapters.exchanges.binance.throttle import Backoff, TokenBucket
+from adapters.pacing import Backoff, TokenBucket
 from application.ports import Clock, FeedHealth
 from domain.identifiers import InstrumentId
 from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, TradeTick

@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from adapters.exchanges.binance.client import BinanceStreamConnection, combined_stream_url, split_for_url
 from adapters.exchanges.binance.config import BinanceFeedConfig
 from adapters.exchanges.binance.schemas import ParsedFrame
-from adapters.exchanges.binance.throttle import Backoff, TokenBucket
+from adapters.pacing import Backoff, TokenBucket
 from application.ports import Clock
 from domain.identifiers import InstrumentId
 

@@ -21,7 +21,6 @@ from entrypoints.grpc.auth import (
     REQUIRED_ROLE,
     AuthInterceptor,
     Role,
-    TokenBucket,
     TokenEntry,
     hash_token,
     new_token,
@@ -64,16 +63,6 @@ def test_every_role_restricted_method_exists_and_every_write_needs_more_than_vie
     writes = {m for m in methods if re.search(r"/(Submit|Cancel|Start|Stop|Update|Halt|Resume|Run)", m)}
     assert writes == set(REQUIRED_ROLE)
     assert all(REQUIRED_ROLE[m] is Role.ADMIN for m in writes if "RiskService" in m)
-
-
-def test_the_bucket_allows_its_burst_then_its_rate() -> None:
-    bucket = TokenBucket(rate=10.0, burst=3, now=0.0)
-    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    wait = bucket.take(0.0)
-    assert wait == pytest.approx(0.1)
-    assert bucket.take(0.1) == 0.0
-    assert bucket.take(10.0) == 0.0  # refilled, but never above the burst
-    assert [bucket.take(10.0) for _ in range(3)][-1] > 0
 
 
 class _Details(grpc.HandlerCallDetails):

@@ -1,4 +1,9 @@
-"""Pacing helpers: exponential backoff with jitter, and a token bucket for venue rate limits."""
+"""Pacing: exponential backoff with jitter, and a token bucket for rate limits.
+
+Not in a venue package: every venue adapter paces its connections and requests with these,
+and the gRPC server limits each API token's calls with the same bucket (entry points may
+import adapters, not the other way round). Time is injected as monotonic seconds.
+"""
 
 from __future__ import annotations
 
@@ -43,8 +48,10 @@ class Backoff:
 class TokenBucket:
     """``rate`` tokens per second up to ``capacity``; ``acquire`` waits until enough are there.
 
-    Used for the venue's limits: control messages per connection, connection attempts per
-    IP, REST request weight per minute. Waiters are served in arrival order.
+    Used for a venue's limits (control messages per connection, connection attempts per IP,
+    REST request weight per minute) and for the gRPC API's calls per token, where
+    ``capacity`` is the burst. ``monotonic`` is the time source, in seconds. Waiters are
+    served in arrival order.
     """
 
     __slots__ = ("_capacity", "_lock", "_monotonic", "_rate", "_tokens", "_updated")
