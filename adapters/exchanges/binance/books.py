@@ -84,8 +84,6 @@ class SnapshotFetcher:
         self._on_snapshot = on_snapshot
         self._on_error = on_error
         self._paused_until = 0.0
-        self.requests = 0
-        """REST snapshot requests sent."""
 
     def request(self, state: InstrumentState) -> None:
         """Make sure a snapshot for ``state`` is on its way (no-op if one is in flight)."""
@@ -113,7 +111,6 @@ class SnapshotFetcher:
                 await asyncio.sleep(wait)
             await self._weights.acquire(self._weight)
             state.last_snapshot_request = time.monotonic()
-            self.requests += 1
             try:
                 body = await self._http.get_depth(state.symbol, self._limit)
                 snapshot = parse_depth_snapshot(body, state.instrument_id, self._clock.now_ns())

@@ -66,8 +66,6 @@ class BinanceHttpClient:
             trust_env=trust_env,
             headers={"User-Agent": _USER_AGENT},
         )
-        self.used_weight_1m: int | None = None
-        """The venue's ``X-MBX-USED-WEIGHT-1M`` after the last call (None before any)."""
 
     async def get_depth(self, symbol: str, limit: int) -> bytes:
         """``GET /api/v3/depth?symbol=..&limit=..``: the raw JSON body of the order book snapshot.
@@ -76,9 +74,6 @@ class BinanceHttpClient:
         httpx.HTTPError for transport failures.
         """
         response = await self._client.get("/api/v3/depth", params={"symbol": symbol, "limit": limit})
-        used = response.headers.get("X-MBX-USED-WEIGHT-1M")
-        if used is not None and used.isdigit():
-            self.used_weight_1m = int(used)
         if response.status_code != 200:
             raise error_from_response(response)
         return response.content

@@ -88,12 +88,10 @@ class BinanceMarketDataFeed:
         self._malformed_quiet = 0
         self._malformed_logged_at = 0.0
         self._duplicates = 0
-        self._unexpected = 0
         self._unexpected_logged: set[InstrumentId] = set()
         self._sink_errors = 0
         self._last_message_ns: int | None = None
         self._last_error = ""
-        self._started_at = time.monotonic()
 
     # -- the port -----------------------------------------------------------------------
 
@@ -108,7 +106,6 @@ class BinanceMarketDataFeed:
         self._running = True
         self._finished.clear()
         self._sink = sink
-        self._started_at = time.monotonic()
         http = BinanceHttpClient(
             config.rest_url, timeout=config.snapshot_timeout, trust_env=config.use_system_proxy
         )
@@ -182,10 +179,6 @@ class BinanceMarketDataFeed:
     def duplicates(self) -> int:
         """Trades, quotes and diffs dropped as already passed on (connection overlaps)."""
         return self._duplicates
-
-    @property
-    def snapshot_requests(self) -> int:
-        return 0 if self._fetcher is None else self._fetcher.requests
 
     def book(self, instrument_id: InstrumentId) -> OrderBook | None:
         """The feed's local book of ``instrument_id`` (read only), None without a depth stream."""
@@ -395,7 +388,6 @@ class BinanceMarketDataFeed:
         )
 
     def _count_unexpected(self, instrument_id: InstrumentId) -> None:
-        self._unexpected += 1
         if instrument_id not in self._unexpected_logged and len(self._unexpected_logged) < 100:
             self._unexpected_logged.add(instrument_id)
             _log.warning("%s: dropping events of %s, which was not subscribed", self.name, instrument_id)
