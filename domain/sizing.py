@@ -98,6 +98,21 @@ def _zero(reason: str) -> SizingResult:
     return SizingResult(ZERO, reason)
 
 
+def _nothing_to_spend(equity: Decimal, conviction: Decimal) -> SizingResult | None:
+    """A zero size with its reason when equity is not positive or the strength is 0."""
+    if equity <= ZERO:
+        return _zero(f"equity {_plain(equity)} is not positive")
+    if not conviction:
+        return _zero("signal strength is 0")
+    return None
+
+
+def _budget(equity: Decimal, fraction: Decimal, conviction: Decimal, name: str) -> tuple[Decimal, str]:
+    """``equity × fraction × strength``, rounded down, and how it was computed."""
+    budget = _DOWN.multiply(_DOWN.multiply(equity, fraction), conviction)
+    return budget, f"equity {_plain(equity)} × {name} {_plain(fraction)} × strength {_plain(conviction)}"
+
+
 def _on_lot(raw: Decimal, instrument: Instrument, price: Decimal, how: str) -> SizingResult:
     """Round ``raw`` down to the lot; zero (with the reason) below one lot or a venue minimum."""
     lot = instrument.lot_size
@@ -188,17 +203,11 @@ class FixedFraction:
     ) -> SizingResult:
         """The quantity worth ``fraction`` of equity; raises InvalidValue for bad inputs."""
         price, equity, conviction = _inputs(price, equity, strength)
-        if equity <= ZERO:
-            return _zero(f"equity {_plain(equity)} is not positive")
-        if not conviction:
-            return _zero("signal strength is 0")
-        budget = _DOWN.multiply(_DOWN.multiply(equity, self.fraction), conviction)
-        raw = _DOWN.divide(budget, price)
-        how = (
-            f"equity {_plain(equity)} × fraction {_plain(self.fraction)} × strength {_plain(conviction)}"
-            f" / price {_plain(price)}"
-        )
-        return _on_lot(raw, instrument, price, how)
+        refused = _nothing_to_spend(equity, conviction)
+        if refused is not None:
+            return refused
+        budget, how = _budget(equity, self.fraction, conviction, "fraction")
+        return _on_lot(_DOWN.divide(budget, price), instrument, price, f"{how} / price {_plain(price)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,17 +259,13 @@ class VolatilityTarget:
             raise InvalidValue("atr", atr, "must be finite and not negative")
         if atr == 0:
             return _zero("ATR is 0: no volatility measured, the size would be unbounded")
-        if equity <= ZERO:
-            return _zero(f"equity {_plain(equity)} is not positive")
-        if not conviction:
-            return _zero("signal strength is 0")
+        refused = _nothing_to_spend(equity, conviction)
+        if refused is not None:
+            return refused
         range_ = _float_to_decimal(float(atr))
-        budget = _DOWN.multiply(_DOWN.multiply(equity, self.risk_fraction), conviction)
+        budget, how = _budget(equity, self.risk_fraction, conviction, "risk")
         raw = _DOWN.divide(budget, _DOWN.multiply(range_, self.atr_multiple))
-        how = (
-            f"equity {_plain(equity)} × risk {_plain(self.risk_fraction)} × strength {_plain(conviction)}"
-            f" / (ATR {_plain(range_)} × {_plain(self.atr_multiple)})"
-        )
+        how = f"{how} / (ATR {_plain(range_)} × {_plain(self.atr_multiple)})"
         return _on_lot(raw, instrument, price, how)
 
 
