@@ -275,14 +275,12 @@ def value_rules(facts: Facts, limits: RiskLimits, out: list[RiskRejection]) -> N
 
 def own_exposure(held: Decimal, leaves: list[Decimal] | None, intent: OrderIntent) -> tuple[Decimal, Decimal]:
     """Worst-case |position| of the intent's instrument before and after adding the intent."""
-    long_side = exact_add(held, leaves[0]) if leaves else held
-    short_side = exact_sub(held, leaves[1]) if leaves else held
-    before = max(long_side.copy_abs(), short_side.copy_abs())
+    buys, sells = leaves if leaves is not None else (ZERO, ZERO)
     if intent.side is OrderSide.BUY:
-        long_side = exact_add(long_side, intent.quantity)
+        buys = exact_add(buys, intent.quantity)
     else:
-        short_side = exact_sub(short_side, intent.quantity)
-    return before, max(long_side.copy_abs(), short_side.copy_abs())
+        sells = exact_add(sells, intent.quantity)
+    return worst_quantity(held, leaves), worst_quantity(held, [buys, sells])
 
 
 def worst_quantity(held: Decimal, leaves: list[Decimal] | None) -> Decimal:
