@@ -9,6 +9,7 @@ dataclasses' own checks otherwise), so the round trip is proven on what the engi
 from __future__ import annotations
 
 import contextlib
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +39,7 @@ from domain.orders import Fill, LiquiditySide, OrderEvent, OrderStatus, OrderTyp
 from domain.risk import RiskReason, RiskRejection
 from domain.signals import Signal
 from domain.values import AggressorSide, OrderSide
-from tests.builders import BTCUSDT, TS, make_intent, make_signal
+from tests.builders import BTCUSDT, TS, make_fill, make_intent, make_signal
 from tests.property.strategies import finite_decimals
 
 # -- strategies -------------------------------------------------------------------------------
@@ -328,6 +329,69 @@ def test_a_quote_encodes_to_readable_json_with_exact_decimal_strings() -> None:
     }
 
 
+def test_enums_travel_by_value_and_nested_messages_as_untagged_objects() -> None:
+    intent = make_intent(side=OrderSide.SELL, order_type=OrderType.LIMIT, price=Decimal("10.5"))
+    payload = orjson.loads(encode(IntentRejected(intent=intent, rejections=(), ts_event=TS)))
+    assert list(payload) == ["type", "intent", "rejections", "ts_event"]  # the tag, then field order
+    assert TAG not in payload["intent"]
+    assert payload["intent"]["side"] == -1
+    assert payload["intent"]["order_type"] == "LIMIT"
+    assert payload["intent"]["time_in_force"] == "GTC"
+    assert payload["intent"]["price"] == "10.5"
+
+
+@pytest.mark.parametrize("side", [True, 1.0, "1", "BUY", None])
+def test_an_enum_value_of_the_wrong_json_type_is_refused(side: object) -> None:
+    payload = to_dict(OrderFilled(fill=make_fill()))
+    payload["fill"]["side"] = side
+    with pytest.raises(CodecError, match=r"OrderFilled\.fill: side must be a value of OrderSide"):
+        from_dict(payload)
+
+
+@pytest.mark.parametrize("text", [" 1.5", "1.5 ", "1_5", "+1.5", "1.5e0", ".5", "١", "sNaN", "-Infinity"])
+def test_a_decimal_must_be_the_exact_finite_text_str_writes(text: str) -> None:
+    with pytest.raises(
+        CodecError, match=re.escape(f"QuoteTick: bid_price must be a finite decimal string, was {text!r}")
+    ):
+        from_dict(_quote_payload(bid_price=text))
+
+
+def test_an_error_inside_a_list_names_the_index() -> None:
+    snapshot = to_dict(
+        BookSnapshot.create(
+            instrument_id=BTCUSDT, bids=[("1", "2")], asks=[], sequence=1, ts_event=TS, ts_init=TS
+        )
+    )
+    snapshot["bids"] = [["1", 2]]
+    with pytest.raises(
+        CodecError, match=r"cannot decode BookSnapshot: bids\[0\]\[1\] must be a finite decimal string, was 2"
+    ):
+        from_dict(snapshot)
+    snapshot["bids"] = [["1"]]
+    with pytest.raises(CodecError, match=r"BookSnapshot: bids\[0\] must be a list of 2"):
+        from_dict(snapshot)
+    rejected = to_dict(
+        IntentRejected(
+            intent=make_intent(),
+            rejections=(RiskRejection(reason=RiskReason.RATE_LIMIT, message="slow down"),),
+            ts_event=TS,
+        )
+    )
+    rejected["rejections"][0]["limit"] = True
+    with pytest.raises(
+        CodecError,
+        match=r"IntentRejected\.rejections\[0\]: limit must be a finite decimal string or an integer, "
+        r"was True",
+    ):
+        from_dict(rejected)
+
+
+def test_market_data_is_validated_by_its_create_constructor_when_decoded() -> None:
+    crossed = _quote_payload(bid_price="3")  # above the ask of 2: QuoteTick.create refuses it
+    with pytest.raises(CodecError, match="cannot decode QuoteTick: bid_price must not be above ask_price"):
+        from_dict(crossed)
+
+
 def test_risk_amounts_keep_their_kind_an_int_count_stays_an_int() -> None:
     rejected = IntentRejected(
         intent=make_intent(),
@@ -377,7 +441,7 @@ _DROP = object()
     ("payload", "expected"),
     [
         (b"not json", "not JSON"),
-        (b"[1, 2]", "expected a JSON object, got list"),
+        (b"[1, 2]", "expected a JSON object, was a list"),
         (b'{"bid_price": "1"}', "no 'type' member"),
         (b'{"type": "Teleport"}', "unknown message type 'Teleport'"),
         (b'{"type": 7}', "unknown message type 7"),
@@ -388,7 +452,10 @@ _DROP = object()
         (orjson.dumps(_quote_payload(ts_event="1")), "QuoteTick: ts_event must be an integer"),
         (orjson.dumps(_quote_payload(ts_event=True)), "QuoteTick: ts_event must be an integer"),
         (orjson.dumps(_quote_payload(ts_init=1.0)), "QuoteTick: ts_init must be an integer"),
-        (orjson.dumps(_quote_payload(instrument_id="btc")), "QuoteTick: instrument_id must be an instrument"),
+        (
+            orjson.dumps(_quote_payload(instrument_id="btc")),
+            "QuoteTick: instrument_id must look like SYMBOL.VENUE",
+        ),
         (orjson.dumps(_quote_payload(bid_size=_DROP)), "QuoteTick: missing field(s) bid_size"),
         (orjson.dumps(_quote_payload(extra="x")), "QuoteTick: unknown field(s) 'extra'"),
     ],
@@ -411,9 +478,11 @@ def test_nested_errors_name_the_path_and_domain_refusals_become_codec_errors() -
     )
     payload = to_dict(OrderFilled(fill=fill))
     payload["fill"]["side"] = "UP"
-    with pytest.raises(CodecError, match=r"OrderFilled\.fill: side must be a OrderSide name \(BUY, SELL\)"):
+    with pytest.raises(
+        CodecError, match=r"OrderFilled\.fill: side must be a value of OrderSide \(1, -1\), was 'UP'"
+    ):
         from_dict(payload)
-    payload["fill"]["side"] = "BUY"
+    payload["fill"]["side"] = 1
     payload["fill"]["quantity"] = "0"
     with pytest.raises(CodecError, match=r"cannot decode OrderFilled\.fill: fill quantity must be greater"):
         from_dict(payload)
@@ -452,6 +521,12 @@ def test_encoding_refuses_what_it_could_not_decode_exactly() -> None:
     bool_ts = QuoteTick(BTCUSDT, Decimal(1), Decimal(1), Decimal(2), Decimal(1), True, TS)
     with pytest.raises(CodecError, match="ts_event must be an int"):
         encode(bool_ts)
+    a_list: Any = []  # not the tuple the field declares
+    listed = IntentRejected(intent=make_intent(), rejections=a_list, ts_event=TS)
+    with pytest.raises(
+        CodecError, match=r"cannot encode IntentRejected: rejections must be a tuple, was \[\]"
+    ):
+        encode(listed)
 
 
 json_values = st.recursive(
