@@ -1,4 +1,4 @@
-"""MessageBus: subscription order, breadth-first re-entrancy, exact-type routing, loud failures."""
+"""MessageBus: subscription order, breadth-first re-entrancy, exact-type routing, loud failures, commands."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from application.bus import HandlerFailure, MessageBus
+from application.commands import Command
 
 
 @dataclass(frozen=True)
@@ -228,3 +229,87 @@ def test_a_handler_that_unsubscribes_during_dispatch_does_not_skip_the_others() 
     bus.publish(Ping(1))
     bus.publish(Ping(2))
     assert seen == ["once", "always", "always"]
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Double(Command[int]):
+    n: int
+
+
+def test_a_command_runs_its_one_handler_now_and_returns_its_result() -> None:
+    bus = MessageBus()
+    bus.handle(Double, lambda command: command.n * 2)
+
+    assert bus.execute(Double(21)) == 42
+
+
+def test_a_second_handler_for_a_command_is_refused() -> None:
+    bus = MessageBus()
+    bus.handle(Double, lambda command: command.n * 2)
+
+    with pytest.raises(ValueError, match="Double already has a handler"):
+        bus.handle(Double, lambda command: command.n * 3)
+
+
+def test_a_command_without_a_handler_is_a_lookup_error() -> None:
+    with pytest.raises(LookupError, match="no handler for the command Double"):
+        MessageBus().execute(Double(1))
+
+
+def test_events_a_command_causes_are_delivered_after_it_returns_and_before_execute_does() -> None:
+    bus = MessageBus()
+    calls: list[str] = []
+
+    def double(command: Double) -> int:
+        bus.publish(Ping(command.n))
+        calls.append("handler done")
+        return command.n * 2
+
+    bus.handle(Double, double)
+    bus.subscribe(Ping, lambda m: calls.append(f"ping {m.n}"))
+
+    assert bus.execute(Double(3)) == 6
+    assert calls == ["handler done", "ping 3"]
+
+
+def test_a_command_sent_from_an_event_handler_runs_at_once_and_its_events_queue_behind() -> None:
+    bus = MessageBus()
+    calls: list[str] = []
+
+    def double(command: Double) -> int:
+        bus.publish(Pong(command.n))
+        return command.n * 2
+
+    def on_ping(message: Ping) -> None:
+        calls.append(f"ping {message.n}: doubled {bus.execute(Double(message.n))}")
+
+    bus.handle(Double, double)
+    bus.subscribe(Ping, on_ping)
+    bus.subscribe(Ping, lambda m: calls.append(f"second ping handler {m.n}"))
+    bus.subscribe(Pong, lambda m: calls.append(f"pong {m.n}"))
+
+    bus.publish(Ping(5))
+
+    assert calls == ["ping 5: doubled 10", "second ping handler 5", "pong 5"]
+
+
+def test_a_command_that_raises_raises_to_its_sender_and_its_events_are_still_delivered() -> None:
+    bus = MessageBus()
+    calls: list[int] = []
+
+    def refuse(command: Double) -> int:
+        bus.publish(Ping(command.n))
+        raise ValueError("no")
+
+    bus.handle(Double, refuse)
+    bus.subscribe(Ping, lambda m: calls.append(m.n))
+
+    with pytest.raises(ValueError, match="no"):
+        bus.execute(Double(4))
+    assert calls == [4]
+    assert bus.stats.handler_errors == 0  # the sender heard of it; the bus counts event handlers only
+    bus.publish(Ping(5))  # and the bus goes on
+    assert calls == [4, 5]
