@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from application.engine import Engine
+from application.execution import ReportStats
+from application.ports import SimulatedVenue, TradeRepository
 from domain.errors import DomainError
 from domain.identifiers import InstrumentId
-from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
+from domain.market_data import Bar, MarketEvent, TradeTick
 from domain.orders import Fill
+from domain.portfolio import Portfolio
 
 HOUR_NS = 3_600_000_000_000
 
@@ -66,15 +69,23 @@ class BacktestResult:
 class BacktestRunner:
     """Replays ``events`` (time-ordered market events) through ``engine`` on ``clock``.
 
-    The engine must have been built on ``clock`` with no live feeds. Events must not go back
-    in time (the readers guarantee it; a stray one raises ValueError naming it).
+    The engine must have been built on ``clock``, with no live feeds and without recording
+    market data (the history is stored already). ``publish`` is its bus's, ``fills`` the
+    counters of its broker reports (equity is sampled after every fill), ``venue`` its
+    simulated venue. Events must not go back in time (the readers guarantee it; a stray one
+    raises ValueError naming it).
     """
 
     def __init__(
         self,
+        *,
         engine: Engine,
         clock: ReplayClock,
-        *,
+        publish: Callable[[MarketEvent], None],
+        portfolio: Portfolio,
+        trades: TradeRepository,
+        fills: ReportStats,
+        venue: SimulatedVenue | None,
         sample_ns: int = HOUR_NS,
         progress_every: int = 100_000,
         on_progress: Callable[[BacktestProgress], None] | None = None,
@@ -83,29 +94,23 @@ class BacktestRunner:
             raise ValueError(f"sample_ns must be positive, was {sample_ns}")
         self._engine = engine
         self._clock = clock
+        self._publish = publish
+        self._portfolio = portfolio
+        self._trades = trades
+        self._fills = fills
+        self._venue = venue
         self._sample_ns = sample_ns
         self._progress_every = max(1, progress_every)
         self._on_progress = on_progress
         self._result = BacktestResult()
         self._fills_seen = 0
-        # The history is stored already: a backtest does not record it again.
-        bus, append = engine.bus, engine.market_data.append
-        if append in bus.handlers(TradeTick):
-            bus.unsubscribe(TradeTick, append)
-        if append in bus.handlers(QuoteTick):
-            bus.unsubscribe(QuoteTick, append)
-        if append in bus.handlers(Bar):
-            bus.unsubscribe(Bar, append)
 
     def run(self, events: Iterable[MarketEvent]) -> BacktestResult:
-        engine, clock, result = self._engine, self._clock, self._result
-        publish = engine.bus.publish
-        signals_before = sum(slot.signals for slot in engine.strategies.slots)
-        result.starting_equity = engine.portfolio.account.balances.get(
-            engine.portfolio.valuation_currency, Decimal(0)
-        )
+        clock, result, publish, fills = self._clock, self._result, self._publish, self._fills
+        signals_before = self._engine.status().signals
+        portfolio = self._portfolio
+        result.starting_equity = portfolio.account.balances.get(portfolio.valuation_currency, Decimal(0))
         sample_ns, every, on_progress = self._sample_ns, self._progress_every, self._on_progress
-        stats = engine.execution.stats
         next_sample = -1  # the first event is sampled
         next_progress = every if on_progress is not None else -1
         count = 0
@@ -117,36 +122,35 @@ class BacktestRunner:
             clock.now = now = ts
             publish(event)
             count += 1
-            if ts >= next_sample or stats.fills != self._fills_seen:
+            if ts >= next_sample or fills.fills != self._fills_seen:
                 if result.first_ts is None:
                     result.first_ts = ts
                 self._sample(event, ts)
                 next_sample = ts - ts % sample_ns + sample_ns
-            if count == next_progress:
+            if count == next_progress and on_progress is not None:
                 next_progress += every
-                on_progress(BacktestProgress(count, ts))  # type: ignore[misc]  # set with next_progress
-        broker = engine.broker
-        settle = getattr(broker, "advance_to", None)
-        if settle is not None:
-            settle(ts)  # what was still travelling to the venue arrives with the last event
+                on_progress(BacktestProgress(count, ts))
+        if self._venue is not None:
+            self._venue.advance_to(ts)  # what was still travelling to the venue arrives with the last event
         result.events = count
         result.last_ts = ts if count else None
         if count:
             self._sample(None, ts)
         result.final_equity = result.equity_curve[-1][1] if result.equity_curve else result.starting_equity
-        result.fills = list(engine.trades.list_fills())
-        result.signals = sum(slot.signals for slot in engine.strategies.slots) - signals_before
-        result.orders = engine.execution.stats.orders_submitted
-        result.rejected_intents = engine.execution.stats.risk_rejections
-        result.handler_errors = engine.bus.stats.handler_errors
+        result.fills = list(self._trades.list_fills())
+        status = self._engine.status()
+        result.signals = status.signals - signals_before
+        result.orders = status.orders_submitted
+        result.rejected_intents = status.risk_rejections
+        result.handler_errors = status.handler_errors
         if on_progress is not None:
             on_progress(BacktestProgress(count, ts, done=True))
         return result
 
     def _sample(self, event: MarketEvent | None, ts: int) -> None:
-        self._fills_seen = self._engine.execution.stats.fills
+        self._fills_seen = self._fills.fills
         try:
-            equity = self._engine.portfolio.revalue()
+            equity = self._portfolio.revalue()
         except DomainError:  # nothing to value an asset with yet
             return
         self._result.equity_curve.append((ts, equity))

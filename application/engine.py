@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from application.bus import MessageBus
-from application.execution import ExecutionEngine
+from application.commands import CancelAllOrders, CancelOrder, Halt, Resume, SubmitOrder, UpdateRiskLimits
+from application.execution import BrokerReports, OrderManager, RiskMonitor, StopManager
 from application.ingestion import IngestionService
 from application.market_state import MarketState
 from application.messages import (
@@ -19,13 +20,20 @@ from application.messages import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    PositionChanged,
 )
-from application.ports import AccountSnapshot, Clock, FeedHealth, MarketDataRepository, TradeRepository
+from application.ports import (
+    AccountSnapshot,
+    Clock,
+    FeedHealth,
+    MarketDataRepository,
+    SimulatedVenue,
+    TradeRepository,
+)
 from application.strategy_engine import StrategyEngine, StrategySlot
-from domain.intents import OrderIntent
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.portfolio import MissingMark, Portfolio
-from domain.risk import TradingState, TradingStateMachine
+from domain.risk import TradingState
 
 log = logging.getLogger("tradeplane.engine")
 
@@ -63,12 +71,14 @@ class EngineStatus:
 
 
 class Engine:
-    """The one process-wide engine: feeds -> bus -> market state, stores, broker, strategies, OMS.
+    """The one process-wide engine: feeds -> bus -> market state, stores, venue, stops, risk, strategies.
 
-    Subscription order on the bus is fixed here and is part of the contract: for a trade,
-    market state first (last price), then the market-data store, the paper broker's
-    matching (when given), the OMS (marks, held stops, position stops), and last the
-    strategies. The same events therefore always give the same signals, orders and fills.
+    It registers the command handlers and subscribes the services to the bus in a fixed order,
+    which is part of the contract. For a trade: market state first (last price), then the
+    market-data store, the simulated venue's matching (paper broker), the stop manager (held
+    stops, position stops), the risk monitor (marks, revaluation), and last the strategies. So
+    the same events always give the same signals, orders and fills, and a strategy sees a stop
+    exit of the same trade among the working orders. Broker reports go to ``BrokerReports``.
     """
 
     def __init__(
@@ -76,75 +86,80 @@ class Engine:
         *,
         bus: MessageBus,
         clock: Clock,
-        market: MarketState,
-        market_data: MarketDataRepository,
-        trades: TradeRepository,
-        strategies: StrategyEngine,
-        execution: ExecutionEngine,
-        portfolio: Portfolio,
-        trading: TradingStateMachine,
         ingestion: IngestionService,
-        broker_handlers: object | None = None,
+        market: MarketState,
+        market_data: MarketDataRepository | None,
+        venue: SimulatedVenue | None,
+        orders: OrderManager,
+        reports: BrokerReports,
+        stops: StopManager,
+        risk: RiskMonitor,
+        strategies: StrategyEngine,
+        portfolio: Portfolio,
+        trades: TradeRepository,
     ) -> None:
-        self.bus = bus
-        self.clock = clock
-        self.market = market
-        self.market_data = market_data
-        self.trades = trades
-        self.strategies = strategies
-        self.execution = execution
-        self.portfolio = portfolio
-        self.trading = trading
-        self.ingestion = ingestion
+        """``market_data`` None records nothing (a backtest replays what is stored already);
+        ``venue`` is the simulated venue that must see the market, if the broker is one."""
+        self._bus = bus
+        self._clock = clock
+        self._ingestion = ingestion
+        self._market = market
+        self._market_data = market_data
+        self._venue = venue
+        self._orders = orders
+        self._reports = reports
+        self._risk = risk
+        self._strategies = strategies
+        self._portfolio = portfolio
+        self._trades = trades
         self._started_ns: int | None = None
         self._stopped = asyncio.Event()
         self._stopped_slots: list[StrategySlot] = []
         self._closers: list[Callable[[], None]] = []
-        self._broker = broker_handlers
-        self._wire(broker_handlers)
+        self._wire(stops)
 
-    @property
-    def broker(self) -> object | None:
-        """The broker adapter whose market-data handlers are wired (the paper venue), if any."""
-        return self._broker
-
-    def _wire(self, broker: object | None) -> None:
-        bus, market, store = self.bus, self.market, self.market_data
-        execution, strategies = self.execution, self.strategies
+    def _wire(self, stops: StopManager) -> None:
+        bus, market, orders, reports, risk = self._bus, self._market, self._orders, self._reports, self._risk
+        bus.handle(SubmitOrder, orders.submit)
+        bus.handle(CancelOrder, orders.cancel)
+        bus.handle(CancelAllOrders, orders.cancel_all)
+        bus.handle(Halt, risk.halt)
+        bus.handle(Resume, risk.resume)
+        bus.handle(UpdateRiskLimits, risk.update_limits)
         bus.subscribe(TradeTick, market.on_trade)
-        bus.subscribe(TradeTick, store.append)
         bus.subscribe(QuoteTick, market.on_quote)
-        bus.subscribe(QuoteTick, store.append)
         bus.subscribe(BookSnapshot, market.on_book_snapshot)
         bus.subscribe(BookDelta, market.on_book_delta)
         bus.subscribe(BookInvalidated, market.on_book_invalidated)
         bus.subscribe(Bar, market.on_bar)
-        bus.subscribe(Bar, store.append)
-        if broker is not None:
-            for message_type, name in (
-                (TradeTick, "on_trade"),
-                (QuoteTick, "on_quote"),
-                (BookSnapshot, "on_book_snapshot"),
-                (BookDelta, "on_book_delta"),
-                (BookInvalidated, "on_book_invalidated"),
-                (Bar, "on_bar"),
-            ):
-                handler = getattr(broker, name, None)
-                if handler is not None:
-                    bus.subscribe(message_type, handler)
-        bus.subscribe(TradeTick, execution.on_trade)
+        store = self._market_data
+        if store is not None:
+            bus.subscribe(TradeTick, store.append)
+            bus.subscribe(QuoteTick, store.append)
+            bus.subscribe(Bar, store.append)
+        venue = self._venue
+        if venue is not None:
+            bus.subscribe(TradeTick, venue.on_trade)
+            bus.subscribe(QuoteTick, venue.on_quote)
+            bus.subscribe(BookSnapshot, venue.on_book_snapshot)
+            bus.subscribe(BookDelta, venue.on_book_delta)
+            bus.subscribe(BookInvalidated, venue.on_book_invalidated)
+            bus.subscribe(Bar, venue.on_bar)
+        bus.subscribe(TradeTick, stops.on_trade)
+        if stops.watches_positions:
+            bus.subscribe(PositionChanged, stops.on_position_changed)
+        bus.subscribe(TradeTick, risk.on_trade)
+        bus.subscribe(Bar, risk.on_bar)
+        strategies = self._strategies
         bus.subscribe(TradeTick, strategies.on_trade)
         bus.subscribe(QuoteTick, strategies.on_quote)
-        bus.subscribe(Bar, execution.on_bar)
         bus.subscribe(Bar, strategies.on_bar)
-        bus.subscribe(OrderIntent, strategies.on_intent)
-        bus.subscribe(OrderIntent, execution.on_intent)
-        bus.subscribe(OrderAccepted, execution.on_accepted)
-        bus.subscribe(OrderRejected, execution.on_rejected)
-        bus.subscribe(OrderFilled, execution.on_filled)
-        bus.subscribe(OrderCanceled, execution.on_canceled)
-        bus.subscribe(OrderExpired, execution.on_expired)
-        bus.subscribe(CancelRejected, execution.on_cancel_rejected)
+        bus.subscribe(OrderAccepted, reports.on_accepted)
+        bus.subscribe(OrderRejected, reports.on_rejected)
+        bus.subscribe(OrderFilled, reports.on_filled)
+        bus.subscribe(OrderCanceled, reports.on_canceled)
+        bus.subscribe(OrderExpired, reports.on_expired)
+        bus.subscribe(CancelRejected, reports.on_cancel_rejected)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -154,33 +169,33 @@ class Engine:
 
     async def start(self) -> None:
         """Connect the feeds; strategies warm up on the live stream (their ``ready`` flag)."""
-        self._started_ns = self.clock.now_ns()
+        self._started_ns = self._clock.now_ns()
         self._stopped.clear()
         for slot in self._stopped_slots:  # a restart resumes what the last stop paused
             slot.active = True
         self._stopped_slots = []
-        self.ingestion.start()
+        self._ingestion.start()
         log.info(
             "engine started: %d feed(s), %d strateg(ies)",
-            len(self.ingestion.feeds),
-            len(self.strategies.slots),
+            len(self._ingestion.feeds),
+            len(self._strategies.slots),
         )
 
     async def stop(self, *, cancel_open_orders: bool = True) -> None:
         """Stop feeds and strategies, optionally cancel working orders, flush the stores."""
         if self._stopped.is_set():
             return
-        await self.ingestion.stop()
-        self._stopped_slots = [slot for slot in self.strategies.slots if slot.active]
+        await self._ingestion.stop()
+        self._stopped_slots = [slot for slot in self._strategies.slots if slot.active]
         for slot in self._stopped_slots:
             slot.active = False
-        if cancel_open_orders and self.execution.open_orders:
-            canceled = self.execution.cancel_all()
+        if cancel_open_orders and self._orders.open_orders:
+            canceled = self._bus.execute(CancelAllOrders())
             log.info("canceled %d open order(s) on stop", len(canceled))
-        settle = getattr(self._broker, "advance_to", None)
-        if settle is not None:  # a simulated venue: what is still travelling arrives now
-            settle(2**63 - 1)
-        self.market_data.flush()
+        if self._venue is not None:  # a simulated venue: what is still travelling arrives now
+            self._venue.advance_to_end()
+        if self._market_data is not None:
+            self._market_data.flush()
         self.snapshot_account()
         self._stopped.set()
         log.info("engine stopped")
@@ -188,21 +203,21 @@ class Engine:
     def snapshot_account(self) -> AccountSnapshot | None:
         """Record the account now (equity, its peak, realized P&L, fees) in the trades store,
         committed: the live equity curve. None while an asset cannot be valued yet."""
-        portfolio = self.portfolio
+        portfolio = self._portfolio
         try:
             equity = portfolio.revalue()
         except MissingMark:
             return None
         positions = portfolio.positions.values()
         snapshot = AccountSnapshot(
-            ts_ns=self.clock.now_ns(),
+            ts_ns=self._clock.now_ns(),
             equity=equity,
             peak_equity=portfolio.peak_equity,
             realized_pnl=sum((p.realized_pnl for p in positions), Decimal(0)),
             fees=sum((p.fees for p in positions), Decimal(0)),
         )
-        self.trades.save_account_snapshot(snapshot)
-        self.trades.commit()
+        self._trades.save_account_snapshot(snapshot)
+        self._trades.commit()
         return snapshot
 
     def on_close(self, closer: Callable[[], None]) -> None:
@@ -220,7 +235,7 @@ class Engine:
     # -- observation ----------------------------------------------------------------------
 
     def status(self) -> EngineStatus:
-        portfolio = self.portfolio
+        portfolio = self._portfolio
         try:
             equity: Decimal | None = portfolio.equity()
         except MissingMark:
@@ -238,23 +253,23 @@ class Engine:
                     fees=position.fees,
                 )
             )
-        stats = self.execution.stats
-        now = self.clock.now_ns()
+        orders, trading = self._orders, self._risk.trading
+        now = self._clock.now_ns()
         return EngineStatus(
             running=self.running,
             uptime_ns=now - self._started_ns if self._started_ns is not None else 0,
-            trading_state=self.trading.state,
-            trading_reason=self.trading.message,
+            trading_state=trading.state,
+            trading_reason=trading.message,
             equity=equity,
             drawdown=portfolio.drawdown(equity) if equity is not None else Decimal(0),
             positions=tuple(positions),
-            open_orders=len(self.execution.open_orders),
-            orders_submitted=stats.orders_submitted,
-            fills=stats.fills,
-            risk_rejections=stats.risk_rejections,
-            signals=sum(slot.signals for slot in self.strategies.slots),
-            trades_seen=self.market.trades_seen,
-            feeds=tuple(self.ingestion.health()),
-            handler_errors=self.bus.stats.handler_errors,
-            last_prices={str(iid): last.price for iid, last in sorted(self.market.last_trades.items())},
+            open_orders=len(orders.open_orders),
+            orders_submitted=orders.stats.orders_submitted,
+            fills=self._reports.stats.fills,
+            risk_rejections=orders.stats.risk_rejections,
+            signals=sum(slot.signals for slot in self._strategies.slots),
+            trades_seen=self._market.trades_seen,
+            feeds=tuple(self._ingestion.health()),
+            handler_errors=self._bus.stats.handler_errors,
+            last_prices={str(iid): last.price for iid, last in sorted(self._market.last_trades.items())},
         )

@@ -12,15 +12,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
+from application.commands import Command
 from application.messages import VenueOrder
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
-from domain.market_data import MarketEvent, QuoteTick
+from domain.market_data import (
+    Bar,
+    BookDelta,
+    BookInvalidated,
+    BookSnapshot,
+    MarketEvent,
+    QuoteTick,
+    TradeTick,
+)
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
 from domain.positions import Position
 from domain.risk import RiskLimits, TradingSnapshot
 from domain.signals import Signal
 
 E = TypeVar("E")
+R = TypeVar("R")
 
 
 @runtime_checkable
@@ -50,6 +60,12 @@ class EventBus(Protocol):
         """True when someone subscribed to ``message_type``: lets a publisher skip building
         a notification nobody reads (the order path builds several per order)."""
         ...
+
+
+class CommandBus(Protocol):
+    """Runs a command (``application.commands``) by its one handler, now, and returns its result."""
+
+    def execute(self, command: Command[R]) -> R: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,9 +101,13 @@ class MarketDataFeed(Protocol):
 class Broker(Protocol):
     """Executes orders. Calls return at once; outcomes arrive later as broker reports
     (``application.messages``) published on the bus, for the paper broker and a real one alike.
+
+    ``supports_stop_orders`` says whether the venue holds stop orders itself; when it does
+    not, the engine holds them and sends them as market or limit orders once triggered.
     """
 
     name: str
+    supports_stop_orders: bool
 
     def submit(self, order: Order) -> None: ...
 
@@ -110,12 +130,44 @@ class ReconcilableBroker(Broker, Protocol):
         ...
 
 
+class SimulatedVenue(Protocol):
+    """A venue simulated in-process (the paper broker): it fills against the market data the
+    engine sees, and its time is the events' time (latency is counted in event time).
+
+    The engine hands it every market event before the strategies see the event.
+    """
+
+    def on_trade(self, tick: TradeTick) -> None: ...
+
+    def on_quote(self, quote: QuoteTick) -> None: ...
+
+    def on_bar(self, bar: Bar) -> None: ...
+
+    def on_book_snapshot(self, snapshot: BookSnapshot) -> None: ...
+
+    def on_book_delta(self, delta: BookDelta) -> None: ...
+
+    def on_book_invalidated(self, event: BookInvalidated) -> None: ...
+
+    def advance_to(self, ts_ns: int) -> None:
+        """Let every submit and cancel due by ``ts_ns`` arrive (the end of a replay)."""
+        ...
+
+    def advance_to_end(self) -> None:
+        """Let everything still travelling to the venue arrive now (the engine is stopping)."""
+        ...
+
+
 class MarketDataRepository(Protocol):
     """The market-data store: appended in batches so ingestion never waits on it."""
 
     def append(self, event: MarketEvent) -> None: ...
 
     def flush(self) -> None: ...
+
+    def close(self) -> None:
+        """Write what is buffered and release the store's resources."""
+        ...
 
 
 class SignalRepository(Protocol):
@@ -132,6 +184,10 @@ class SignalRepository(Protocol):
     def commit(self) -> None: ...
 
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]: ...
+
+    def close(self) -> None:
+        """Commit what is pending and release the store's resources."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,6 +281,16 @@ class TradeRepository(Protocol):
         """The highest n of the stored client order ids ``{prefix}-{n}`` (0 when none)."""
         ...
 
+    # -- lifecycle --
+
+    def clear(self) -> None:
+        """Delete every order, fill, position, balance and the trading state (a fresh account)."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources (what was not committed is lost, as in a crash)."""
+        ...
+
 
 class Cache(Protocol):
     """Latest values other processes may read: quotes, positions, risk state."""
@@ -237,11 +303,9 @@ class Cache(Protocol):
 
     def get(self, key: str) -> str | None: ...
 
-
-class SecretStore(Protocol):
-    """Secrets (API keys) by name; never logged, never returned over the API."""
-
-    def get(self, name: str) -> str: ...
+    def close(self) -> None:
+        """Write what is pending and release the connection."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

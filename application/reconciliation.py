@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from application.execution import ExecutionEngine
+from application.execution import BrokerReports, OrderManager
 from application.messages import (
     OrderAccepted,
     OrderCanceled,
@@ -68,21 +68,24 @@ class ReconciliationReport:
         )
 
 
-def reconcile(execution: ExecutionEngine, broker: ReconcilableBroker) -> ReconciliationReport:
-    """Bring ``execution`` (already recovered from its store) in line with ``broker``."""
+def reconcile(
+    orders: OrderManager, reports: BrokerReports, broker: ReconcilableBroker
+) -> ReconciliationReport:
+    """Bring ``orders`` (already recovered from their store) in line with ``broker``; the
+    venue's answers are applied as the broker reports they stand for, by ``reports``."""
     report = ReconciliationReport()
-    for order in list(execution.open_orders.values()):
-        if order.client_order_id in execution.held_stops:
+    for order in list(orders.open_orders.values()):
+        if orders.is_held(order.client_order_id):
             continue
         report.checked += 1
         venue = broker.query_order(order.client_order_id)
         if venue is None:
-            _missing_at_venue(execution, order, report)
+            _missing_at_venue(reports, order, report)
         else:
-            _align(execution, broker, order, venue, report)
+            _align(reports, broker, order, venue, report)
     for venue in broker.query_open_orders():
-        if execution.find(venue.client_order_id) is None:
-            _take_external(execution, venue, report)
+        if orders.find(venue.client_order_id) is None:
+            _take_external(orders, reports, venue, report)
     log.info(report.summary())
     return report
 
@@ -92,20 +95,20 @@ def _act(report: ReconciliationReport, message: str, *, error: bool = False) -> 
     (log.error if error else log.warning)("reconciliation: %s", message)
 
 
-def _missing_at_venue(execution: ExecutionEngine, order: Order, report: ReconciliationReport) -> None:
+def _missing_at_venue(reports: BrokerReports, order: Order, report: ReconciliationReport) -> None:
     coid = order.client_order_id
     ts = order.ts_last
     if order.venue_order_id is None:
         _act(report, f"{coid} was never received by the venue: rejected")
-        execution.on_rejected(OrderRejected(client_order_id=coid, reason=LOST_SUBMISSION, ts_event=ts))
+        reports.on_rejected(OrderRejected(client_order_id=coid, reason=LOST_SUBMISSION, ts_event=ts))
     else:
         _act(report, f"{coid} ({order.venue_order_id}) is unknown to the venue: expired", error=True)
-        execution.on_expired(OrderExpired(client_order_id=coid, reason=LOST_BY_VENUE, ts_event=ts))
+        reports.on_expired(OrderExpired(client_order_id=coid, reason=LOST_BY_VENUE, ts_event=ts))
     report.closed += 1
 
 
 def _align(
-    execution: ExecutionEngine,
+    reports: BrokerReports,
     broker: ReconcilableBroker,
     order: Order,
     venue: VenueOrder,
@@ -115,7 +118,7 @@ def _align(
     if order.venue_order_id is None and venue.venue_order_id is not None:
         ts = venue.fills[0].ts_event if venue.fills else venue.ts_last
         _act(report, f"{coid} was acknowledged by the venue as {venue.venue_order_id}")
-        execution.on_accepted(
+        reports.on_accepted(
             OrderAccepted(client_order_id=coid, venue_order_id=venue.venue_order_id, ts_event=ts)
         )
     known = {fill.trade_id for fill in order.fills}
@@ -125,7 +128,7 @@ def _align(
                 report,
                 f"{coid} fill {fill.trade_id} ({fill.side.name} {fill.quantity} @ {fill.price}) booked",
             )
-            execution.on_filled(OrderFilled(fill=fill))
+            reports.on_filled(OrderFilled(fill=fill))
             report.fills_booked += 1
     if not order.status.is_open:
         return
@@ -137,11 +140,11 @@ def _align(
             return
         _act(report, f"{coid} was {status.value} at the venue ({venue.reason}): closed")
         if status is OrderStatus.CANCELED:
-            execution.on_canceled(OrderCanceled(client_order_id=coid, reason=venue.reason, ts_event=ts))
+            reports.on_canceled(OrderCanceled(client_order_id=coid, reason=venue.reason, ts_event=ts))
         elif status is OrderStatus.EXPIRED:
-            execution.on_expired(OrderExpired(client_order_id=coid, reason=venue.reason, ts_event=ts))
+            reports.on_expired(OrderExpired(client_order_id=coid, reason=venue.reason, ts_event=ts))
         else:
-            execution.on_rejected(OrderRejected(client_order_id=coid, reason=venue.reason, ts_event=ts))
+            reports.on_rejected(OrderRejected(client_order_id=coid, reason=venue.reason, ts_event=ts))
         report.closed += 1
     elif order.status is OrderStatus.CANCEL_PENDING and status is not OrderStatus.SUBMITTED:
         _act(report, f"{coid}: the cancel never reached the venue; sent again")
@@ -149,9 +152,11 @@ def _align(
         report.cancels_resent += 1
 
 
-def _take_external(execution: ExecutionEngine, venue: VenueOrder, report: ReconciliationReport) -> None:
+def _take_external(
+    orders: OrderManager, reports: BrokerReports, venue: VenueOrder, report: ReconciliationReport
+) -> None:
     try:
-        order = execution.adopt_external(venue)
+        order = orders.adopt_external(venue)
     except DomainError as error:
         _act(
             report,
@@ -165,7 +170,7 @@ def _take_external(execution: ExecutionEngine, venue: VenueOrder, report: Reconc
         f"{order.client_order_id} is working at the venue but was not in the store: taken in as external",
     )
     if venue.venue_order_id is not None:
-        execution.on_accepted(
+        reports.on_accepted(
             OrderAccepted(
                 client_order_id=order.client_order_id,
                 venue_order_id=venue.venue_order_id,
@@ -173,5 +178,5 @@ def _take_external(execution: ExecutionEngine, venue: VenueOrder, report: Reconc
             )
         )
     for fill in venue.fills:
-        execution.on_filled(OrderFilled(fill=fill))
+        reports.on_filled(OrderFilled(fill=fill))
         report.fills_booked += 1

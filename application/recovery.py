@@ -27,7 +27,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from application.execution import ExecutionEngine
+from application.execution import OrderManager, RiskMonitor
 from application.ports import TradeRepository
 from domain.identifiers import InstrumentId
 from domain.orders import Fill
@@ -65,9 +65,14 @@ class RecoveryReport:
 
 
 def recover(
-    *, trades: TradeRepository, portfolio: Portfolio, execution: ExecutionEngine, order_id_prefix: str
+    *,
+    trades: TradeRepository,
+    portfolio: Portfolio,
+    orders: OrderManager,
+    risk: RiskMonitor,
+    order_id_prefix: str,
 ) -> RecoveryReport:
-    """Load the state of the last run into ``portfolio`` and ``execution``; see the module rules."""
+    """Load the state of the last run into ``portfolio``, ``orders`` and ``risk``; see the module rules."""
     report = RecoveryReport()
     balances = trades.stored_balances()
     if balances:
@@ -97,22 +102,22 @@ def recover(
 
     stored_limits = trades.stored_risk_limits()
     if stored_limits is not None:
-        report.limit_changes = _limit_changes(stored_limits, execution.risk_limits)
+        report.limit_changes = _limit_changes(stored_limits, risk.limits)
         for change in report.limit_changes:
             log.warning("risk limit %s; the configured value applies", change)
     trading = trades.stored_trading_state()
     if trading is not None:
-        execution.restore_trading_state(trading)
+        risk.restore(trading)
         if trading.peak_equity is not None:  # one peak: the portfolio's drawdown is the risk state's
             portfolio.peak_equity = trading.peak_equity
         report.trading_state = trading.state.value
     for order in trades.open_orders():
-        execution.adopt(order)
+        orders.adopt(order)
         report.open_orders += 1
         if order.venue_order_id is None and order.status.is_open:
             report.in_flight += 1
     report.next_sequence = trades.max_sequence(order_id_prefix)
-    execution.continue_sequence(report.next_sequence)
+    orders.continue_sequence(report.next_sequence)
     log.info(report.summary())
     return report
 

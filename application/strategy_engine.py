@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import TypeVar
 
+from application.commands import SubmitOrder
 from application.messages import SignalEmitted, StrategyFailed
-from application.ports import EventBus, SignalRepository
+from application.ports import CommandBus, EventBus, SignalRepository
 from domain.errors import DomainError
 from domain.identifiers import InstrumentId, StrategyId
 from domain.indicators import ATR
-from domain.intents import OrderIntent
 from domain.market_data import Bar, QuoteTick, TradeTick
 from domain.portfolio import Portfolio
 from domain.signals import Signal
@@ -21,6 +22,9 @@ from domain.strategies import Strategy
 from domain.values import ZERO, OrderSide
 
 log = logging.getLogger("tradeplane.strategies")
+
+Signals = Sequence[Signal]
+Ev = TypeVar("Ev", TradeTick, QuoteTick, Bar)
 
 
 @dataclass(slots=True)
@@ -41,15 +45,6 @@ class StrategySlot:
         return self.strategy.id
 
 
-class _SignalsDue:
-    """Bus marker of the strategy engine: commit the signals of the event being handled."""
-
-    __slots__ = ()
-
-
-_SIGNALS_DUE = _SignalsDue()
-
-
 class UnknownStrategy(DomainError, KeyError):
     code = "UNKNOWN_STRATEGY"
 
@@ -61,56 +56,47 @@ class UnknownStrategy(DomainError, KeyError):
 
 
 class StrategyEngine:
-    """Feeds each strategy the events of the instruments it subscribed to.
+    """Feeds each strategy the events of the instruments it subscribed to; signals become orders.
 
-    A strategy that raises is isolated: it is disabled, the failure is logged and
-    published (StrategyFailed), and every other strategy goes on. Each signal is stored,
-    published, sized against the portfolio (position sizing), and turned into an order
-    intent for the delta between the target and the current position plus the orders
-    still working; the intent is published for the execution engine (and its risk).
+    A strategy that raises is isolated: it is disabled, the failure is logged and published
+    (StrategyFailed), and every other strategy goes on. Each signal is stored, published
+    (SignalEmitted), sized against the portfolio (position sizing), and turned into an intent
+    for the difference between the target and the current position plus the orders still
+    working; the intent is submitted as a command (SubmitOrder), so the next signal of the same
+    event is sized against the order it became (see ``application.bus`` for what runs when).
 
-    An intent published from a bus handler reaches the execution engine only after the
-    current event (the bus is breadth-first), so the intents published but not yet
-    delivered count as working too: two strategies (or two signals) on one event never
-    double an order. ``on_intent`` must be subscribed to OrderIntent (the Engine does it)
-    to learn of each delivery.
-
-    Signals are durable before the engine moves on from the event that produced them, and
-    before any order they caused reaches the broker: the signal store may buffer them into the
-    trade store's unit of work (one database), whose commit journaling the order writes them
-    too; at the end of each event with signals, ``SignalRepository.commit`` writes what is
-    left (a signal that caused no order), right away, or after the intents still on the bus
-    have been handled (a marker queued behind them, which this engine subscribes to itself).
+    A signal is durable no later than the order it causes, and before the engine moves on from
+    the market event that produced it: the signals store writes it at once, or in the trades
+    store's next transaction (one database), which is the one that journals the order before
+    the broker hears of it; at the end of each event with signals ``SignalRepository.commit``
+    writes what is left (a signal that caused no order).
     """
 
-    __slots__ = (
-        "_bus",
-        "_by_instrument",
-        "_in_flight",
-        "_portfolio",
-        "_signals",
-        "_slots",
-        "_uncommitted",
-        "_working",
-    )
+    __slots__ = ("_bar_routes", "_commands", "_events", "_portfolio", "_quote_routes", "_signals", "_slots",
+                 "_trade_routes", "_uncommitted", "_working")  # fmt: skip
 
     def __init__(
         self,
         *,
-        bus: EventBus,
+        commands: CommandBus,
+        events: EventBus,
         signals: SignalRepository,
         portfolio: Portfolio,
         working_quantity: Callable[[InstrumentId], Decimal],
     ) -> None:
-        self._bus = bus
+        """``working_quantity`` is the order manager's: the signed quantity its working orders
+        of an instrument still have to fill."""
+        self._commands = commands
+        self._events = events
         self._signals = signals
         self._portfolio = portfolio
         self._working = working_quantity
         self._slots: dict[StrategyId, StrategySlot] = {}
-        self._by_instrument: dict[InstrumentId, list[StrategySlot]] = {}
-        self._in_flight: dict[int, OrderIntent] = {}  # published, not yet delivered; by id()
+        # instrument -> (slot, the strategy's handler), per event type: the per-tick lookup
+        self._trade_routes: dict[InstrumentId, list[tuple[StrategySlot, Callable[[TradeTick], Signals]]]] = {}
+        self._quote_routes: dict[InstrumentId, list[tuple[StrategySlot, Callable[[QuoteTick], Signals]]]] = {}
+        self._bar_routes: dict[InstrumentId, list[tuple[StrategySlot, Callable[[Bar], Signals]]]] = {}
         self._uncommitted = False  # signals added since the last SignalRepository.commit
-        bus.subscribe(_SignalsDue, self._commit_signals)
 
     # -- registry ----------------------------------------------------------------------
 
@@ -131,7 +117,9 @@ class StrategyEngine:
             slot.atr = {iid: ATR(atr_period) for iid in strategy.instrument_ids}
         self._slots[strategy.id] = slot
         for instrument_id in sorted(strategy.instrument_ids):
-            self._by_instrument.setdefault(instrument_id, []).append(slot)
+            self._trade_routes.setdefault(instrument_id, []).append((slot, strategy.on_trade))
+            self._quote_routes.setdefault(instrument_id, []).append((slot, strategy.on_quote))
+            self._bar_routes.setdefault(instrument_id, []).append((slot, strategy.on_bar))
         return slot
 
     def slot(self, strategy_id: str) -> StrategySlot:
@@ -160,79 +148,39 @@ class StrategyEngine:
     # -- market events (the hot path) ----------------------------------------------------
 
     def on_trade(self, tick: TradeTick) -> None:
-        slots = self._by_instrument.get(tick.instrument_id)
-        if slots is None:
-            return
-        for slot in slots:
-            if not slot.active:
-                continue
-            if slot.atr:
-                atr = slot.atr[tick.instrument_id]
-                price = float(tick.price)
-                atr.update(price, price, price)
-            try:
-                signals = slot.strategy.on_trade(tick)
-            except Exception as error:  # isolated: see class docstring
-                self._fail(slot, error, tick.ts_event)
-                continue
-            if signals:
-                self._handle(slot, signals, tick.price)
-        if self._uncommitted:
-            self._end_of_event()
+        routes = self._trade_routes.get(tick.instrument_id)
+        if routes is not None:
+            self._feed(routes, tick, tick.price)
 
     def on_quote(self, quote: QuoteTick) -> None:
-        slots = self._by_instrument.get(quote.instrument_id)
-        if slots is None:
-            return
-        for slot in slots:
-            if not slot.active:
-                continue
-            try:
-                signals = slot.strategy.on_quote(quote)
-            except Exception as error:
-                self._fail(slot, error, quote.ts_event)
-                continue
-            if signals:
-                self._handle(slot, signals, quote.mid)
-        if self._uncommitted:
-            self._end_of_event()
+        routes = self._quote_routes.get(quote.instrument_id)
+        if routes is not None:
+            self._feed(routes, quote, quote.mid)
 
     def on_bar(self, bar: Bar) -> None:
-        slots = self._by_instrument.get(bar.instrument_id)
-        if slots is None:
-            return
-        for slot in slots:
+        routes = self._bar_routes.get(bar.instrument_id)
+        if routes is not None:
+            self._feed(routes, bar, bar.close)
+
+    def _feed(
+        self, routes: list[tuple[StrategySlot, Callable[[Ev], Signals]]], event: Ev, price: Decimal
+    ) -> None:
+        """Hand ``event`` to each active strategy subscribed to it; ``price`` sizes its signals."""
+        for slot, handler in routes:
             if not slot.active:
                 continue
             if slot.atr:
-                slot.atr[bar.instrument_id].update(float(bar.high), float(bar.low), float(bar.close))
+                _observe(slot.atr[event.instrument_id], event)
             try:
-                signals = slot.strategy.on_bar(bar)
-            except Exception as error:
-                self._fail(slot, error, bar.ts_event)
+                signals = handler(event)
+            except Exception as error:  # isolated: see class docstring
+                self._fail(slot, error, event.ts_event)
                 continue
             if signals:
-                self._handle(slot, signals, bar.close)
-        if self._uncommitted:
-            self._end_of_event()
-
-    def _end_of_event(self) -> None:
-        """The signals of this event are made durable before the engine moves on from it."""
-        if self._in_flight:
-            # Intents are queued on the bus: the OMS journals their orders (and the signals
-            # riding with them) first; the marker, queued behind, commits whatever is left.
-            self._bus.publish(_SIGNALS_DUE)
-        else:
-            self._commit_signals(_SIGNALS_DUE)
-
-    def _commit_signals(self, _: _SignalsDue) -> None:
-        self._signals.commit()
-        self._uncommitted = False
-
-    def on_intent(self, intent: OrderIntent) -> None:
-        """Bus handler: an intent this engine published has been delivered (it no longer counts)."""
-        if self._in_flight:
-            self._in_flight.pop(id(intent), None)
+                self._handle(slot, signals, price)
+        if self._uncommitted:  # the signals of this event are durable before the engine moves on
+            self._signals.commit()
+            self._uncommitted = False
 
     # -- signals -> intents ---------------------------------------------------------------
 
@@ -241,8 +189,8 @@ class StrategyEngine:
             slot.signals += 1
             self._signals.add(signal)
             self._uncommitted = True
-            if self._bus.wants(SignalEmitted):
-                self._bus.publish(SignalEmitted(signal=signal))
+            if self._events.wants(SignalEmitted):
+                self._events.publish(SignalEmitted(signal=signal))
             try:
                 self._to_intent(slot, signal, price)
             except DomainError as error:
@@ -274,15 +222,9 @@ class StrategyEngine:
         position = portfolio.positions.get(iid)
         held = position.quantity if position is not None else ZERO
         working = self._working(iid)
-        current = held + working
-        pending = False
-        for queued in self._in_flight.values():
-            if queued.instrument_id == iid:
-                current += queued.signed_quantity
-                pending = True
         intent = intent_for_target(
             target,
-            current,
+            held + working,
             instrument,
             price=price,
             strategy_id=slot.id,
@@ -290,17 +232,25 @@ class StrategyEngine:
             reason=signal.reason,
         )
         if intent is not None:
-            if intent.reduce_only and (working or pending):
+            if intent.reduce_only and working:
                 # It reduces only once the orders still working fill: risk checks reduce-only
                 # against the position (and same-side orders) and would refuse, say, the exit
                 # of an entry still in flight. So it is an ordinary intent.
                 intent = replace(intent, reduce_only=False)
             slot.intents += 1
-            self._in_flight[id(intent)] = intent  # before publishing: delivery may be immediate
-            self._bus.publish(intent)
+            self._commands.execute(SubmitOrder(intent=intent))  # refusals are published and logged
 
     def _fail(self, slot: StrategySlot, error: Exception, ts_event: int) -> None:
         slot.active = False
         slot.error = f"{type(error).__name__}: {error}"
         log.error("strategy %s raised and was disabled: %s", slot.id, slot.error, exc_info=error)
-        self._bus.publish(StrategyFailed(strategy_id=slot.id, error=slot.error, ts_event=ts_event))
+        self._events.publish(StrategyFailed(strategy_id=slot.id, error=slot.error, ts_event=ts_event))
+
+
+def _observe(atr: ATR, event: TradeTick | QuoteTick | Bar) -> None:
+    """Feed a volatility-target sizer's ATR: bars as they are, trades as zero-range bars."""
+    if isinstance(event, TradeTick):
+        price = float(event.price)
+        atr.update(price, price, price)
+    elif isinstance(event, Bar):
+        atr.update(float(event.high), float(event.low), float(event.close))

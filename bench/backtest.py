@@ -18,10 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.historical import read_merged
-from application.backtest import BacktestRunner, ReplayClock
+from application.backtest import ReplayClock
 from bench.harness import Result
 from bench.historical_csv import kline_lines, trade_lines, write
-from entrypoints.backtest.run import run_backtest
+from entrypoints.backtest.run import replay_runner, run_backtest
 from entrypoints.backtest.settings import settings_for
 from entrypoints.backtest.spec import BacktestSpec
 from entrypoints.container import bootstrap
@@ -47,13 +47,13 @@ def replay_ticks(path: Path) -> tuple[float, int, int]:
     """(ticks/s, ticks, fills) of the engine replaying ticks already in memory."""
     events = list(read_merged([path], INSTRUMENT))
     clock = ReplayClock()
-    engine = bootstrap(settings_for(_spec(path), INSTRUMENT), clock=clock, feeds=[])
-    runner = BacktestRunner(engine, clock)
+    app = bootstrap(settings_for(_spec(path), INSTRUMENT), clock=clock, feeds=[], record_market_data=False)
+    runner = replay_runner(app, clock)
     tune_gc()
     started = time.perf_counter()
     result = runner.run(events)
     elapsed = time.perf_counter() - started
-    engine.close()
+    app.close()
     gc.unfreeze()
     return result.events / elapsed, result.events, len(result.fills)
 

@@ -22,8 +22,10 @@ import orjson
 from adapters.exchanges.binance.parsing import parse_frame
 from adapters.exchanges.binance.schemas import BookTicker
 from application.backtest import ReplayClock
+from application.messages import OrderUpdated
 from bench.harness import Result
 from domain.market_data import TradeTick
+from domain.orders import OrderStatus
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import bootstrap
 from entrypoints.gc_tuning import tune_gc
@@ -120,16 +122,18 @@ def _percentiles(samples: array[int]) -> tuple[float, float, float]:
 
 def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
     clock = ReplayClock()
-    engine = bootstrap(settings or bench_settings(), clock=clock, feeds=[])
-    publish = engine.bus.publish
+    app = bootstrap(settings or bench_settings(), clock=clock, feeds=[])
+    publish = app.bus.publish
     handled = array("q", bytes(8 * ticks))
     to_order: array[int] = array("q")
     frame_start = [0]
+    submitted = OrderStatus.SUBMITTED
 
-    def order_sent(_: object) -> None:
-        to_order.append(time.perf_counter_ns() - frame_start[0])
+    def order_sent(update: OrderUpdated) -> None:  # journaled as SUBMITTED: on its way to the venue
+        if update.event.status is submitted:
+            to_order.append(time.perf_counter_ns() - frame_start[0])
 
-    engine.execution.on_order_sent = order_sent
+    app.bus.subscribe(OrderUpdated, order_sent)
     perf = time.perf_counter_ns
     trade_type, quote_type = TradeTick, BookTicker
     seen = 0
@@ -155,10 +159,10 @@ def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
         if not rss_warm and seen >= warm_at:
             rss_warm = _rss_mib()  # the market-data buffer is full by now
     flush_start = perf()
-    engine.market_data.flush()  # a store that batches writes pays here (graceful stop)
+    app.market_data.flush()  # a store that batches writes pays here (graceful stop)
     busy_ns += perf() - flush_start
     rss_end = _rss_mib()
-    status = engine.status()
+    status = app.engine.status()
     p50, p99, p999 = _percentiles(handled[:seen])
     o50, o99, o999 = _percentiles(to_order) if len(to_order) > 10 else (0.0, 0.0, 0.0)
     note = f"{seen:,} trades, {status.orders_submitted} orders, {status.fills} fills"

@@ -168,18 +168,18 @@ async def _serve_engine() -> None:
     exchange, ws_url, rest_url = _start_exchange()
     try:
         settings = _engine_settings(ws_url, rest_url)
-        engine = bootstrap(settings)
+        app = bootstrap(settings)
         entry = TokenEntry(name="bench", role=Role.ADMIN, sha256=hash_token(token))
         server = GrpcServer(
-            engine,
+            app,
             settings.grpc,
             EngineInfo(name="tradeplane-bench", version="0", mode="bench", broker="paper"),
             extra_tokens=[entry],
         )
         try:
-            await engine.start()
+            await app.engine.start()
             deadline = time.monotonic() + START_TIMEOUT_S
-            while INSTRUMENT not in engine.status().last_prices and time.monotonic() < deadline:
+            while INSTRUMENT not in app.engine.status().last_prices and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)  # a market order needs a market: wait for the first trade
             port = await server.start()
             tune_gc()  # as `tradeplane run` does
@@ -187,7 +187,7 @@ async def _serve_engine() -> None:
             await _until_stdin_closes()
         finally:
             await server.stop(grace=0.5)
-            await engine.stop(cancel_open_orders=False)
+            await app.engine.stop(cancel_open_orders=False)
     finally:
         exchange.kill()
         exchange.wait()

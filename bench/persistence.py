@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from adapters.persistence.database import StoreUnavailable, open_engine
 from adapters.persistence.market_data_store import SqlMarketDataRepository
 from adapters.persistence.migrate import upgrade
+from application.commands import SubmitOrder
 from bench import engine_e2e
 from bench.harness import Result
 from domain.identifiers import InstrumentId, strategy_id
@@ -112,11 +113,11 @@ def _journal(storage: StorageSettings, backend: str) -> list[Result]:
     the one after the acceptance, and the fill's (events, position, balances) commit."""
     limits = RiskLimits.from_mapping({"max_order_quantity": "1", "max_position_quantity": "1"})
     settings = replace(engine_e2e.bench_settings(), storage=storage, risk=limits, strategies=())
-    engine = bootstrap(settings, feeds=[])
+    app = bootstrap(settings, feeds=[])
     now = time.time_ns()
-    engine.bus.publish(QuoteTick(BTC, Decimal("29999"), Decimal(5), Decimal("30001"), Decimal(5), now, now))
-    engine.bus.publish(TradeTick(BTC, Decimal("30000"), Decimal("0.1"), AggressorSide.BUYER, "t0", now, now))
-    trades = engine.trades
+    app.bus.publish(QuoteTick(BTC, Decimal("29999"), Decimal(5), Decimal("30001"), Decimal(5), now, now))
+    app.bus.publish(TradeTick(BTC, Decimal("30000"), Decimal("0.1"), AggressorSide.BUYER, "t0", now, now))
+    trades = app.trades
     commit = trades.commit
     samples: list[float] = []
 
@@ -136,7 +137,7 @@ def _journal(storage: StorageSettings, backend: str) -> list[Result]:
             quantity=Decimal("0.01"),
             ts_event=time.time_ns(),
         )
-        engine.execution.submit_intent(intent)
+        app.bus.execute(SubmitOrder(intent=intent)).unwrap()
     elapsed = time.perf_counter() - started
     cuts = quantiles(samples, n=100, method="inclusive")
     note = f"{len(samples):,} commits for {ORDERS:,} filled market orders"

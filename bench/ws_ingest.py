@@ -25,7 +25,7 @@ from adapters.exchanges.binance.feed import BinanceMarketDataFeed
 from adapters.exchanges.binance.parsing import parse_frame
 from adapters.exchanges.simulator.market import TRADE, BookView, MarketFrame, RandomWalkMarket
 from adapters.exchanges.simulator.server import ExchangeSimulator
-from adapters.memory.clock import LiveClock
+from adapters.system_clock import LiveClock
 from bench.harness import Result, ns_per_call
 from domain.identifiers import InstrumentId
 

@@ -40,6 +40,8 @@ class EngineSettings:
     cancel_open_orders_on_stop: bool = True
     mark_interval_ms: int = 1000
     status_interval_s: float = 5.0
+    feed_restart_delay_s: float = 5.0
+    """How long a feed that crashed waits before it is started again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,6 +260,9 @@ def _engine(table: dict[str, Any]) -> EngineSettings:
         raise ConfigError(
             f"[engine] mark_interval_ms must be a positive integer (was {settings.mark_interval_ms!r})"
         )
+    delay = settings.feed_restart_delay_s
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
+        raise ConfigError(f"[engine] feed_restart_delay_s must be seconds from 0 to 3600 (was {delay!r})")
     return settings
 
 

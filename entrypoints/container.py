@@ -1,29 +1,49 @@
 """The composition root: one dependency-injector container and ``bootstrap(settings)``.
 
 Only this module knows how the pieces fit; everything else takes plain constructor
-arguments. The CLI, the demo, the benchmarks and the tests all call ``bootstrap``; tests
-and backtests override the clock or the feeds instead of patching anything.
+arguments. The CLI, the demo, the gRPC server, the benchmarks and the tests all call
+``bootstrap``; tests and backtests hand it their clock, feeds, broker or stores (fakes of the
+ports) instead of patching anything, so there is one wiring.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dependency_injector import containers, providers
 
 from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, VenueLogError
 from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
-from adapters.memory import InMemoryCache, LiveClock
+from adapters.memory import InMemoryCache
+from adapters.system_clock import LiveClock
 from application.bus import HandlerFailure, MessageBus
 from application.cache_publisher import CachePublisher
 from application.engine import Engine
-from application.execution import ExecutionEngine
+from application.execution import (
+    BrokerReports,
+    HeldStops,
+    OrderJournal,
+    OrderManager,
+    RiskMonitor,
+    StopManager,
+)
 from application.ingestion import IngestionService
 from application.market_state import MarketState
-from application.ports import Cache, Clock, MarketDataFeed
+from application.ports import (
+    Broker,
+    Cache,
+    Clock,
+    MarketDataFeed,
+    MarketDataRepository,
+    ReconcilableBroker,
+    SignalRepository,
+    SimulatedVenue,
+    TradeRepository,
+)
 from application.reconciliation import reconcile
 from application.recovery import recover
 from application.strategy_engine import StrategyEngine
@@ -36,7 +56,10 @@ from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
 from entrypoints.config import ConfigError, FeedSettings, RedisSettings, Settings, SizingSettings
 from entrypoints.logs import log_handler_failure
-from entrypoints.storage import build_stores
+from entrypoints.storage import Stores, build_stores
+
+BrokerFactory = Callable[[Callable[[object], None]], ReconcilableBroker]
+"""Builds a broker given where it publishes its reports (the bus's ``publish``)."""
 
 SIZERS: dict[str, type[Any]] = {
     "fixed_quantity": FixedQuantity,
@@ -81,7 +104,7 @@ def build_venue_log(settings: Settings) -> VenueLog | None:
 
 def build_broker(
     settings: Settings, bus: MessageBus, instruments: InstrumentRegistry, venue_log: VenueLog | None
-) -> PaperBroker:
+) -> ReconcilableBroker:
     if settings.broker.kind != "paper":
         raise ConfigError(f"broker kind {settings.broker.kind!r} is unknown; known: paper")
     try:
@@ -98,6 +121,11 @@ def build_broker(
         raise ConfigError(f"[broker]: {error}") from None
 
 
+def simulated_venue(broker: Broker) -> SimulatedVenue | None:
+    """The broker itself when it is a venue simulated in-process, which must see the market."""
+    return broker if isinstance(broker, PaperBroker) else None
+
+
 def build_cache(settings: RedisSettings) -> Cache:
     """Redis when ``[redis] cache = true`` (the engine goes on, degraded, while it is away)."""
     if not settings.cache:
@@ -111,16 +139,18 @@ def _mark_interval_ns(settings: Settings) -> int:
     return settings.engine.mark_interval_ms * 1_000_000
 
 
-def _bus() -> MessageBus:
-    return MessageBus(on_error=log_handler_failure)
+def _market_data(stores: Stores, record: bool) -> MarketDataRepository | None:
+    return stores.market_data if record else None
 
 
 class Container(containers.DeclarativeContainer):
-    """Production wiring with the embedded defaults (in-memory stores, paper broker)."""
+    """Production wiring with the embedded defaults (SQLite or in-memory stores, paper broker)."""
 
     settings = providers.Dependency(instance_of=Settings)
+    record_market_data = providers.Object(True)
     clock = providers.Singleton(LiveClock)
-    bus = providers.Singleton(_bus)
+    on_handler_error = providers.Object(log_handler_failure)
+    bus = providers.Singleton(MessageBus, on_error=on_handler_error)
     instruments = providers.Singleton(InstrumentRegistry, settings.provided.instruments)
     portfolio = providers.Singleton(
         Portfolio,
@@ -131,51 +161,113 @@ class Container(containers.DeclarativeContainer):
     cache = providers.Singleton(build_cache, settings.provided.redis)
     market = providers.Singleton(MarketState, cache=cache)
     stores = providers.Singleton(build_stores, settings.provided.storage)
-    market_data = stores.provided.market_data
-    signals = stores.provided.signals
     trades = stores.provided.trades
+    signals = stores.provided.signals
     venue_log = providers.Singleton(build_venue_log, settings)
     broker = providers.Singleton(build_broker, settings, bus, instruments, venue_log)
-    risk = providers.Singleton(PreTradeRisk, settings.provided.risk)
+    venue = providers.Singleton(simulated_venue, broker)
+    pre_trade = providers.Singleton(PreTradeRisk, settings.provided.risk)
     trading = providers.Singleton(TradingStateMachine, settings.provided.risk)
-    stops = providers.Singleton(PositionStops, settings.provided.stops)
-    execution = providers.Singleton(
-        ExecutionEngine,
+    position_stops = providers.Singleton(PositionStops, settings.provided.stops)
+    risk = providers.Singleton(
+        RiskMonitor,
+        trading=trading,
+        risk=pre_trade,
+        portfolio=portfolio,
+        trades=trades,
+        bus=bus,
+        clock=clock,
+        mark_interval_ns=providers.Callable(_mark_interval_ns, settings),
+    )
+    held_stops = providers.Singleton(HeldStops)
+    journal = providers.Singleton(OrderJournal, trades=trades, bus=bus)
+    orders = providers.Singleton(
+        OrderManager,
         bus=bus,
         broker=broker,
-        trades=trades,
         portfolio=portfolio,
         market=market,
-        risk=risk,
-        trading=trading,
+        risk=pre_trade,
+        monitor=risk,
         clock=clock,
-        stops=stops,
+        journal=journal,
+        held_stops=held_stops,
         order_id_prefix=settings.provided.engine.order_id_prefix,
-        mark_interval_ns=providers.Callable(_mark_interval_ns, settings),
+    )
+    reports = providers.Singleton(
+        BrokerReports, journal=journal, trades=trades, portfolio=portfolio, monitor=risk, bus=bus, clock=clock
+    )
+    stops = providers.Singleton(
+        StopManager,
+        held_stops=held_stops,
+        orders=orders,
+        commands=bus,
+        portfolio=portfolio,
+        stops=position_stops,
     )
     strategies = providers.Singleton(
         StrategyEngine,
-        bus=bus,
+        commands=bus,
+        events=bus,
         signals=signals,
         portfolio=portfolio,
-        working_quantity=execution.provided.working_quantity,
+        working_quantity=orders.provided.working_quantity,
     )
     feeds = providers.Singleton(build_feeds, settings, clock)
-    ingestion = providers.Singleton(IngestionService, feeds, bus.provided.publish)
+    ingestion = providers.Singleton(
+        IngestionService,
+        feeds,
+        bus.provided.publish,
+        restart_delay=settings.provided.engine.feed_restart_delay_s,
+    )
     engine = providers.Singleton(
         Engine,
         bus=bus,
         clock=clock,
-        market=market,
-        market_data=market_data,
-        trades=trades,
-        strategies=strategies,
-        execution=execution,
-        portfolio=portfolio,
-        trading=trading,
         ingestion=ingestion,
-        broker_handlers=broker,
+        market=market,
+        market_data=providers.Callable(_market_data, stores, record_market_data),
+        venue=venue,
+        orders=orders,
+        reports=reports,
+        stops=stops,
+        risk=risk,
+        strategies=strategies,
+        portfolio=portfolio,
+        trades=trades,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class App:
+    """The wired application: the engine to run, and the services the entry points hand out.
+
+    Each entry point takes what it uses: the gRPC services their queries and the command bus,
+    a backtest the bus, the portfolio and the stores, the tests whatever they look at.
+    """
+
+    engine: Engine
+    bus: MessageBus
+    clock: Clock
+    instruments: InstrumentRegistry
+    portfolio: Portfolio
+    market: MarketState
+    strategies: StrategyEngine
+    orders: OrderManager
+    reports: BrokerReports
+    stops: StopManager
+    risk: RiskMonitor
+    broker: ReconcilableBroker
+    venue: SimulatedVenue | None
+    ingestion: IngestionService
+    trades: TradeRepository
+    signals: SignalRepository
+    market_data: MarketDataRepository
+    cache: Cache
+
+    def close(self) -> None:
+        """Release what the application holds (stores, the venue's log, the shared cache)."""
+        self.engine.close()
 
 
 def bootstrap(
@@ -183,46 +275,87 @@ def bootstrap(
     *,
     clock: Clock | None = None,
     feeds: Sequence[MarketDataFeed] | None = None,
+    broker: BrokerFactory | None = None,
+    stores: Stores | None = None,
+    on_handler_error: Callable[[HandlerFailure, BaseException], None] | None = None,
+    record_market_data: bool = True,
     reset_state: bool = False,
-) -> Engine:
-    """Build the engine for ``settings``; ``clock``/``feeds`` replace the live ones (tests, backtests).
+) -> App:
+    """Build the application for ``settings``; every keyword replaces one port's adapter.
 
-    With SQL stores the last run's state is loaded and reconciled with the paper venue's own
-    record; ``reset_state`` first deletes the trades store's orders, fills, positions, balances
-    and trading state, and the paper venue's log (before loading, never after).
-    Raises ConfigError for a strategy, sizer, feed or broker the configuration gets wrong.
+    ``clock`` and ``feeds`` replace the live ones (tests, backtests); ``broker`` builds the
+    broker instead of the configured one; ``stores`` replaces the configured stores;
+    ``on_handler_error`` hears of every bus handler that raised (the default logs it);
+    ``record_market_data`` False keeps market events out of the market-data store (a backtest
+    replays what is stored already). With SQL stores the last run's state is loaded and
+    reconciled with the broker; ``reset_state`` first deletes the trades store's orders,
+    fills, positions, balances and trading state, and the paper venue's log (before loading,
+    never after). Raises ConfigError for a strategy, sizer, feed, broker or store the
+    configuration gets wrong.
     """
     container = Container(settings=settings)
     if clock is not None:
         container.clock.override(providers.Object(clock))
     if feeds is not None:
         container.feeds.override(providers.Object(list(feeds)))
-    stores = container.stores()  # opened (and checked at head) before anything is cleared
-    venue_log = container.venue_log()
+    if broker is not None:
+        container.broker.override(providers.Singleton(broker, container.bus.provided.publish))
+    if stores is not None:
+        container.stores.override(providers.Object(stores))
+    if on_handler_error is not None:
+        container.on_handler_error.override(providers.Object(on_handler_error))
+    container.record_market_data.override(providers.Object(record_market_data))
+    opened = container.stores()  # opened (and checked at head) before anything is cleared
+    venue_log = container.venue_log() if broker is None else None
     if reset_state and venue_log is not None:
         venue_log.clear()  # before the venue replays it
     try:
         engine: Engine = container.engine()
     except BaseException:
-        stores.close()  # opened before the part that failed (a bad venue log, say)
+        opened.close()  # opened before the part that failed (a bad venue log, say)
         raise
-    engine.on_close(stores.close)
+    engine.on_close(opened.close)
     if venue_log is not None:
         engine.on_close(venue_log.close)
     try:
-        _finish(engine, container, settings, reset_state=reset_state)
+        app = _app(container, engine)
+        _finish(app, settings, reset_state=reset_state)
     except BaseException:
         engine.close()  # whatever failed after the engine was built leaves nothing open
         raise
-    return engine
+    return app
 
 
-def _finish(engine: Engine, container: Container, settings: Settings, *, reset_state: bool) -> None:
+def _app(container: Container, engine: Engine) -> App:
+    stores: Stores = container.stores()
+    return App(
+        engine=engine,
+        bus=container.bus(),
+        clock=container.clock(),
+        instruments=container.instruments(),
+        portfolio=container.portfolio(),
+        market=container.market(),
+        strategies=container.strategies(),
+        orders=container.orders(),
+        reports=container.reports(),
+        stops=container.stops(),
+        risk=container.risk(),
+        broker=container.broker(),
+        venue=container.venue(),
+        ingestion=container.ingestion(),
+        trades=stores.trades,
+        signals=stores.signals,
+        market_data=stores.market_data,
+        cache=container.cache(),
+    )
+
+
+def _finish(app: App, settings: Settings, *, reset_state: bool) -> None:
     """Strategies, the shared cache's publisher, and (on SQL stores) the last run's state."""
-    cache = container.cache()
+    cache = app.cache
     if not isinstance(cache, InMemoryCache):  # shared: other processes read it
-        CachePublisher(cache=cache, books=engine.market.books, trading=engine.trading).attach(engine.bus)
-        engine.on_close(cache.close)  # type: ignore[attr-defined]
+        CachePublisher(cache=cache, books=app.market.books, trading=app.risk.trading).attach(app.bus)
+        app.engine.on_close(cache.close)
     for entry in settings.strategies:
         try:
             strategy = create_strategy(
@@ -233,19 +366,18 @@ def _finish(engine: Engine, container: Container, settings: Settings, *, reset_s
             )
         except (InvalidParameter, ValueError) as error:
             raise ConfigError(f"strategy {entry.id}: {error}") from None
-        slot = engine.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
+        slot = app.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         slot.active = entry.enabled
     if settings.storage.kind != "sql":
         return
     if reset_state:
-        clear = getattr(engine.trades, "clear", None)
-        if clear is not None:
-            clear()
+        app.trades.clear()
     try:
         recover(
-            trades=engine.trades,
-            portfolio=engine.portfolio,
-            execution=engine.execution,
+            trades=app.trades,
+            portfolio=app.portfolio,
+            orders=app.orders,
+            risk=app.risk,
             order_id_prefix=settings.engine.order_id_prefix,
         )
     except (ValueError, TypeError, ArithmeticError, DomainError) as error:  # a corrupt row
@@ -254,7 +386,7 @@ def _finish(engine: Engine, container: Container, settings: Settings, *, reset_s
             f"the trades store ({url}) holds a value this engine cannot read"
             f" ({type(error).__name__}: {error}); restore a backup or start afresh (--reset-state)"
         ) from None
-    reconcile(engine.execution, container.broker())
+    reconcile(app.orders, app.reports, app.broker)
 
 
-__all__ = ["Container", "HandlerFailure", "bootstrap", "build_sizer"]
+__all__ = ["App", "Container", "HandlerFailure", "bootstrap", "build_sizer"]

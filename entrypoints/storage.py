@@ -29,11 +29,9 @@ class Stores:
 
     def close(self) -> None:
         """Write what is buffered and release the connections."""
-        if isinstance(self.market_data, SqlMarketDataRepository):
-            self.market_data.close()
-        for store in (self.signals, self.trades):  # signals first: they may ride the trades store
-            if isinstance(store, SqlTradeRepository | SqlSignalRepository):
-                store.close()
+        self.market_data.close()
+        self.signals.close()  # before the trades store: signals may ride its transactions
+        self.trades.close()
         for engine in {id(e): e for e in self.engines.values()}.values():
             engine.dispose()
 

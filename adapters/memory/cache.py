@@ -26,3 +26,6 @@ class InMemoryCache:
 
     def get(self, key: str) -> str | None:
         return self._values.get(key)
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -33,6 +33,9 @@ class InMemoryMarketDataRepository:
     def flush(self) -> None:
         """Nothing to write: memory is the store."""
 
+    def close(self) -> None:
+        """Nothing to release."""
+
     def recent(self, limit: int = 100) -> list[MarketEvent]:
         return list(self._events)[-limit:]
 
@@ -53,6 +56,9 @@ class InMemorySignalRepository:
 
     def commit(self) -> None:
         """Nothing pending: memory is the store."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
         selected = [s for s in self._signals if strategy_id is None or s.strategy_id == strategy_id]
@@ -89,6 +95,20 @@ class InMemoryTradeRepository:
         self.risk_limits: RiskLimits | None = None
         self._snapshots: list[AccountSnapshot] = []
         self.commits = 0
+
+    def clear(self) -> None:
+        """Forget every order, event, fill, position, balance, snapshot and the trading state."""
+        self._orders.clear()
+        self._journal.clear()
+        self._fills.clear()
+        self.positions.clear()
+        self.balances = {}
+        self.trading_state = None
+        self.risk_limits = None
+        self._snapshots.clear()
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def save_account_snapshot(self, snapshot: AccountSnapshot) -> None:
         self._snapshots.append(snapshot)

@@ -120,6 +120,10 @@ class PositionStops:
         track = self._tracks.get(instrument_id)
         return track.best if track is not None else None
 
+    def forget(self, instrument_id: InstrumentId) -> None:
+        """The position went flat: its track (best price, whether a stop fired) starts afresh."""
+        self._tracks.pop(instrument_id, None)
+
     def rearm(self, instrument_id: InstrumentId) -> None:
         """Allow another exit for the unchanged position (its exit order died without filling)."""
         track = self._tracks.get(instrument_id)

@@ -6,9 +6,10 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from adapters.historical import HistoricalDataError, ReadStats
-from application.backtest import BacktestProgress, BacktestRunner, ReplayClock
+from application.backtest import HOUR_NS, BacktestProgress, BacktestRunner, ReplayClock
 from domain.errors import DomainError
 from domain.market_data import Bar, MarketEvent
 from domain.performance import PerformanceConfig, compute_performance
@@ -17,6 +18,9 @@ from entrypoints.backtest.outcome import BacktestOutcome
 from entrypoints.backtest.settings import settings_for
 from entrypoints.backtest.spec import BacktestError, BacktestSpec
 from entrypoints.config import ConfigError
+
+if TYPE_CHECKING:
+    from entrypoints.container import App
 
 
 def run_backtest(
@@ -67,11 +71,11 @@ def _replay(
         raise BacktestError(str(error)) from None
     clock = ReplayClock()
     try:
-        engine = bootstrap(settings, clock=clock, feeds=[])
+        app = bootstrap(settings, clock=clock, feeds=[], record_market_data=False)
     except ConfigError as error:
         raise BacktestError(str(error)) from None
-    runner = BacktestRunner(
-        engine, clock, sample_ns=spec.sample_ns, progress_every=progress_every, on_progress=progress
+    runner = replay_runner(
+        app, clock, sample_ns=spec.sample_ns, progress_every=progress_every, on_progress=progress
     )
     started = time.perf_counter()
     try:
@@ -79,7 +83,7 @@ def _replay(
     except HistoricalDataError as error:
         raise BacktestError(str(error), field="data") from None
     finally:
-        engine.close()
+        app.close()
     seconds = time.perf_counter() - started
     if not result.events:
         raise BacktestError(f"no market data in {describe_source(spec)}", field="data")
@@ -96,3 +100,27 @@ def _replay(
         raise BacktestError(f"measuring the run failed: {error}") from None
     quote = settings.engine.valuation_currency
     return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats)
+
+
+def replay_runner(
+    app: App,
+    clock: ReplayClock,
+    *,
+    sample_ns: int = HOUR_NS,
+    progress_every: int = 100_000,
+    on_progress: Callable[[BacktestProgress], None] | None = None,
+) -> BacktestRunner:
+    """A runner that replays history through ``app``, built by ``bootstrap`` on ``clock`` with no
+    feeds and ``record_market_data=False``."""
+    return BacktestRunner(
+        engine=app.engine,
+        clock=clock,
+        publish=app.bus.publish,
+        portfolio=app.portfolio,
+        trades=app.trades,
+        fills=app.reports.stats,
+        venue=app.venue,
+        sample_ns=sample_ns,
+        progress_every=progress_every,
+        on_progress=on_progress,
+    )

@@ -101,7 +101,7 @@ async def run_demo(
     settings = demo_settings(simulator.ws_url, simulator.rest_url, data_dir=data_dir)
     server = None
     try:
-        engine = bootstrap(settings, reset_state=reset)
+        app = bootstrap(settings, reset_state=reset)
     except ConfigError as error:
         await simulator.stop()
         print(f"tradeplane: {error}", file=sys.stderr)
@@ -116,7 +116,7 @@ async def run_demo(
         grpc = launch.grpc_settings(settings, args) if args is not None else None
         if grpc is not None:
             token = launch.admin_token_from_env() or new_token()
-            server = await launch.start_control_plane(engine, settings, grpc, mode="demo", admin_token=token)
+            server = await launch.start_control_plane(app, settings, grpc, mode="demo", admin_token=token)
             print("\n".join(launch.usage_lines(server, token)), flush=True)
     except ConfigError as error:
         await simulator.stop()
@@ -127,12 +127,12 @@ async def run_demo(
     print(f"engine running {how_long}: SMA crossover on BTCUSDT, paper broker", flush=True)
     try:
         final = await run_engine(
-            engine, duration=duration, status_interval=status_interval, cancel_open_orders=True
+            app.engine, duration=duration, status_interval=status_interval, cancel_open_orders=True
         )
     finally:
         if server is not None:
             await server.stop()
-        engine.close()
+        app.close()
         await simulator.stop()
     return 0 if final.handler_errors == 0 else 1
 

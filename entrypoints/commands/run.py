@@ -8,9 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from application.engine import Engine, EngineStatus
+from application.engine import EngineStatus
 from entrypoints.config import ConfigError, GrpcSettings, Settings, example_config_path, load_settings
-from entrypoints.container import bootstrap
+from entrypoints.container import App, bootstrap
 from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
@@ -45,7 +45,7 @@ def _main(args: argparse.Namespace) -> int:
         return 2
     configure_logging(args.log_level or settings.logging.level, settings.logging.format)
     try:
-        engine = bootstrap(settings, reset_state=args.reset_state)
+        app = bootstrap(settings, reset_state=args.reset_state)
         grpc = launch.grpc_settings(settings, args)
         admin_token = launch.admin_token_from_env()
     except ConfigError as error:
@@ -54,7 +54,7 @@ def _main(args: argparse.Namespace) -> int:
     tune_gc()
     log.info("configuration %s loaded", settings.source)
     try:
-        final = asyncio.run(_serve(engine, settings, grpc, admin_token, args.duration))
+        final = asyncio.run(_serve(app, settings, grpc, admin_token, args.duration))
     except ConfigError as error:
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2
@@ -62,7 +62,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 async def _serve(
-    engine: Engine,
+    app: App,
     settings: Settings,
     grpc: GrpcSettings | None,
     admin_token: str | None,
@@ -70,13 +70,11 @@ async def _serve(
 ) -> EngineStatus:
     server = None
     if grpc is not None:
-        server = await launch.start_control_plane(
-            engine, settings, grpc, mode="live", admin_token=admin_token
-        )
+        server = await launch.start_control_plane(app, settings, grpc, mode="live", admin_token=admin_token)
         print(f"gRPC control plane on {server.address}", flush=True)
     try:
         return await run_engine(
-            engine,
+            app.engine,
             duration=duration,
             status_interval=settings.engine.status_interval_s,
             cancel_open_orders=settings.engine.cancel_open_orders_on_stop,
@@ -84,4 +82,4 @@ async def _serve(
     finally:
         if server is not None:
             await server.stop()
-        engine.close()
+        app.close()

@@ -10,6 +10,7 @@ import grpc
 from tradeplane.v1 import engine_pb2, engine_pb2_grpc
 
 from application.engine import Engine
+from application.ports import Clock
 from entrypoints.grpc import mapping
 from entrypoints.grpc.errors import unary
 from entrypoints.grpc.streams import StreamHub
@@ -29,8 +30,11 @@ class EngineInfo:
 
 
 class EngineService(engine_pb2_grpc.EngineServiceServicer):
-    def __init__(self, engine: Engine, hub: StreamHub, info: EngineInfo, requests: Callable[[], int]) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, hub: StreamHub, info: EngineInfo, requests: Callable[[], int]
+    ) -> None:
         self._engine = engine
+        self._clock = clock
         self._hub = hub
         self._info = info
         self._requests = requests
@@ -40,7 +44,7 @@ class EngineService(engine_pb2_grpc.EngineServiceServicer):
         self, request: engine_pb2.GetStatusRequest, context: Ctx
     ) -> engine_pb2.GetStatusResponse:
         status = self._engine.status()
-        now = self._engine.clock.now_ns()
+        now = self._clock.now_ns()
         return engine_pb2.GetStatusResponse(
             name=self._info.name,
             version=self._info.version,

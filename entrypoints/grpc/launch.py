@@ -9,9 +9,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from application.engine import Engine
 from entrypoints.backtest.stored_runs import open_results
 from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
+from entrypoints.container import App
 from entrypoints.grpc.auth import Role, TokenEntry, hash_token
 from entrypoints.grpc.engine_service import EngineInfo
 from entrypoints.grpc.server import GrpcServer
@@ -50,7 +50,7 @@ def admin_token_from_env() -> str | None:
 
 
 async def start_control_plane(
-    engine: Engine, settings: Settings, grpc: GrpcSettings, *, mode: str, admin_token: str | None
+    app: App, settings: Settings, grpc: GrpcSettings, *, mode: str, admin_token: str | None
 ) -> GrpcServer:
     """Start the gRPC server; ``admin_token`` (kept only as its hash) is added as an admin."""
     extra = (
@@ -63,7 +63,7 @@ async def start_control_plane(
     )
     backtests = open_results(settings.storage)  # the trades database keeps the backtest runs
     assert backtests is not None
-    server = GrpcServer(engine, grpc, info, extra_tokens=extra, backtests=backtests)
+    server = GrpcServer(app, grpc, info, extra_tokens=extra, backtests=backtests)
     try:
         await server.start()
     except BaseException:

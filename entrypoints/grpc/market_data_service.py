@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from tradeplane.v1 import market_data_pb2, market_data_pb2_grpc
 
-from application.engine import Engine
+from application.market_state import MarketState
 from domain.identifiers import InstrumentId
+from domain.instrument import InstrumentRegistry
 from domain.market_data import QuoteTick, TradeTick
 from entrypoints.grpc import mapping
 from entrypoints.grpc.errors import invalid, not_found, precondition, server_stream, unary
@@ -21,9 +22,9 @@ MAX_STREAM_INSTRUMENTS = 1000
 
 
 class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
-    def __init__(self, engine: Engine, hub: StreamHub) -> None:
-        self._instruments = engine.portfolio.instruments
-        self._market = engine.market
+    def __init__(self, instruments: InstrumentRegistry, market: MarketState, hub: StreamHub) -> None:
+        self._instruments = instruments
+        self._market = market
         self._hub = hub
 
     def _instrument(self, value: str) -> InstrumentId:

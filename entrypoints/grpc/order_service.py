@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import grpc
 from tradeplane.v1 import orders_pb2, orders_pb2_grpc
 
-from application.engine import Engine
+from application.commands import CancelAllOrders, CancelOrder, SubmitOrder
+from application.execution import OrderManager
 from application.messages import OrderUpdated
-from application.ports import OrderQuery
+from application.ports import Clock, CommandBus, OrderQuery, TradeRepository
+from domain.instrument import InstrumentRegistry
 from domain.intents import OrderIntent
 from domain.orders import Fill, Order, TimeInForce
 from entrypoints.grpc import mapping
@@ -25,10 +27,23 @@ T = TypeVar("T")
 
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
-    def __init__(self, engine: Engine, hub: StreamHub) -> None:
-        self._engine = engine
-        self._execution = engine.execution
-        self._trades = engine.trades
+    """Commands go through the command bus; queries read the order manager and the trades store."""
+
+    def __init__(
+        self,
+        *,
+        commands: CommandBus,
+        orders: OrderManager,
+        trades: TradeRepository,
+        instruments: InstrumentRegistry,
+        clock: Clock,
+        hub: StreamHub,
+    ) -> None:
+        self._commands = commands
+        self._orders = orders
+        self._trades = trades
+        self._instruments = instruments
+        self._clock = clock
         self._hub = hub
 
     # -- commands ------------------------------------------------------------------------------
@@ -44,18 +59,14 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             if existing is not None:
                 _check_same(existing, intent)
                 return orders_pb2.SubmitOrderResponse(order=mapping.order_to_proto(existing), duplicate=True)
-        order = self._execution.submit_intent(intent, client_order_id=coid)
+        order = self._commands.execute(SubmitOrder(intent=intent, client_order_id=coid)).unwrap()
         return orders_pb2.SubmitOrderResponse(order=mapping.order_to_proto(order))
 
     def _existing(self, client_order_id: str) -> Order | None:
-        try:
-            return self._execution.get(client_order_id)
-        except KeyError:
-            return None
+        return self._orders.find(client_order_id)
 
     def _intent(self, request: orders_pb2.SubmitOrderRequest) -> OrderIntent:
-        instruments = self._engine.portfolio.instruments
-        instrument_id = mapping.parse_instrument_id(request.instrument_id, known=instruments)
+        instrument_id = mapping.parse_instrument_id(request.instrument_id, known=self._instruments)
         side = mapping.parse_enum(request.side, mapping.SIDE_FROM_PROTO, "side", "Side")
         order_type = mapping.parse_enum(request.type, mapping.TYPE_FROM_PROTO, "type", "OrderType")
         tif = (
@@ -89,7 +100,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             time_in_force=tif,
             reduce_only=request.reduce_only,
             reason=f"submitted over gRPC by {caller.name}" if caller is not None else "submitted over gRPC",
-            ts_event=self._engine.clock.now_ns(),
+            ts_event=self._clock.now_ns(),
         )
 
     @unary
@@ -104,7 +115,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 reason="ORDER_CLOSED",
                 violations=(("ORDER_CLOSED", f"order is {order.status.value}"),),
             )
-        canceled = self._execution.cancel(order.client_order_id)
+        canceled = self._commands.execute(CancelOrder(order.client_order_id))
         return orders_pb2.CancelOrderResponse(order=mapping.order_to_proto(canceled))
 
     @unary
@@ -112,11 +123,11 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         self, request: orders_pb2.CancelAllOrdersRequest, context: Ctx
     ) -> orders_pb2.CancelAllOrdersResponse:
         instrument_id = (
-            mapping.parse_instrument_id(request.instrument_id, known=self._engine.portfolio.instruments)
+            mapping.parse_instrument_id(request.instrument_id, known=self._instruments)
             if request.instrument_id
             else None
         )
-        asked = self._execution.cancel_all(instrument_id)
+        asked = self._commands.execute(CancelAllOrders(instrument_id))
         return orders_pb2.CancelAllOrdersResponse(orders=[mapping.order_to_proto(o) for o in asked])
 
     # -- queries -------------------------------------------------------------------------------
@@ -131,15 +142,15 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         which = request.WhichOneof("id")
         if which == "client_order_id":
             coid = mapping.parse_client_order_id(request.client_order_id)
-            try:
-                return self._execution.get(coid)
-            except KeyError:
-                raise not_found(f"no order with client_order_id {coid!r}") from None
+            order = self._orders.find(coid)
+            if order is None:
+                raise not_found(f"no order with client_order_id {coid!r}")
+            return order
         if which == "venue_order_id":
             venue_id = request.venue_order_id
             if not venue_id or len(venue_id) > 128:
                 raise invalid("venue_order_id", "must be 1-128 characters")
-            for order in self._execution.open_orders.values():  # an ack may not be stored yet
+            for order in self._orders.open_orders.values():  # an ack may not be stored yet
                 if order.venue_order_id == venue_id:
                     return order
             found = self._trades.find_by_venue_order_id(venue_id)

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from tradeplane.v1 import portfolio_pb2, portfolio_pb2_grpc
 
-from application.engine import Engine
 from application.messages import PositionChanged
-from domain.portfolio import MissingMark
+from domain.portfolio import MissingMark, Portfolio
 from entrypoints.grpc import mapping
 from entrypoints.grpc.errors import server_stream, unary
 from entrypoints.grpc.streams import StreamHub
@@ -21,8 +20,8 @@ if TYPE_CHECKING:
 
 
 class PortfolioService(portfolio_pb2_grpc.PortfolioServiceServicer):
-    def __init__(self, engine: Engine, hub: StreamHub) -> None:
-        self._portfolio = engine.portfolio
+    def __init__(self, portfolio: Portfolio, hub: StreamHub) -> None:
+        self._portfolio = portfolio
         self._hub = hub
 
     @unary

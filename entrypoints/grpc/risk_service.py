@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from tradeplane.v1 import risk_pb2, risk_pb2_grpc
 
-from application.engine import Engine
+from application.commands import CancelAllOrders, Halt, Resume, UpdateRiskLimits
+from application.execution import OrderManager, RiskMonitor
+from application.ports import CommandBus
 from domain.errors import InvalidParameter
 from domain.risk import RiskLimits
 from entrypoints.grpc import mapping
@@ -21,13 +23,15 @@ _OPTIONAL = tuple(name for name in _LIMIT_NAMES if name != "instrument_limits")
 
 
 class RiskService(risk_pb2_grpc.RiskServiceServicer):
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._execution = engine.execution
-        self._trading = engine.trading
+    """Changes go through the command bus; the state is read from the risk monitor."""
+
+    def __init__(self, *, commands: CommandBus, risk: RiskMonitor, orders: OrderManager) -> None:
+        self._commands = commands
+        self._risk = risk
+        self._orders = orders
 
     def _state(self) -> risk_pb2.RiskState:
-        trading = self._trading
+        trading = self._risk.trading
         reason = trading.reason
         return risk_pb2.RiskState(
             state=mapping.TRADING_STATE_TO_PROTO[trading.state],
@@ -39,16 +43,14 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
             peak_equity=mapping.text(trading.peak_equity),
             drawdown=mapping.text(trading.drawdown),
             drawdown_fraction=mapping.text(trading.drawdown_fraction),
-            open_orders=len(self._execution.open_orders),
+            open_orders=len(self._orders.open_orders),
         )
 
     @unary
     async def GetRiskLimits(
         self, request: risk_pb2.GetRiskLimitsRequest, context: Ctx
     ) -> risk_pb2.GetRiskLimitsResponse:
-        return risk_pb2.GetRiskLimitsResponse(
-            limits=mapping.risk_limits_to_proto(self._execution.risk_limits)
-        )
+        return risk_pb2.GetRiskLimitsResponse(limits=mapping.risk_limits_to_proto(self._risk.limits))
 
     @unary
     async def UpdateRiskLimits(
@@ -58,11 +60,11 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
         if not changes:
             raise invalid("limits", "set at least one limit, or name one in clear")
         try:
-            limits = self._execution.risk_limits.updated(changes)
+            limits = self._risk.limits.updated(changes)
         except InvalidParameter as error:
             field = f"limits.{error.field}"
             raise invalid(field, error.problem) from None
-        self._execution.update_risk_limits(limits)
+        self._commands.execute(UpdateRiskLimits(limits))
         return risk_pb2.UpdateRiskLimitsResponse(
             limits=mapping.risk_limits_to_proto(limits), state=self._state()
         )
@@ -80,15 +82,15 @@ class RiskService(risk_pb2_grpc.RiskServiceServicer):
             raise invalid("reason", "is required: say why trading is halted")
         if len(reason) > MAX_REASON:
             raise invalid("reason", f"must be at most {MAX_REASON} characters (was {len(reason)})")
-        self._execution.halt(reason)
-        canceled = self._execution.cancel_all() if request.cancel_open_orders else []
+        self._commands.execute(Halt(reason))
+        canceled = self._commands.execute(CancelAllOrders()) if request.cancel_open_orders else ()
         return risk_pb2.HaltResponse(
             state=self._state(), canceled_orders=[mapping.order_to_proto(o) for o in canceled]
         )
 
     @unary
     async def Resume(self, request: risk_pb2.ResumeRequest, context: Ctx) -> risk_pb2.ResumeResponse:
-        self._execution.resume(reset_peak=request.reset_peak)  # ResumeRefused: FAILED_PRECONDITION
+        self._commands.execute(Resume(reset_peak=request.reset_peak))  # ResumeRefused: FAILED_PRECONDITION
         return risk_pb2.ResumeResponse(state=self._state())
 
 

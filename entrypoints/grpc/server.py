@@ -35,9 +35,9 @@ from tradeplane.v1 import (
 )
 
 from adapters.memory.repositories import InMemoryBacktestResults
-from application.engine import Engine
 from entrypoints.backtest.stored_runs import OpenedResults
 from entrypoints.config import ConfigError, GrpcSettings
+from entrypoints.container import App
 from entrypoints.grpc.auth import AuthInterceptor, Role, TokenEntry
 from entrypoints.grpc.backtest_service import BacktestService
 from entrypoints.grpc.backtest_worker import BacktestProcesses
@@ -94,16 +94,16 @@ class GrpcServer:
 
     def __init__(
         self,
-        engine: Engine,
+        app: App,
         settings: GrpcSettings,
         info: EngineInfo,
         *,
         extra_tokens: Iterable[TokenEntry] = (),
         backtests: OpenedResults | None = None,
     ) -> None:
-        self.engine = engine
+        self.app = app
         self.settings = settings
-        self.hub = StreamHub(engine.bus, engine.portfolio, buffer=settings.stream_buffer)
+        self.hub = StreamHub(app.bus, app.portfolio, buffer=settings.stream_buffer)
         tokens = [*token_entries(settings), *extra_tokens]
         if not tokens:
             log.warning("no gRPC tokens configured: every call but health and reflection will be refused")
@@ -136,14 +136,30 @@ class GrpcServer:
                 ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
             ],
         )
-        engine, hub = self.engine, self.hub
-        orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderService(engine, hub), server)
-        portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server(PortfolioService(engine, hub), server)
-        market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(MarketDataService(engine, hub), server)
-        risk_pb2_grpc.add_RiskServiceServicer_to_server(RiskService(engine), server)
-        strategies_pb2_grpc.add_StrategyServiceServicer_to_server(StrategyService(engine, hub), server)
+        app, hub = self.app, self.hub
+        orders = OrderService(
+            commands=app.bus,
+            orders=app.orders,
+            trades=app.trades,
+            instruments=app.instruments,
+            clock=app.clock,
+            hub=hub,
+        )
+        orders_pb2_grpc.add_OrderServiceServicer_to_server(orders, server)
+        portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server(
+            PortfolioService(app.portfolio, hub), server
+        )
+        market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
+            MarketDataService(app.instruments, app.market, hub), server
+        )
+        risk_pb2_grpc.add_RiskServiceServicer_to_server(
+            RiskService(commands=app.bus, risk=app.risk, orders=app.orders), server
+        )
+        strategies_pb2_grpc.add_StrategyServiceServicer_to_server(
+            StrategyService(app.strategies, hub), server
+        )
         engine_pb2_grpc.add_EngineServiceServicer_to_server(
-            EngineService(engine, hub, self._info, lambda: self.auth.requests), server
+            EngineService(app.engine, app.clock, hub, self._info, lambda: self.auth.requests), server
         )
         backtest_pb2_grpc.add_BacktestServiceServicer_to_server(
             BacktestService(
@@ -182,8 +198,8 @@ class GrpcServer:
     async def _update_health(self) -> None:
         serving = health_pb2.HealthCheckResponse.SERVING
         not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
-        running = self.engine.running
-        feeds = self.engine.ingestion.health()
+        running = self.app.engine.running
+        feeds = self.app.ingestion.health()
         for name in SERVICES:
             status = serving if running else not_serving
             if name == MARKET_DATA_SERVICE and not all(feed.connected for feed in feeds):

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from tradeplane.v1 import strategies_pb2, strategies_pb2_grpc
 
-from application.engine import Engine
 from application.messages import SignalEmitted
-from application.strategy_engine import StrategySlot
+from application.strategy_engine import StrategyEngine, StrategySlot
 from domain.errors import InvalidParameter
 from entrypoints.grpc import mapping
 from entrypoints.grpc.errors import ApiError, invalid, server_stream, unary
@@ -27,8 +26,8 @@ def _kind(slot: StrategySlot) -> str:
 
 
 class StrategyService(strategies_pb2_grpc.StrategyServiceServicer):
-    def __init__(self, engine: Engine, hub: StreamHub) -> None:
-        self._strategies = engine.strategies
+    def __init__(self, strategies: StrategyEngine, hub: StreamHub) -> None:
+        self._strategies = strategies
         self._hub = hub
 
     def _slot(self, strategy_id: str) -> StrategySlot:

@@ -41,7 +41,6 @@ from adapters.exchanges.binance import parse_frame
 from adapters.exchanges.simulator import ExchangeSimulator, RecordedMarket
 from adapters.historical import read_merged
 from adapters.memory import ManualClock
-from application.engine import Engine
 from application.messages import IntentRejected, SignalEmitted
 from application.ports import FeedHealth, MarketDataFeed
 from domain.market_data import MarketEvent, TradeTick
@@ -53,6 +52,7 @@ from entrypoints.backtest.run import run_backtest
 from entrypoints.backtest.settings import settings_for
 from entrypoints.backtest.spec import BacktestSpec
 from entrypoints.config import FeedSettings, Settings
+from entrypoints.container import App
 from tests.e2e.recorded_ticks import (
     RecordedTrade,
     swinging_trades,
@@ -97,15 +97,15 @@ millisecond, trailing stops exit between crossovers."""
 class Tape:
     """What one engine did: its signals and risk refusals as published, orders and fills as journaled."""
 
-    engine: Engine
+    app: App
     signals: list[Signal] = field(default_factory=list)
     refusals: list[IntentRejected] = field(default_factory=list)
 
     @classmethod
-    def attach(cls, engine: Engine) -> Tape:
-        tape = cls(engine)
-        engine.bus.subscribe(SignalEmitted, lambda message: tape.signals.append(message.signal))
-        engine.bus.subscribe(IntentRejected, tape.refusals.append)
+    def attach(cls, app: App) -> Tape:
+        tape = cls(app)
+        app.bus.subscribe(SignalEmitted, lambda message: tape.signals.append(message.signal))
+        app.bus.subscribe(IntentRejected, tape.refusals.append)
         return tape
 
     def orders(self) -> list[tuple[Any, ...]]:
@@ -124,11 +124,11 @@ class Tape:
                 order.status,
                 order.filled_quantity,
             )
-            for order in self.engine.trades.list_orders()
+            for order in self.app.trades.list_orders()
         ]
 
     def fills(self) -> list[Fill]:
-        return list(self.engine.trades.list_fills())
+        return list(self.app.trades.list_fills())
 
 
 class EventTimedFeed:
@@ -165,10 +165,10 @@ def run_backtest_path(spec: BacktestSpec, monkeypatch: pytest.MonkeyPatch) -> tu
     tapes: list[Tape] = []
     real_bootstrap = container.bootstrap
 
-    def watched(settings: Settings, **kwargs: Any) -> Engine:
-        engine = real_bootstrap(settings, **kwargs)
-        tapes.append(Tape.attach(engine))
-        return engine
+    def watched(settings: Settings, **kwargs: Any) -> App:
+        app = real_bootstrap(settings, **kwargs)
+        tapes.append(Tape.attach(app))
+        return app
 
     with monkeypatch.context() as patch:
         patch.setattr(container, "bootstrap", watched)
@@ -190,7 +190,7 @@ async def run_live_path(settings: Settings, recording: Path, trades: int) -> Tap
     simulator = ExchangeSimulator(RecordedMarket(recording), rate=0.0, ping_interval=None)
     simulator.pause()  # nothing is published before the engine has subscribed
     await simulator.start()
-    engine: Engine | None = None
+    app: App | None = None
     try:
         live = replace(
             settings,
@@ -212,9 +212,9 @@ async def run_live_path(settings: Settings, recording: Path, trades: int) -> Tap
         )
         clock = ManualClock()
         feeds = [EventTimedFeed(feed, clock) for feed in container.build_feeds(live, clock)]
-        engine = running = container.bootstrap(live, clock=clock, feeds=feeds)
+        app = running = container.bootstrap(live, clock=clock, feeds=feeds)
         tape = Tape.attach(running)
-        await running.start()
+        await running.engine.start()
         await _wait_until(
             lambda: simulator.subscriptions() == [[f"{SYMBOL.lower()}@trade"]],
             lambda: f"the feed subscribed (subscriptions {simulator.subscriptions()})",
@@ -224,16 +224,16 @@ async def run_live_path(settings: Settings, recording: Path, trades: int) -> Tap
             lambda: running.market.trades_seen >= trades,
             lambda: f"{trades} trades reached the engine (only {running.market.trades_seen})",
         )
-        await running.stop(cancel_open_orders=False)  # the backtest cancels nothing at its end
+        await running.engine.stop(cancel_open_orders=False)  # the backtest cancels nothing at its end
         health = feeds[0].health()
         assert (health.malformed, health.reconnects) == (0, 0), health
         assert running.market.trades_seen == trades
         assert (running.market.quotes, running.market.books) == ({}, {}), "trades only, as in the backtest"
         return tape
     finally:
-        if engine is not None:
-            await engine.stop(cancel_open_orders=False)
-            engine.close()
+        if app is not None:
+            await app.engine.stop(cancel_open_orders=False)
+            app.close()
         await simulator.stop()
 
 
@@ -305,7 +305,7 @@ def test_a_backtest_and_a_live_run_of_the_same_ticks_give_the_same_signals_order
     assert result.signals == len(backtest.signals)
     assert result.orders == len(backtest.orders())
     assert result.fills == backtest.fills()
-    assert live.engine.bus.stats.handler_errors == 0, live.engine.bus.stats.last_failures
+    assert live.app.bus.stats.handler_errors == 0, live.app.bus.stats.last_failures
 
     # The same signals: strategy, instrument, side or target, strength, reason, time.
     assert [
@@ -322,7 +322,7 @@ def test_a_backtest_and_a_live_run_of_the_same_ticks_give_the_same_signals_order
     ]
     assert live.fills() == backtest.fills()
     # And the account they leave is the same.
-    assert live.engine.portfolio.account.balances == backtest.engine.portfolio.account.balances
+    assert live.app.portfolio.account.balances == backtest.app.portfolio.account.balances
 
     # Not a trivial agreement: the strategy traded in and out several times.
     assert _round_trips(backtest.fills()) >= 3

@@ -26,7 +26,7 @@ from adapters.exchanges.binance.config import BinanceFeedConfig
 from adapters.exchanges.binance.feed import BinanceMarketDataFeed
 from adapters.exchanges.simulator.market import RandomWalkMarket
 from adapters.exchanges.simulator.server import ExchangeSimulator
-from adapters.memory.clock import LiveClock
+from adapters.system_clock import LiveClock
 from domain.identifiers import InstrumentId
 from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, QuoteTick, TradeTick
 from domain.order_book import OrderBook

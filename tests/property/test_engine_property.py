@@ -169,13 +169,13 @@ def test_the_engine_is_deterministic_and_its_books_reconcile(walk: list[Step], l
     assert exact_sub(h.portfolio.equity(), INITIAL) == pnl
 
     # (d) the OMS and the broker agree on what is open.
-    for order in h.execution.orders.values():
+    for order in h.orders.orders.values():
         venue = h.broker.get(order.client_order_id)
         if not order.status.is_terminal:
             assert venue is not None, order
             assert not venue.status.is_terminal, (order, venue)
     for venue in h.broker.open_orders():
-        assert not h.execution.get(venue.client_order_id).status.is_terminal
+        assert not h.orders.get(venue.client_order_id).status.is_terminal
 
     # Risk never let a position past its limit.
     assert all(change.quantity.copy_abs() <= MAX_POSITION for change in h.of_type(PositionChanged))

@@ -87,6 +87,7 @@ class PaperBroker:
     """
 
     name = "paper"
+    supports_stop_orders = False  # stop orders are held by the engine until triggered
 
     __slots__ = (
         "_arrivals",

@@ -74,7 +74,7 @@ def start(
     for env in reversed(started):
         loop.run_until_complete(asyncio.wait_for(env.close(), TEST_TIMEOUT_S))
     for env in started:
-        stats = env.engine.bus.stats
+        stats = env.app.bus.stats
         assert stats.handler_errors == 0, list(stats.last_failures)
     assert not error_log.records, [record.getMessage() for record in error_log.records]
 

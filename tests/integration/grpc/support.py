@@ -31,12 +31,11 @@ from tradeplane.v1 import (
 )
 
 from adapters.memory.feed import InMemoryFeed
-from application.engine import Engine
 from domain.identifiers import InstrumentId
 from domain.market_data import BookSnapshot, MarketEvent, QuoteTick, TradeTick
 from domain.values import AggressorSide
 from entrypoints.config import Settings, parse_settings
-from entrypoints.container import bootstrap
+from entrypoints.container import App, bootstrap
 from entrypoints.grpc.auth import hash_token
 from entrypoints.grpc.engine_service import EngineInfo
 from entrypoints.grpc.server import GrpcServer
@@ -218,7 +217,7 @@ class Env:
     """A running engine and its server, and a client channel (``stub``) to it."""
 
     settings: Settings
-    engine: Engine
+    app: App
     feed: InMemoryFeed
     server: GrpcServer
     port: int
@@ -239,10 +238,10 @@ class Env:
     def publish(self, *events: object) -> None:
         """Market events straight onto the engine's bus, as a feed delivers them."""
         for event in events:
-            self.engine.bus.publish(event)
+            self.app.bus.publish(event)
 
     def order_count(self) -> int:
-        return len(list(self.engine.trades.list_orders()))
+        return len(list(self.app.trades.list_orders()))
 
     async def submit(
         self,
@@ -281,7 +280,7 @@ class Env:
         for channel in self.channels:
             await channel.close()
         await self.server.stop(grace=0.5)
-        await self.engine.stop(cancel_open_orders=False)
+        await self.app.engine.stop(cancel_open_orders=False)
 
 
 async def start_env(*, tls: tuple[Path, Path] | None = None, **options: Any) -> Env:
@@ -290,15 +289,15 @@ async def start_env(*, tls: tuple[Path, Path] | None = None, **options: Any) -> 
         options.update(tls_cert=str(tls[0]), tls_key=str(tls[1]))
     settings = parse_settings(settings_dict(**options), source="<grpc-it>")
     feed = InMemoryFeed(market_events(time.time_ns()), name="memory")
-    engine = bootstrap(settings, feeds=[feed])
-    await engine.start()
+    app = bootstrap(settings, feeds=[feed])
+    await app.engine.start()
     await feed.wait_replayed()
     info = EngineInfo(name=settings.engine.name, version="0.0.0-test", mode="test", broker="paper")
-    server = GrpcServer(engine, settings.grpc, info)
+    server = GrpcServer(app, settings.grpc, info)
     port = await server.start()
     root = tls[0].read_bytes() if tls is not None else None
     channel = open_channel(f"127.0.0.1:{port}", root)
-    return Env(settings, engine, feed, server, port, Stubs(channel), root, [channel])
+    return Env(settings, app, feed, server, port, Stubs(channel), root, [channel])
 
 
 def open_channel(

@@ -115,15 +115,15 @@ ADMIN_WRITES: dict[str, Call] = {
 async def assert_untouched(env: Env) -> None:
     """No refused command changed anything."""
     assert env.order_count() == 1  # the resting order the test placed as admin
-    assert "resting" in env.engine.execution.open_orders
-    slot = env.engine.strategies.slot(STRATEGY)
+    assert "resting" in env.app.orders.open_orders
+    slot = env.app.strategies.slot(STRATEGY)
     assert not slot.active
     assert dict(slot.strategy.parameters())["slow"] == 3
     limits = (
         await env.stub.risk.GetRiskLimits(risk_pb2.GetRiskLimitsRequest(), metadata=ADMIN, timeout=T)
     ).limits
     assert limits.max_order_quantity == "5"
-    assert env.engine.trading.state.value == "ACTIVE"
+    assert env.app.risk.trading.state.value == "ACTIVE"
 
 
 async def test_a_viewer_reads_everything(env: Env) -> None:
@@ -181,10 +181,10 @@ async def test_a_trader_trades_and_runs_strategies(env: Env) -> None:
     for name, call in TRADER_WRITES.items():
         response = await call(env.stub, TRADER)
         assert response.ByteSize() > 0 or name == "CancelAllOrders", name
-    assert env.engine.execution.stats.orders_submitted == 2
-    assert not env.engine.execution.open_orders  # canceled by CancelOrder
-    assert not env.engine.strategies.slot(STRATEGY).active  # started, then stopped
-    assert dict(env.engine.strategies.slot(STRATEGY).strategy.parameters())["slow"] == 4
+    assert env.app.orders.stats.orders_submitted == 2
+    assert not env.app.orders.open_orders  # canceled by CancelOrder
+    assert not env.app.strategies.slot(STRATEGY).active  # started, then stopped
+    assert dict(env.app.strategies.slot(STRATEGY).strategy.parameters())["slow"] == 4
 
 
 async def test_an_admin_may_do_everything(env: Env) -> None:
@@ -195,8 +195,8 @@ async def test_an_admin_may_do_everything(env: Env) -> None:
     for name, call in ADMIN_WRITES.items():
         response = await call(env.stub, ADMIN)
         assert response.ByteSize() > 0, name
-    assert env.engine.execution.risk_limits.max_order_quantity == 1
-    assert env.engine.trading.state.value == "ACTIVE"  # halted, then resumed
+    assert env.app.risk.limits.max_order_quantity == 1
+    assert env.app.risk.trading.state.value == "ACTIVE"  # halted, then resumed
     stream = env.stub.market.StreamQuotes(market_data_pb2.StreamQuotesRequest(), metadata=ADMIN)
     await subscribed(env, "quotes")
     env.publish(quote("29999.00", "30001.00"))

@@ -391,7 +391,7 @@ async def test_the_engine_serves_on_after_every_bad_input(env: Env) -> None:
     assert status.running
     assert status.trading_state == common_pb2.TRADING_STATE_ACTIVE
     assert status.counters.handler_errors == 0
-    assert env.engine.bus.stats.handler_errors == 0
+    assert env.app.bus.stats.handler_errors == 0
     assert (status.counters.orders_submitted, status.counters.open_orders) == (1, 1)
     assert (await env.submit("still-trading")).order.status == common_pb2.ORDER_STATUS_FILLED
 
@@ -438,4 +438,4 @@ async def test_a_risk_refusal_is_failed_precondition_with_every_reason(env: Env)
     assert {kind for kind, _ in refusal.preconditions} == {"MAX_ORDER_QUANTITY", "PRICE_BAND"}
     assert refusal.fields == ()
     assert env.order_count() == 0
-    assert env.engine.execution.stats.risk_rejections == 1
+    assert env.app.orders.stats.risk_rejections == 1

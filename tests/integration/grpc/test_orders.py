@@ -100,7 +100,7 @@ async def test_a_limit_order_below_the_book_rests_until_canceled(env: Env) -> No
     )
     assert order.avg_fill_price == ""
     assert order.venue_order_id
-    assert env.engine.execution.open_orders.keys() == {"lmt-1"}
+    assert env.app.orders.open_orders.keys() == {"lmt-1"}
 
 
 async def test_submitting_the_same_client_order_id_twice_is_one_order(env: Env) -> None:
@@ -110,7 +110,7 @@ async def test_submitting_the_same_client_order_id_twice_is_one_order(env: Env) 
     assert not first.duplicate
     assert again.duplicate
     assert again.order == first.order
-    assert env.engine.execution.stats.orders_submitted == 1
+    assert env.app.orders.stats.orders_submitted == 1
     listed = await list_orders(env)
     assert [o.client_order_id for o in listed.orders] == ["idem-1"]
     assert len((await list_fills(env)).fills) == 1  # filled once, not twice
@@ -119,7 +119,7 @@ async def test_submitting_the_same_client_order_id_twice_is_one_order(env: Env) 
     again = await env.submit("idem-2", order_type=LIMIT, price="29990.00")
     assert again.duplicate
     assert again.order.venue_order_id == resting.venue_order_id
-    assert env.engine.execution.stats.orders_submitted == 2
+    assert env.app.orders.stats.orders_submitted == 2
 
 
 async def test_the_same_client_order_id_with_other_fields_is_already_exists(env: Env) -> None:
@@ -153,7 +153,7 @@ async def test_an_order_the_venue_rejects_says_why(env: Env) -> None:
     again = await env.submit("no-data", instrument_id=ETH)
     assert again.duplicate
     assert again.order == order
-    assert env.engine.execution.stats.orders_submitted == 1
+    assert env.app.orders.stats.orders_submitted == 1
 
 
 async def test_cancel_by_client_order_id_and_by_venue_order_id(env: Env) -> None:
@@ -176,7 +176,7 @@ async def test_cancel_by_client_order_id_and_by_venue_order_id(env: Env) -> None
         assert canceled.reason == "canceled on request"
         assert canceled.leaves_quantity == "0"
         assert canceled.venue_order_id == original.venue_order_id
-    assert not env.engine.execution.open_orders
+    assert not env.app.orders.open_orders
     assert (await get_order(env, client_order_id="c-1")).status == CANCELED
     # Canceling again is refused: the order is closed.
     refusal = await refused(
@@ -199,7 +199,7 @@ async def test_cancel_all_orders_of_one_instrument_then_of_all(env: Env) -> None
         orders_pb2.CancelAllOrdersRequest(instrument_id=ETH), metadata=TRADER, timeout=CALL_TIMEOUT_S
     )
     assert [(o.client_order_id, o.status) for o in only_eth.orders] == [("e-1", CANCELED)]
-    assert set(env.engine.execution.open_orders) == {"b-1", "b-2"}
+    assert set(env.app.orders.open_orders) == {"b-1", "b-2"}
 
     rest = await env.stub.orders.CancelAllOrders(
         orders_pb2.CancelAllOrdersRequest(), metadata=TRADER, timeout=CALL_TIMEOUT_S

@@ -361,7 +361,7 @@ async def test_halt_without_cancel_keeps_the_orders_working(env: Env) -> None:
     halted = await env.stub.risk.Halt(risk_pb2.HaltRequest(reason="look first"), metadata=ADMIN, timeout=T)
     assert not halted.canceled_orders
     assert halted.state.open_orders == 1
-    assert set(env.engine.execution.open_orders) == {"stays"}
+    assert set(env.app.orders.open_orders) == {"stays"}
     await env.stub.risk.Resume(risk_pb2.ResumeRequest(reset_peak=True), metadata=ADMIN, timeout=T)
 
 
@@ -391,7 +391,7 @@ async def test_list_start_and_stop_strategies(env: Env) -> None:
         strategies_pb2.StartStrategyRequest(strategy_id=STRATEGY), metadata=TRADER, timeout=T
     )
     assert started.strategy.active
-    assert env.engine.strategies.slot(STRATEGY).active
+    assert env.app.strategies.slot(STRATEGY).active
     stopped = await env.stub.strategies.StopStrategy(
         strategies_pb2.StopStrategyRequest(strategy_id=STRATEGY), metadata=TRADER, timeout=T
     )
@@ -539,7 +539,7 @@ async def test_health_follows_the_feed_then_the_engine(env: Env) -> None:
     status = await env.stub.engine.GetStatus(engine_pb2.GetStatusRequest(), metadata=VIEWER, timeout=T)
     assert [(feed.name, feed.connected) for feed in status.feeds] == [("memory", False)]
 
-    await env.engine.stop(cancel_open_orders=False)  # the engine stops: nothing is served
+    await env.app.engine.stop(cancel_open_orders=False)  # the engine stops: nothing is served
     await eventually(dict.fromkeys(("", *SERVICES), not_serving))
     assert not (
         await env.stub.engine.GetStatus(engine_pb2.GetStatusRequest(), metadata=VIEWER, timeout=T)
@@ -567,7 +567,7 @@ async def test_reflection_lists_and_describes_the_services_without_a_token(env: 
 async def test_a_second_server_on_a_port_in_use_is_refused_with_a_hint(env: Env) -> None:
     settings = GrpcSettings(listen=f"127.0.0.1:{env.port}")
     info = EngineInfo(name="second", version="0", mode="test", broker="paper")
-    second = GrpcServer(env.engine, settings, info)
+    second = GrpcServer(env.app, settings, info)
     with pytest.raises(ConfigError, match=r"cannot listen on 127\.0\.0\.1:\d+; is another engine"):
         await second.start()
     status = await env.stub.engine.GetStatus(engine_pb2.GetStatusRequest(), metadata=VIEWER, timeout=5)

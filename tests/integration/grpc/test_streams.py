@@ -164,5 +164,5 @@ async def test_stopping_the_server_ends_open_streams(env: Env) -> None:
     assert [m.trade.trade_id for m in got] == ["last-one"]
     assert env.server.hub.count() == 0
     env.publish(trade("30005.00", "after-stop"))  # the engine itself goes on
-    assert env.engine.market.last_price(InstrumentId(BTC)) == Decimal("30005.00")
-    assert env.engine.bus.stats.handler_errors == 0
+    assert env.app.market.last_price(InstrumentId(BTC)) == Decimal("30005.00")
+    assert env.app.bus.stats.handler_errors == 0

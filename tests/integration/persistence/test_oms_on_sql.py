@@ -35,7 +35,7 @@ def run(database: Database, engine: Engine) -> tuple[Harness, dict[str, Order]]:
     eth = h.submit(make_intent(instrument_id=ETH, quantity="1.25"))
     sold = h.submit(make_intent(side=OrderSide.SELL, quantity="0.2"))
     h.advance()
-    h.execution.cancel(resting.client_order_id)
+    h.cancel(resting.client_order_id)
     stop = h.submit(
         make_intent(side=OrderSide.SELL, order_type=OrderType.STOP_MARKET, stop_price="98.00", quantity="0.2")
     )
@@ -71,7 +71,7 @@ def test_a_fresh_repository_holds_what_the_oms_did(database: Database, engine: E
     assert orders["stop"].triggered_price == Decimal("97.90")
 
     fresh = database.track(SqlTradeRepository(database.open()))
-    oms = h.execution.orders
+    oms = h.orders.orders
     assert len(oms) == len(orders)
     for coid, order in oms.items():
         assert state(fresh.get_order(coid)) == state(order), coid

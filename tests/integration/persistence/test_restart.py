@@ -16,16 +16,16 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.memory import ManualClock
 from adapters.persistence.migrate import upgrade
-from application.engine import Engine
+from application.commands import CancelOrder, Halt, Resume, SubmitOrder, UpdateRiskLimits
 from domain.identifiers import InstrumentId, strategy_id
 from domain.intents import OrderIntent
 from domain.market_data import QuoteTick, TradeTick
-from domain.orders import OrderStatus, OrderType
+from domain.orders import Order, OrderStatus, OrderType
 from domain.positions import Position
 from domain.risk import RiskLimitBreached, TradingState
 from domain.values import AggressorSide, OrderSide
 from entrypoints.config import ConfigError, Settings, StorageSettings, parse_settings
-from entrypoints.container import bootstrap
+from entrypoints.container import App, bootstrap
 from tests.integration.persistence.support import Database
 
 BTC = InstrumentId("BTCUSDT.BINANCE")
@@ -51,11 +51,16 @@ def _settings(database: Database, tmp_path: Path) -> Settings:
     return replace(base, storage=storage)
 
 
-def _engine(settings: Settings, now: int) -> Engine:
-    engine = bootstrap(settings, clock=ManualClock(now), feeds=[])
-    engine.bus.publish(QuoteTick(BTC, Decimal("29999"), Decimal(5), Decimal("30001"), Decimal(5), now, now))
-    engine.bus.publish(TradeTick(BTC, Decimal("30000"), Decimal("0.5"), AggressorSide.BUYER, "t1", now, now))
-    return engine
+def _engine(settings: Settings, now: int) -> App:
+    app = bootstrap(settings, clock=ManualClock(now), feeds=[])
+    app.bus.publish(QuoteTick(BTC, Decimal("29999"), Decimal(5), Decimal("30001"), Decimal(5), now, now))
+    app.bus.publish(TradeTick(BTC, Decimal("30000"), Decimal("0.5"), AggressorSide.BUYER, "t1", now, now))
+    return app
+
+
+def _submit(app: App, intent: OrderIntent) -> Order:
+    """SubmitOrder, as the gRPC API sends it: a refusal raises."""
+    return app.bus.execute(SubmitOrder(intent=intent)).unwrap()
 
 
 def _intent(side: OrderSide, quantity: str, price: str | None = None) -> OrderIntent:
@@ -70,9 +75,9 @@ def _intent(side: OrderSide, quantity: str, price: str | None = None) -> OrderIn
     )
 
 
-def _release(engine: Engine) -> None:
+def _release(app: App) -> None:
     """What the process's death would do: the connections go (nothing more is committed)."""
-    engine.close()
+    app.close()
 
 
 @pytest.fixture
@@ -85,8 +90,8 @@ def test_positions_balances_and_working_orders_survive_a_crash(
     database: Database, migrated: Settings
 ) -> None:
     first = _engine(migrated, T0)
-    bought = first.execution.submit_intent(_intent(OrderSide.BUY, "0.3"))
-    resting = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    bought = _submit(first, _intent(OrderSide.BUY, "0.3"))
+    resting = _submit(first, _intent(OrderSide.BUY, "0.2", "29000"))
     assert bought.status is OrderStatus.FILLED
     assert resting.status is OrderStatus.ACCEPTED
     position = first.portfolio.positions[BTC].state()
@@ -97,15 +102,15 @@ def test_positions_balances_and_working_orders_survive_a_crash(
     second = _engine(migrated, T0 + 10**9)
     assert second.portfolio.positions[BTC].state() == position
     assert second.portfolio.account.balances == balances
-    assert list(second.execution.open_orders) == [resting.client_order_id]
-    adopted = second.execution.open_orders[resting.client_order_id]
+    assert list(second.orders.open_orders) == [resting.client_order_id]
+    adopted = second.orders.open_orders[resting.client_order_id]
     assert adopted.status is OrderStatus.ACCEPTED
     assert adopted.events == resting.events
     # the paper venue took it back, so a cancel completes
-    second.execution.cancel(resting.client_order_id)
+    second.bus.execute(CancelOrder(resting.client_order_id))
     assert adopted.status is OrderStatus.CANCELED
     # new ids continue after the stored ones
-    third_order = second.execution.submit_intent(_intent(OrderSide.SELL, "0.1"))
+    third_order = _submit(second, _intent(OrderSide.SELL, "0.1"))
     assert third_order.client_order_id == "R-3"
     fills = list(second.trades.list_fills())
     assert Position.from_fills(BTC, fills).state() == second.portfolio.positions[BTC].state()
@@ -116,7 +121,7 @@ def test_a_position_projection_that_disagrees_with_the_fills_is_reported_and_the
     database: Database, migrated: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.4"))
+    _submit(first, _intent(OrderSide.BUY, "0.4"))
     folded = first.portfolio.positions[BTC].state()
     _release(first)
     with database.engine.begin() as connection:
@@ -131,11 +136,11 @@ def test_an_order_never_acknowledged_is_settled_by_the_venue_not_assumed_rejecte
     database: Database, migrated: Settings
 ) -> None:
     first = _engine(migrated, T0)
-    order = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    order = _submit(first, _intent(OrderSide.BUY, "0.2", "29000"))
     # the acknowledgement was never committed: the store has the order as SUBMITTED
     _release(first)
     second = _engine(migrated, T0 + 10**9)
-    adopted = second.execution.open_orders[order.client_order_id]
+    adopted = second.orders.open_orders[order.client_order_id]
     assert adopted.status is OrderStatus.ACCEPTED  # the paper venue answered for it
     _release(second)
 
@@ -172,38 +177,38 @@ def test_a_kill_switch_survives_a_restart_and_the_drawdown_keeps_its_peak(
     database: Database, migrated: Settings
 ) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1"))
-    first.execution.halt("operator pulled the plug")
-    peak = first.trading.peak_equity
+    _submit(first, _intent(OrderSide.BUY, "0.1"))
+    first.bus.execute(Halt("operator pulled the plug"))
+    peak = first.risk.trading.peak_equity
     _release(first)
 
     second = _engine(migrated, T0 + 10**9)
-    assert second.trading.state is TradingState.HALTED
-    assert "operator pulled the plug" in second.trading.message
-    assert second.trading.peak_equity == peak
+    assert second.risk.trading.state is TradingState.HALTED
+    assert "operator pulled the plug" in second.risk.trading.message
+    assert second.risk.trading.peak_equity == peak
     with pytest.raises(RiskLimitBreached):
-        second.execution.submit_intent(_intent(OrderSide.BUY, "0.1"))
-    second.execution.resume()
-    assert second.trading.state is TradingState.ACTIVE
+        _submit(second, _intent(OrderSide.BUY, "0.1"))
+    second.bus.execute(Resume())
+    assert second.risk.trading.state is TradingState.ACTIVE
     _release(second)
 
     third = _engine(migrated, T0 + 2 * 10**9)
-    assert third.trading.state is TradingState.ACTIVE  # the resume was kept too
+    assert third.risk.trading.state is TradingState.ACTIVE  # the resume was kept too
     _release(third)
 
 
 def test_reset_state_clears_the_store_before_it_is_loaded(database: Database, migrated: Settings) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.2"))
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1", "29000"))
-    first.execution.halt("before the reset")
+    _submit(first, _intent(OrderSide.BUY, "0.2"))
+    _submit(first, _intent(OrderSide.BUY, "0.1", "29000"))
+    first.bus.execute(Halt("before the reset"))
     _release(first)
 
     second = bootstrap(migrated, clock=ManualClock(T0 + 10**9), feeds=[], reset_state=True)
     try:
         assert second.portfolio.positions == {}
-        assert second.execution.open_orders == {}
-        assert second.trading.state is TradingState.ACTIVE
+        assert second.orders.open_orders == {}
+        assert second.risk.trading.state is TradingState.ACTIVE
         assert second.portfolio.account.balances == {"USDT": Decimal("100000")}
         assert second.trades.list_orders() == []
     finally:
@@ -213,7 +218,7 @@ def test_reset_state_clears_the_store_before_it_is_loaded(database: Database, mi
 # -- reconciliation with the paper venue's own record (application/reconciliation.py) ----------
 
 
-def _store_goes_away(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def _store_goes_away(engine: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on nothing this engine does is committed (as if it died right here), while
     the venue goes on recording what it does."""
 
@@ -227,7 +232,7 @@ def test_fills_the_venue_made_but_the_store_never_committed_are_booked_at_restar
     migrated: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _engine(migrated, T0)
-    resting = first.execution.submit_intent(_intent(OrderSide.BUY, "0.4", "29990"))
+    resting = _submit(first, _intent(OrderSide.BUY, "0.4", "29990"))
     first.trades.commit()
     _store_goes_away(first, monkeypatch)
     first.bus.publish(TradeTick(BTC, Decimal("29980"), Decimal("0.25"), AggressorSide.SELLER, "t2", T0, T0))
@@ -237,7 +242,7 @@ def test_fills_the_venue_made_but_the_store_never_committed_are_booked_at_restar
     monkeypatch.undo()
 
     second = _engine(migrated, T0 + 10**9)
-    order = second.execution.open_orders[resting.client_order_id]
+    order = second.orders.open_orders[resting.client_order_id]
     assert order.status is OrderStatus.PARTIALLY_FILLED
     assert order.fills == venue_fills  # the venue's own fills: same trade ids, prices and fees
     assert second.portfolio.positions[BTC].quantity == Decimal("0.25")
@@ -253,7 +258,7 @@ def test_an_order_the_venue_closed_while_the_store_thought_it_open_is_closed(
     migrated: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _engine(migrated, T0)
-    resting = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    resting = _submit(first, _intent(OrderSide.BUY, "0.2", "29000"))
     first.trades.commit()
     original_commit = first.trades.commit
     calls = 0
@@ -266,13 +271,13 @@ def test_an_order_the_venue_closed_while_the_store_thought_it_open_is_closed(
         original_commit()
 
     monkeypatch.setattr(first.trades, "commit", commit_once)
-    first.execution.cancel(resting.client_order_id)
+    first.bus.execute(CancelOrder(resting.client_order_id))
     _release(first)
     monkeypatch.undo()
 
     second = _engine(migrated, T0 + 10**9)
-    assert second.execution.open_orders == {}
-    closed = second.execution.get(resting.client_order_id)
+    assert second.orders.open_orders == {}
+    closed = second.orders.get(resting.client_order_id)
     assert closed.status is OrderStatus.CANCELED
     assert closed.events[-1].reason == "canceled on request"
     _release(second)
@@ -287,12 +292,12 @@ def _with_latency(settings: Settings) -> Settings:
 def test_an_order_the_venue_never_received_is_rejected_by_its_answer(migrated: Settings) -> None:
     settings = _with_latency(migrated)
     first = _engine(settings, T0)
-    lost = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    lost = _submit(first, _intent(OrderSide.BUY, "0.2", "29000"))
     assert lost.status is OrderStatus.SUBMITTED  # still on its way when the process dies
     _release(first)
 
     second = _engine(settings, T0 + 10**9)
-    order = second.execution.get(lost.client_order_id)
+    order = second.orders.get(lost.client_order_id)
     assert order.status is OrderStatus.REJECTED
     assert "never reached the venue" in order.events[-1].reason
     _release(second)
@@ -301,17 +306,17 @@ def test_an_order_the_venue_never_received_is_rejected_by_its_answer(migrated: S
 def test_a_cancel_the_venue_never_received_is_sent_again(migrated: Settings) -> None:
     settings = _with_latency(migrated)
     first = _engine(settings, T0)
-    resting = first.execution.submit_intent(_intent(OrderSide.BUY, "0.2", "29000"))
+    resting = _submit(first, _intent(OrderSide.BUY, "0.2", "29000"))
     later = T0 + 2 * 10**9
     quote = QuoteTick(BTC, Decimal("29999"), Decimal(5), Decimal("30001"), Decimal(5), later, later)
     first.bus.publish(quote)
     assert resting.status is OrderStatus.ACCEPTED
-    first.execution.cancel(resting.client_order_id)
+    first.bus.execute(CancelOrder(resting.client_order_id))
     assert resting.status is OrderStatus.CANCEL_PENDING  # the cancel is on its way
     _release(first)
 
     second = _engine(settings, later + 10**9)  # its first market event lets the resent cancel arrive
-    assert second.execution.get(resting.client_order_id).status is OrderStatus.CANCELED
+    assert second.orders.get(resting.client_order_id).status is OrderStatus.CANCELED
     _release(second)
 
 
@@ -319,30 +324,30 @@ def test_an_order_working_at_the_venue_but_unknown_to_the_store_is_taken_in_as_e
     database: Database, migrated: Settings
 ) -> None:
     first = _engine(migrated, T0)
-    resting = first.execution.submit_intent(_intent(OrderSide.SELL, "0.1", "31000"))
+    resting = _submit(first, _intent(OrderSide.SELL, "0.1", "31000"))
     _release(first)
     with database.engine.begin() as connection:  # the store lost it (restored from an old backup)
         for table in ("order_events", "orders"):
             connection.execute(text(f"DELETE FROM {table}"))
 
     second = _engine(migrated, T0 + 10**9)
-    external = second.execution.open_orders[resting.client_order_id]
+    external = second.orders.open_orders[resting.client_order_id]
     assert external.strategy_id is None
     assert external.status is OrderStatus.ACCEPTED
     assert external.venue_order_id == resting.venue_order_id
     assert second.trades.get_order(resting.client_order_id) is not None  # journaled now
-    second.execution.cancel(resting.client_order_id)  # and an operator can cancel it
+    second.bus.execute(CancelOrder(resting.client_order_id))  # and an operator can cancel it
     assert external.status is OrderStatus.CANCELED
     _release(second)
 
 
 def test_reset_state_also_gives_the_paper_venue_a_fresh_start(migrated: Settings) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1", "29000"))
+    _submit(first, _intent(OrderSide.BUY, "0.1", "29000"))
     _release(first)
     second = bootstrap(migrated, clock=ManualClock(T0 + 10**9), feeds=[], reset_state=True)
     try:
-        assert second.execution.open_orders == {}  # not even as an external order
+        assert second.orders.open_orders == {}  # not even as an external order
     finally:
         _release(second)
 
@@ -357,8 +362,8 @@ def test_a_venue_log_that_is_not_one_is_refused_with_a_clear_error(migrated: Set
 
 def test_account_snapshots_are_the_live_equity_curve_and_survive_a_restart(migrated: Settings) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.3"))
-    taken = first.snapshot_account()
+    _submit(first, _intent(OrderSide.BUY, "0.3"))
+    taken = first.engine.snapshot_account()
     assert taken is not None
     assert taken.fees == first.portfolio.positions[BTC].fees
     assert taken.equity == first.portfolio.equity()
@@ -366,7 +371,7 @@ def test_account_snapshots_are_the_live_equity_curve_and_survive_a_restart(migra
 
     second = _engine(migrated, T0 + 10**9)
     assert second.trades.account_snapshots() == [taken]  # exact decimals, as taken
-    later = second.snapshot_account()
+    later = second.engine.snapshot_account()
     assert second.trades.account_snapshots(since_ns=T0 + 1) == [later]
     assert second.trades.account_snapshots(limit=1) == [later]
     _release(second)
@@ -382,12 +387,12 @@ def test_limits_changed_before_a_restart_give_way_to_the_configured_ones_and_say
     migrated: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = _engine(migrated, T0)
-    tighter = replace(first.execution.risk_limits, max_order_quantity=Decimal("0.2"), max_open_orders=3)
-    first.execution.update_risk_limits(tighter)  # e.g. over gRPC UpdateRiskLimits
+    tighter = replace(first.risk.limits, max_order_quantity=Decimal("0.2"), max_open_orders=3)
+    first.bus.execute(UpdateRiskLimits(tighter))  # e.g. over gRPC UpdateRiskLimits
     _release(first)
 
     second = _engine(migrated, T0 + 10**9)
-    assert second.execution.risk_limits.max_order_quantity == Decimal(1)  # the configured one
+    assert second.risk.limits.max_order_quantity == Decimal(1)  # the configured one
     warnings = [r.getMessage() for r in caplog.records if "risk limit" in r.getMessage()]
     assert any("max_order_quantity was 0.2 before the restart, is 1 now" in w for w in warnings), warnings
     assert any("max_open_orders was 3 before the restart, is unset now" in w for w in warnings), warnings
@@ -398,13 +403,13 @@ def test_an_unreadable_limits_record_does_not_stop_a_restart(
     database: Database, migrated: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = _engine(migrated, T0)
-    first.execution.halt("before the record is damaged")
+    first.bus.execute(Halt("before the record is damaged"))
     _release(first)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE risk_state SET limits = '{not json'"))
 
     second = _engine(migrated, T0 + 10**9)
-    assert second.trading.state is TradingState.HALTED  # the state itself is intact
+    assert second.risk.trading.state is TradingState.HALTED  # the state itself is intact
     assert any("stored risk limits cannot be read" in r.getMessage() for r in caplog.records)
     _release(second)
 
@@ -421,7 +426,7 @@ def test_a_corrupt_row_in_the_trades_store_is_a_clear_error_not_a_traceback(
     database: Database, migrated: Settings, damage: str
 ) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1"))
+    _submit(first, _intent(OrderSide.BUY, "0.1"))
     _release(first)
     if database.backend == "postgres" and "'abc'" in damage:
         with pytest.raises(DBAPIError), database.engine.begin() as connection:
@@ -435,12 +440,12 @@ def test_a_corrupt_row_in_the_trades_store_is_a_clear_error_not_a_traceback(
 
 def test_after_a_restart_the_portfolio_and_the_risk_state_share_one_equity_peak(migrated: Settings) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.3"))
-    first.execution.halt("record the state")
-    peak = first.trading.peak_equity
+    _submit(first, _intent(OrderSide.BUY, "0.3"))
+    first.bus.execute(Halt("record the state"))
+    peak = first.risk.trading.peak_equity
     _release(first)
     second = _engine(migrated, T0 + 10**9)
-    assert second.trading.peak_equity == peak
+    assert second.risk.trading.peak_equity == peak
     assert second.portfolio.peak_equity >= peak  # the same peak, raised by any new mark
     _release(second)
 
@@ -449,7 +454,7 @@ def test_reset_state_on_a_store_that_cannot_open_keeps_the_venue_log(
     migrated: Settings, tmp_path: Path
 ) -> None:
     first = _engine(migrated, T0)
-    first.execution.submit_intent(_intent(OrderSide.BUY, "0.1", "29000"))
+    _submit(first, _intent(OrderSide.BUY, "0.1", "29000"))
     _release(first)
     log_path = migrated.storage.venue_log_path()
     before = log_path.read_text()

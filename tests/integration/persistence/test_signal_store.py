@@ -137,7 +137,7 @@ def test_through_the_engine_a_crash_before_the_end_of_event_commit_loses_no_orde
 
     before = trades.commits
     h.trade("100")  # BUY 0.5 -> an order, filled by the paper broker at once
-    (order,) = h.execution.orders.values()
+    (order,) = h.orders.orders.values()
     assert order.status is OrderStatus.FILLED
     assert trades.commits - before == 2, "the order (with its signal) and the fill: no third commit"
     caused = list(signals_of(database).list())

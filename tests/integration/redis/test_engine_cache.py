@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from adapters.redis.cache import RedisCache
+from application.commands import SubmitOrder
 from domain.identifiers import InstrumentId, strategy_id
 from domain.intents import OrderIntent
 from domain.market_data import BookSnapshot, QuoteTick, TradeTick
@@ -29,13 +30,13 @@ def test_a_quote_the_engine_sees_is_readable_from_another_process(redis_url: str
         demo_settings("ws://127.0.0.1:1", "http://127.0.0.1:1"),
         redis=RedisSettings(cache=True, url=redis_url, prefix=prefix),
     )
-    engine = bootstrap(settings, feeds=[])
+    app = bootstrap(settings, feeds=[])
     try:
         now = time.time_ns()
         quote = QuoteTick(
             BTC, Decimal("29999.5"), Decimal("1.25"), Decimal("30000.5"), Decimal("2"), now, now
         )
-        engine.bus.publish(quote)
+        app.bus.publish(quote)
         reader = RedisCache(redis.Redis.from_url(redis_url), prefix=prefix, background=False)
         try:
             deadline = time.monotonic() + 5
@@ -45,7 +46,7 @@ def test_a_quote_the_engine_sees_is_readable_from_another_process(redis_url: str
         finally:
             reader.close()
     finally:
-        engine.close()
+        app.close()
 
 
 def test_book_top_position_and_risk_state_are_readable_from_another_process(
@@ -55,10 +56,10 @@ def test_book_top_position_and_risk_state_are_readable_from_another_process(
         demo_settings("ws://127.0.0.1:1", "http://127.0.0.1:1"),
         redis=RedisSettings(cache=True, url=redis_url, prefix=prefix),
     )
-    engine = bootstrap(settings, feeds=[])
+    app = bootstrap(settings, feeds=[])
     try:
         now = time.time_ns()
-        engine.bus.publish(
+        app.bus.publish(
             BookSnapshot.create(
                 instrument_id=BTC,
                 bids=[("29999.50", "1.25"), ("29999.00", "3")],
@@ -68,7 +69,7 @@ def test_book_top_position_and_risk_state_are_readable_from_another_process(
                 ts_init=now,
             )
         )
-        engine.bus.publish(
+        app.bus.publish(
             TradeTick(BTC, Decimal("30000"), Decimal("0.5"), AggressorSide.BUYER, "t1", now, now)
         )
         intent = OrderIntent(
@@ -79,7 +80,7 @@ def test_book_top_position_and_risk_state_are_readable_from_another_process(
             order_type=OrderType.MARKET,
             ts_event=now,
         )
-        engine.execution.submit_intent(intent)
+        app.bus.execute(SubmitOrder(intent=intent)).unwrap()
         reader = RedisCache(redis.Redis.from_url(redis_url), prefix=prefix, background=False)
         try:
             deadline = time.monotonic() + 5
@@ -97,7 +98,7 @@ def test_book_top_position_and_risk_state_are_readable_from_another_process(
         finally:
             reader.close()
     finally:
-        engine.close()
+        app.close()
 
 
 @pytest.mark.parametrize(

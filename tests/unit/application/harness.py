@@ -1,22 +1,22 @@
-"""An engine built from real parts (bus, clock, stores, portfolio, paper broker, risk, OMS) and fakes.
+"""An engine built by the composition root (``bootstrap``) on in-memory adapters and fakes.
 
-``build()`` wires exactly what the composition root wires, with the in-memory adapters, a
-``ManualClock`` and an ``InMemoryFeed``; the harness records every engine message on the bus
-and every handler failure. The fakes are port implementations, not mocks: ``RecordingBroker``
-(a venue that answers only when the test says so) and ``ScriptedStrategy`` (a strategy whose
-signals are a table keyed by price).
+``build()`` makes a ``Settings`` and hands ``bootstrap`` a ``ManualClock``, an ``InMemoryFeed``
+and, when asked, a fake broker or other stores, so the tests run the one wiring production
+runs. The harness records every engine message on the bus and every handler failure. The
+fakes are port implementations, not mocks: ``RecordingBroker`` (a venue that answers only
+when the test says so) and ``ScriptedStrategy`` (a strategy whose signals are a table keyed by
+price).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
+from adapters.brokers.paper import PaperBrokerConfig
 from adapters.memory import (
-    InMemoryCache,
     InMemoryFeed,
     InMemoryMarketDataRepository,
     InMemorySignalRepository,
@@ -24,8 +24,9 @@ from adapters.memory import (
     ManualClock,
 )
 from application.bus import HandlerFailure, MessageBus
+from application.commands import CancelAllOrders, CancelOrder, Halt, Resume, SubmitOrder, SubmitResult
 from application.engine import Engine
-from application.execution import ExecutionEngine
+from application.execution import BrokerReports, OrderManager, RiskMonitor, StopManager
 from application.ingestion import IngestionService
 from application.market_state import MarketState
 from application.messages import (
@@ -40,26 +41,23 @@ from application.messages import (
     PositionChanged,
     SignalEmitted,
     StrategyFailed,
+    VenueOrder,
 )
-from application.ports import Broker, MarketDataFeed, SignalRepository, TradeRepository
+from application.ports import MarketDataFeed, SignalRepository, TradeRepository
 from application.strategy_engine import StrategyEngine
-from domain.identifiers import InstrumentId, StrategyId, TradeId, VenueOrderId
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
 from domain.instrument import Instrument
 from domain.intents import OrderIntent
 from domain.market_data import Bar, MarketEvent, QuoteTick, TradeTick
 from domain.orders import Fill, Order, OrderStatus
 from domain.portfolio import Portfolio
-from domain.risk import (
-    PositionStops,
-    PreTradeRisk,
-    RiskLimits,
-    StopRules,
-    TradingStateChanged,
-    TradingStateMachine,
-)
+from domain.risk import RiskLimits, StopRules, TradingState, TradingStateChanged, TradingStateMachine
 from domain.signals import Signal
 from domain.strategies.base import NO_SIGNALS
 from domain.values import AggressorSide, OrderSide
+from entrypoints.config import BrokerSettings, EngineSettings, LoggingSettings, Settings, StorageSettings
+from entrypoints.container import App, bootstrap
+from entrypoints.storage import Stores
 from tests.builders import BTCUSDT, ETHUSDT, STEP_NS, TS, make_instrument
 
 M = TypeVar("M")
@@ -68,7 +66,6 @@ BTC = BTCUSDT
 ETH = ETHUSDT
 RECORDED = (
     SignalEmitted,
-    OrderIntent,
     IntentRejected,
     OrderUpdated,
     PositionChanged,
@@ -96,12 +93,15 @@ def eth() -> Instrument:
 
 
 class RecordingBroker:
-    """A ``Broker`` that records submits and cancels and reports only what a test tells it to."""
+    """A ``Broker`` that records submits and cancels and reports only what a test tells it to.
+
+    As a venue asked after a restart, it knows no order (nothing it was told survives)."""
 
     name = "recording"
 
-    def __init__(self, publish: Callable[[object], None]) -> None:
+    def __init__(self, publish: Callable[[object], None], *, supports_stop_orders: bool = False) -> None:
         self._publish = publish
+        self.supports_stop_orders = supports_stop_orders
         self.submitted: list[Order] = []
         self.canceled: list[Order] = []
         self.on_submit: Callable[[Order], None] | None = None
@@ -115,6 +115,12 @@ class RecordingBroker:
 
     def cancel(self, order: Order) -> None:
         self.canceled.append(order)
+
+    def query_order(self, client_order_id: ClientOrderId) -> VenueOrder | None:
+        return None
+
+    def query_open_orders(self) -> Sequence[VenueOrder]:
+        return ()
 
     # -- what the venue says, when the test says so --------------------------------------
 
@@ -240,27 +246,102 @@ class ScriptedStrategy:
 
 @dataclass(repr=False)
 class Harness:
-    bus: MessageBus
+    app: App
     clock: ManualClock
-    portfolio: Portfolio
-    market: MarketState
-    cache: InMemoryCache
-    market_data: InMemoryMarketDataRepository
-    signals: Any  # InMemorySignalRepository, or the SignalRepository passed to build()
-    trades: Any  # InMemoryTradeRepository, or the TradeRepository passed to build()
-    broker: Any  # PaperBroker or RecordingBroker
-    risk: PreTradeRisk
-    trading: TradingStateMachine
-    stops: PositionStops | None
-    execution: ExecutionEngine
-    strategies: StrategyEngine
     feed: InMemoryFeed
-    ingestion: IngestionService
-    engine: Engine
     failures: list[HandlerFailure] = field(default_factory=list)
     messages: list[object] = field(default_factory=list)
     expect_failures: bool = False
     _trade_ids: int = 0
+
+    # -- what the tests look at (the application's parts) --------------------------------
+
+    @property
+    def bus(self) -> MessageBus:
+        return self.app.bus
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.engine
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self.app.portfolio
+
+    @property
+    def market(self) -> MarketState:
+        return self.app.market
+
+    @property
+    def orders(self) -> OrderManager:
+        return self.app.orders
+
+    @property
+    def reports(self) -> BrokerReports:
+        return self.app.reports
+
+    @property
+    def stops(self) -> StopManager:
+        return self.app.stops
+
+    @property
+    def risk(self) -> RiskMonitor:
+        return self.app.risk
+
+    @property
+    def trading(self) -> TradingStateMachine:
+        return self.app.risk.trading
+
+    @property
+    def strategies(self) -> StrategyEngine:
+        return self.app.strategies
+
+    @property
+    def ingestion(self) -> IngestionService:
+        return self.app.ingestion
+
+    @property
+    def broker(self) -> Any:  # PaperBroker or RecordingBroker
+        return self.app.broker
+
+    @property
+    def trades(self) -> Any:  # InMemoryTradeRepository, or the TradeRepository passed to build()
+        return self.app.trades
+
+    @property
+    def signals(self) -> Any:  # InMemorySignalRepository, or the SignalRepository passed to build()
+        return self.app.signals
+
+    @property
+    def market_data(self) -> Any:
+        return self.app.market_data
+
+    # -- commands, as an operator sends them ---------------------------------------------
+
+    def submit(self, intent: OrderIntent, *, client_order_id: str | None = None) -> Order:
+        """``SubmitOrder`` at the clock's next step; raises the refusal like the gRPC API does."""
+        return self.try_submit(intent, client_order_id=client_order_id).unwrap()
+
+    def try_submit(self, intent: OrderIntent, *, client_order_id: str | None = None) -> SubmitResult:
+        """``SubmitOrder`` at the clock's next step; the result, refused or not."""
+        self.advance()
+        coid = ClientOrderId(client_order_id) if client_order_id is not None else None
+        return self.bus.execute(SubmitOrder(intent=intent, client_order_id=coid))
+
+    def cancel(self, client_order_id: str) -> Order:
+        return self.bus.execute(CancelOrder(client_order_id))
+
+    def cancel_all(self, instrument_id: InstrumentId | None = None) -> tuple[Order, ...]:
+        return self.bus.execute(CancelAllOrders(instrument_id))
+
+    def halt(self, reason: str, *, cancel_open_orders: bool = False) -> TradingState:
+        state = self.bus.execute(Halt(reason))
+        if cancel_open_orders:
+            self.cancel_all()
+        return state
+
+    def resume(self, *, reset_peak: bool = False) -> TradingState:
+        return self.bus.execute(Resume(reset_peak=reset_peak))
 
     # -- driving the market ------------------------------------------------------------
 
@@ -321,11 +402,6 @@ class Harness:
         self.bus.publish(bar)
         return bar
 
-    def submit(self, intent: OrderIntent, *, client_order_id: str | None = None) -> Order:
-        """``submit_intent`` at the clock's next step (as a command from outside the bus)."""
-        self.advance()
-        return self.execution.submit_intent(intent, client_order_id=client_order_id)
-
     # -- reading what happened -------------------------------------------------------------
 
     def of_type(self, message_type: type[M]) -> list[M]:
@@ -365,85 +441,44 @@ def build(
     clock to each event's time; ``feeds`` replaces it. ``trades`` replaces the in-memory trade
     store (e.g. a ``SqlTradeRepository`` in the persistence tests), ``signals`` the signals store.
     """
-    failures: list[HandlerFailure] = []
-    bus = MessageBus(on_error=lambda failure, error: failures.append(failure))
-    clock = ManualClock(start_ns)
-    portfolio = Portfolio(
-        instruments=list(instruments) if instruments is not None else [btc(), eth()],
-        valuation_currency="USDT",
-        balances=dict(balances) if balances is not None else {"USDT": "10000"},
-    )
-    cache = InMemoryCache()
-    market = MarketState(cache=cache)
-    market_data = market_data if market_data is not None else InMemoryMarketDataRepository()
-    signals = signals if signals is not None else InMemorySignalRepository()
-    trades = trades if trades is not None else InMemoryTradeRepository()
-    venue: Broker
-    if broker == "paper":
-        venue = PaperBroker(
-            publish=bus.publish,
-            instruments=portfolio.instruments,
-            config=paper or PaperBrokerConfig(maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0)),
-        )
-    elif broker == "recording":
-        venue = RecordingBroker(bus.publish)
-    else:
+    if broker not in ("paper", "recording"):
         raise ValueError(f"broker must be 'paper' or 'recording', was {broker!r}")
-    risk_limits = limits or RiskLimits()
-    risk = PreTradeRisk(risk_limits)
-    trading = TradingStateMachine(risk_limits)
-    stops = PositionStops(stop_rules) if stop_rules is not None else None
-    execution = ExecutionEngine(
-        bus=bus,
-        broker=venue,
-        trades=trades,
-        portfolio=portfolio,
-        market=market,
-        risk=risk,
-        trading=trading,
-        clock=clock,
-        stops=stops,
-        mark_interval_ns=mark_interval_ns,
-        broker_supports_stops=broker_supports_stops,
+    paper = paper or PaperBrokerConfig(maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0))
+    settings = Settings(
+        source="<test harness>",
+        engine=EngineSettings(
+            mark_interval_ms=max(1, mark_interval_ns // 1_000_000), feed_restart_delay_s=restart_delay
+        ),
+        balances={asset: Decimal(str(amount)) for asset, amount in (balances or {"USDT": "10000"}).items()},
+        instruments=tuple(instruments) if instruments is not None else (btc(), eth()),
+        feeds=(),
+        broker=BrokerSettings(kind="paper", options={f.name: getattr(paper, f.name) for f in fields(paper)}),
+        strategies=(),
+        risk=limits or RiskLimits(),
+        stops=stop_rules or StopRules(),
+        logging=LoggingSettings(),
+        storage=StorageSettings(kind="memory"),
     )
-    strategies = StrategyEngine(
-        bus=bus, signals=signals, portfolio=portfolio, working_quantity=execution.working_quantity
-    )
+    failures: list[HandlerFailure] = []
+    clock = ManualClock(start_ns)
     feed = InMemoryFeed(events, clock=clock)
-    ingestion = IngestionService([feed] if feeds is None else feeds, bus.publish, restart_delay=restart_delay)
-    engine = Engine(
-        bus=bus,
+    app = bootstrap(
+        settings,
         clock=clock,
-        market=market,
-        market_data=market_data,
-        trades=trades,
-        strategies=strategies,
-        execution=execution,
-        portfolio=portfolio,
-        trading=trading,
-        ingestion=ingestion,
-        broker_handlers=venue,
+        feeds=[feed] if feeds is None else feeds,
+        broker=(
+            (lambda publish: RecordingBroker(publish, supports_stop_orders=broker_supports_stops))
+            if broker == "recording"
+            else None
+        ),
+        stores=Stores(
+            trades if trades is not None else InMemoryTradeRepository(),
+            signals if signals is not None else InMemorySignalRepository(),
+            market_data if market_data is not None else InMemoryMarketDataRepository(),
+        ),
+        on_handler_error=lambda failure, error: failures.append(failure),
     )
-    harness = Harness(
-        bus=bus,
-        clock=clock,
-        portfolio=portfolio,
-        market=market,
-        cache=cache,
-        market_data=market_data,
-        signals=signals,
-        trades=trades,
-        broker=venue,
-        risk=risk,
-        trading=trading,
-        stops=stops,
-        execution=execution,
-        strategies=strategies,
-        feed=feed,
-        ingestion=ingestion,
-        engine=engine,
-        failures=failures,
-    )
+    harness = Harness(app=app, clock=clock, feed=feed, failures=failures)
     for message_type in RECORDED:  # after the engine's own handlers: the order they saw
-        bus.subscribe(message_type, harness.messages.append)
+        app.bus.subscribe(message_type, harness.messages.append)
     return harness

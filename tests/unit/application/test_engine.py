@@ -103,30 +103,30 @@ def run(h: Harness, *, during: Callable[[], None] = lambda: None, cancel_open_or
 # -- wiring ---------------------------------------------------------------------------------------
 
 
-def test_the_bus_wiring_order_is_market_state_store_broker_oms_strategies(make: Make) -> None:
+def test_the_bus_wiring_order_is_market_state_store_venue_stops_risk_strategies(make: Make) -> None:
     h = make()
     bus, market, store, broker = h.bus, h.market, h.market_data, h.broker
-    oms, strategies = h.execution, h.strategies
+    reports, strategies = h.reports, h.strategies
 
     assert bus.handlers(TradeTick) == (
         market.on_trade,
         store.append,
         broker.on_trade,
-        oms.on_trade,
+        h.stops.on_trade,
+        h.risk.on_trade,
         strategies.on_trade,
     )
     assert bus.handlers(QuoteTick) == (market.on_quote, store.append, broker.on_quote, strategies.on_quote)
     assert bus.handlers(BookSnapshot) == (market.on_book_snapshot, broker.on_book_snapshot)
     assert bus.handlers(BookDelta) == (market.on_book_delta, broker.on_book_delta)
-    assert bus.handlers(Bar) == (market.on_bar, store.append, broker.on_bar, oms.on_bar, strategies.on_bar)
-    assert bus.handlers(OrderIntent)[:2] == (strategies.on_intent, oms.on_intent)
+    assert bus.handlers(Bar) == (market.on_bar, store.append, broker.on_bar, h.risk.on_bar, strategies.on_bar)
     for report, handler in (
-        (OrderAccepted, oms.on_accepted),
-        (OrderRejected, oms.on_rejected),
-        (OrderFilled, oms.on_filled),
-        (OrderCanceled, oms.on_canceled),
-        (OrderExpired, oms.on_expired),
-        (CancelRejected, oms.on_cancel_rejected),
+        (OrderAccepted, reports.on_accepted),
+        (OrderRejected, reports.on_rejected),
+        (OrderFilled, reports.on_filled),
+        (OrderCanceled, reports.on_canceled),
+        (OrderExpired, reports.on_expired),
+        (CancelRejected, reports.on_cancel_rejected),
     ):
         assert bus.handlers(report)[0] == handler
 
@@ -137,7 +137,8 @@ def test_a_broker_without_market_data_handlers_is_not_subscribed(make: Make) -> 
     assert h.bus.handlers(TradeTick) == (
         h.market.on_trade,
         h.market_data.append,
-        h.execution.on_trade,
+        h.stops.on_trade,
+        h.risk.on_trade,
         h.strategies.on_trade,
     )
 
@@ -195,7 +196,7 @@ def test_stop_cancels_the_open_orders_when_asked(make: Make) -> None:
 
     (order,) = orders
     assert order.status is OrderStatus.CANCELED
-    assert h.execution.open_orders == {}
+    assert h.orders.open_orders == {}
     assert h.broker.open_orders() == []
 
 

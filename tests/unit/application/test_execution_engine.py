@@ -1,4 +1,4 @@
-"""ExecutionEngine (the OMS): validation, risk, journal-before-send, broker reports, idempotency, cancels."""
+"""The order manager and broker reports: validation, risk, journal-before-send, reports, idempotency, cancels."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-import application.execution as execution_module
+import application.execution.order_journal as order_journal
 from adapters.memory import InMemoryTradeRepository
+from application.commands import SubmitOrder
 from application.execution import UnknownOrder
 from application.messages import (
     CancelRejected,
@@ -44,7 +45,7 @@ def nothing_sent(h: Harness) -> None:
     assert h.broker.submitted == []
     assert h.trades.list_orders() == []
     assert h.trades.journal() == []
-    assert h.execution.orders == {}
+    assert h.orders.orders == {}
 
 
 # -- instrument rules ---------------------------------------------------------------------------
@@ -75,15 +76,18 @@ def test_an_intent_breaking_an_instrument_rule_is_rejected_and_nothing_is_sent(
     assert [r.reason for r in rejected.rejections] == [RiskReason.INSTRUMENT_RULE]
     assert words in rejected.rejections[0].message
     nothing_sent(h)
-    assert h.execution.stats.risk_rejections == 1
+    assert h.orders.stats.risk_rejections == 1
 
 
-def test_an_intent_published_on_the_bus_is_rejected_without_a_handler_error(make: Make) -> None:
+def test_a_refused_intent_is_returned_and_published_never_raised(make: Make) -> None:
     h = make(broker="recording")
 
-    h.bus.publish(limit(price="100.005"))
+    result = h.bus.execute(SubmitOrder(intent=limit(price="100.005")))
 
-    assert len(h.of_type(IntentRejected)) == 1
+    assert result.order is None
+    assert [r.reason for r in result.rejections] == [RiskReason.INSTRUMENT_RULE]
+    assert isinstance(result.error, InstrumentRuleViolation)
+    assert [m.rejections for m in h.of_type(IntentRejected)] == [result.rejections]
     assert h.bus.stats.handler_errors == 0
     nothing_sent(h)
 
@@ -109,7 +113,7 @@ def _go_stale(h: Harness) -> None:
 
 
 def _halt(h: Harness) -> None:
-    h.execution.halt("operator says stop")
+    h.halt("operator says stop")
 
 
 RISK_CASES = {
@@ -168,7 +172,7 @@ def test_an_intent_breaking_a_risk_rule_is_rejected_with_its_reason_and_not_jour
     sent = list(h.broker.submitted)
     stored = list(h.trades.list_orders())
     journal = h.trades.journal()
-    before = h.execution.stats.risk_rejections
+    before = h.orders.stats.risk_rejections
 
     with pytest.raises(RiskLimitBreached) as raised:
         h.submit(case.intent)
@@ -181,7 +185,7 @@ def test_an_intent_breaking_a_risk_rule_is_rejected_with_its_reason_and_not_jour
     assert h.broker.submitted == sent
     assert list(h.trades.list_orders()) == stored
     assert h.trades.journal() == journal
-    assert h.execution.stats.risk_rejections == before + 1
+    assert h.orders.stats.risk_rejections == before + 1
 
 
 def test_an_approved_intent_becomes_a_submitted_order(make: Make) -> None:
@@ -200,14 +204,14 @@ def test_an_approved_intent_becomes_a_submitted_order(make: Make) -> None:
     )
     assert order.client_order_id == "TP-1"
     assert order.strategy_id == "test-strategy"
-    assert h.execution.open_orders == {order.client_order_id: order}
-    assert h.execution.working_quantity(BTC) == Decimal(2)
+    assert h.orders.open_orders == {order.client_order_id: order}
+    assert h.orders.working_quantity(BTC) == Decimal(2)
 
 
 # -- the journal comes first ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("via_bus", [False, True], ids=["command", "bus"])
+@pytest.mark.parametrize("via_bus", [False, True], ids=["handler", "bus"])
 def test_an_order_is_journaled_before_the_broker_sees_it(make: Make, via_bus: bool) -> None:
     h = make(broker="recording")
     h.trade("100")
@@ -222,9 +226,9 @@ def test_an_order_is_journaled_before_the_broker_sees_it(make: Make, via_bus: bo
     h.broker.on_submit = on_submit
     before = h.trades.commits
     if via_bus:
-        h.bus.publish(make_intent())
-    else:
         h.submit(make_intent())
+    else:  # the command's handler, called directly
+        h.orders.submit(SubmitOrder(intent=make_intent()))
 
     (order,) = h.broker.submitted
     assert seen == [(order, [S.INITIALIZED, S.SUBMITTED])]
@@ -260,16 +264,16 @@ def test_reports_drive_the_order_and_fills_update_the_position_and_the_account(m
     h.broker.fill(order, "0.4", "100", h.advance(), fee="0.04")
     assert order.status is S.PARTIALLY_FILLED
     assert h.position() == Decimal("0.4")
-    assert h.execution.open_orders == {order.client_order_id: order}
-    assert h.execution.working_quantity(BTC) == Decimal("0.6")
+    assert h.orders.open_orders == {order.client_order_id: order}
+    assert h.orders.working_quantity(BTC) == Decimal("0.6")
 
     h.broker.fill(order, "0.6", "99", h.advance(), fee="0.0594")
     assert order.status is S.FILLED
-    assert h.execution.open_orders == {}
+    assert h.orders.open_orders == {}
     assert h.statuses(order) == [S.INITIALIZED, S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED]
     assert [m.event for m in h.of_type(OrderUpdated)] == h.trades.journal()
     assert len(h.trades.list_fills()) == 2
-    assert h.execution.stats.fills == 2
+    assert h.reports.stats.fills == 2
     position = h.portfolio.positions[BTC]
     assert position.quantity == Decimal(1)
     assert position.avg_entry_price == Decimal("99.4")
@@ -289,14 +293,14 @@ def test_a_cancel_request_then_the_venue_cancel_closes_the_order(make: Make) -> 
     order = h.submit(limit(price="95"))
     h.broker.accept(order, h.advance())
 
-    assert h.execution.cancel(order.client_order_id) is order
+    assert h.cancel(order.client_order_id) is order
     assert order.status is S.CANCEL_PENDING
     assert h.broker.canceled == [order]
 
     h.broker.report_canceled(order, h.advance())
     assert order.status is S.CANCELED
-    assert h.execution.open_orders == {}
-    assert h.execution.working_quantity(BTC) == 0
+    assert h.orders.open_orders == {}
+    assert h.orders.working_quantity(BTC) == 0
 
 
 def test_a_refused_cancel_returns_the_order_to_work(make: Make) -> None:
@@ -304,14 +308,14 @@ def test_a_refused_cancel_returns_the_order_to_work(make: Make) -> None:
     h.trade("100")
     order = h.submit(limit(price="95"))
     h.broker.accept(order, h.advance())
-    h.execution.cancel(order.client_order_id)
+    h.cancel(order.client_order_id)
 
     h.bus.publish(
         CancelRejected(client_order_id=order.client_order_id, reason="too late", ts_event=h.advance())
     )
 
     assert order.status is S.ACCEPTED
-    assert order.client_order_id in h.execution.open_orders
+    assert order.client_order_id in h.orders.open_orders
 
 
 def test_a_broker_rejection_closes_the_order_and_is_counted(make: Make) -> None:
@@ -323,8 +327,8 @@ def test_a_broker_rejection_closes_the_order_and_is_counted(make: Make) -> None:
 
     assert order.status is S.REJECTED
     assert order.events[-1].reason == "insufficient balance"
-    assert h.execution.open_orders == {}
-    assert h.execution.stats.broker_rejections == 1
+    assert h.orders.open_orders == {}
+    assert h.reports.stats.broker_rejections == 1
 
 
 def test_an_expiry_after_a_partial_fill_keeps_the_fill(make: Make) -> None:
@@ -338,7 +342,7 @@ def test_an_expiry_after_a_partial_fill_keeps_the_fill(make: Make) -> None:
 
     assert order.status is S.EXPIRED
     assert h.position() == Decimal("0.3")
-    assert h.execution.open_orders == {}
+    assert h.orders.open_orders == {}
 
 
 def test_duplicate_and_late_reports_are_counted_and_ignored(make: Make) -> None:
@@ -356,7 +360,7 @@ def test_duplicate_and_late_reports_are_counted_and_ignored(make: Make) -> None:
     h.bus.publish(OrderFilled(fill=fill))  # the same trade again
     h.broker.report_canceled(order, h.advance())  # a cancel of a filled order
 
-    assert h.execution.stats.duplicate_reports == 3
+    assert h.reports.stats.duplicate_reports == 3
     assert h.position() == Decimal(1)
     assert h.trades.list_fills() == [fill]
     assert h.trades.journal() == journal
@@ -371,7 +375,7 @@ def test_reports_for_unknown_orders_are_counted_and_ignored(make: Make) -> None:
     )
     h.bus.publish(CancelRejected(client_order_id=ClientOrderId("NOPE"), reason="?", ts_event=1))
 
-    assert h.execution.stats.unknown_reports == 2
+    assert h.reports.stats.unknown_reports == 2
     assert h.trades.journal() == []
 
 
@@ -389,7 +393,7 @@ def test_submitting_twice_with_one_client_order_id_gives_one_order_and_one_broke
     assert first.client_order_id == "C-1"
     assert h.broker.submitted == [first]
     assert list(h.trades.list_orders()) == [first]
-    assert h.execution.stats.intents == 1
+    assert h.orders.stats.intents == 1
 
 
 def test_a_generated_client_order_id_never_reuses_one_given_by_a_client(make: Make) -> None:
@@ -400,7 +404,7 @@ def test_a_generated_client_order_id_never_reuses_one_given_by_a_client(make: Ma
     generated = h.submit(make_intent())
 
     assert generated.client_order_id != given.client_order_id
-    assert h.execution.get("TP-1") is given
+    assert h.orders.get("TP-1") is given
     assert [o.client_order_id for o in h.trades.list_orders()] == ["TP-1", generated.client_order_id]
     assert h.broker.submitted == [given, generated]
 
@@ -421,12 +425,12 @@ def test_cancel_of_a_resting_order_is_confirmed_by_the_paper_broker(make: Make) 
     assert order.status is S.ACCEPTED
 
     h.advance()
-    h.execution.cancel(order.client_order_id)
+    h.cancel(order.client_order_id)
 
     assert order.status is S.CANCELED
     assert h.statuses(order)[-2:] == [S.CANCEL_PENDING, S.CANCELED]
     assert h.broker.open_orders() == []
-    assert h.execution.open_orders == {}
+    assert h.orders.open_orders == {}
 
 
 def test_cancel_of_an_unknown_or_finished_order_raises(make: Make) -> None:
@@ -436,9 +440,9 @@ def test_cancel_of_an_unknown_or_finished_order_raises(make: Make) -> None:
     assert filled.status is S.FILLED
 
     with pytest.raises(UnknownOrder, match="NOPE"):
-        h.execution.cancel("NOPE")
+        h.cancel("NOPE")
     with pytest.raises(IllegalTransition):
-        h.execution.cancel(filled.client_order_id)
+        h.cancel(filled.client_order_id)
 
 
 def test_cancel_all_of_one_instrument_leaves_the_others_working(make: Make) -> None:
@@ -448,15 +452,15 @@ def test_cancel_all_of_one_instrument_leaves_the_others_working(make: Make) -> N
     on_btc_too = h.submit(limit(side=SELL, price="105"))
     on_eth = h.submit(limit(price="95", instrument_id=ETH))
 
-    asked = h.execution.cancel_all(BTC)
+    asked = h.cancel_all(BTC)
 
-    assert asked == [on_btc, on_btc_too]
+    assert asked == (on_btc, on_btc_too)
     assert (on_btc.status, on_btc_too.status, on_eth.status) == (S.CANCELED, S.CANCELED, S.ACCEPTED)
-    assert list(h.execution.open_orders) == [on_eth.client_order_id]
+    assert list(h.orders.open_orders) == [on_eth.client_order_id]
 
-    assert h.execution.cancel_all() == [on_eth]
+    assert h.cancel_all() == (on_eth,)
     assert on_eth.status is S.CANCELED
-    assert h.execution.cancel_all() == []
+    assert h.cancel_all() == ()
 
 
 def test_cancel_all_skips_orders_already_waiting_for_a_cancel(make: Make) -> None:
@@ -464,16 +468,16 @@ def test_cancel_all_skips_orders_already_waiting_for_a_cancel(make: Make) -> Non
     h.trade("100")
     first = h.submit(limit(price="95"))
     second = h.submit(limit(price="94"))
-    h.execution.cancel(first.client_order_id)
+    h.cancel(first.client_order_id)
 
-    assert h.execution.cancel_all() == [second]
+    assert h.cancel_all() == (second,)
     assert h.broker.canceled == [first, second]
 
 
 def test_old_closed_orders_leave_memory_but_stay_known_through_the_trade_store(
     make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(execution_module, "RECENT_CLOSED_ORDERS", 2)
+    monkeypatch.setattr(order_journal, "RECENT_CLOSED_ORDERS", 2)
     h = make(broker="recording")
     h.trade("100")
     orders = []
@@ -483,13 +487,13 @@ def test_old_closed_orders_leave_memory_but_stay_known_through_the_trade_store(
         h.broker.fill(order, "1", "100", h.advance())
         orders.append(order)
 
-    assert set(h.execution.orders) == {"C-2", "C-3"}  # the two most recent closed ones
+    assert set(h.orders.orders) == {"C-2", "C-3"}  # the two most recent closed ones
     assert h.submit(make_intent(quantity="1"), client_order_id="C-0") is orders[0]  # still idempotent
     assert len(h.broker.submitted) == 4
-    assert h.execution.get("C-0") is orders[0]
+    assert h.orders.get("C-0") is orders[0]
 
     late = h.broker.fill(orders[0], "1", "100", h.advance())  # a late report for a forgotten order
-    assert h.execution.stats.late_fills == 1
+    assert h.reports.stats.late_fills == 1
     assert late in list(h.trades.list_fills())
     journal = h.trades.journal("C-0")
     assert len(journal) == len({(e.status, e.ts_event) for e in journal})  # nothing journaled twice
@@ -520,12 +524,12 @@ def test_an_order_the_store_cannot_record_is_never_sent_and_trading_halts(make: 
     assert h.broker.submitted == []  # the broker never hears of an order the journal lacks
     assert order.status is S.REJECTED
     assert "could not record" in order.events[-1].reason
-    assert h.execution.open_orders == {}
+    assert h.orders.open_orders == {}
     assert h.trading.state is TradingState.HALTED
     assert "trades store cannot be written" in h.trading.message
-    assert h.execution.stats.store_failures >= 1
+    assert h.risk.store_failures >= 1
     trades.failing = False
-    h.execution.resume()
+    h.resume()
     assert trades.get_order(order.client_order_id) is not None  # the buffered events got written
 
 
@@ -537,7 +541,7 @@ def test_a_cancel_the_store_cannot_record_is_not_sent(make: Make) -> None:
     h.broker.accept(order, h.advance())
     trades.failing = True
 
-    h.execution.cancel(order.client_order_id)
+    h.cancel(order.client_order_id)
 
     assert h.broker.canceled == []
     assert order.status is S.ACCEPTED  # back to working: the cancel was refused, not lost

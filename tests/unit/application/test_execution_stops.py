@@ -48,10 +48,10 @@ def test_a_stop_market_order_is_held_until_a_trade_crosses_its_stop_then_sent(ma
 
     assert h.broker.submitted == []
     assert order.status is S.INITIALIZED
-    assert h.execution.held_stops == {order.client_order_id: order}
+    assert h.orders.held_stops == (order,)
     assert h.trades.get_order(order.client_order_id) is order
     assert h.statuses(order) == [S.INITIALIZED]
-    assert h.execution.working_quantity(BTC) == Decimal(-1)
+    assert h.orders.working_quantity(BTC) == Decimal(-1)
 
     h.trade("95.01")
     assert h.broker.submitted == []
@@ -61,8 +61,8 @@ def test_a_stop_market_order_is_held_until_a_trade_crosses_its_stop_then_sent(ma
     assert order.status is S.SUBMITTED
     assert order.triggered_price == Decimal(95)
     assert order.effective_type is OrderType.MARKET
-    assert h.execution.held_stops == {}
-    assert h.execution.stats.stops_triggered == 1
+    assert h.orders.held_stops == ()
+    assert h.stops.triggered == 1
     assert h.statuses(order) == [S.INITIALIZED, S.INITIALIZED, S.SUBMITTED]
     assert h.trades.journal(order.client_order_id)[1].reason.startswith("TRIGGERED")
 
@@ -91,15 +91,15 @@ def test_a_held_stop_canceled_before_its_stop_trades_never_reaches_the_broker(ma
     h.trade("100")
     order = h.submit(make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="95"))
 
-    h.execution.cancel(order.client_order_id)
+    h.cancel(order.client_order_id)
     h.trade("90")
 
     assert order.status is S.CANCELED
     assert h.statuses(order) == [S.INITIALIZED, S.CANCELED]
     assert h.broker.submitted == []
     assert h.broker.canceled == []
-    assert h.execution.open_orders == {}
-    assert h.execution.held_stops == {}
+    assert h.orders.open_orders == {}
+    assert h.orders.held_stops == ()
 
 
 def test_a_stop_goes_straight_to_a_broker_with_native_stops(make: Make) -> None:
@@ -109,7 +109,7 @@ def test_a_stop_goes_straight_to_a_broker_with_native_stops(make: Make) -> None:
     order = h.submit(make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="95"))
 
     assert h.broker.submitted == [order]
-    assert h.execution.held_stops == {}
+    assert h.orders.held_stops == ()
 
 
 def test_a_triggered_stop_fills_at_the_paper_broker(make: Make) -> None:
@@ -137,7 +137,7 @@ def test_a_stop_loss_exits_the_position_at_market_and_flattens_it(make: Make) ->
     at(h, "95")
 
     assert h.position() == 0
-    exit_order = h.execution.orders[max(h.execution.orders)]
+    exit_order = h.orders.orders[max(h.orders.orders)]
     assert exit_order is not entry
     assert exit_order.strategy_id == STOPS_STRATEGY_ID
     assert exit_order.reduce_only
@@ -157,7 +157,7 @@ def test_a_stop_loss_protects_a_position_reopened_at_the_same_size_and_price(mak
     at(h, "95")
 
     assert h.position() == 0
-    assert len(h.execution.orders) == 4
+    assert len(h.orders.orders) == 4
 
 
 def test_a_trailing_stop_restarts_from_the_entry_of_a_new_position(make: Make) -> None:
@@ -172,7 +172,7 @@ def test_a_trailing_stop_restarts_from_the_entry_of_a_new_position(make: Make) -
     at(h, "101")
 
     assert h.position() == Decimal(1)  # 101 is far above 90.009, the level of the new position
-    assert all(o.strategy_id != STOPS_STRATEGY_ID for o in h.execution.orders.values())
+    assert all(o.strategy_id != STOPS_STRATEGY_ID for o in h.orders.orders.values())
 
 
 def test_a_stop_exit_and_a_strategy_signal_on_one_trade_do_not_overshoot(make: Make) -> None:
@@ -194,7 +194,7 @@ def test_a_rejected_exit_rearms_the_stop_for_the_next_trade(make: Make) -> None:
     h = make(stop_rules=StopRules(stop_loss_fraction=Decimal("0.05")))
     at(h, "100")
     h.submit(make_intent(quantity="1"))
-    h.execution.halt("maintenance")
+    h.halt("maintenance")
 
     at(h, "95")
     at(h, "94")
@@ -214,7 +214,7 @@ def test_halt_cancels_open_orders_when_asked_and_refuses_new_ones_until_resumed(
     resting = h.submit(make_intent(order_type=OrderType.LIMIT, price="95"))
     assert resting.status is S.ACCEPTED
 
-    state = h.execution.halt("operator pressed the kill switch", cancel_open_orders=True)
+    state = h.halt("operator pressed the kill switch", cancel_open_orders=True)
 
     assert state is TradingState.HALTED
     assert resting.status is S.CANCELED
@@ -228,7 +228,7 @@ def test_halt_cancels_open_orders_when_asked_and_refuses_new_ones_until_resumed(
         h.submit(make_intent())
     assert raised.value.reason is RiskReason.TRADING_HALTED
 
-    assert h.execution.resume() is TradingState.ACTIVE
+    assert h.resume() is TradingState.ACTIVE
     assert h.of_type(TradingStateChanged)[-1].state is TradingState.ACTIVE
     assert h.submit(make_intent()).status is S.FILLED
 
@@ -238,10 +238,10 @@ def test_halt_without_cancel_leaves_working_orders_alone(make: Make) -> None:
     at(h, "100")
     resting = h.submit(make_intent(order_type=OrderType.LIMIT, price="95"))
 
-    h.execution.halt("pause")
+    h.halt("pause")
 
     assert resting.status is S.ACCEPTED
-    assert h.execution.open_orders == {resting.client_order_id: resting}
+    assert h.orders.open_orders == {resting.client_order_id: resting}
 
 
 # -- post-trade risk ----------------------------------------------------------------------------------
@@ -306,14 +306,14 @@ def test_a_held_stop_that_triggers_while_halted_is_rejected_not_sent(make: Make)
     h = make(broker="recording")
     h.trade("100")
     order = h.submit(make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="95"))
-    h.execution.halt("operator pressed the kill switch")
+    h.halt("operator pressed the kill switch")
 
     h.trade("94")
 
     assert h.broker.submitted == []
     assert order.status is S.REJECTED
     assert "HALTED" in order.events[-1].reason
-    assert order.client_order_id not in h.execution.open_orders
+    assert order.client_order_id not in h.orders.open_orders
 
 
 def test_a_fill_after_the_cancel_confirmation_is_still_booked_once(make: Make) -> None:
@@ -321,7 +321,7 @@ def test_a_fill_after_the_cancel_confirmation_is_still_booked_once(make: Make) -
     at(h, "100")
     order = h.submit(make_intent(order_type=OrderType.LIMIT, price="99"))
     h.broker.accept(order, h.advance())
-    h.execution.cancel(order.client_order_id)
+    h.cancel(order.client_order_id)
     h.broker.report_canceled(order, h.advance())
     assert order.status is S.CANCELED
 
@@ -329,8 +329,8 @@ def test_a_fill_after_the_cancel_confirmation_is_still_booked_once(make: Make) -
     h.bus.publish(OrderFilled(fill=fill))  # and a replayed report must not count twice
 
     assert h.portfolio.positions[BTC].quantity == Decimal(1)
-    assert h.execution.stats.late_fills == 1
-    assert h.execution.stats.duplicate_reports == 1
+    assert h.reports.stats.late_fills == 1
+    assert h.reports.stats.duplicate_reports == 1
     assert list(h.trades.list_fills()) == [fill]
 
 

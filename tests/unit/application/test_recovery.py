@@ -21,7 +21,9 @@ def _second(make: Make, first: Harness) -> Harness:
 
 def test_a_new_store_gets_the_opening_balances(make: Make) -> None:
     h = make(broker="recording")
-    report = recover(trades=h.trades, portfolio=h.portfolio, execution=h.execution, order_id_prefix="TP")
+    report = recover(
+        trades=h.trades, portfolio=h.portfolio, orders=h.orders, risk=h.risk, order_id_prefix="TP"
+    )
     assert report.fresh_store
     assert h.trades.stored_balances() == h.portfolio.account.balances
 
@@ -37,7 +39,11 @@ def test_positions_come_from_the_fills_and_a_disagreeing_projection_is_reported(
 
     second = _second(make, first)
     report = recover(
-        trades=second.trades, portfolio=second.portfolio, execution=second.execution, order_id_prefix="TP"
+        trades=second.trades,
+        portfolio=second.portfolio,
+        orders=second.orders,
+        risk=second.risk,
+        order_id_prefix="TP",
     )
     assert second.portfolio.positions[BTC].state() == expected
     assert len(report.mismatches) == 1
@@ -56,19 +62,27 @@ def test_working_orders_are_adopted_in_flight_ones_stay_in_flight_and_ids_contin
 
     second = _second(make, first)
     report = recover(
-        trades=second.trades, portfolio=second.portfolio, execution=second.execution, order_id_prefix="TP"
+        trades=second.trades,
+        portfolio=second.portfolio,
+        orders=second.orders,
+        risk=second.risk,
+        order_id_prefix="TP",
     )
-    assert set(second.execution.open_orders) == {
+    assert set(second.orders.open_orders) == {
         acked.client_order_id,
         in_flight.client_order_id,
         stop.client_order_id,
     }
     assert report.in_flight == 1
-    assert second.execution.open_orders[in_flight.client_order_id].status is OrderStatus.SUBMITTED
-    assert list(second.execution.held_stops) == [stop.client_order_id]
-    assert second.execution.next_client_order_id() == "TP-4"
+    assert second.orders.open_orders[in_flight.client_order_id].status is OrderStatus.SUBMITTED
+    assert [held.client_order_id for held in second.orders.held_stops] == [stop.client_order_id]
+    second.trade("100")
+    assert (
+        second.submit(make_intent(order_type=OrderType.LIMIT, quantity="1", price="90")).client_order_id
+        == "TP-4"
+    )
     # the adopted order's journal continues where it stopped (no event written twice)
-    second.broker.accept(second.execution.open_orders[in_flight.client_order_id], second.advance())
+    second.broker.accept(second.orders.open_orders[in_flight.client_order_id], second.advance())
     assert [e.status for e in second.trades.journal(in_flight.client_order_id)] == [
         OrderStatus.INITIALIZED,
         OrderStatus.SUBMITTED,

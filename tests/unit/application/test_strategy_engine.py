@@ -11,7 +11,6 @@ from application.messages import IntentRejected, SignalEmitted, StrategyFailed
 from application.strategy_engine import UnknownStrategy
 from domain.errors import DomainError, UnknownInstrument
 from domain.identifiers import InstrumentId, StrategyId
-from domain.intents import OrderIntent
 from domain.market_data import TradeTick
 from domain.orders import Order, OrderType
 from domain.risk import RiskLimits
@@ -42,8 +41,9 @@ def hold(h: Harness, quantity: str, price: str = "100", instrument_id: Instrumen
     )
 
 
-def intents(h: Harness) -> list[tuple[OrderSide, Decimal, bool]]:
-    return [(i.side, i.quantity, i.reduce_only) for i in h.of_type(OrderIntent)]
+def orders_made(h: Harness) -> list[tuple[OrderSide, Decimal, bool]]:
+    """What the strategies' intents became, oldest first: (side, quantity, reduce-only)."""
+    return [(o.side, o.quantity, o.reduce_only) for o in h.orders.orders.values()]
 
 
 # -- routing ----------------------------------------------------------------------------------
@@ -79,13 +79,12 @@ def test_a_buy_signal_is_stored_published_and_sized_into_a_market_intent(make: M
     (signal,) = h.signals.list()
     assert signal.side is BUY
     assert h.of_type(SignalEmitted) == [SignalEmitted(signal=signal)]
-    (intent,) = h.of_type(OrderIntent)
-    assert intent.strategy_id == "s"
-    assert intent.instrument_id == BTC
-    assert (intent.side, intent.quantity, intent.order_type) == (BUY, Decimal("0.5"), OrderType.MARKET)
-    assert not intent.reduce_only
-    assert intent.reason == signal.reason
-    assert intent.ts_event == signal.ts_event
+    (order,) = h.orders.orders.values()
+    assert order.strategy_id == "s"
+    assert order.instrument_id == BTC
+    assert (order.side, order.quantity, order.order_type) == (BUY, Decimal("0.5"), OrderType.MARKET)
+    assert not order.reduce_only
+    assert order.ts_init == signal.ts_event
     assert (slot.signals, slot.intents) == (1, 1)
 
 
@@ -96,7 +95,7 @@ def test_the_intent_is_the_delta_between_the_target_and_the_position(make: Make)
 
     h.trade("100")
 
-    assert intents(h) == [(BUY, Decimal("0.3"), False)]
+    assert orders_made(h) == [(BUY, Decimal("0.3"), False)]
 
 
 def test_no_second_order_while_the_first_is_still_working(make: Make) -> None:
@@ -106,7 +105,7 @@ def test_no_second_order_while_the_first_is_still_working(make: Make) -> None:
     h.trade("100")  # BUY 0.5 -> an order the venue has not answered yet
     h.trade("101")  # BUY again: position 0 + working 0.5 is already the target
 
-    assert intents(h) == [(BUY, Decimal("0.5"), False)]
+    assert orders_made(h) == [(BUY, Decimal("0.5"), False)]
     assert len(h.broker.submitted) == 1
 
 
@@ -117,12 +116,12 @@ def test_two_strategies_signalling_on_the_same_event_do_not_double_the_order(mak
 
     h.trade("100")
 
-    # Both want a long of 0.5: the second sees the first's intent as already on its way.
-    assert intents(h) == [(BUY, Decimal("0.5"), False)]
-    assert h.execution.working_quantity(BTC) == Decimal("0.5")
+    # Both want a long of 0.5: the second sees the first's order among the working ones.
+    assert orders_made(h) == [(BUY, Decimal("0.5"), False)]
+    assert h.orders.working_quantity(BTC) == Decimal("0.5")
 
 
-def test_an_intent_delivered_at_once_outside_the_bus_is_not_counted_twice(make: Make) -> None:
+def test_each_intent_is_an_order_before_the_next_signal_is_sized_even_outside_the_bus(make: Make) -> None:
     h = make(broker="recording")
     h.strategies.add(ScriptedStrategy("a", script={"100": BUY}), sizer=HALF)
     h.strategies.add(ScriptedStrategy("b", script={"100": "0.8"}), sizer=HALF)
@@ -132,8 +131,8 @@ def test_an_intent_delivered_at_once_outside_the_bus_is_not_counted_twice(make: 
 
     h.strategies.on_trade(tick)  # called directly: each intent becomes an order before the next
 
-    assert intents(h) == [(BUY, Decimal("0.5"), False), (BUY, Decimal("0.3"), False)]
-    assert h.execution.working_quantity(BTC) == Decimal("0.8")
+    assert orders_made(h) == [(BUY, Decimal("0.5"), False), (BUY, Decimal("0.3"), False)]
+    assert h.orders.working_quantity(BTC) == Decimal("0.8")
 
 
 def test_a_sell_without_shorting_only_closes_a_long(make: Make) -> None:
@@ -141,11 +140,11 @@ def test_a_sell_without_shorting_only_closes_a_long(make: Make) -> None:
     h.strategies.add(ScriptedStrategy("s", script={"100": SELL, "99": SELL}), sizer=HALF)
 
     h.trade("100")  # flat: nothing to close
-    assert intents(h) == []
+    assert orders_made(h) == []
 
     hold(h, "0.7")
     h.trade("99")
-    assert intents(h) == [(SELL, Decimal("0.7"), True)]
+    assert orders_made(h) == [(SELL, Decimal("0.7"), True)]
 
 
 def test_a_sell_with_shorting_targets_a_short_of_the_size(make: Make) -> None:
@@ -158,8 +157,8 @@ def test_a_sell_with_shorting_targets_a_short_of_the_size(make: Make) -> None:
     h.trade("100")
     other.trade("100")
 
-    assert intents(h) == [(SELL, Decimal("0.5"), False)]
-    assert intents(other) == [(SELL, Decimal("1.0"), False)]  # through zero: not reduce-only
+    assert orders_made(h) == [(SELL, Decimal("0.5"), False)]
+    assert orders_made(other) == [(SELL, Decimal("1.0"), False)]  # through zero: not reduce-only
 
 
 def test_a_target_position_signal_trades_the_difference(make: Make) -> None:
@@ -168,7 +167,7 @@ def test_a_target_position_signal_trades_the_difference(make: Make) -> None:
     hold(h, "1")
 
     h.trade("100")
-    assert intents(h) == [(SELL, Decimal("0.75"), True)]
+    assert orders_made(h) == [(SELL, Decimal("0.75"), True)]
 
 
 def test_a_buy_that_sizes_to_zero_never_sells_the_position(make: Make) -> None:
@@ -183,7 +182,7 @@ def test_a_buy_that_sizes_to_zero_never_sells_the_position(make: Make) -> None:
     h.trade("100")
 
     assert len(h.signals) == 1
-    assert intents(h) == []
+    assert orders_made(h) == []
 
 
 def test_a_short_sell_that_sizes_to_zero_does_not_trade(make: Make) -> None:
@@ -197,7 +196,7 @@ def test_a_short_sell_that_sizes_to_zero_does_not_trade(make: Make) -> None:
 
     h.trade("100")
 
-    assert intents(h) == []
+    assert orders_made(h) == []
 
 
 def test_a_long_only_sell_closes_the_long_whatever_the_sizer_says(make: Make) -> None:
@@ -210,7 +209,7 @@ def test_a_long_only_sell_closes_the_long_whatever_the_sizer_says(make: Make) ->
 
     h.trade("100")
 
-    assert intents(h) == [(SELL, Decimal("0.5"), True)]
+    assert orders_made(h) == [(SELL, Decimal("0.5"), True)]
 
 
 def test_a_volatility_target_sizes_once_the_atr_of_the_trades_is_ready(make: Make) -> None:
@@ -223,11 +222,11 @@ def test_a_volatility_target_sizes_once_the_atr_of_the_trades_is_ready(make: Mak
 
     h.trade("99")
     h.trade("101")  # BUY, but ATR(2) of the trades is not ready: not sized, not traded
-    assert intents(h) == []
+    assert orders_made(h) == []
 
     h.trade("99")
     h.trade("101")  # ATR 2 (|move| of zero-range bars): 10 000 × 1 % / (2 × 1) = 50
-    assert intents(h) == [(BUY, Decimal("50.000"), False)]
+    assert orders_made(h) == [(BUY, Decimal("50.000"), False)]
 
 
 def test_a_quote_signal_is_sized_at_the_mid(make: Make) -> None:
@@ -237,10 +236,10 @@ def test_a_quote_signal_is_sized_at_the_mid(make: Make) -> None:
     )
 
     h.quote("99.49", "99.51")  # 0.1 at mid 99.5 is 9.95, below the 10 USDT minimum notional
-    assert intents(h) == []
+    assert orders_made(h) == []
 
     h.quote("100.49", "100.51")
-    assert intents(h) == [(BUY, Decimal("0.1"), False)]
+    assert orders_made(h) == [(BUY, Decimal("0.1"), False)]
 
 
 # -- isolation and lifecycle --------------------------------------------------------------------
@@ -263,7 +262,7 @@ def test_a_raising_strategy_is_disabled_and_reported_and_the_others_go_on(make: 
     assert broken_slot.error == "RuntimeError: boom"
     assert len(broken.seen) == 1  # not fed after it failed
     assert len(healthy.seen) == 2
-    assert [i.strategy_id for i in h.of_type(OrderIntent)] == ["healthy"]
+    assert [o.strategy_id for o in h.orders.orders.values()] == ["healthy"]
     assert h.bus.stats.handler_errors == 0  # isolated by the strategy engine, not by the bus
 
 
@@ -339,7 +338,7 @@ def test_an_exit_signal_while_the_entry_is_still_working_is_sent_not_refused(mak
         (BUY, Decimal("0.5")),
         (SELL, Decimal("0.5")),
     ]
-    assert h.execution.working_quantity(BTC) == 0
+    assert h.orders.working_quantity(BTC) == 0
 
 
 # -- signals are durable before the engine moves on -----------------------------------------------
