@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from itertools import repeat
 from types import NoneType, UnionType
 from typing import Any, NamedTuple, Union, get_args, get_origin, get_type_hints
 
@@ -286,21 +287,28 @@ def _str_decode(raw: Any) -> str:
     raise FieldError("must be a string", raw)
 
 
+def _plain(kind: type, noun: str, py_noun: str) -> _Codec:
+    """A type whose values are their own JSON form (an int, a bool): only that exact type passes."""
+    types = (kind,)
+    return _Codec(
+        _exact(types, f"must be {py_noun}"),
+        _exact(types, f"must be {noun}"),
+        frozenset(types),
+        noun,
+        py_noun,
+        types,
+        types,
+    )
+
+
 # Each codec's functions handle every value; ``encodes_as_is``/``decodes_as_is`` only spare a call.
 # Integers of more than 64 bits are refused by orjson, on both sides.
 _SIMPLE: dict[type, _Codec] = {
     Decimal: _Codec(
         _decimal_encode, _decimal_decode, frozenset({str}), "a finite decimal string", "a finite Decimal"
     ),
-    int: _Codec(
-        _exact((int,), "must be an int"),
-        _exact((int,), "must be an integer"),
-        frozenset({int}),
-        "an integer",
-        "an int",
-        (int,),
-        (int,),
-    ),
+    int: _plain(int, "an integer", "an int"),
+    bool: _plain(bool, "true or false", "a bool"),
     float: _Codec(
         _float_encode,
         _exact((float, int), "must be a number"),
@@ -309,15 +317,6 @@ _SIMPLE: dict[type, _Codec] = {
         "a finite float",
         (int,),
         (float, int),
-    ),
-    bool: _Codec(
-        _exact((bool,), "must be a bool"),
-        _exact((bool,), "must be true or false"),
-        frozenset({bool}),
-        "true or false",
-        "a bool",
-        (bool,),
-        (bool,),
     ),
     str: _Codec(_str_encode, _str_decode, frozenset({str}), "a string", "a str", (str,), (str,)),
 }
@@ -430,24 +429,12 @@ def _tuple_of(item: _Codec) -> _Codec:
     def encode(value: Any) -> list[Any]:
         if type(value) is not tuple:
             raise FieldError("must be a tuple", value)
-        out = []
-        for index, element in enumerate(value):
-            try:
-                out.append(encode_item(element))
-            except FieldError as error:
-                raise error.at(f"[{index}]") from None
-        return out
+        return _each(repeat(encode_item), value)
 
     def decode(raw: Any) -> tuple[Any, ...]:
         if type(raw) is not list:
             raise FieldError(f"must be a list of {item.noun}", raw)
-        out = []
-        for index, element in enumerate(raw):
-            try:
-                out.append(decode_item(element))
-            except FieldError as error:
-                raise error.at(f"[{index}]") from None
-        return tuple(out)
+        return tuple(_each(repeat(decode_item), raw))
 
     return _Codec(encode, decode, frozenset({list}), f"a list of {item.noun}", "a tuple")
 
@@ -456,30 +443,31 @@ def _fixed_tuple(items: tuple[_Codec, ...]) -> _Codec:
     """``tuple[X, Y]`` (a book level): a JSON array of exactly that many values."""
     size = len(items)
     noun = f"a list of {size}: {', '.join(item.noun for item in items)}"
+    encoders = tuple(item.encode for item in items)
+    decoders = tuple(item.decode for item in items)
 
     def encode(value: Any) -> list[Any]:
         if type(value) is not tuple or len(value) != size:
             raise FieldError(f"must be a tuple of {size}", value)
-        out = []
-        for index, (item, element) in enumerate(zip(items, value, strict=True)):
-            try:
-                out.append(item.encode(element))
-            except FieldError as error:
-                raise error.at(f"[{index}]") from None
-        return out
+        return _each(encoders, value)
 
     def decode(raw: Any) -> tuple[Any, ...]:
         if type(raw) is not list or len(raw) != size:
             raise FieldError(f"must be {noun}", raw)
-        out = []
-        for index, (item, element) in enumerate(zip(items, raw, strict=True)):
-            try:
-                out.append(item.decode(element))
-            except FieldError as error:
-                raise error.at(f"[{index}]") from None
-        return tuple(out)
+        return tuple(_each(decoders, raw))
 
     return _Codec(encode, decode, frozenset({list}), noun, f"a tuple of {size}")
+
+
+def _each(functions: Iterable[Callable[[Any], Any]], values: Iterable[Any]) -> list[Any]:
+    """Each function applied to its value, in order; a FieldError names the index."""
+    out = []
+    for index, (function, value) in enumerate(zip(functions, values, strict=False)):
+        try:
+            out.append(function(value))
+        except FieldError as error:
+            raise error.at(f"[{index}]") from None
+    return out
 
 
 def _object(kind: type) -> _Codec:
