@@ -7,13 +7,9 @@ Nothing here is used unless the composition root wires it; the defaults need no 
 from adapters.redis.cache import RedisCache
 from adapters.redis.codec import CodecError, decode, encode
 from adapters.redis.connection import DEFAULT_PREFIX, RedisHealth
-from adapters.redis.stream_bus import (
-    Delivery,
-    HandlerFailed,
-    RedisStreamBus,
-    RedisStreamConsumer,
-    StreamRouting,
-)
+from adapters.redis.stream_bus import RedisStreamBus
+from adapters.redis.stream_consumer import Delivery, HandlerFailed, RedisStreamConsumer
+from adapters.redis.stream_routing import StreamRouting
 
 __all__ = [
     "DEFAULT_PREFIX",

@@ -21,14 +21,13 @@ Redis must never slow the engine down nor take it with it:
   (always its freshest, and available while Redis is away); only a key this process never
   wrote is read from Redis (one GET, not cached locally, so another process's updates show),
   and that read returns None while Redis is unhealthy. This assumes one writer per key (the
-  ingestion process writes quotes, the execution process positions), as in DESIGN.md.
+  ingestion process writes quotes, the execution process positions).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from types import TracebackType
 
 import redis
 
@@ -37,10 +36,7 @@ from adapters.redis.connection import (
     DEFAULT_PREFIX,
     DEFAULT_URL,
     REDIS_ERRORS,
-    Health,
-    HealthReporting,
-    WriteBehind,
-    sync_client,
+    WriteBehindAdapter,
 )
 from domain.identifiers import InstrumentId
 from domain.market_data import QuoteTick
@@ -48,11 +44,12 @@ from domain.market_data import QuoteTick
 log = logging.getLogger("tradeplane.redis.cache")
 
 
-class RedisCache(HealthReporting):
+class RedisCache(WriteBehindAdapter):
     """Latest quote per instrument and string values by key, in Redis, never blocking the engine.
 
     ``client`` is a URL (a fail-fast client is built and owned) or a ``redis.Redis`` the caller
     owns (give it a short ``socket_timeout`` and no retries: see ``connection.sync_client``).
+    ``dropped`` counts values that could not be encoded (a bug upstream; logged).
     """
 
     def __init__(
@@ -66,9 +63,13 @@ class RedisCache(HealthReporting):
         timeout_s: float = 0.1,
         name: str = "redis-cache",
     ) -> None:
-        self._owns_client = isinstance(client, str)
-        self._client = (
-            sync_client(client, timeout_s=timeout_s, name=name) if isinstance(client, str) else client
+        super().__init__(
+            client,
+            name=name,
+            timeout_s=timeout_s,
+            backoff_s=backoff_s,
+            background=background,
+            linger_s=flush_interval_s,
         )
         self.prefix = prefix
         self._quote_prefix = f"{prefix}quote:"
@@ -78,22 +79,10 @@ class RedisCache(HealthReporting):
         self._pending: dict[str, QuoteTick | str] = {}
         self._lock = threading.Lock()  # guards the three dicts above
         self._io_lock = threading.Lock()  # one flush at a time, so writes reach Redis in order
-        self._health = Health(name, backoff_s=backoff_s)
-        self.name = name
-        self.writes = 0
-        """Values Redis acknowledged."""
         self.coalesced = 0
         """Values replaced by a newer one for the same key before they were written."""
-        self.dropped = 0
-        """Values that could not be encoded (a bug upstream; logged)."""
         self.read_failures = 0
         """Reads from Redis that failed (the read returned None)."""
-        self._closed = False
-        self._writer = (
-            WriteBehind(f"{name}-writer", self._flush_in_background, self._health, linger_s=flush_interval_s)
-            if background
-            else None
-        )
 
     # -- the Cache port ------------------------------------------------------------------------
 
@@ -185,25 +174,6 @@ class RedisCache(HealthReporting):
             self._health.succeeded()
             return not self._pending
 
-    def close(self) -> None:
-        """Stop the writer, try once to write what is pending, release the client if owned."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._writer is not None:
-            self._writer.close()
-        self.flush()
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> RedisCache:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
     # -- internals -----------------------------------------------------------------------------
 
     def _record(self, key: str, value: QuoteTick | str) -> None:
@@ -222,6 +192,9 @@ class RedisCache(HealthReporting):
 
     def _flush_in_background(self) -> bool:
         return not self.flush()
+
+    def _flush_at_close(self, timeout_s: float) -> None:
+        self.flush()  # one MSET round trip, bounded by the client's timeout
 
     def _read(self, key: str) -> bytes | None:
         if not self._health.ready():

@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 
 import redis
 import redis.asyncio
@@ -78,15 +80,8 @@ class RedisHealth:
 
 
 class HealthReporting:
-    """The health surface of a write-behind adapter (the cache, the stream publisher).
+    """The health of a Redis adapter for its owner: kept in a :class:`Health` as ``_health``."""
 
-    The adapter keeps ``name``, ``writes``, ``dropped`` and a :class:`Health` in ``_health``,
-    and says what ``pending`` is for it.
-    """
-
-    name: str
-    writes: int
-    dropped: int
     _health: Health
 
     @property
@@ -103,8 +98,48 @@ class HealthReporting:
     def failures(self) -> int:
         return self._health.failures
 
+
+class WriteBehindAdapter(HealthReporting):
+    """The base of the adapters that write behind the engine's back (the cache, the stream publisher).
+
+    It holds the synchronous client (built and owned when ``client`` is a URL: a fail-fast one,
+    see :func:`sync_client`), the health, the ``writes``/``dropped`` counters and, unless
+    ``background`` is False, the :class:`WriteBehind` thread. A subclass says what ``pending``
+    is, writes in ``_flush_in_background`` (True when work remains) and once more, bounded by
+    ``timeout_s``, in ``_flush_at_close``.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis | str,
+        *,
+        name: str,
+        timeout_s: float,
+        backoff_s: float,
+        background: bool,
+        linger_s: float,
+    ) -> None:
+        self.name = name
+        self._owns_client = isinstance(client, str)
+        self._client = (
+            sync_client(client, timeout_s=timeout_s, name=name) if isinstance(client, str) else client
+        )
+        self._health = Health(name, backoff_s=backoff_s)
+        self.writes = 0
+        """Values (cache keys, stream entries) Redis acknowledged."""
+        self.dropped = 0
+        """Values given up: unencodable, refused by Redis, or evicted while Redis was away."""
+        self._closed = False
+        # The thread flushes only once poked, so a subclass sets up its own state after this.
+        self._writer = (
+            WriteBehind(f"{name}-writer", self._flush_in_background, self._health, linger_s=linger_s)
+            if background
+            else None
+        )
+
     @property
     def pending(self) -> int:
+        """Values recorded but not yet written to Redis."""
         raise NotImplementedError
 
     def health(self) -> RedisHealth:
@@ -117,6 +152,32 @@ class HealthReporting:
             pending=self.pending,
             dropped=self.dropped,
         )
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the writer, try once more to write what is pending (bounded by ``timeout_s``),
+        release the client if this adapter built it. Never raises on a Redis failure."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._writer.close()
+        self._flush_at_close(timeout_s)
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _flush_in_background(self) -> bool:
+        raise NotImplementedError
+
+    def _flush_at_close(self, timeout_s: float) -> None:
+        raise NotImplementedError
 
 
 class Health:

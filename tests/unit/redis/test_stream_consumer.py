@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from adapters.redis.codec import encode
-from adapters.redis.stream_bus import RedisStreamConsumer, StreamRouting
+from adapters.redis.stream_consumer import RedisStreamConsumer
+from adapters.redis.stream_routing import StreamRouting
 from application.bus import MessageBus
 from domain.market_data import QuoteTick
 from tests.builders import BTCUSDT, TS
