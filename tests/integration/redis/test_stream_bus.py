@@ -12,13 +12,15 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 import orjson
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 
 from adapters.redis.codec import decode, encode
 from adapters.redis.stream_bus import (
@@ -86,16 +88,29 @@ def publish(url: str, routing: StreamRouting, messages: Sequence[object]) -> Non
         assert bus.writes == len(messages)
 
 
+def entries(admin: redis.Redis, stream: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Every entry of ``stream`` (the admin client returns bytes; redis-py's types allow more)."""
+    return cast("list[tuple[bytes, dict[bytes, bytes]]]", admin.xrange(stream))
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: Callable[[], object]) -> None:
+    """Sleep until ``condition()`` holds; fail with ``what()`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what()
+        time.sleep(0.005)
+
+
 def pending(admin: redis.Redis, stream: str, group: str) -> dict[str, int]:
     """Pending entries per consumer."""
     summary = admin.xpending(stream, group)
     return {consumer["name"].decode(): int(consumer["pending"]) for consumer in summary["consumers"]}
 
 
-async def drain(consumer: RedisStreamConsumer, done: object, timeout_s: float = 5.0) -> None:
+async def drain(consumer: RedisStreamConsumer, done: Callable[[], bool], timeout_s: float = 5.0) -> None:
     """Poll until ``done()`` is true."""
     deadline = time.monotonic() + timeout_s
-    while not done():  # type: ignore[operator]
+    while not done():
         assert time.monotonic() < deadline, f"not done in time: {consumer.stats}"
         await consumer.poll(20)
 
@@ -130,13 +145,13 @@ def test_publish_delivers_locally_and_appends_exported_types_to_their_family_str
         assert bus.healthy
 
     assert local == [quote(1), LocalOnly(1), quote(2)]
-    market = admin.xrange(f"{routing.prefix}stream:market")
+    market = entries(admin, f"{routing.prefix}stream:market")
     assert [decode(fields[b"data"]) for _, fields in market] == [quote(1), quote(2)]
     assert [fields[b"type"] for _, fields in market] == [b"QuoteTick", b"QuoteTick"]
     assert [fields[b"mid"] for _, fields in market] == [b"engine-1:1", b"engine-1:4"]
-    reports = admin.xrange(f"{routing.prefix}stream:reports")
+    reports = entries(admin, f"{routing.prefix}stream:reports")
     assert [decode(fields[b"data"]) for _, fields in reports] == [fill(1)]
-    events = admin.xrange(f"{routing.prefix}stream:events")
+    events = entries(admin, f"{routing.prefix}stream:events")
     assert [decode(fields[b"data"]) for _, fields in events] == [position]
     assert orjson.loads(reports[0][1][b"data"])["fill"]["fee"] == "-1E-7"  # exact, as a string
 
@@ -167,19 +182,13 @@ def test_publish_survives_redis_going_away_and_writes_everything_in_order_on_rec
             started = time.perf_counter()
             bus.publish(message)
             slowest = max(slowest, time.perf_counter() - started)
-        deadline = time.monotonic() + 3
-        while bus.healthy:
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        wait_until(lambda: not bus.healthy, 3, bus.health)
         assert slowest < 0.1, f"publish took {slowest * 1000:.1f} ms while Redis was down"
         assert bus.pending > 0
         proxy.up()
-        deadline = time.monotonic() + 5
-        while not (bus.healthy and bus.pending == 0):
-            assert time.monotonic() < deadline, bus.health()
-            time.sleep(0.005)
+        wait_until(lambda: bus.healthy and bus.pending == 0, 5, bus.health)
         assert bus.dropped == 0
-    stored = [decode(fields[b"data"]) for _, fields in admin.xrange(routing.stream("market"))]
+    stored = [decode(fields[b"data"]) for _, fields in entries(admin, routing.stream("market"))]
     assert stored == messages  # nothing lost, nothing repeated, in publish order
 
 
@@ -424,7 +433,7 @@ def test_an_entry_delivered_more_than_max_deliveries_goes_to_the_dead_letter_str
     assert handled == [quote(1), quote(2)]
     assert len(poisoned) == 3  # delivered 3 times; the 4th delivery goes to the dead letters
     assert pending(admin, stream, "g") == {}
-    [(_, record)] = admin.xrange(routing.dead_letter_stream)
+    [(_, record)] = entries(admin, routing.dead_letter_stream)
     assert decode(record[b"data"]) == poison  # the entry as it was, plus why and whence
     assert record[b"dead_letter_reason"] == b"delivered 4 times (max 3)"
     assert record[b"dead_letter_stream"] == stream.encode()
@@ -474,7 +483,7 @@ def test_malformed_entries_are_dead_lettered_with_a_logged_reason(
     assert consumer.stats.malformed == consumer.stats.dead_lettered == 6
     assert pending(admin, stream, "g") == {}
     reasons = [
-        fields[b"dead_letter_reason"].decode() for _, fields in admin.xrange(routing.dead_letter_stream)
+        fields[b"dead_letter_reason"].decode() for _, fields in entries(admin, routing.dead_letter_stream)
     ]
     assert reasons[0] == "malformed: no 'type' field"
     assert reasons[1] == "malformed: unknown message type 'Teleport'"
@@ -515,7 +524,7 @@ def test_a_message_written_twice_by_a_publisher_retry_is_handled_once(
     redis_url: str, routing: StreamRouting, admin: redis.Redis
 ) -> None:
     stream = routing.stream("reports")
-    entry = {"type": "OrderFilled", "mid": "engine-1:7", "data": encode(fill(7))}
+    entry: dict[FieldT, EncodableT] = {"type": "OrderFilled", "mid": "engine-1:7", "data": encode(fill(7))}
     admin.xadd(stream, entry)
     admin.xadd(stream, entry)  # the retry of a round trip whose reply was lost
     handled: list[object] = []
