@@ -20,9 +20,9 @@ declaration order; every field is always present. A field's JSON value follows f
 - ``X | None``: ``null`` or the form of ``X``. A union of types (``Decimal | int``, the limit of a
   risk rejection): the form of the value's own type (``"5.0"`` or ``5``), so the kind survives.
 - ``tuple[X, ...]``, and fixed tuples such as a book level ``(price, size)``: a JSON array.
-- a nested message (the ``Fill`` of an ``OrderFilled``, the ``OrderIntent`` and
-  ``RiskRejection``\\ s of an ``IntentRejected``, the ``OrderEvent`` of an ``OrderUpdated``, the
-  ``Signal`` of a ``SignalEmitted``): a JSON object of its fields, without a tag.
+- a nested message (the ``Fill`` of an ``OrderFilled``, the intent and risk rejections of an
+  ``IntentRejected``, the ``OrderEvent`` of an ``OrderUpdated``, the ``Signal`` of a
+  ``SignalEmitted``): a JSON object of its fields, without a tag.
 
 For example::
 
