@@ -194,7 +194,7 @@ def test_a_call_without_a_token_exits_80_unauthenticated(demo: DemoProcess) -> N
 
 
 def test_the_line_the_demo_prints_works_pasted_into_a_shell(demo: DemoProcess) -> None:
-    """The issue's acceptance check: copy the printed grpcurl line, run it, see the engine."""
+    """What a new user does first: copy the printed grpcurl line, run it, see the engine."""
     assert demo.try_line.startswith(f"{GRPCURL} -plaintext "), demo.try_line
     assert demo.address in demo.try_line
     result = subprocess.run(
