@@ -130,11 +130,13 @@ class ReconcilableBroker(Broker, Protocol):
         ...
 
 
+@runtime_checkable
 class SimulatedVenue(Protocol):
     """A venue simulated in-process (the paper broker): it fills against the market data the
     engine sees, and its time is the events' time (latency is counted in event time).
 
-    The engine hands it every market event before the strategies see the event.
+    A broker says it is one by implementing this protocol; the engine then hands it every
+    market event before the strategies see the event.
     """
 
     def on_trade(self, tick: TradeTick) -> None: ...

@@ -123,7 +123,7 @@ def build_broker(
 
 def simulated_venue(broker: Broker) -> SimulatedVenue | None:
     """The broker itself when it is a venue simulated in-process, which must see the market."""
-    return broker if isinstance(broker, PaperBroker) else None
+    return broker if isinstance(broker, SimulatedVenue) else None
 
 
 def build_cache(settings: RedisSettings) -> Cache:
