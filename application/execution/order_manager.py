@@ -1,4 +1,4 @@
-"""The order manager: intents become orders, journaled before they are sent, and venue reports apply."""
+"""The order manager: intents become orders, journaled and committed before they are sent; cancels."""
 
 from __future__ import annotations
 
@@ -170,9 +170,7 @@ class OrderManager:
             self._held.add(order)
             self._monitor.commit_trades()
             log.info(
-                "holding %s engine-side until the stop %s trades",
-                coid or order.client_order_id,
-                order.stop_price,
+                "holding %s engine-side until the stop %s trades", order.client_order_id, order.stop_price
             )
             return SubmitResult(order)
         self._send(order, now)
