@@ -143,6 +143,38 @@ def _market_data(stores: Stores, record: bool) -> MarketDataRepository | None:
     return stores.market_data if record else None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class App:
+    """The wired application: the engine to run, and the services the entry points hand out.
+
+    Each entry point takes what it uses: the gRPC services their queries and the command bus,
+    a backtest the bus, the portfolio and the stores, the tests whatever they look at.
+    """
+
+    engine: Engine
+    bus: MessageBus
+    clock: Clock
+    instruments: InstrumentRegistry
+    portfolio: Portfolio
+    market: MarketState
+    strategies: StrategyEngine
+    orders: OrderManager
+    reports: BrokerReports
+    stops: StopManager
+    risk: RiskMonitor
+    broker: ReconcilableBroker
+    venue: SimulatedVenue | None
+    ingestion: IngestionService
+    trades: TradeRepository
+    signals: SignalRepository
+    market_data: MarketDataRepository
+    cache: Cache
+
+    def close(self) -> None:
+        """Release what the application holds (stores, the venue's log, the shared cache)."""
+        self.engine.close()
+
+
 class Container(containers.DeclarativeContainer):
     """Production wiring with the embedded defaults (SQLite or in-memory stores, paper broker)."""
 
@@ -236,38 +268,27 @@ class Container(containers.DeclarativeContainer):
         portfolio=portfolio,
         trades=trades,
     )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class App:
-    """The wired application: the engine to run, and the services the entry points hand out.
-
-    Each entry point takes what it uses: the gRPC services their queries and the command bus,
-    a backtest the bus, the portfolio and the stores, the tests whatever they look at.
-    """
-
-    engine: Engine
-    bus: MessageBus
-    clock: Clock
-    instruments: InstrumentRegistry
-    portfolio: Portfolio
-    market: MarketState
-    strategies: StrategyEngine
-    orders: OrderManager
-    reports: BrokerReports
-    stops: StopManager
-    risk: RiskMonitor
-    broker: ReconcilableBroker
-    venue: SimulatedVenue | None
-    ingestion: IngestionService
-    trades: TradeRepository
-    signals: SignalRepository
-    market_data: MarketDataRepository
-    cache: Cache
-
-    def close(self) -> None:
-        """Release what the application holds (stores, the venue's log, the shared cache)."""
-        self.engine.close()
+    app = providers.Singleton(
+        App,
+        engine=engine,
+        bus=bus,
+        clock=clock,
+        instruments=instruments,
+        portfolio=portfolio,
+        market=market,
+        strategies=strategies,
+        orders=orders,
+        reports=reports,
+        stops=stops,
+        risk=risk,
+        broker=broker,
+        venue=venue,
+        ingestion=ingestion,
+        trades=trades,
+        signals=signals,
+        market_data=stores.provided.market_data,
+        cache=cache,
+    )
 
 
 def bootstrap(
@@ -310,44 +331,19 @@ def bootstrap(
     if reset_state and venue_log is not None:
         venue_log.clear()  # before the venue replays it
     try:
-        engine: Engine = container.engine()
+        app: App = container.app()
     except BaseException:
         opened.close()  # opened before the part that failed (a bad venue log, say)
         raise
-    engine.on_close(opened.close)
+    app.engine.on_close(opened.close)
     if venue_log is not None:
-        engine.on_close(venue_log.close)
+        app.engine.on_close(venue_log.close)
     try:
-        app = _app(container, engine)
         _finish(app, settings, reset_state=reset_state)
     except BaseException:
-        engine.close()  # whatever failed after the engine was built leaves nothing open
+        app.close()  # whatever failed after the engine was built leaves nothing open
         raise
     return app
-
-
-def _app(container: Container, engine: Engine) -> App:
-    stores: Stores = container.stores()
-    return App(
-        engine=engine,
-        bus=container.bus(),
-        clock=container.clock(),
-        instruments=container.instruments(),
-        portfolio=container.portfolio(),
-        market=container.market(),
-        strategies=container.strategies(),
-        orders=container.orders(),
-        reports=container.reports(),
-        stops=container.stops(),
-        risk=container.risk(),
-        broker=container.broker(),
-        venue=container.venue(),
-        ingestion=container.ingestion(),
-        trades=stores.trades,
-        signals=stores.signals,
-        market_data=stores.market_data,
-        cache=container.cache(),
-    )
 
 
 def _finish(app: App, settings: Settings, *, reset_state: bool) -> None:
