@@ -20,7 +20,6 @@ from application.messages import (
     OrderRejected,
     StrategyFailed,
 )
-from domain.intents import OrderIntent
 from domain.market_data import Bar, BookDelta, BookSnapshot, MarketEvent, QuoteTick, TradeTick
 from domain.orders import OrderStatus, OrderType
 from domain.risk import RiskLimitBreached, RiskLimits, TradingState
