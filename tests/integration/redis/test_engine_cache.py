@@ -69,9 +69,7 @@ def test_book_top_position_and_risk_state_are_readable_from_another_process(
                 ts_init=now,
             )
         )
-        app.bus.publish(
-            TradeTick(BTC, Decimal("30000"), Decimal("0.5"), AggressorSide.BUYER, "t1", now, now)
-        )
+        app.bus.publish(TradeTick(BTC, Decimal("30000"), Decimal("0.5"), AggressorSide.BUYER, "t1", now, now))
         intent = OrderIntent(
             strategy_id=strategy_id("manual"),
             instrument_id=BTC,
