@@ -3,7 +3,7 @@
 The final quantity, the fees and the total P&L at a mark are sums over the fills, so any
 order gives the same. How that total splits into realized and unrealized P&L depends on
 the cost basis at each close, and so on the order: it is deliberately not asserted here
-(tests/unit/test_positions.py shows an example where it differs).
+(tests/unit/domain/test_positions.py shows an example where it differs).
 """
 
 from __future__ import annotations

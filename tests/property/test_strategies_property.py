@@ -22,7 +22,7 @@ from domain.strategies.price_strategy import integer_ratio
 from domain.values import OrderSide
 from tests.builders import BTCUSDT, ETHUSDT, STRATEGY
 from tests.property.strategies import finite_decimals
-from tests.unit.strategies.events import EVENTS_BY_SOURCE, MarketEvent, bars, run, trades
+from tests.unit.domain.strategies.events import EVENTS_BY_SOURCE, MarketEvent, bars, run, trades
 
 Config = tuple[type[PriceStrategy[Any, Any]], dict[str, object]]
 

@@ -8,7 +8,7 @@ from domain.signals import Signal
 from domain.strategies import NO_SIGNALS, SmaCrossover, SmaCrossoverParams
 from domain.values import OrderSide
 from tests.builders import BTCUSDT, STRATEGY
-from tests.unit.strategies.events import bars, run, sides_at, trades, ts_of
+from tests.unit.domain.strategies.events import bars, run, sides_at, trades, ts_of
 
 
 def make(fast: int = 2, slow: int = 3) -> SmaCrossover:

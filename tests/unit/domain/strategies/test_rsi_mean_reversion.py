@@ -6,7 +6,7 @@ from domain.signals import Signal
 from domain.strategies import RsiMeanReversion, RsiMeanReversionParams
 from domain.values import OrderSide
 from tests.builders import BTCUSDT, STRATEGY
-from tests.unit.strategies.events import run, sides_at, trades, ts_of
+from tests.unit.domain.strategies.events import run, sides_at, trades, ts_of
 
 
 def make(period: int = 2, oversold: float = 30.0, overbought: float = 70.0) -> RsiMeanReversion:

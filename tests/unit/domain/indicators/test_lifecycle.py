@@ -27,7 +27,7 @@ from domain.indicators import (
     sma,
     vwap,
 )
-from tests.unit.indicators.oracle import FloatArray, random_walk
+from tests.unit.domain.indicators.oracle import FloatArray, random_walk
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def test_no_fills_and_only_opening_fills_close_no_trade() -> None:
 
 
 def test_partial_close_flip_and_close_with_hand_computed_trades() -> None:
-    # The sequence of tests/unit/test_positions.py, whose realized P&L is 50 and fees 1.18.
+    # The sequence of tests/unit/domain/test_positions.py, whose realized P&L is 50 and fees 1.18.
     fills = [
         fill(BUY, "2", "100", fee="0.2", n=1),
         fill(BUY, "1", "130", fee="0.13", n=2),  # long 3 at an average of 110; 0.33 fees open

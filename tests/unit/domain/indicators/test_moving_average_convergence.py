@@ -9,7 +9,7 @@ import pytest
 import talib
 
 from domain.indicators import MACD, macd
-from tests.unit.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk
+from tests.unit.domain.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk
 
 
 def feed(indicator: MACD, values: list[float]) -> tuple[list[float], list[float], list[float]]:

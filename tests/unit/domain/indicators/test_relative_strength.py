@@ -9,7 +9,7 @@ import pytest
 import talib
 
 from domain.indicators import RSI, rsi
-from tests.unit.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk, run
+from tests.unit.domain.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk, run
 
 
 def test_hand_computed_wilder_smoothing() -> None:

@@ -20,7 +20,7 @@ from domain.strategies import (
     Strategy,
 )
 from tests.builders import BTCUSDT, ETHUSDT, STRATEGY
-from tests.unit.strategies.events import (
+from tests.unit.domain.strategies.events import (
     EVENTS_BY_SOURCE,
     MarketEvent,
     bars,

@@ -6,7 +6,7 @@ from domain.signals import Signal
 from domain.strategies import BollingerBreakout, BollingerBreakoutParams
 from domain.values import OrderSide
 from tests.builders import BTCUSDT, STRATEGY
-from tests.unit.strategies.events import run, sides_at, trades, ts_of
+from tests.unit.domain.strategies.events import run, sides_at, trades, ts_of
 
 
 def make(period: int = 2, num_std: float = 1.0) -> BollingerBreakout:

@@ -9,7 +9,7 @@ import pytest
 import talib
 
 from domain.indicators import EMA, ema
-from tests.unit.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk, run
+from tests.unit.domain.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk, run
 
 
 def test_hand_computed_with_sma_seed() -> None:

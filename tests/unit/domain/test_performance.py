@@ -366,7 +366,7 @@ def test_positive_equity_keeps_every_statistic_in_range(points: list[tuple[int, 
 @given(instruments().flatmap(lambda i: fill_sequences(i, max_size=12, max_lots=10**5, max_ticks=10**7)))
 def test_trade_net_pnl_reconciles_with_the_position(fills: list[Fill]) -> None:
     """Σ net P&L of the closed trades == realized P&L − fees + the fees of what is still open
-    (tests/unit/performance/test_round_trips.py has the fee split); exactly, once flat."""
+    (tests/unit/domain/test_round_trips.py has the fee split); exactly, once flat."""
     points = [(f.ts_event, D(100)) for f in fills]
     r = compute_performance(points, fills, starting_capital=D(100))
     position = Position.from_fills(fills[0].instrument_id, fills)

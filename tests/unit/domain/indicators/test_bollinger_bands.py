@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import domain.indicators._common as common
 from domain.indicators import BollingerBands, bollinger, sma
-from tests.unit.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk
+from tests.unit.domain.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, random_walk
 
 
 def feed(indicator: BollingerBands, values: list[float]) -> tuple[list[float], list[float], list[float]]:

@@ -9,7 +9,7 @@ import pytest
 import talib
 
 from domain.indicators import ATR, atr
-from tests.unit.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, bars
+from tests.unit.domain.indicators.oracle import LENGTHS, SCALES, SEEDS, assert_matches, bars
 
 # (high, low, close); true ranges from bar 1: 2, 3, 1, 9.5 (a gap up over the last close).
 BARS = [(10.0, 8.0, 9.0), (11.0, 9.0, 10.0), (12.0, 9.0, 11.0), (11.0, 10.0, 10.5), (20.0, 19.0, 19.5)]
