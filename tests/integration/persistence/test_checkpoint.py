@@ -20,7 +20,7 @@ def test_the_trade_store_checkpoints_off_the_committing_thread(tmp_path: Path) -
     with sqlite_database(tmp_path) as database:
         upgrade(database.engine)
         trades = database.track(SqlTradeRepository(database.engine))
-        checkpointer = trades._checkpointer
+        checkpointer = trades.checkpointer
         assert checkpointer is not None
         orders = [make_order(client_order_id=f"O-{i}", order_type=OrderType.MARKET) for i in range(120)]
         for order in orders:
