@@ -14,7 +14,7 @@ from adapters.historical import ReadStats, read_klines, read_merged, read_trades
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar, TradeTick
 from domain.values import AggressorSide
-from tests.unit.historical.files import MINUTE, MS, T0, kline, spot_trade, write
+from tests.unit.adapters.historical.files import MINUTE, MS, T0, kline, spot_trade, write
 
 BTC = InstrumentId("BTCUSDT.BINANCE")
 

@@ -17,7 +17,7 @@ from application.messages import OrderExpired, OrderFilled
 from domain.orders import LiquiditySide, Order, OrderStatus, OrderType, TimeInForce
 from domain.values import AggressorSide, OrderSide
 from tests.builders import STEP_NS, TS, make_order
-from tests.unit.brokers.paper_venue import PaperVenue
+from tests.unit.adapters.brokers.paper.paper_venue import PaperVenue
 
 MID = 10_000  # ticks of 0.01: 100.00
 SPREAD = 8  # levels and limits live within MID ± SPREAD ticks, so they collide often

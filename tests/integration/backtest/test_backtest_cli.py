@@ -14,7 +14,7 @@ from entrypoints.backtest.run import run_backtest
 from entrypoints.backtest.spec import BacktestError, BacktestSpec
 from entrypoints.backtest.sweep import grid, parse_param, run_sweep
 from entrypoints.cli import main
-from tests.unit.historical.files import MINUTE, T0, kline, spot_trade, write
+from tests.unit.adapters.historical.files import MINUTE, T0, kline, spot_trade, write
 
 
 def _wave_klines(path: Path, bars: int = 3000) -> Path:

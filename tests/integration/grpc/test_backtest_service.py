@@ -28,7 +28,7 @@ from tests.integration.grpc.support import (
     refused,
     wait_until,
 )
-from tests.unit.historical.files import MINUTE, T0, kline, spot_trade, write
+from tests.unit.adapters.historical.files import MINUTE, T0, kline, spot_trade, write
 
 T = CALL_TIMEOUT_S
 Starter = Callable[..., Coroutine[Any, Any, Env]]

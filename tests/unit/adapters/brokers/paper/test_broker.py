@@ -21,7 +21,7 @@ from domain.market_data import BookInvalidated
 from domain.orders import LiquiditySide, OrderStatus, OrderType, TimeInForce
 from domain.values import AggressorSide, OrderSide
 from tests.builders import BTCUSDT, ETHUSDT, STEP_NS, TS, make_instrument, make_order, make_registry
-from tests.unit.brokers.paper_venue import PaperVenue
+from tests.unit.adapters.brokers.paper.paper_venue import PaperVenue
 
 BIDS = [("99.00", "3"), ("98.00", "2"), ("97.00", "5")]
 ASKS = [("100.00", "1"), ("101.00", "2"), ("102.00", "3")]

@@ -24,7 +24,7 @@ from adapters.historical import (
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar, TradeTick
 from domain.values import AggressorSide
-from tests.unit.historical.files import (
+from tests.unit.adapters.historical.files import (
     KLINES_HEADER,
     MINUTE,
     MS,

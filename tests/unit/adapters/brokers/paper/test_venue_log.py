@@ -17,7 +17,7 @@ from domain.identifiers import ClientOrderId
 from domain.orders import OrderStatus, OrderType, TimeInForce
 from domain.values import AggressorSide, OrderSide
 from tests.builders import STEP_NS, TS, make_order
-from tests.unit.brokers.paper_venue import PaperVenue
+from tests.unit.adapters.brokers.paper.paper_venue import PaperVenue
 
 BIDS = [("99.00", "3"), ("98.00", "2")]
 ASKS = [("100.00", "1"), ("101.00", "2")]

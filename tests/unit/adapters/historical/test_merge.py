@@ -16,7 +16,7 @@ from adapters.historical import (
 )
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar, TradeTick
-from tests.unit.historical.files import MINUTE, MS, T0, kline, spot_trade, write
+from tests.unit.adapters.historical.files import MINUTE, MS, T0, kline, spot_trade, write
 
 BTC = InstrumentId("BTCUSDT.BINANCE")
 

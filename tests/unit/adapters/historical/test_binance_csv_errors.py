@@ -20,7 +20,7 @@ from adapters.historical import (
 )
 from domain.identifiers import InstrumentId
 from domain.market_data import TradeTick
-from tests.unit.historical.files import (
+from tests.unit.adapters.historical.files import (
     KLINES_HEADER,
     MINUTE,
     T0,

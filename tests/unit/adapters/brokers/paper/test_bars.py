@@ -9,7 +9,7 @@ from domain.market_data import Bar
 from domain.orders import LiquiditySide, OrderStatus, OrderType
 from domain.values import OrderSide
 from tests.builders import BTCUSDT, STEP_NS, TS, make_order
-from tests.unit.brokers.paper_venue import PaperVenue
+from tests.unit.adapters.brokers.paper.paper_venue import PaperVenue
 
 MINUTE = 60_000_000_000
 ON = PaperBrokerConfig(last_trade_liquidity=True, taker_fee_bps=Decimal(10), maker_fee_bps=Decimal(2))
