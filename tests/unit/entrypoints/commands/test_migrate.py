@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from entrypoints.cli import main
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "entrypoints" / "example.toml"
+from entrypoints.config import example_config_path
 
 
 def _config(tmp_path: Path, kind: str = "sql") -> Path:
-    text = EXAMPLE.read_text().replace('kind = "sql"', f'kind = "{kind}"', 1)
+    text = example_config_path().read_text().replace('kind = "sql"', f'kind = "{kind}"', 1)
     text = text.replace('data_dir = "data"', f'data_dir = "{tmp_path / "data"}"', 1)
     path = tmp_path / "config.toml"
     path.write_text(text)
