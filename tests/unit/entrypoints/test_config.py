@@ -1,4 +1,4 @@
-"""Configuration loading: the shipped example, environment overrides, and every kind of bad file."""
+"""Configuration loading: the shipped example, environment overrides, every kind of bad file, and [grpc]."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from entrypoints.config import (
     parse_settings,
 )
 from entrypoints.container import bootstrap, build_sizer
+from entrypoints.grpc.auth import hash_token
+from tests.unit.entrypoints.example_config import with_grpc_section
 
 EXAMPLE = example_config_path().read_text()
+DIGEST = hash_token("a-token-of-sixteen+")
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -138,3 +141,65 @@ def test_sizers_are_built_from_their_tables() -> None:
     assert type(sizer).__name__ == "FixedFraction"
     with pytest.raises(ConfigError, match="fixed_fraction"):
         build_sizer(SizingSettings(kind="fixed_fraction", options={"bogus": "1"}))
+
+
+# -- the [grpc] section -------------------------------------------------------------------------
+
+
+def test_the_example_serves_on_loopback_with_defaults() -> None:
+    settings = load_settings(environ={})
+    assert settings.grpc.enabled
+    assert settings.grpc.listen == "127.0.0.1:50051"
+    assert settings.grpc.tokens == ()
+    assert settings.grpc.stream_buffer == 10_000
+    assert settings.grpc.backtest_data_dir == "data/history"
+
+
+def test_the_backtest_data_directory_is_configurable(tmp_path: Path) -> None:
+    settings = with_grpc_section(tmp_path, 'backtest_data_dir = "/srv/history"')
+    assert settings.grpc.backtest_data_dir == "/srv/history"
+
+
+def test_tokens_are_read_with_their_role_and_never_shown(tmp_path: Path) -> None:
+    settings = with_grpc_section(
+        tmp_path,
+        f'[[grpc.tokens]]\nname = "alice"\nrole = "trader"\nsha256 = "{DIGEST.upper()}"\n'
+        "rate_per_second = 5\n",
+    )
+    (token,) = settings.grpc.tokens
+    assert (token.name, token.role, token.sha256, token.rate_per_second) == ("alice", "trader", DIGEST, 5.0)
+    assert DIGEST not in repr(token)
+
+
+@pytest.mark.parametrize(
+    ("grpc", "message"),
+    [
+        ('listen = "50051"', "HOST:PORT"),
+        ('listen = "127.0.0.1:99999"', "port of 0-65535"),
+        ("listen = 50051", "HOST:PORT"),
+        ('tls_cert = "/x.crt"', "set together"),
+        ("stream_buffer = 0", "stream_buffer must be a positive integer"),
+        ("rate_limit_per_second = -1", "rate_limit_per_second must be a positive number"),
+        ('rate_limit_per_second = "nan"', "rate_limit_per_second must be a positive number"),
+        ('enabled = "yes"', "enabled must be true or false"),
+        ('backtest_data_dir = ""', "backtest_data_dir must be a directory path"),
+        ("backtest_data_dir = 3", "backtest_data_dir must be a directory path"),
+        ("colour = 1", "unknown key.*colour"),
+        ('tokens = "x"', "array of tables"),
+        ('[[grpc.tokens]]\nname = "a"\nrole = "root"\nsha256 = "' + DIGEST + '"', "role must be one of"),
+        ('[[grpc.tokens]]\nname = "a"\nrole = "admin"\nsha256 = "secret"', "64-hex-digit SHA-256"),
+        ('[[grpc.tokens]]\nrole = "admin"\nsha256 = "' + DIGEST + '"', "name must be"),
+        ('[[grpc.tokens]]\nname = "a"\nrole = "admin"\nsha256 = "' + DIGEST + '"\nextra = 1', "unknown key"),
+        (
+            '[[grpc.tokens]]\nname = "a"\nrole = "admin"\nsha256 = "'
+            + DIGEST
+            + '"\n[[grpc.tokens]]\nname = "a"\nrole = "viewer"\nsha256 = "'
+            + DIGEST
+            + '"',
+            "unique",
+        ),
+    ],
+)
+def test_a_bad_grpc_section_is_refused_naming_the_key(tmp_path: Path, grpc: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        with_grpc_section(tmp_path, grpc)
