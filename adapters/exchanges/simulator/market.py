@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 TRADE = "trade"
 DEPTH = "depth"
@@ -37,6 +37,23 @@ class BookView(NamedTuple):
     last_update_id: int
     bids: list[tuple[Decimal, Decimal]]
     asks: list[tuple[Decimal, Decimal]]
+
+
+class MarketSource(Protocol):
+    """What the simulator publishes: a random walk (``RandomWalkMarket``) or a recording."""
+
+    symbols: tuple[str, ...]
+
+    @property
+    def finished(self) -> bool: ...
+
+    def step(self, now_ms: int) -> list[MarketFrame]: ...
+
+    def snapshot(self, symbol: str, limit: int) -> dict[str, Any]: ...
+
+    def skip_next_depth(self, symbol: str | None = None) -> None: ...
+
+    def book(self, symbol: str) -> BookView: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
