@@ -1,4 +1,4 @@
-"""The order manager and broker reports: validation, risk, journal-before-send, reports, idempotency, cancels."""
+"""OrderManager: instrument rules, pre-trade risk, journal first, idempotency, cancels, a failing store."""
 
 from __future__ import annotations
 
@@ -8,37 +8,17 @@ from decimal import Decimal
 
 import pytest
 
-import application.execution.order_journal as order_journal
 from adapters.memory import InMemoryTradeRepository
 from application.commands import SubmitOrder
 from application.execution import UnknownOrder
-from application.messages import (
-    CancelRejected,
-    IntentRejected,
-    OrderAccepted,
-    OrderFilled,
-    OrderUpdated,
-    PositionChanged,
-)
+from application.messages import IntentRejected, OrderUpdated
 from domain.errors import IllegalTransition, InstrumentRuleViolation
-from domain.identifiers import ClientOrderId, VenueOrderId
 from domain.intents import OrderIntent
-from domain.orders import Order, OrderStatus, OrderType, TimeInForce
+from domain.orders import Order, OrderType
 from domain.risk import RiskLimitBreached, RiskLimits, RiskReason, TradingState
-from domain.values import OrderSide
 from tests.builders import make_intent
+from tests.unit.application.execution.support import BUY, SEC, SELL, Make, S, limit
 from tests.unit.application.harness import BTC, ETH, Harness
-
-BUY = OrderSide.BUY
-SELL = OrderSide.SELL
-S = OrderStatus
-SEC = 1_000_000_000
-
-Make = Callable[..., Harness]
-
-
-def limit(side: OrderSide = BUY, quantity: str = "1", price: str = "100", **kw: object) -> OrderIntent:
-    return make_intent(side=side, quantity=quantity, order_type=OrderType.LIMIT, price=price, **kw)  # type: ignore[arg-type]
 
 
 def nothing_sent(h: Harness) -> None:
@@ -208,7 +188,7 @@ def test_an_approved_intent_becomes_a_submitted_order(make: Make) -> None:
     assert h.orders.working_quantity(BTC) == Decimal(2)
 
 
-# -- the journal comes first ------------------------------------------------------------------
+# -- the journal comes first --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("via_bus", [False, True], ids=["handler", "bus"])
@@ -237,149 +217,7 @@ def test_an_order_is_journaled_before_the_broker_sees_it(make: Make, via_bus: bo
     assert updates == [S.INITIALIZED, S.SUBMITTED]
 
 
-def test_a_fill_is_committed_with_its_position_and_balances(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(limit(quantity="1", price="100"))
-    h.broker.accept(order, h.advance())
-    before = h.trades.commits
-    h.broker.fill(order, "1", "100", h.advance())
-    assert h.trades.commits == before + 1
-    assert h.trades.positions[BTC] == h.portfolio.positions[BTC].state()
-    assert h.trades.balances == h.portfolio.account.balances
-
-
-# -- broker reports -----------------------------------------------------------------------------
-
-
-def test_reports_drive_the_order_and_fills_update_the_position_and_the_account(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(limit(quantity="1", price="100"))
-
-    h.broker.accept(order, h.advance())
-    assert order.status is S.ACCEPTED
-    assert order.venue_order_id == "V-1"
-
-    h.broker.fill(order, "0.4", "100", h.advance(), fee="0.04")
-    assert order.status is S.PARTIALLY_FILLED
-    assert h.position() == Decimal("0.4")
-    assert h.orders.open_orders == {order.client_order_id: order}
-    assert h.orders.working_quantity(BTC) == Decimal("0.6")
-
-    h.broker.fill(order, "0.6", "99", h.advance(), fee="0.0594")
-    assert order.status is S.FILLED
-    assert h.orders.open_orders == {}
-    assert h.statuses(order) == [S.INITIALIZED, S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED]
-    assert [m.event for m in h.of_type(OrderUpdated)] == h.trades.journal()
-    assert len(h.trades.list_fills()) == 2
-    assert h.reports.stats.fills == 2
-    position = h.portfolio.positions[BTC]
-    assert position.quantity == Decimal(1)
-    assert position.avg_entry_price == Decimal("99.4")
-    assert position.fees == Decimal("0.0994")
-    assert h.portfolio.account.balance("USDT") == Decimal("10000") - Decimal("99.4") - Decimal("0.0994")
-    assert h.portfolio.account.balance("BTC") == Decimal(1)
-    changes = h.of_type(PositionChanged)
-    assert [(c.quantity, c.avg_entry_price, c.fees) for c in changes] == [
-        (Decimal("0.4"), Decimal(100), Decimal("0.04")),
-        (Decimal("1.0"), Decimal("99.4"), Decimal("0.0994")),
-    ]
-
-
-def test_a_cancel_request_then_the_venue_cancel_closes_the_order(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(limit(price="95"))
-    h.broker.accept(order, h.advance())
-
-    assert h.cancel(order.client_order_id) is order
-    assert order.status is S.CANCEL_PENDING
-    assert h.broker.canceled == [order]
-
-    h.broker.report_canceled(order, h.advance())
-    assert order.status is S.CANCELED
-    assert h.orders.open_orders == {}
-    assert h.orders.working_quantity(BTC) == 0
-
-
-def test_a_refused_cancel_returns_the_order_to_work(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(limit(price="95"))
-    h.broker.accept(order, h.advance())
-    h.cancel(order.client_order_id)
-
-    h.bus.publish(
-        CancelRejected(client_order_id=order.client_order_id, reason="too late", ts_event=h.advance())
-    )
-
-    assert order.status is S.ACCEPTED
-    assert order.client_order_id in h.orders.open_orders
-
-
-def test_a_broker_rejection_closes_the_order_and_is_counted(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(make_intent())
-
-    h.broker.reject(order, h.advance(), "insufficient balance")
-
-    assert order.status is S.REJECTED
-    assert order.events[-1].reason == "insufficient balance"
-    assert h.orders.open_orders == {}
-    assert h.reports.stats.broker_rejections == 1
-
-
-def test_an_expiry_after_a_partial_fill_keeps_the_fill(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(limit(time_in_force=TimeInForce.IOC))
-    h.broker.accept(order, h.advance())
-    h.broker.fill(order, "0.3", "100", h.advance())
-
-    h.broker.expire(order, h.advance())
-
-    assert order.status is S.EXPIRED
-    assert h.position() == Decimal("0.3")
-    assert h.orders.open_orders == {}
-
-
-def test_duplicate_and_late_reports_are_counted_and_ignored(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(make_intent())
-    accepted = OrderAccepted(
-        client_order_id=order.client_order_id, venue_order_id=VenueOrderId("V-9"), ts_event=h.advance()
-    )
-    h.bus.publish(accepted)
-    fill = h.broker.fill(order, "1", "100", h.advance())
-    journal = h.trades.journal()
-
-    h.bus.publish(accepted)  # the ack again
-    h.bus.publish(OrderFilled(fill=fill))  # the same trade again
-    h.broker.report_canceled(order, h.advance())  # a cancel of a filled order
-
-    assert h.reports.stats.duplicate_reports == 3
-    assert h.position() == Decimal(1)
-    assert h.trades.list_fills() == [fill]
-    assert h.trades.journal() == journal
-    assert order.status is S.FILLED
-
-
-def test_reports_for_unknown_orders_are_counted_and_ignored(make: Make) -> None:
-    h = make(broker="recording")
-
-    h.bus.publish(
-        OrderAccepted(client_order_id=ClientOrderId("NOPE"), venue_order_id=VenueOrderId("V"), ts_event=1)
-    )
-    h.bus.publish(CancelRejected(client_order_id=ClientOrderId("NOPE"), reason="?", ts_event=1))
-
-    assert h.reports.stats.unknown_reports == 2
-    assert h.trades.journal() == []
-
-
-# -- idempotency ----------------------------------------------------------------------------------
+# -- idempotency --------------------------------------------------------------------------------
 
 
 def test_submitting_twice_with_one_client_order_id_gives_one_order_and_one_broker_submit(make: Make) -> None:
@@ -409,7 +247,22 @@ def test_a_generated_client_order_id_never_reuses_one_given_by_a_client(make: Ma
     assert h.broker.submitted == [given, generated]
 
 
-# -- cancels against the paper broker -------------------------------------------------------------
+# -- cancels ------------------------------------------------------------------------------------
+
+
+def test_a_cancel_request_then_the_venue_cancel_closes_the_order(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(price="95"))
+    h.broker.accept(order, h.advance())
+
+    assert h.cancel(order.client_order_id) is order
+    assert (order.status, h.broker.canceled) == (S.CANCEL_PENDING, [order])
+
+    h.broker.report_canceled(order, h.advance())
+    assert order.status is S.CANCELED
+    assert h.orders.open_orders == {}
+    assert h.orders.working_quantity(BTC) == 0
 
 
 def _market(h: Harness) -> None:
@@ -422,7 +275,7 @@ def test_cancel_of_a_resting_order_is_confirmed_by_the_paper_broker(make: Make) 
     h = make()
     _market(h)
     order = h.submit(limit(price="95"))
-    assert order.status is S.ACCEPTED
+    assert (order.status, h.orders.open_orders) == (S.ACCEPTED, {order.client_order_id: order})
 
     h.advance()
     h.cancel(order.client_order_id)
@@ -474,32 +327,7 @@ def test_cancel_all_skips_orders_already_waiting_for_a_cancel(make: Make) -> Non
     assert h.broker.canceled == [first, second]
 
 
-def test_old_closed_orders_leave_memory_but_stay_known_through_the_trade_store(
-    make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(order_journal, "RECENT_CLOSED_ORDERS", 2)
-    h = make(broker="recording")
-    h.trade("100")
-    orders = []
-    for n in range(4):
-        order = h.submit(make_intent(quantity="1"), client_order_id=f"C-{n}")
-        h.broker.accept(order, h.advance())
-        h.broker.fill(order, "1", "100", h.advance())
-        orders.append(order)
-
-    assert set(h.orders.orders) == {"C-2", "C-3"}  # the two most recent closed ones
-    assert h.submit(make_intent(quantity="1"), client_order_id="C-0") is orders[0]  # still idempotent
-    assert len(h.broker.submitted) == 4
-    assert h.orders.get("C-0") is orders[0]
-
-    late = h.broker.fill(orders[0], "1", "100", h.advance())  # a late report for a forgotten order
-    assert h.reports.stats.late_fills == 1
-    assert late in list(h.trades.list_fills())
-    journal = h.trades.journal("C-0")
-    assert len(journal) == len({(e.status, e.ts_event) for e in journal})  # nothing journaled twice
-
-
-# -- a store that cannot commit ------------------------------------------------------------------
+# -- a store that cannot commit -----------------------------------------------------------------
 
 
 class _FailingTrades(InMemoryTradeRepository):

@@ -1,44 +1,18 @@
-"""ExecutionEngine: stop orders held engine-side, position stops, halt/resume and post-trade risk."""
+"""StopManager: stop orders held engine-side until the market trades through, and position stops."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
-import pytest
-
-from application.messages import IntentRejected, OrderFilled
-from domain.orders import OrderStatus, OrderType
-from domain.risk import (
-    NS_PER_DAY,
-    STOPS_STRATEGY_ID,
-    RiskLimitBreached,
-    RiskLimits,
-    RiskReason,
-    StopRules,
-    TradingState,
-    TradingStateChanged,
-)
+from application.messages import IntentRejected
+from domain.orders import OrderType
+from domain.risk import STOPS_STRATEGY_ID, RiskReason, StopRules
 from domain.sizing import FixedQuantity
-from domain.values import OrderSide
 from tests.builders import make_intent
-from tests.unit.application.harness import BTC, Harness, ScriptedStrategy
+from tests.unit.application.execution.support import BUY, SELL, Make, S, at
+from tests.unit.application.harness import BTC, ScriptedStrategy
 
-BUY = OrderSide.BUY
-SELL = OrderSide.SELL
-S = OrderStatus
-
-Make = Callable[..., Harness]
-
-
-def at(h: Harness, price: str, spread: str = "0.01", size: str = "10") -> None:
-    """The market trades at ``price`` with a quote ``spread`` either side of it."""
-    p, d = Decimal(price), Decimal(spread)
-    h.quote(str(p - d), str(p + d), size)
-    h.trade(price)
-
-
-# -- stop orders held engine-side -----------------------------------------------------------------
+# -- stop orders held engine-side ---------------------------------------------------------------
 
 
 def test_a_stop_market_order_is_held_until_a_trade_crosses_its_stop_then_sent(make: Make) -> None:
@@ -47,8 +21,7 @@ def test_a_stop_market_order_is_held_until_a_trade_crosses_its_stop_then_sent(ma
     order = h.submit(make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="95"))
 
     assert h.broker.submitted == []
-    assert order.status is S.INITIALIZED
-    assert h.orders.held_stops == (order,)
+    assert (order.status, h.orders.held_stops) == (S.INITIALIZED, (order,))
     assert h.trades.get_order(order.client_order_id) is order
     assert h.statuses(order) == [S.INITIALIZED]
     assert h.orders.working_quantity(BTC) == Decimal(-1)
@@ -58,8 +31,7 @@ def test_a_stop_market_order_is_held_until_a_trade_crosses_its_stop_then_sent(ma
 
     h.trade("95")
     assert h.broker.submitted == [order]
-    assert order.status is S.SUBMITTED
-    assert order.triggered_price == Decimal(95)
+    assert (order.status, order.triggered_price) == (S.SUBMITTED, Decimal(95))
     assert order.effective_type is OrderType.MARKET
     assert h.orders.held_stops == ()
     assert h.stops.triggered == 1
@@ -123,7 +95,21 @@ def test_a_triggered_stop_fills_at_the_paper_broker(make: Make) -> None:
     assert h.position() == Decimal(-1)
 
 
-# -- position stops -------------------------------------------------------------------------------
+def test_a_held_stop_that_triggers_while_halted_is_rejected_not_sent(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="95"))
+    h.halt("operator pressed the kill switch")
+
+    h.trade("94")
+
+    assert h.broker.submitted == []
+    assert order.status is S.REJECTED
+    assert "HALTED" in order.events[-1].reason
+    assert order.client_order_id not in h.orders.open_orders
+
+
+# -- position stops -----------------------------------------------------------------------------
 
 
 def test_a_stop_loss_exits_the_position_at_market_and_flattens_it(make: Make) -> None:
@@ -203,135 +189,6 @@ def test_a_rejected_exit_rearms_the_stop_for_the_next_trade(make: Make) -> None:
     assert len(rejected) == 2
     assert rejected[0].rejections[0].reason is RiskReason.TRADING_HALTED
     assert h.position() == Decimal(1)
-
-
-# -- halt and resume --------------------------------------------------------------------------------
-
-
-def test_halt_cancels_open_orders_when_asked_and_refuses_new_ones_until_resumed(make: Make) -> None:
-    h = make()
-    at(h, "100")
-    resting = h.submit(make_intent(order_type=OrderType.LIMIT, price="95"))
-    assert resting.status is S.ACCEPTED
-
-    state = h.halt("operator pressed the kill switch", cancel_open_orders=True)
-
-    assert state is TradingState.HALTED
-    assert resting.status is S.CANCELED
-    (change,) = h.of_type(TradingStateChanged)
-    assert (change.previous, change.state, change.reason) == (
-        TradingState.ACTIVE,
-        TradingState.HALTED,
-        RiskReason.KILL_SWITCH,
-    )
-    with pytest.raises(RiskLimitBreached) as raised:
-        h.submit(make_intent())
-    assert raised.value.reason is RiskReason.TRADING_HALTED
-
-    assert h.resume() is TradingState.ACTIVE
-    assert h.of_type(TradingStateChanged)[-1].state is TradingState.ACTIVE
-    assert h.submit(make_intent()).status is S.FILLED
-
-
-def test_halt_without_cancel_leaves_working_orders_alone(make: Make) -> None:
-    h = make()
-    at(h, "100")
-    resting = h.submit(make_intent(order_type=OrderType.LIMIT, price="95"))
-
-    h.halt("pause")
-
-    assert resting.status is S.ACCEPTED
-    assert h.orders.open_orders == {resting.client_order_id: resting}
-
-
-# -- post-trade risk ----------------------------------------------------------------------------------
-
-
-def test_a_daily_loss_beyond_the_limit_turns_trading_reduce_only(make: Make) -> None:
-    h = make(limits=RiskLimits(daily_loss_limit=Decimal(50)))
-    at(h, "100")
-    h.submit(make_intent(quantity="1"))  # at 100.01: the day opens at equity 9 999.99
-
-    at(h, "60")  # -40.01: within the limit
-    assert h.trading.state is TradingState.ACTIVE
-    h.advance(1_000_000_000)  # the next mark-to-market interval
-    at(h, "40")  # -60.01
-
-    assert h.trading.state is TradingState.REDUCE_ONLY
-    (change,) = h.of_type(TradingStateChanged)
-    assert change.reason is RiskReason.DAILY_LOSS_LIMIT
-    with pytest.raises(RiskLimitBreached) as raised:
-        h.submit(make_intent(quantity="0.5"))
-    assert raised.value.reason is RiskReason.REDUCE_ONLY
-    assert h.position() == Decimal(1)
-
-    h.submit(make_intent(side=SELL, quantity="1"))  # reducing is still allowed
-    assert h.position() == 0
-
-
-def test_a_drawdown_beyond_the_limit_halts_trading(make: Make) -> None:
-    h = make(limits=RiskLimits(max_drawdown_fraction=Decimal("0.005")))
-    at(h, "100")
-    h.submit(make_intent(quantity="1"))
-
-    h.advance(1_000_000_000)  # past the mark-to-market interval of the first trade
-    at(h, "40")
-
-    assert h.trading.state is TradingState.HALTED
-    assert h.of_type(TradingStateChanged)[-1].reason is RiskReason.MAX_DRAWDOWN
-    with pytest.raises(RiskLimitBreached) as raised:
-        h.submit(make_intent(side=SELL, quantity="1"))
-    assert raised.value.reason is RiskReason.TRADING_HALTED
-
-
-def test_a_new_utc_day_lifts_the_daily_loss_restriction_even_when_flat(make: Make) -> None:
-    h = make(limits=RiskLimits(daily_loss_limit=Decimal(50)))
-    at(h, "100")
-    h.submit(make_intent(quantity="1"))
-    h.advance(1_000_000_000)
-    at(h, "40")
-    assert h.trading.state is TradingState.REDUCE_ONLY
-    h.submit(make_intent(side=SELL, quantity="1"))
-    assert h.position() == 0
-
-    h.clock.set((h.clock.now_ns() // NS_PER_DAY + 1) * NS_PER_DAY)  # 00:00 UTC the next day
-    at(h, "40")
-
-    assert h.trading.state is TradingState.ACTIVE
-    assert h.of_type(TradingStateChanged)[-1].reason is RiskReason.NEW_TRADING_DAY
-    assert h.submit(make_intent(quantity="1")).status is S.FILLED
-
-
-def test_a_held_stop_that_triggers_while_halted_is_rejected_not_sent(make: Make) -> None:
-    h = make(broker="recording")
-    h.trade("100")
-    order = h.submit(make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="95"))
-    h.halt("operator pressed the kill switch")
-
-    h.trade("94")
-
-    assert h.broker.submitted == []
-    assert order.status is S.REJECTED
-    assert "HALTED" in order.events[-1].reason
-    assert order.client_order_id not in h.orders.open_orders
-
-
-def test_a_fill_after_the_cancel_confirmation_is_still_booked_once(make: Make) -> None:
-    h = make(broker="recording")
-    at(h, "100")
-    order = h.submit(make_intent(order_type=OrderType.LIMIT, price="99"))
-    h.broker.accept(order, h.advance())
-    h.cancel(order.client_order_id)
-    h.broker.report_canceled(order, h.advance())
-    assert order.status is S.CANCELED
-
-    fill = h.broker.fill(order, "1", "99", h.advance())  # the venue executed it before the cancel
-    h.bus.publish(OrderFilled(fill=fill))  # and a replayed report must not count twice
-
-    assert h.portfolio.positions[BTC].quantity == Decimal(1)
-    assert h.reports.stats.late_fills == 1
-    assert h.reports.stats.duplicate_reports == 1
-    assert list(h.trades.list_fills()) == [fill]
 
 
 def test_no_stop_exit_is_stacked_on_working_orders_that_already_close_the_position(make: Make) -> None:
