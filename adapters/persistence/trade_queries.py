@@ -1,9 +1,10 @@
 """The trades store's reads: orders (rebuilt from their journal), fills, positions, balances,
 the risk state and account snapshots, through SQLAlchemy Core.
 
-Reads see what is committed. An order the unit of work tracks is returned as that very
-object (the OMS and the store share one object per order), never as a second copy rebuilt
-from the database; the others are rebuilt, a page at a time, by ``trade_rows.rebuild_orders``.
+Reads see what is committed, but for one thing: an order the unit of work tracks is
+returned as that very object (the OMS and the store share one object per order, whatever
+its uncommitted events), never as a second copy rebuilt from the database; the other
+orders are rebuilt, a page at a time, by ``trade_rows.rebuild_orders``.
 """
 
 from __future__ import annotations
