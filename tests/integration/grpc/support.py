@@ -195,12 +195,12 @@ class Stubs:
     """Every tradeplane.v1 client stub over one channel."""
 
     channel: grpc.aio.Channel
-    orders: orders_pb2_grpc.OrderServiceStub = field(init=False)
-    portfolio: portfolio_pb2_grpc.PortfolioServiceStub = field(init=False)
-    market: market_data_pb2_grpc.MarketDataServiceStub = field(init=False)
-    risk: risk_pb2_grpc.RiskServiceStub = field(init=False)
-    strategies: strategies_pb2_grpc.StrategyServiceStub = field(init=False)
-    engine: engine_pb2_grpc.EngineServiceStub = field(init=False)
+    orders: orders_pb2_grpc.OrderServiceAsyncStub = field(init=False)
+    portfolio: portfolio_pb2_grpc.PortfolioServiceAsyncStub = field(init=False)
+    market: market_data_pb2_grpc.MarketDataServiceAsyncStub = field(init=False)
+    risk: risk_pb2_grpc.RiskServiceAsyncStub = field(init=False)
+    strategies: strategies_pb2_grpc.StrategyServiceAsyncStub = field(init=False)
+    engine: engine_pb2_grpc.EngineServiceAsyncStub = field(init=False)
 
     def __post_init__(self) -> None:
         channel = self.channel
