@@ -374,9 +374,9 @@ async def run_case(env: Env, case: Case) -> Refusal:
     return refusal
 
 
-@pytest.mark.parametrize("name", list(CASES))
-async def test_bad_input_is_refused_naming_the_field(env: Env, name: str) -> None:
-    await run_case(env, CASES[name])
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+async def test_bad_input_is_refused_naming_the_field(env: Env, case: Case) -> None:
+    await run_case(env, case)
 
     assert env.order_count() == 0
     assert env.server.hub.count() == 0
@@ -396,33 +396,52 @@ async def test_the_engine_serves_on_after_every_bad_input(env: Env) -> None:
     assert (await env.submit("still-trading")).order.status == common_pb2.ORDER_STATUS_FILLED
 
 
-async def test_messages_say_what_is_wrong(env: Env) -> None:
-    """A sample of the messages, read by a person at a terminal."""
+# -- the messages, as a person at a terminal reads them -------------------------------------------
 
-    async def message(name: str) -> str:
-        return (await run_case(env, CASES[name])).message
-
-    assert await message("quantity NaN") == (
-        "quantity: is not a decimal number (was 'NaN'); use digits and one '.'"
-    )
-    assert (await message("quantity very long")).startswith("quantity: is not a decimal number (was '1111")
-    assert await message("quantity off the lot") == f"quantity: is not a multiple of the {BTC} lot size 0.001"
-    assert await message("price off the tick") == f"price: is not a multiple of the {BTC} price tick 0.01"
-    assert await message("price on a market order") == "price: must be empty for a MARKET order"
-    assert await message("side out of range") == "side: has no value 7 (one of SIDE_BUY, SIDE_SELL)"
-    assert await message("type unspecified") == (
+MESSAGES = {
+    "quantity NaN": "quantity: is not a decimal number (was 'NaN'); use digits and one '.'",
+    "quantity off the lot": f"quantity: is not a multiple of the {BTC} lot size 0.001",
+    "price off the tick": f"price: is not a multiple of the {BTC} price tick 0.01",
+    "price on a market order": "price: must be empty for a MARKET order",
+    "side out of range": "side: has no value 7 (one of SIDE_BUY, SIDE_SELL)",
+    "type unspecified": (
         "type: must be set (one of ORDER_TYPE_MARKET, ORDER_TYPE_LIMIT,"
         " ORDER_TYPE_STOP_MARKET, ORDER_TYPE_STOP_LIMIT)"
-    )
-    unknown = await message("instrument unknown")
-    assert unknown.startswith("instrument_id: unknown instrument 'DOGEUSDT.BINANCE'; known: ")
-    assert BTC in unknown
-    assert await message("list orders page size 5000") == "page_size: must be between 1 and 1000 (was 5000)"
-    assert await message("order book depth 100000") == "depth: must be between 1 and 1000 (was 100000)"
-    assert (await message("risk clear of an unknown limit")).startswith(
+    ),
+    "list orders page size 5000": "page_size: must be between 1 and 1000 (was 5000)",
+    "order book depth 100000": "depth: must be between 1 and 1000 (was 100000)",
+    "strategy params of an unknown strategy": "unknown strategy 'nope'",
+}
+"""Case name -> the whole message of its refusal."""
+
+MESSAGE_STARTS = {
+    "quantity very long": "quantity: is not a decimal number (was '1111",
+    "risk clear of an unknown limit": (
         "clear[0]: 'max_leverage' is not a risk limit; known: max_order_quantity"
-    )
-    assert await message("strategy params of an unknown strategy") == "unknown strategy 'nope'"
+    ),
+}
+"""Case name -> how the message of its refusal starts (the rest is long: an echo cut short, a list)."""
+
+
+@pytest.mark.parametrize(("name", "expected"), MESSAGES.items(), ids=MESSAGES.keys())
+async def test_the_message_says_what_is_wrong(env: Env, name: str, expected: str) -> None:
+    refusal = await run_case(env, CASES[name])
+
+    assert refusal.message == expected
+
+
+@pytest.mark.parametrize(("name", "beginning"), MESSAGE_STARTS.items(), ids=MESSAGE_STARTS.keys())
+async def test_a_long_message_starts_by_saying_what_is_wrong(env: Env, name: str, beginning: str) -> None:
+    refusal = await run_case(env, CASES[name])
+
+    assert refusal.message.startswith(beginning)
+
+
+async def test_an_unknown_instrument_is_named_with_the_known_ones(env: Env) -> None:
+    refusal = await run_case(env, CASES["instrument unknown"])
+
+    assert refusal.message.startswith("instrument_id: unknown instrument 'DOGEUSDT.BINANCE'; known: ")
+    assert BTC in refusal.message
 
 
 async def test_a_risk_refusal_is_failed_precondition_with_every_reason(env: Env) -> None:
