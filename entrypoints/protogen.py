@@ -3,7 +3,7 @@
 Writes ``*_pb2.py`` and ``*_pb2.pyi`` (messages), ``*_pb2_grpc.py`` (services) and
 ``*_pb2_grpc.pyi`` (typed sync and ``grpc.aio`` stubs, by mypy-protobuf) next to the
 sources, so ``proto/`` is the package root of ``tradeplane.v1``. The stubs are committed;
-``tests/unit/grpc/test_stubs_in_step.py`` regenerates them and fails on any difference.
+``tests/unit/entrypoints/test_protogen.py`` regenerates them and fails on any difference.
 """
 
 from __future__ import annotations
