@@ -121,6 +121,22 @@ def test_two_strategies_signalling_on_the_same_event_do_not_double_the_order(mak
     assert h.orders.working_quantity(BTC) == Decimal("0.5")
 
 
+def test_an_intent_refused_by_risk_does_not_count_against_the_next_signal_of_the_same_event(
+    make: Make,
+) -> None:
+    h = make(broker="recording", limits=RiskLimits.from_mapping({"max_order_quantity": "0.4"}))
+    h.strategies.add(ScriptedStrategy("a", script={"100": BUY}), sizer=HALF)  # 0.5: over the limit
+    h.strategies.add(ScriptedStrategy("b", script={"100": "0.3"}), sizer=HALF)  # a long of 0.3
+
+    h.trade("100")
+
+    (refused,) = h.of_type(IntentRejected)
+    assert (refused.intent.strategy_id, refused.intent.quantity) == ("a", Decimal("0.5"))
+    # The second strategy is sized against what the order manager holds, not against the refused
+    # intent: it buys 0.3 (counting the refused 0.5 as on its way, it would have sold 0.2).
+    assert orders_made(h) == [(BUY, Decimal("0.3"), False)]
+
+
 def test_each_intent_is_an_order_before_the_next_signal_is_sized_even_outside_the_bus(make: Make) -> None:
     h = make(broker="recording")
     h.strategies.add(ScriptedStrategy("a", script={"100": BUY}), sizer=HALF)
