@@ -1,8 +1,9 @@
-"""Messages that cross the bus besides market data: broker reports and engine events.
+"""Events that cross the bus besides market data: broker reports and engine events.
 
-Broker reports are what a broker adapter (paper or real) says happened to an order; the
-execution engine applies them to the ``Order`` aggregate. Engine events are what the
-engine tells observers (stores, gRPC streams, logs) after the fact.
+Broker reports are what a broker adapter says happened to an order; ``BrokerReports``
+(``application.execution``) applies them to the ``Order`` aggregate. Engine events are what
+the engine tells observers (stores, gRPC streams, logs) after the fact. Requests to the
+engine are commands (``application.commands``), not messages of this module.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from domain.risk import RiskRejection
 from domain.signals import Signal
 from domain.values import OrderSide
 
-# -- broker reports (broker -> execution engine) -------------------------------------------
+# -- broker reports (broker -> BrokerReports) ----------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
