@@ -94,10 +94,28 @@ class MessageBus:
 
     # -- events ---------------------------------------------------------------------------------
 
-    def subscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None:
-        """Add ``handler`` for events of exactly ``message_type`` (after earlier handlers)."""
+    def subscribe(
+        self,
+        message_type: type[E],
+        handler: Callable[[E], None],
+        *,
+        before: Callable[[E], None] | None = None,
+    ) -> None:
+        """Add ``handler`` for events of exactly ``message_type``: after earlier handlers, or just
+        before the handler ``before`` (a service that comes and goes at a fixed place in the order).
+
+        Raises ValueError when ``before`` is not subscribed to ``message_type``.
+        """
+        handlers = [*self._handlers.get(message_type, ())]
+        if before is None:
+            handlers.append(handler)
+        else:
+            try:
+                handlers.insert(handlers.index(before), handler)
+            except ValueError:
+                raise ValueError(f"{before!r} is not subscribed to {message_type.__name__}") from None
         # Copy on write: a dispatch in progress keeps iterating the list it started with.
-        self._handlers[message_type] = [*self._handlers.get(message_type, ()), handler]
+        self._handlers[message_type] = handlers
 
     def unsubscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None:
         """Remove ``handler``; once a type has no handler left, ``wants`` says so again.

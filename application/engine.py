@@ -20,7 +20,6 @@ from application.messages import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
-    PositionChanged,
 )
 from application.ports import (
     AccountSnapshot,
@@ -76,7 +75,7 @@ class Engine:
     It registers the command handlers and subscribes the services to the bus in a fixed order,
     which is part of the contract. For a trade: market state first (last price), then the
     market-data store, the simulated venue's matching (paper broker), the stop manager (held
-    stops, position stops), the risk monitor (marks, revaluation), and last the strategies. So
+    stops, position stops; only while it has one to watch), the risk monitor (marks, revaluation), and last the strategies. So
     the same events always give the same signals, orders and fills, and a strategy sees a stop
     exit of the same trade among the working orders. Broker reports go to ``BrokerReports``.
     """
@@ -145,10 +144,8 @@ class Engine:
             bus.subscribe(BookDelta, venue.on_book_delta)
             bus.subscribe(BookInvalidated, venue.on_book_invalidated)
             bus.subscribe(Bar, venue.on_bar)
-        bus.subscribe(TradeTick, stops.on_trade)
-        if stops.watches_positions:
-            bus.subscribe(PositionChanged, stops.on_position_changed)
         bus.subscribe(TradeTick, risk.on_trade)
+        stops.attach(bus, before=risk.on_trade)  # on trades only while it has something to watch
         bus.subscribe(Bar, risk.on_bar)
         strategies = self._strategies
         bus.subscribe(TradeTick, strategies.on_trade)

@@ -48,7 +48,15 @@ class EventBus(Protocol):
     output sequence.
     """
 
-    def subscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None: ...
+    def subscribe(
+        self,
+        message_type: type[E],
+        handler: Callable[[E], None],
+        *,
+        before: Callable[[E], None] | None = None,
+    ) -> None:
+        """After the handlers already subscribed, or just before ``before``."""
+        ...
 
     def unsubscribe(self, message_type: type[E], handler: Callable[[E], None]) -> None:
         """Stop delivering to ``handler`` (observers that come and go, e.g. gRPC streams)."""

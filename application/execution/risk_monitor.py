@@ -33,7 +33,7 @@ class RiskMonitor:
     halts trading, since the engine must not go on trading on a journal it cannot write.
     """
 
-    __slots__ = ("_bus", "_clock", "_mark_interval", "_next_mark", "_portfolio", "_risk", "_trades",
+    __slots__ = ("_bus", "_clock", "_mark_interval", "_marks", "_next_mark", "_portfolio", "_risk", "_trades",
                  "_trading", "store_failures")  # fmt: skip
 
     def __init__(
@@ -50,6 +50,7 @@ class RiskMonitor:
         self._trading = trading
         self._risk = risk
         self._portfolio = portfolio
+        self._marks = portfolio.marks  # the portfolio's own dict, never rebound: written per tick
         self._trades = trades
         self._bus = bus
         self._clock = clock
@@ -76,14 +77,14 @@ class RiskMonitor:
         """Mark the instrument and revalue at most once per interval, flat or not: the trading
         state must see time pass (a new UTC day lifts a daily-loss REDUCE_ONLY, and a flat book
         can trade nothing to bring that about)."""
-        self._portfolio.marks[tick.instrument_id] = tick.price
+        self._marks[tick.instrument_id] = tick.price
         if tick.ts_event >= self._next_mark:
             self._next_mark = tick.ts_event + self._mark_interval
             self.mark_to_market(self._clock.now_ns())
 
     def on_bar(self, bar: Bar) -> None:
         """Bars mark positions too, for feeds (and backtests) that carry no trades."""
-        self._portfolio.marks[bar.instrument_id] = bar.close
+        self._marks[bar.instrument_id] = bar.close
 
     def mark_to_market(self, now: int) -> None:
         """Revalue the portfolio and feed the trading state (daily loss, drawdown).

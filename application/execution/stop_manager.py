@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 from application.commands import SubmitOrder
 from application.execution.held_stops import HeldStops
 from application.execution.order_manager import OrderManager
 from application.messages import PositionChanged
-from application.ports import CommandBus
+from application.ports import CommandBus, EventBus
 from domain.identifiers import InstrumentId
 from domain.market_data import TradeTick
 from domain.orders import Order
@@ -32,11 +33,25 @@ class StopManager:
       that is refused, or that closes without filling, lets the stop fire again; none fires
       while working orders already take the position to flat.
 
-    Subscribed to trades before the risk monitor marks and revalues the portfolio, and to
-    PositionChanged: a flat position forgets its stop's track (its best price, whether it fired).
+    ``attach`` puts it on the bus: on trades just before the risk monitor marks and revalues the
+    portfolio, and only while there is something to watch (a position-stop rule, or a held
+    order), so an engine with neither pays nothing per trade; and on PositionChanged, where a
+    flat position forgets its stop's track (its best price, whether it fired).
     """
 
-    __slots__ = ("_commands", "_exits", "_held", "_orders", "_portfolio", "_stops", "triggered")
+    __slots__ = (
+        "_before",
+        "_bus",
+        "_commands",
+        "_exits",
+        "_held",
+        "_held_orders",
+        "_orders",
+        "_portfolio",
+        "_stops",
+        "_watching",
+        "triggered",
+    )
 
     def __init__(
         self,
@@ -48,11 +63,15 @@ class StopManager:
         stops: PositionStops | None = None,
     ) -> None:
         self._held = held_stops
+        self._held_orders = held_stops.orders  # the same dict, never rebound: tested per tick
         self._orders = orders
         self._commands = commands
         self._portfolio = portfolio
         self._stops = stops if stops is not None and stops.enabled else None
         self._exits: dict[InstrumentId, Order] = {}
+        self._bus: EventBus | None = None
+        self._before: Callable[[TradeTick], None] | None = None
+        self._watching = False
         self.triggered = 0
 
     @property
@@ -60,8 +79,28 @@ class StopManager:
         """True when a stop-loss, take-profit or trailing rule is set."""
         return self._stops is not None
 
+    def attach(self, bus: EventBus, *, before: Callable[[TradeTick], None]) -> None:
+        """Subscribe to ``bus``: to trades just before the handler ``before`` whenever there is
+        something to watch, and to PositionChanged when position stops are set."""
+        self._bus, self._before = bus, before
+        if self._stops is not None:
+            bus.subscribe(PositionChanged, self.on_position_changed)
+        self._held.on_change = self._watch_when_needed
+        self._watch_when_needed()
+
+    def _watch_when_needed(self) -> None:
+        bus, before = self._bus, self._before
+        if bus is None or before is None:
+            return
+        needed = self._stops is not None or bool(self._held_orders)
+        if needed and not self._watching:
+            bus.subscribe(TradeTick, self.on_trade, before=before)
+        elif self._watching and not needed:
+            bus.unsubscribe(TradeTick, self.on_trade)
+        self._watching = needed
+
     def on_trade(self, tick: TradeTick) -> None:
-        if self._held:
+        if self._held_orders:
             for order in self._held.crossed(tick):
                 self.triggered += 1
                 self._orders.trigger(order, tick)

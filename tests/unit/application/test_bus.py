@@ -38,6 +38,33 @@ def test_handlers_run_in_subscription_order() -> None:
     assert calls == ["first 1", "second 1", "third 1", "first 2", "second 2", "third 2"]
 
 
+def test_a_handler_subscribed_before_another_runs_just_before_it() -> None:
+    bus = MessageBus()
+    calls: list[str] = []
+
+    def first(m: Ping) -> None:
+        calls.append("first")
+
+    def last(m: Ping) -> None:
+        calls.append("last")
+
+    bus.subscribe(Ping, first)
+    bus.subscribe(Ping, last)
+    bus.subscribe(Ping, lambda m: calls.append("in between"), before=last)
+
+    bus.publish(Ping(1))
+
+    assert calls == ["first", "in between", "last"]
+
+
+def test_subscribing_before_a_handler_that_is_not_subscribed_is_refused() -> None:
+    bus = MessageBus()
+    bus.subscribe(Ping, lambda m: None)
+
+    with pytest.raises(ValueError, match="is not subscribed to Ping"):
+        bus.subscribe(Ping, lambda m: None, before=lambda m: None)
+
+
 def test_a_message_published_by_a_handler_is_delivered_after_the_current_one_fifo() -> None:
     bus = MessageBus()
     calls: list[str] = []

@@ -18,11 +18,12 @@ from application.messages import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    PositionChanged,
     StrategyFailed,
 )
 from domain.market_data import Bar, BookDelta, BookSnapshot, MarketEvent, QuoteTick, TradeTick
 from domain.orders import OrderStatus, OrderType
-from domain.risk import RiskLimitBreached, RiskLimits, TradingState
+from domain.risk import RiskLimitBreached, RiskLimits, StopRules, TradingState
 from domain.signals import Signal
 from domain.sizing import FixedQuantity
 from domain.values import OrderSide
@@ -103,7 +104,7 @@ def run(h: Harness, *, during: Callable[[], None] = lambda: None, cancel_open_or
 
 
 def test_the_bus_wiring_order_is_market_state_store_venue_stops_risk_strategies(make: Make) -> None:
-    h = make()
+    h = make(stop_rules=StopRules(stop_loss_fraction=Decimal("0.05")))
     bus, market, store, broker = h.bus, h.market, h.market_data, h.broker
     reports, strategies = h.reports, h.strategies
 
@@ -115,6 +116,7 @@ def test_the_bus_wiring_order_is_market_state_store_venue_stops_risk_strategies(
         h.risk.on_trade,
         strategies.on_trade,
     )
+    assert bus.handlers(PositionChanged)[0] == h.stops.on_position_changed
     assert bus.handlers(QuoteTick) == (market.on_quote, store.append, broker.on_quote, strategies.on_quote)
     assert bus.handlers(BookSnapshot) == (market.on_book_snapshot, broker.on_book_snapshot)
     assert bus.handlers(BookDelta) == (market.on_book_delta, broker.on_book_delta)
@@ -131,7 +133,7 @@ def test_the_bus_wiring_order_is_market_state_store_venue_stops_risk_strategies(
 
 
 def test_a_broker_without_market_data_handlers_is_not_subscribed(make: Make) -> None:
-    h = make(broker="recording")
+    h = make(broker="recording", stop_rules=StopRules(trailing_fraction=Decimal("0.01")))
 
     assert h.bus.handlers(TradeTick) == (
         h.market.on_trade,
@@ -140,6 +142,27 @@ def test_a_broker_without_market_data_handlers_is_not_subscribed(make: Make) -> 
         h.risk.on_trade,
         h.strategies.on_trade,
     )
+
+
+def test_the_stop_manager_watches_trades_only_while_it_holds_a_stop_when_no_stop_rule_is_set(
+    make: Make,
+) -> None:
+    h = make(broker="recording")
+    without_stops = (h.market.on_trade, h.market_data.append, h.risk.on_trade, h.strategies.on_trade)
+    assert h.bus.handlers(TradeTick) == without_stops
+    assert h.stops.on_position_changed not in h.bus.handlers(PositionChanged)
+    h.trade("100")
+
+    first = h.submit(make_intent(order_type=OrderType.STOP_MARKET, side=OrderSide.SELL, stop_price="90"))
+    second = h.submit(make_intent(order_type=OrderType.STOP_MARKET, side=OrderSide.BUY, stop_price="110"))
+    watching = (*without_stops[:2], h.stops.on_trade, *without_stops[2:])
+    assert h.bus.handlers(TradeTick) == watching  # just before the risk monitor, subscribed once
+
+    h.cancel(first.client_order_id)
+    assert h.bus.handlers(TradeTick) == watching  # one is still held
+    h.trade("111")  # triggers the other: nothing is held any more
+    assert second.status is OrderStatus.SUBMITTED
+    assert h.bus.handlers(TradeTick) == without_stops
 
 
 class Probe(ScriptedStrategy):
