@@ -75,9 +75,10 @@ class Engine:
     It registers the command handlers and subscribes the services to the bus in a fixed order,
     which is part of the contract. For a trade: market state first (last price), then the
     market-data store, the simulated venue's matching (paper broker), the stop manager (held
-    stops, position stops; only while it has one to watch), the risk monitor (marks, revaluation), and last the strategies. So
-    the same events always give the same signals, orders and fills, and a strategy sees a stop
-    exit of the same trade among the working orders. Broker reports go to ``BrokerReports``.
+    stops, position stops; only while it has one to watch), the risk monitor (marks,
+    revaluation), and last the strategies. So the same events always give the same signals,
+    orders and fills, and a strategy sees a stop exit of the same trade among the working
+    orders. Broker reports go to ``BrokerReports``.
     """
 
     def __init__(
