@@ -74,11 +74,6 @@ class StopManager:
         self._watching = False
         self.triggered = 0
 
-    @property
-    def watches_positions(self) -> bool:
-        """True when a stop-loss, take-profit or trailing rule is set."""
-        return self._stops is not None
-
     def attach(self, bus: EventBus, *, before: Callable[[TradeTick], None]) -> None:
         """Subscribe to ``bus``: to trades just before the handler ``before`` whenever there is
         something to watch, and to PositionChanged when position stops are set."""
