@@ -52,9 +52,6 @@ class HeldStops:
     def __contains__(self, client_order_id: object) -> bool:
         return client_order_id in self.orders
 
-    def __len__(self) -> int:
-        return len(self.orders)
-
     def __iter__(self) -> Iterator[Order]:
         return iter(tuple(self.orders.values()))
 
