@@ -8,6 +8,7 @@ engine are commands (``application.commands``), not messages of this module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -87,6 +88,18 @@ class VenueOrder:
     fills: tuple[Fill, ...] = ()
     reason: str = ""
     ts_last: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BalancesReported:
+    """The venue's own account of some assets' totals (free + locked), after a change there.
+
+    A real venue charges fees in other assets and moves balances for reasons the engine does
+    not see (deposits, withdrawals); the portfolio takes these totals as the truth.
+    """
+
+    balances: Mapping[str, Decimal]
+    ts_event: int
 
 
 BrokerReport = OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired | CancelRejected

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from application.commands import Command
 from application.messages import VenueOrder
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
+from domain.instrument import Instrument
 from domain.market_data import (
     Bar,
     BookDelta,
@@ -135,6 +136,61 @@ class ReconcilableBroker(Broker, Protocol):
 
     def query_open_orders(self) -> Sequence[VenueOrder]:
         """Every order working at the venue, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokerHealth:
+    """How a networked broker's connection to its venue stands (``GetStatus``, status lines).
+
+    ``unknown_outcomes`` counts requests whose outcome the venue has not told yet (a timeout, a
+    5xx): their orders stay in flight while the broker asks. ``rate_limited`` counts the
+    venue's 429/418 answers; ``blocked_until_ns`` is when the venue lets it send again (0: now).
+    """
+
+    name: str
+    environment: str
+    account: str
+    connected: bool
+    requests_in_flight: int = 0
+    unknown_outcomes: int = 0
+    rate_limited: int = 0
+    blocked_until_ns: int = 0
+    used_weight: int = 0
+    reconnects: int = 0
+    clock_offset_ms: int = 0
+    last_error: str = ""
+
+
+@runtime_checkable
+class ConnectedBroker(Protocol):
+    """A broker that talks to a real venue over the network, from the engine's event loop.
+
+    ``connect`` opens what must stay open while the engine trades (the venue's stream of order
+    updates) and returns once it is live; ``disconnect`` waits (bounded) for the answers still
+    owed and closes. ``busy`` is True while a request about the order has no answer yet: such an
+    order is not reconciled, because the venue's view of it is about to change.
+    ``venue_view`` asks the venue about ``client_order_ids`` and its open orders without
+    blocking the loop, and returns the answers as a ``ReconcilableBroker`` that
+    ``application.reconciliation`` can read synchronously.
+    """
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    def busy(self, client_order_id: ClientOrderId) -> bool: ...
+
+    async def venue_view(self, client_order_ids: Sequence[ClientOrderId]) -> ReconcilableBroker: ...
+
+    def health(self) -> BrokerHealth: ...
+
+
+class InstrumentProvider(Protocol):
+    """Instruments as the venue defines them (tick, lot, minimums), so orders meet its filters."""
+
+    def instruments(self, instrument_ids: Sequence[InstrumentId]) -> Sequence[Instrument]:
+        """One per id, in order; raises ValueError naming an id the venue does not list."""
         ...
 
 
