@@ -16,6 +16,7 @@ from enum import Enum
 from domain.errors import DomainError, IllegalTransition, InvalidValue, Overfill
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
 from domain.identifiers import client_order_id as checked_client_order_id
+from domain.instrument import _asset
 from domain.values import ZERO, OrderSide, divide, exact_add, exact_mul, exact_sub, positive, to_decimal
 
 
@@ -123,10 +124,14 @@ class DuplicateFill(DomainError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
-    """One execution of (part of) an order. ``fee`` is in the instrument's quote currency.
+    """One execution of (part of) an order.
 
+    ``fee`` is paid in ``fee_asset``: a venue may charge it in the base asset, the quote
+    asset or a third one (a fee token). An empty ``fee_asset`` means the instrument's quote
+    currency, so fills that never name the asset (paper fills, older journals) read as before.
     A negative fee is a maker rebate. Raises InvalidValue for a non-positive quantity or
-    price, a non-finite fee, a side other than BUY/SELL, or an empty trade id.
+    price, a non-finite fee, a malformed fee asset, a side other than BUY/SELL, or an empty
+    trade id.
     """
 
     instrument_id: InstrumentId
@@ -137,6 +142,7 @@ class Fill:
     quantity: Decimal
     price: Decimal
     fee: Decimal = ZERO
+    fee_asset: str = ""
     liquidity: LiquiditySide = LiquiditySide.TAKER
     strategy_id: StrategyId | None = None
     ts_event: int
@@ -145,6 +151,15 @@ class Fill:
         object.__setattr__(self, "quantity", positive(self.quantity, "fill quantity"))
         object.__setattr__(self, "price", positive(self.price, "fill price"))
         object.__setattr__(self, "fee", to_decimal(self.fee, "fill fee"))
+        if self.fee_asset != "":
+            try:
+                _asset(self.fee_asset, "fee_asset")
+            except InvalidValue:
+                raise InvalidValue(
+                    "fill fee_asset",
+                    self.fee_asset,
+                    "must be an upper-case asset code such as BNB, or empty for the quote currency",
+                ) from None
         side = self.side
         if type(side) is not OrderSide:
             # A stored side may come back as its sign (1 / -1); OrderSide(True) or (1.0) must not pass.
@@ -182,7 +197,9 @@ class Order:
     """An order and its lifecycle.
 
     Prices and quantities are validated at construction (positive, finite Decimals; a
-    price for limit types, a stop price for stop types, no price for market orders);
+    price for limit types, a stop price for stop types, no price for market orders;
+    ``post_only`` only on a LIMIT order, which the venue must refuse rather than let it take
+    liquidity);
     instrument rules (tick, lot, minimum notional) are checked by the caller against
     the ``Instrument`` because the order does not own them.
     """
@@ -196,6 +213,7 @@ class Order:
         "fills",
         "instrument_id",
         "order_type",
+        "post_only",
         "price",
         "quantity",
         "reduce_only",
@@ -223,6 +241,7 @@ class Order:
         time_in_force: TimeInForce = TimeInForce.GTC,
         strategy_id: StrategyId | None = None,
         reduce_only: bool = False,
+        post_only: bool = False,
         ts_init: int,
     ) -> None:
         self.client_order_id = checked_client_order_id(client_order_id)
@@ -255,8 +274,13 @@ class Order:
             self.stop_price = None
         if isinstance(ts_init, bool) or not isinstance(ts_init, int) or ts_init < 0:
             raise InvalidValue("ts_init", ts_init, "must be a non-negative integer of nanoseconds")
+        if not isinstance(post_only, bool):
+            raise InvalidValue("post_only", post_only, "must be true or false")
+        if post_only and order_type is not OrderType.LIMIT:
+            raise InvalidValue("post_only", post_only, f"is only for a LIMIT order, not {order_type.value}")
         self.strategy_id = strategy_id
         self.reduce_only = bool(reduce_only)
+        self.post_only = post_only
         self.ts_init = ts_init
         self.ts_last = ts_init
         self.status = OrderStatus.INITIALIZED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -218,6 +219,40 @@ def test_order_refuses_a_timestamp_that_is_not_non_negative_nanoseconds(raw: obj
         make_order(ts_init=raw)  # type: ignore[arg-type]
 
 
+def _post_only(order_type: OrderType, post_only: object) -> Order:
+    return Order(
+        client_order_id="O-1",
+        instrument_id=BTCUSDT,
+        side=OrderSide.BUY,
+        order_type=order_type,
+        quantity="1",
+        price="100" if order_type.has_price else None,
+        stop_price="105" if order_type.has_stop else None,
+        post_only=post_only,  # type: ignore[arg-type]  # Order checks the type itself
+        ts_init=TS,
+    )
+
+
+def test_an_order_is_not_post_only_unless_asked() -> None:
+    assert make_order().post_only is False
+
+
+def test_a_limit_order_may_be_post_only() -> None:
+    assert _post_only(OrderType.LIMIT, True).post_only is True
+
+
+@pytest.mark.parametrize("order_type", [OrderType.MARKET, OrderType.STOP_MARKET, OrderType.STOP_LIMIT])
+def test_post_only_is_refused_on_an_order_that_is_not_a_limit(order_type: OrderType) -> None:
+    with pytest.raises(InvalidValue, match=f"post_only is only for a LIMIT order, not {order_type.value}"):
+        _post_only(order_type, True)
+
+
+@pytest.mark.parametrize("raw", [1, "true", None, 0])
+def test_post_only_must_be_a_bool(raw: object) -> None:
+    with pytest.raises(InvalidValue, match="post_only must be true or false"):
+        _post_only(OrderType.LIMIT, raw)
+
+
 # -- Fill ----------------------------------------------------------------------------------
 
 
@@ -269,6 +304,17 @@ def test_fill_refuses_a_side_that_is_not_buy_or_sell(raw: object) -> None:
 
 def test_fill_takes_the_integer_sign_of_a_stored_side() -> None:
     assert make_fill(side=-1).side is OrderSide.SELL  # type: ignore[arg-type]
+
+
+def test_a_fill_pays_its_fee_in_the_quote_currency_unless_it_names_an_asset() -> None:
+    assert make_fill().fee_asset == ""
+    assert replace(make_fill(fee="0.001"), fee_asset="BNB").fee_asset == "BNB"
+
+
+@pytest.mark.parametrize("raw", ["bnb", " BNB", "B-NB", "X" * 17, None, 7])
+def test_fill_refuses_a_fee_asset_that_is_not_an_asset_code(raw: object) -> None:
+    with pytest.raises(InvalidValue, match="fill fee_asset must be an upper-case asset code"):
+        replace(make_fill(), fee_asset=raw)  # type: ignore[arg-type]  # Fill checks it
 
 
 # -- the happy paths -----------------------------------------------------------------------
