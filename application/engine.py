@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from application.account_sync import AccountSync
 from application.bus import MessageBus
 from application.commands import CancelAllOrders, CancelOrder, Halt, Resume, SubmitOrder, UpdateRiskLimits
 from application.execution import BrokerReports, OrderManager, RiskMonitor, StopManager
 from application.ingestion import IngestionService
+from application.live_reconciliation import LiveReconciliation
 from application.market_state import MarketState
 from application.messages import (
+    BalancesReported,
     CancelRejected,
     OrderAccepted,
     OrderCanceled,
@@ -23,7 +27,9 @@ from application.messages import (
 )
 from application.ports import (
     AccountSnapshot,
+    BrokerHealth,
     Clock,
+    ConnectedBroker,
     FeedHealth,
     MarketDataRepository,
     SimulatedVenue,
@@ -67,6 +73,8 @@ class EngineStatus:
     feeds: tuple[FeedHealth, ...]
     handler_errors: int
     last_prices: dict[str, Decimal]
+    broker: BrokerHealth | None = None
+    """A networked broker's connection to its venue; None for a simulated one."""
 
 
 class Engine:
@@ -97,9 +105,15 @@ class Engine:
         strategies: StrategyEngine,
         portfolio: Portfolio,
         trades: TradeRepository,
+        connected: ConnectedBroker | None = None,
+        reconciliation: LiveReconciliation | None = None,
+        account: AccountSync | None = None,
     ) -> None:
         """``market_data`` None records nothing (a backtest replays what is stored already);
-        ``venue`` is the simulated venue that must see the market, if the broker is one."""
+        ``venue`` is the simulated venue that must see the market, if the broker is one;
+        ``connected`` the networked broker to connect at start and disconnect at stop, if it is
+        one, ``reconciliation`` what asks it about the orders while the engine runs, and
+        ``account`` what makes the cash follow the venue's balances."""
         self._bus = bus
         self._clock = clock
         self._ingestion = ingestion
@@ -112,11 +126,16 @@ class Engine:
         self._strategies = strategies
         self._portfolio = portfolio
         self._trades = trades
+        self._connected = connected
+        self._reconciliation = reconciliation
+        self._reconciling: asyncio.Task[None] | None = None
         self._started_ns: int | None = None
         self._stopped = asyncio.Event()
         self._stopped_slots: list[StrategySlot] = []
         self._closers: list[Callable[[], None]] = []
         self._wire(stops)
+        if account is not None:
+            bus.subscribe(BalancesReported, account.on_balances)
 
     def _wire(self, stops: StopManager) -> None:
         bus, market, orders, reports, risk = self._bus, self._market, self._orders, self._reports, self._risk
@@ -172,6 +191,10 @@ class Engine:
         for slot in self._stopped_slots:  # a restart resumes what the last stop paused
             slot.active = True
         self._stopped_slots = []
+        if self._connected is not None:  # order updates flow before anything can trade
+            await self._connected.connect()
+        if self._reconciliation is not None:
+            self._reconciling = asyncio.create_task(self._reconciliation.run(), name="reconciliation")
         self._ingestion.start()
         log.info(
             "engine started: %d feed(s), %d strateg(ies)",
@@ -192,6 +215,13 @@ class Engine:
             log.info("canceled %d open order(s) on stop", len(canceled))
         if self._venue is not None:  # a simulated venue: what is still travelling arrives now
             self._venue.advance_to_end()
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciling
+            self._reconciling = None
+        if self._connected is not None:  # the answers still owed (the cancels above) arrive first
+            await self._connected.disconnect()
         if self._market_data is not None:
             self._market_data.flush()
         self.snapshot_account()
@@ -270,4 +300,5 @@ class Engine:
             feeds=tuple(self._ingestion.health()),
             handler_errors=self._bus.stats.handler_errors,
             last_prices={str(iid): last.price for iid, last in sorted(self._market.last_trades.items())},
+            broker=self._connected.health() if self._connected is not None else None,
         )

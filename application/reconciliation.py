@@ -28,6 +28,7 @@ Held stops live engine-side only and are not asked about.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from application.execution import BrokerReports, OrderManager
@@ -41,6 +42,7 @@ from application.messages import (
 )
 from application.ports import ReconcilableBroker
 from domain.errors import DomainError
+from domain.identifiers import ClientOrderId
 from domain.orders import Order, OrderStatus
 
 log = logging.getLogger("tradeplane.reconciliation")
@@ -69,13 +71,28 @@ class ReconciliationReport:
 
 
 def reconcile(
-    orders: OrderManager, reports: BrokerReports, broker: ReconcilableBroker
+    orders: OrderManager,
+    reports: BrokerReports,
+    broker: ReconcilableBroker,
+    *,
+    only: Collection[ClientOrderId] | None = None,
+    skip: Callable[[ClientOrderId], bool] | None = None,
 ) -> ReconciliationReport:
     """Bring ``orders`` (already recovered from their store) in line with ``broker``; the
-    venue's answers are applied as the broker reports they stand for, by ``reports``."""
+    venue's answers are applied as the broker reports they stand for, by ``reports``.
+
+    While the engine runs, the broker's answers were fetched a moment ago: ``only`` limits the
+    check to the orders that were asked about (an order placed since is not in the answers,
+    which must not read as "unknown to the venue"), and ``skip`` leaves out an order whose
+    request is still travelling (its venue state is about to change)."""
     report = ReconciliationReport()
     for order in list(orders.open_orders.values()):
-        if orders.is_held(order.client_order_id):
+        coid = order.client_order_id
+        if (
+            orders.is_held(coid)
+            or (only is not None and coid not in only)
+            or (skip is not None and skip(coid))
+        ):
             continue
         report.checked += 1
         venue = broker.query_order(order.client_order_id)
@@ -84,7 +101,7 @@ def reconcile(
         else:
             _align(reports, broker, order, venue, report)
     for venue in broker.query_open_orders():
-        if orders.find(venue.client_order_id) is None:
+        if orders.find(venue.client_order_id) is None and (skip is None or not skip(venue.client_order_id)):
             _take_external(orders, reports, venue, report)
     log.info(report.summary())
     return report

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import InvalidParameter
+from domain.identifiers import InstrumentId
 from domain.instrument import Instrument
 from domain.risk import RiskLimits, StopRules
 from domain.values import non_negative, to_decimal
@@ -155,6 +156,7 @@ class Settings:
     engine: EngineSettings
     balances: Mapping[str, Decimal]
     instruments: tuple[Instrument, ...]
+    """As typed in ``[[instruments]]``: the paper venue's rules; a real venue's come from the venue."""
     feeds: tuple[FeedSettings, ...]
     broker: BrokerSettings
     strategies: tuple[StrategySettings, ...]
@@ -164,6 +166,8 @@ class Settings:
     grpc: GrpcSettings = field(default_factory=GrpcSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    instrument_ids: tuple[str, ...] = ()
+    """Every ``[[instruments]]`` id, in order (with a real venue an entry may give only its id)."""
 
 
 _SECTIONS = {
@@ -266,11 +270,21 @@ def _engine(table: dict[str, Any]) -> EngineSettings:
     return settings
 
 
-def _instrument(entry: Any, index: int) -> Instrument:
+def _instrument_id(entry: Any, index: int) -> str:
+    """The id of an ``[[instruments]]`` entry that may give nothing else (a real venue's)."""
     where = f"[[instruments]] #{index + 1}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table")
     _known(entry, {"id", "base", "quote", "price_tick", "lot_size", "min_quantity", "min_notional"}, where)
+    try:
+        return str(InstrumentId(entry.get("id")))  # type: ignore[arg-type]  # checked by InstrumentId
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def _instrument(entry: Any, index: int) -> Instrument:
+    where = f"[[instruments]] #{index + 1}"
+    _instrument_id(entry, index)
     try:
         fields: dict[str, Any] = {k: v if k in {"id", "base", "quote"} else str(v) for k, v in entry.items()}
         return Instrument(**fields)  # every field is validated (and converted) by Instrument itself
@@ -455,17 +469,25 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         str(asset): non_negative(str(amount), f"[account] balances.{asset}")
         for asset, amount in balances_raw.items()
     }
-    instruments = tuple(_instrument(entry, i) for i, entry in enumerate(raw.get("instruments", [])))
-    if not instruments:
+    broker_raw = _table(raw, "broker", source)
+    broker = BrokerSettings(kind=str(broker_raw.pop("kind", "paper")), options=broker_raw)
+    _no_secrets(broker_raw)
+    entries = raw.get("instruments", [])
+    if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{source}: at least one [[instruments]] entry is needed")
+    instrument_ids = tuple(_instrument_id(entry, i) for i, entry in enumerate(entries))
+    if len(set(instrument_ids)) != len(instrument_ids):
+        raise ConfigError(f"{source}: [[instruments]] ids must be unique (were {list(instrument_ids)})")
+    if broker.kind in VENUE_INSTRUMENT_BROKERS:  # the venue gives the rules; typed ones are checked
+        instruments = tuple(_instrument(entry, i) for i, entry in enumerate(entries) if len(entry) > 1)
+    else:
+        instruments = tuple(_instrument(entry, i) for i, entry in enumerate(entries))
     feeds_raw = _table(raw, "feeds", source)
     feeds = []
     for kind, options in feeds_raw.items():
         if not isinstance(options, dict):
             raise ConfigError(f"[feeds.{kind}] must be a table")
         feeds.append(FeedSettings(kind=kind, options=dict(options)))
-    broker_raw = _table(raw, "broker", source)
-    broker = BrokerSettings(kind=str(broker_raw.pop("kind", "paper")), options=broker_raw)
     strategies = tuple(_strategy(entry, i) for i, entry in enumerate(raw.get("strategies", [])))
     ids = [s.id for s in strategies]
     if len(set(ids)) != len(ids):
@@ -493,4 +515,22 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         grpc=_grpc(_table(raw, "grpc", source)),
         storage=_storage(_table(raw, "storage", source)),
         redis=_redis(_table(raw, "redis", source)),
+        instrument_ids=instrument_ids,
     )
+
+
+VENUE_INSTRUMENT_BROKERS = frozenset({"binance"})
+"""Brokers whose instruments (tick, lot, minimums) come from the venue, not from the file."""
+
+_SECRET_KEYS = frozenset({"api_key", "api_secret", "secret", "secret_key", "private_key", "password"})
+
+
+def _no_secrets(broker: Mapping[str, Any]) -> None:
+    """Keys never sit in a configuration file in clear; say where they go instead (without the value)."""
+    found = sorted(key for key in broker if key.lower() in _SECRET_KEYS)
+    if found:
+        raise ConfigError(
+            f"[broker] {', '.join(found)}: API keys never go in the configuration file; store them"
+            " encrypted with `tradeplane keys add VENUE`, or set TRADEPLANE_VENUE_API_KEY and"
+            " TRADEPLANE_VENUE_API_SECRET in the environment (see docs/keys.md)"
+        )
