@@ -9,17 +9,17 @@ ports) instead of patching anything, so there is one wiring.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dependency_injector import containers, providers
 
-from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, VenueLogError
+from adapters.brokers.paper import VenueLog
 from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
 from adapters.memory import InMemoryCache
 from adapters.system_clock import LiveClock
+from application.account_sync import AccountSync
 from application.bus import HandlerFailure, MessageBus
 from application.cache_publisher import CachePublisher
 from application.engine import Engine
@@ -32,11 +32,13 @@ from application.execution import (
     StopManager,
 )
 from application.ingestion import IngestionService
+from application.live_reconciliation import LiveReconciliation
 from application.market_state import MarketState
 from application.ports import (
     Broker,
     Cache,
     Clock,
+    ConnectedBroker,
     MarketDataFeed,
     MarketDataRepository,
     ReconcilableBroker,
@@ -54,6 +56,13 @@ from domain.portfolio import Portfolio
 from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
 from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
+from entrypoints.brokers import (
+    build_broker,
+    build_instruments,
+    connected,
+    reconcile_interval_s,
+    starting_balances,
+)
 from entrypoints.config import ConfigError, FeedSettings, RedisSettings, Settings, SizingSettings
 from entrypoints.logs import log_handler_failure
 from entrypoints.storage import Stores, build_stores
@@ -99,26 +108,34 @@ def _feed(feed: FeedSettings, clock: Clock) -> MarketDataFeed:
 
 def build_venue_log(settings: Settings) -> VenueLog | None:
     """The paper venue's own memory when the engine keeps its state (SQL stores); else none."""
-    return VenueLog(settings.storage.venue_log_path()) if settings.storage.kind == "sql" else None
+    if settings.storage.kind != "sql" or settings.broker.kind != "paper":
+        return None
+    return VenueLog(settings.storage.venue_log_path())
 
 
-def build_broker(
-    settings: Settings, bus: MessageBus, instruments: InstrumentRegistry, venue_log: VenueLog | None
-) -> ReconcilableBroker:
-    if settings.broker.kind != "paper":
-        raise ConfigError(f"broker kind {settings.broker.kind!r} is unknown; known: paper")
-    try:
-        config = PaperBrokerConfig.from_mapping(settings.broker.options)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"[broker]: {error}") from None
-    # A store that outlives the process needs venue ids that do not repeat across runs.
-    prefix = f"PAPER-{time.time_ns() // 1_000_000:x}" if settings.storage.kind == "sql" else "PAPER"
-    try:
-        return PaperBroker(
-            publish=bus.publish, instruments=instruments, config=config, id_prefix=prefix, log=venue_log
-        )
-    except VenueLogError as error:
-        raise ConfigError(f"[broker]: {error}") from None
+def _live_reconciliation(
+    settings: Settings, orders: OrderManager, reports: BrokerReports, broker: ConnectedBroker | None
+) -> LiveReconciliation | None:
+    if broker is None:
+        return None
+    interval = reconcile_interval_s(settings)
+    return LiveReconciliation(orders=orders, reports=reports, broker=broker, interval_s=interval)
+
+
+def _account_sync(
+    settings: Settings,
+    portfolio: Portfolio,
+    trades: TradeRepository,
+    risk: RiskMonitor,
+    broker: ConnectedBroker | None,
+) -> AccountSync | None:
+    """The cash follows a networked venue's balances of the assets traded and valued."""
+    if broker is None:
+        return None
+    assets = {settings.engine.valuation_currency}
+    for instrument in portfolio.instruments.values():
+        assets.update((instrument.base, instrument.quote))
+    return AccountSync(portfolio=portfolio, trades=trades, monitor=risk, assets=assets)
 
 
 def simulated_venue(broker: Broker) -> SimulatedVenue | None:
@@ -164,6 +181,7 @@ class App:
     risk: RiskMonitor
     broker: ReconcilableBroker
     venue: SimulatedVenue | None
+    account: AccountSync | None
     ingestion: IngestionService
     trades: TradeRepository
     signals: SignalRepository
@@ -183,21 +201,22 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(LiveClock)
     on_handler_error = providers.Object(log_handler_failure)
     bus = providers.Singleton(MessageBus, on_error=on_handler_error)
-    instruments = providers.Singleton(InstrumentRegistry, settings.provided.instruments)
-    portfolio = providers.Singleton(
-        Portfolio,
-        instruments=instruments,
-        valuation_currency=settings.provided.engine.valuation_currency,
-        balances=settings.provided.balances,
-    )
+    instruments = providers.Singleton(build_instruments, settings)
     cache = providers.Singleton(build_cache, settings.provided.redis)
     market = providers.Singleton(MarketState, cache=cache)
     stores = providers.Singleton(build_stores, settings.provided.storage)
     trades = stores.provided.trades
     signals = stores.provided.signals
     venue_log = providers.Singleton(build_venue_log, settings)
-    broker = providers.Singleton(build_broker, settings, bus, instruments, venue_log)
+    broker = providers.Singleton(build_broker, settings, bus.provided.publish, instruments, venue_log, clock)
     venue = providers.Singleton(simulated_venue, broker)
+    connected_broker = providers.Singleton(connected, broker)
+    portfolio = providers.Singleton(
+        Portfolio,
+        instruments=instruments,
+        valuation_currency=settings.provided.engine.valuation_currency,
+        balances=providers.Callable(starting_balances, settings, broker),
+    )
     pre_trade = providers.Singleton(PreTradeRisk, settings.provided.risk)
     trading = providers.Singleton(TradingStateMachine, settings.provided.risk)
     position_stops = providers.Singleton(PositionStops, settings.provided.stops)
@@ -252,6 +271,8 @@ class Container(containers.DeclarativeContainer):
         bus.provided.publish,
         restart_delay=settings.provided.engine.feed_restart_delay_s,
     )
+    reconciliation = providers.Singleton(_live_reconciliation, settings, orders, reports, connected_broker)
+    account = providers.Singleton(_account_sync, settings, portfolio, trades, risk, connected_broker)
     engine = providers.Singleton(
         Engine,
         bus=bus,
@@ -267,6 +288,9 @@ class Container(containers.DeclarativeContainer):
         strategies=strategies,
         portfolio=portfolio,
         trades=trades,
+        connected=connected_broker,
+        reconciliation=reconciliation,
+        account=account,
     )
     app = providers.Singleton(
         App,
@@ -283,6 +307,7 @@ class Container(containers.DeclarativeContainer):
         risk=risk,
         broker=broker,
         venue=venue,
+        account=account,
         ingestion=ingestion,
         trades=trades,
         signals=signals,
@@ -383,6 +408,11 @@ def _finish(app: App, settings: Settings, *, reset_state: bool) -> None:
             f" ({type(error).__name__}: {error}); restore a backup or start afresh (--reset-state)"
         ) from None
     reconcile(app.orders, app.reports, app.broker)
+    if app.account is not None:  # the stored cash was the last run's; the venue's is now's
+        venue_balances = starting_balances(settings, app.broker)
+        if app.account.apply(venue_balances, why="the venue's account at start"):
+            app.trades.save_balances(app.portfolio.account.balances, app.clock.now_ns())
+            app.risk.commit_trades()
 
 
 __all__ = ["App", "Container", "HandlerFailure", "bootstrap", "build_sizer"]
