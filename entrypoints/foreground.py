@@ -52,6 +52,16 @@ def status_line(status: EngineStatus) -> str:
             line += f" ({error if len(error) <= 100 else '…' + error[-99:]})"
         feeds.append(line)
     parts.extend(feeds)
+    broker = status.broker
+    if broker is not None:
+        line = f"{broker.name} {'up' if broker.connected else 'DOWN'}"
+        if broker.requests_in_flight:
+            line += f" in flight {broker.requests_in_flight}"
+        if broker.unknown_outcomes:
+            line += f" unknown {broker.unknown_outcomes}"
+        if broker.rate_limited:
+            line += f" rate-limited {broker.rate_limited}"
+        parts.append(line)
     if status.trading_state.value != "ACTIVE":
         parts.append(f"{status.trading_state.value}: {status.trading_reason}")
     return " | ".join(parts)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from application.engine import EngineStatus
+from entrypoints import brokers
 from entrypoints.config import ConfigError, GrpcSettings, Settings, example_config_path, load_settings
 from entrypoints.container import App, bootstrap
 from entrypoints.foreground import run_engine
@@ -53,6 +54,10 @@ def _main(args: argparse.Namespace) -> int:
         return 2
     tune_gc()
     log.info("configuration %s loaded", settings.source)
+    print(brokers.describe(settings, app.broker), flush=True)
+    banner = brokers.live_banner(settings, app.broker)
+    if banner is not None:
+        print(banner, flush=True)
     try:
         final = asyncio.run(_serve(app, settings, grpc, admin_token, args.duration))
     except ConfigError as error:
