@@ -43,7 +43,7 @@ from application.messages import (
     StrategyFailed,
     VenueOrder,
 )
-from application.ports import MarketDataFeed, SignalRepository, TradeRepository
+from application.ports import BrokerHealth, MarketDataFeed, SignalRepository, TradeRepository
 from application.strategy_engine import StrategyEngine
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
 from domain.instrument import Instrument
@@ -160,6 +160,44 @@ class RecordingBroker:
         self._publish(
             OrderExpired(client_order_id=order.client_order_id, reason="IOC remainder", ts_event=ts)
         )
+
+
+class ConnectedRecordingBroker(RecordingBroker):
+    """A ``RecordingBroker`` that is also a ``ConnectedBroker``: it records when the engine
+    connects and disconnects it (``calls``), answers ``venue_view`` from ``venue`` (a
+    ``ReconcilableBroker`` the test sets, or itself), and is ``busy`` for the ids in ``busy_ids``."""
+
+    name = "connected"
+
+    def __init__(self, publish: Callable[[object], None], *, supports_stop_orders: bool = False) -> None:
+        super().__init__(publish, supports_stop_orders=supports_stop_orders)
+        self.calls: list[str] = []
+        self.busy_ids: set[ClientOrderId] = set()
+        self.venue: Any = None
+        self.asked: list[list[ClientOrderId]] = []
+        self.view_failure: Exception | None = None
+
+    def cancel(self, order: Order) -> None:
+        self.calls.append("cancel")
+        super().cancel(order)
+
+    async def connect(self) -> None:
+        self.calls.append("connect")
+
+    async def disconnect(self) -> None:
+        self.calls.append("disconnect")
+
+    def busy(self, client_order_id: ClientOrderId) -> bool:
+        return client_order_id in self.busy_ids
+
+    async def venue_view(self, client_order_ids: Sequence[ClientOrderId]) -> Any:
+        self.asked.append(list(client_order_ids))
+        if self.view_failure is not None:
+            raise self.view_failure
+        return self.venue if self.venue is not None else self
+
+    def health(self) -> BrokerHealth:
+        return BrokerHealth(name=self.name, environment="test", account="acct", connected=True)
 
 
 Script = Mapping[str, OrderSide | str | Exception]
@@ -437,12 +475,13 @@ def build(
     """The engine of the composition root on in-memory adapters; see the module docstring.
 
     ``broker`` is "paper" (a PaperBroker with no latency and no fees unless ``paper`` says
-    otherwise) or "recording" (a RecordingBroker). The feed replays ``events`` and moves the
-    clock to each event's time; ``feeds`` replaces it. ``trades`` replaces the in-memory trade
-    store (e.g. a ``SqlTradeRepository`` in the persistence tests), ``signals`` the signals store.
+    otherwise), "recording" (a RecordingBroker) or "connected" (a ConnectedRecordingBroker).
+    The feed replays ``events`` and moves the clock to each event's time; ``feeds`` replaces
+    it. ``trades`` replaces the in-memory trade store (e.g. a ``SqlTradeRepository`` in the
+    persistence tests), ``signals`` the signals store.
     """
-    if broker not in ("paper", "recording"):
-        raise ValueError(f"broker must be 'paper' or 'recording', was {broker!r}")
+    if broker not in ("paper", "recording", "connected"):
+        raise ValueError(f"broker must be 'paper', 'recording' or 'connected', was {broker!r}")
     paper = paper or PaperBrokerConfig(maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0))
     settings = Settings(
         source="<test harness>",
@@ -469,6 +508,10 @@ def build(
         broker=(
             (lambda publish: RecordingBroker(publish, supports_stop_orders=broker_supports_stops))
             if broker == "recording"
+            else (
+                lambda publish: ConnectedRecordingBroker(publish, supports_stop_orders=broker_supports_stops)
+            )
+            if broker == "connected"
             else None
         ),
         stores=Stores(
