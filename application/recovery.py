@@ -4,8 +4,9 @@ Rules, applied in this order and each logged:
 - **Balances**: the stored balances are the account. A store with none has seen no fill:
   the configured opening balances are written to it (and committed) as the starting point.
 - **Positions** are recomputed from the stored fills (the fold of the fills is the truth of
-  what was executed). The stored projection must equal it; every instrument where it does
-  not is reported as a mismatch (with both values) and the fold is used.
+  what was executed), each fee booked by the asset it was paid in. The stored projection must
+  equal it; every instrument where it does not is reported as a mismatch (with both values)
+  and the fold is used. The fees paid in other assets are totalled again from the same fills.
 - **Working orders** (not FILLED/CANCELED/REJECTED/EXPIRED) are rebuilt from their journal
   and adopted by the OMS, held stops included; an order whose submission outcome is unknown
   (SUBMITTED, never acknowledged) stays in flight: it is never assumed rejected.
@@ -84,11 +85,20 @@ def recover(
         trades.commit()
 
     by_instrument: dict[InstrumentId, list[Fill]] = defaultdict(list)
-    for fill in trades.list_fills():
+    fills = trades.list_fills()
+    for fill in fills:
         by_instrument[fill.instrument_id].append(fill)
+    portfolio.recount_fees_by_asset(fills)
     stored = trades.stored_positions()
     for instrument_id in sorted(set(by_instrument) | set(stored)):
-        folded = Position.from_fills(instrument_id, by_instrument.get(instrument_id, ()))
+        # The fold books each fee by its asset, so it needs the instrument's base and quote.
+        instrument = portfolio.instruments.get(instrument_id)
+        folded = Position.from_fills(
+            instrument_id,
+            by_instrument.get(instrument_id, ()),
+            base=instrument.base if instrument is not None else "",
+            quote=instrument.quote if instrument is not None else "",
+        )
         projection = stored.get(instrument_id)
         if projection is not None and projection != folded.state():
             message = (

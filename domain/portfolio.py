@@ -27,9 +27,10 @@ class MissingMark(DomainError):
 class Account:
     """Cash balances per asset, moved only by deposits, withdrawals and fills.
 
-    A buy adds base and pays quote (price × quantity + fee); a sell does the reverse.
-    Balances may go negative (a short or a margin loan); the risk policies decide whether
-    that is allowed, not the ledger.
+    A buy adds base and pays quote (price × quantity); a sell does the reverse. The fee comes
+    out of the asset it is paid in: the quote currency (also when the fill names none), the
+    base asset, or another one. Balances may go negative (a short or a margin loan); the risk
+    policies decide whether that is allowed, not the ledger.
     """
 
     __slots__ = ("balances",)
@@ -59,13 +60,16 @@ class Account:
         self.balances[asset] = exact_sub(self.balance(asset), value)
 
     def apply_fill(self, fill: Fill, instrument: Instrument) -> None:
-        """Move base and quote for one fill; the fee is paid in quote."""
+        """Move base and quote for one fill, and take the fee from the asset it is paid in."""
         if fill.instrument_id != instrument.id:
             raise InvalidValue("fill.instrument_id", fill.instrument_id, f"does not match {instrument.id}")
         signed = fill.signed_quantity
         self.balances[instrument.base] = exact_add(self.balance(instrument.base), signed)
-        cash_flow = exact_add(exact_mul(signed, fill.price), fill.fee)
+        cash_flow = exact_mul(signed, fill.price)
         self.balances[instrument.quote] = exact_sub(self.balance(instrument.quote), cash_flow)
+        if fill.fee:
+            fee_asset = fill.fee_asset or instrument.quote
+            self.balances[fee_asset] = exact_sub(self.balance(fee_asset), fill.fee)
 
 
 class Portfolio:
@@ -75,11 +79,16 @@ class Portfolio:
     valuation currency is valued through an instrument quoting it in that currency
     (e.g. BTC through BTCUSDT when valuing in USDT). ``revalue`` updates peak equity and
     drawdown; call it when a mark or a fill changed.
+
+    Fees paid in the instrument's quote or base asset are in its position's ``fees`` (in
+    quote); fees paid in any other asset (a fee token such as BNB) are totalled per asset in
+    ``fees_by_asset``, as their worth in quote is not known when they are paid.
     """
 
     __slots__ = (
         "_valuers",
         "account",
+        "fees_by_asset",
         "instruments",
         "marks",
         "peak_equity",
@@ -102,6 +111,7 @@ class Portfolio:
         self.valuation_currency = valuation_currency
         self.account = Account(balances)
         self.positions: dict[InstrumentId, Position] = {}
+        self.fees_by_asset: dict[str, Decimal] = {}
         self.marks: dict[InstrumentId, Decimal] = {}
         self._valuers: dict[str, InstrumentId] = {}
         for instrument in self.instruments.values():
@@ -122,8 +132,10 @@ class Portfolio:
         """The position in ``instrument_id`` (flat if never traded); raises UnknownInstrument."""
         position = self.positions.get(instrument_id)
         if position is None:
-            self.instruments[instrument_id]  # validates the id
-            position = self.positions[instrument_id] = Position(instrument_id)
+            instrument = self.instruments[instrument_id]  # validates the id
+            position = self.positions[instrument_id] = Position(
+                instrument_id, base=instrument.base, quote=instrument.quote
+            )
         return position
 
     def apply_fill(self, fill: Fill) -> Position:
@@ -132,8 +144,23 @@ class Portfolio:
         position = self.position(fill.instrument_id)
         position.apply(fill)
         self.account.apply_fill(fill, instrument)
+        self._count_fee_apart(fill, instrument)
         self.marks.setdefault(fill.instrument_id, fill.price)
         return position
+
+    def _count_fee_apart(self, fill: Fill, instrument: Instrument) -> None:
+        asset = fill.fee_asset
+        if fill.fee and asset and asset not in (instrument.base, instrument.quote):
+            self.fees_by_asset[asset] = exact_add(self.fees_by_asset.get(asset, ZERO), fill.fee)
+
+    def recount_fees_by_asset(self, fills: Iterable[Fill]) -> None:
+        """Set ``fees_by_asset`` to the totals of ``fills`` (every fill booked so far, as read
+        back after a restart); fills of instruments no longer registered are skipped."""
+        self.fees_by_asset.clear()
+        for fill in fills:
+            instrument = self.instruments.get(fill.instrument_id)
+            if instrument is not None:
+                self._count_fee_apart(fill, instrument)
 
     def update_mark(self, instrument_id: InstrumentId, price: Decimal) -> None:
         """Record the latest mark (last trade or mid) of an instrument; cheap, no revaluation.
@@ -198,6 +225,8 @@ class Portfolio:
         return reduce(exact_add, values, ZERO)
 
     def fees(self) -> Decimal:
+        """Fees of all positions in their quote currencies (those paid in another asset are in
+        ``fees_by_asset``)."""
         return reduce(exact_add, (p.fees for p in self.positions.values()), ZERO)
 
     def revalue(self) -> Decimal:

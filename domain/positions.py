@@ -34,20 +34,40 @@ class Position:
     open quantity (sum of signed quantity × price); reducing realizes P&L against the
     average cost, and a fill through zero closes the old side and opens the new one at
     the fill price. ``fees`` are in the quote currency and kept apart from realized P&L.
+
+    A fill's fee is booked by the asset it is paid in, which is why a position is told its
+    instrument's ``base`` and ``quote``:
+
+    - in the quote currency (or no asset named): added to ``fees``;
+    - in the base asset: the fee comes out of the quantity, as it does out of the account
+      (the position moves by the signed quantity minus the fee, at the fill price, so the
+      average cost per unit filled is unchanged and the position never exceeds what the
+      account holds), and ``fees`` grow by fee × price;
+    - in any other asset: nothing here (its worth in quote is not known); the portfolio
+      keeps those fees by asset.
+
+    A position built without its assets refuses a fill that names a fee asset rather than
+    guess which of the three it is.
     """
 
     __slots__ = (
+        "base",
         "cost",
         "fees",
         "fill_count",
         "instrument_id",
         "quantity",
+        "quote",
         "realized_pnl",
         "ts_last",
     )
 
-    def __init__(self, instrument_id: InstrumentId) -> None:
+    def __init__(self, instrument_id: InstrumentId, *, base: str = "", quote: str = "") -> None:
+        if not isinstance(base, str) or not isinstance(quote, str) or bool(base) != bool(quote):
+            raise InvalidValue("position assets", (base, quote), "must be both asset codes or both empty")
         self.instrument_id = instrument_id
+        self.base = base
+        self.quote = quote
         self.quantity = ZERO
         self.cost = ZERO
         self.realized_pnl = ZERO
@@ -56,9 +76,11 @@ class Position:
         self.ts_last = 0
 
     @classmethod
-    def from_fills(cls, instrument_id: InstrumentId, fills: Iterable[Fill]) -> Position:
+    def from_fills(
+        cls, instrument_id: InstrumentId, fills: Iterable[Fill], *, base: str = "", quote: str = ""
+    ) -> Position:
         """The fold of ``fills``: what the position must equal at every moment."""
-        position = cls(instrument_id)
+        position = cls(instrument_id, base=base, quote=quote)
         for fill in fills:
             position.apply(fill)
         return position
@@ -85,7 +107,8 @@ class Position:
     def apply(self, fill: Fill) -> Decimal:
         """Apply one fill; returns the P&L it realized (before fees).
 
-        Raises InvalidValue if the fill belongs to another instrument.
+        Raises InvalidValue if the fill belongs to another instrument, or names a fee asset
+        while the position does not know its own assets.
         """
         if fill.instrument_id != self.instrument_id:
             raise InvalidValue(
@@ -93,9 +116,30 @@ class Position:
                 fill.instrument_id,
                 f"does not match position {self.instrument_id}",
             )
-        signed = fill.signed_quantity
-        price = fill.price
+        asset = fill.fee_asset
+        if not asset or asset == self.quote:
+            realized = self._trade(fill.signed_quantity, fill.price)
+            self.fees = exact_add(self.fees, fill.fee)
+        elif asset == self.base:
+            realized = self._trade(exact_sub(fill.signed_quantity, fill.fee), fill.price)
+            self.fees = exact_add(self.fees, exact_mul(fill.fee, fill.price))
+        elif self.base:
+            realized = self._trade(fill.signed_quantity, fill.price)
+        else:
+            raise InvalidValue(
+                "fill.fee_asset",
+                asset,
+                f"cannot be booked: position {self.instrument_id} was not given its base and quote assets",
+            )
+        self.fill_count += 1
+        self.ts_last = max(self.ts_last, fill.ts_event)
+        return realized
+
+    def _trade(self, signed: Decimal, price: Decimal) -> Decimal:
+        """Move the position by ``signed`` at ``price``; returns the P&L realized."""
         realized = ZERO
+        if not signed:
+            return realized
         if not self.quantity or (self.quantity > ZERO) == (signed > ZERO):
             self.quantity = exact_add(self.quantity, signed)
             self.cost = exact_add(self.cost, exact_mul(signed, price))
@@ -121,9 +165,6 @@ class Position:
             if remainder:
                 self.quantity = remainder if signed > ZERO else remainder.copy_negate()
                 self.cost = exact_mul(self.quantity, price)
-        self.fees = exact_add(self.fees, fill.fee)
-        self.fill_count += 1
-        self.ts_last = max(self.ts_last, fill.ts_event)
         return realized
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:

@@ -2,8 +2,10 @@
 
 Two or three instruments quoted in USDT (distinct bases, so each base balance belongs to
 one position) trade in random sizes on the lot at random prices on the tick, with fees
-that may be zero or a rebate. The model keeps the fills and the cash flows in fractions,
-which never round, and the portfolio must agree with it exactly: no tolerance.
+that may be zero or a rebate, paid in the quote currency (named or not), the base asset or
+a fee token (BNB, held from the start and marked through BNBUSDT, which never trades). The
+model keeps the fills and the cash flows in fractions, which never round, and the portfolio
+must agree with it exactly: no tolerance.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from tests.builders import STEP_NS, TS
 from tests.property.strategies import BASES, RULES, fees, sides, steps_of
 
 QUOTE = "USDT"
+FEE_TOKEN = "BNB"
+FEE_TOKEN_PAIR = Instrument(
+    id=InstrumentId(f"{FEE_TOKEN}{QUOTE}.BINANCE"),
+    base=FEE_TOKEN,
+    quote=QUOTE,
+    price_tick=Decimal("0.01"),
+    lot_size=Decimal("0.001"),
+)
 amounts = st.integers(0, 10**14).map(lambda n: Decimal(f"{n}E-2"))
 """USDT amounts up to 1e12, in cents."""
 
@@ -55,18 +65,33 @@ class PortfolioLedger(RuleBasedStateMachine):
         self.fills: dict[InstrumentId, list[Fill]] = {}
         self.marks: dict[InstrumentId, Decimal] = {}
         self.deposits = Fraction(0)
+        self.fee_tokens = Fraction(0)
+        self.fee_token_mark = Fraction(0)
         self.peak = Fraction(0)
         self.clock = TS
 
-    @initialize(instruments=universes(), deposit=amounts)
-    def open_account(self, instruments: list[Instrument], deposit: Decimal) -> None:
+    @initialize(
+        instruments=universes(),
+        deposit=amounts,
+        fee_tokens=st.integers(0, 10**9).map(lambda n: Decimal(f"{n}E-3")),
+        fee_token_ticks=st.integers(1, 10**7),
+    )
+    def open_account(
+        self, instruments: list[Instrument], deposit: Decimal, fee_tokens: Decimal, fee_token_ticks: int
+    ) -> None:
         self.instruments = instruments
         self.portfolio = Portfolio(
-            instruments=instruments, valuation_currency=QUOTE, balances={QUOTE: deposit}
+            instruments=[*instruments, FEE_TOKEN_PAIR],
+            valuation_currency=QUOTE,
+            balances={QUOTE: deposit, FEE_TOKEN: fee_tokens},
         )
+        mark = steps_of(FEE_TOKEN_PAIR.price_tick, fee_token_ticks)
+        self.portfolio.update_mark(FEE_TOKEN_PAIR.id, mark)
+        self.fee_token_mark = Fraction(mark)
         self.fills = {instrument.id: [] for instrument in instruments}
         self.deposits = Fraction(deposit)
-        self.peak = Fraction(deposit)
+        self.fee_tokens = Fraction(fee_tokens)
+        self.peak = Fraction(self.portfolio.revalue())  # the fee token had no mark to value it before
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -79,6 +104,7 @@ class PortfolioLedger(RuleBasedStateMachine):
     )
     def trade(self, data: st.DataObject, side: OrderSide, lots: int, ticks: int, fee: Decimal) -> None:
         instrument = data.draw(st.sampled_from(self.instruments), label="instrument")
+        fee_asset = data.draw(st.sampled_from(("", QUOTE, instrument.base, FEE_TOKEN)), label="fee asset")
         self.clock += STEP_NS
         count = sum(len(fills) for fills in self.fills.values())
         fill = Fill(
@@ -89,6 +115,7 @@ class PortfolioLedger(RuleBasedStateMachine):
             quantity=steps_of(instrument.lot_size, lots),
             price=steps_of(instrument.price_tick, ticks),
             fee=fee,
+            fee_asset=fee_asset,
             ts_event=self.clock,
         )
         self.portfolio.apply_fill(fill)
@@ -101,6 +128,12 @@ class PortfolioLedger(RuleBasedStateMachine):
         price = steps_of(instrument.price_tick, ticks)
         self.portfolio.update_mark(instrument.id, price)
         self.marks[instrument.id] = price
+
+    @rule(ticks=st.integers(1, 10**7))
+    def move_fee_token_mark(self, ticks: int) -> None:
+        price = steps_of(FEE_TOKEN_PAIR.price_tick, ticks)
+        self.portfolio.update_mark(FEE_TOKEN_PAIR.id, price)
+        self.fee_token_mark = Fraction(price)
 
     @rule(amount=amounts)
     def deposit(self, amount: Decimal) -> None:
@@ -117,8 +150,19 @@ class PortfolioLedger(RuleBasedStateMachine):
 
     # -- the model -----------------------------------------------------------------------------
 
+    def all_fills(self) -> list[Fill]:
+        return [f for fills in self.fills.values() for f in fills]
+
     def held(self, instrument: Instrument) -> Fraction:
-        return sum((Fraction(f.signed_quantity) for f in self.fills[instrument.id]), Fraction(0))
+        """Σ signed quantity, less the fees paid in the base asset."""
+        return sum(
+            (Fraction(f.signed_quantity) - self.base_fee(f, instrument) for f in self.fills[instrument.id]),
+            Fraction(0),
+        )
+
+    @staticmethod
+    def base_fee(fill: Fill, instrument: Instrument) -> Fraction:
+        return Fraction(fill.fee) if fill.fee_asset == instrument.base else Fraction(0)
 
     def paid(self) -> Fraction:
         """Σ signed quantity × price over every fill."""
@@ -127,8 +171,24 @@ class PortfolioLedger(RuleBasedStateMachine):
             Fraction(0),
         )
 
-    def total_fees(self) -> Fraction:
-        return sum((Fraction(f.fee) for fills in self.fills.values() for f in fills), Fraction(0))
+    def quote_fees(self) -> Fraction:
+        """Σ fees paid in the quote currency (named or not)."""
+        return sum((Fraction(f.fee) for f in self.all_fills() if f.fee_asset in ("", QUOTE)), Fraction(0))
+
+    def token_fees(self) -> Fraction:
+        return sum((Fraction(f.fee) for f in self.all_fills() if f.fee_asset == FEE_TOKEN), Fraction(0))
+
+    def position_fees(self) -> Fraction:
+        """Quote fees, and base fees valued at their fill prices."""
+        base_fees = (
+            self.base_fee(f, instrument) * Fraction(f.price)
+            for instrument in self.instruments
+            for f in self.fills[instrument.id]
+        )
+        return self.quote_fees() + sum(base_fees, Fraction(0))
+
+    def fee_tokens_value(self) -> Fraction:
+        return (self.fee_tokens - self.token_fees()) * self.fee_token_mark
 
     def value(self, instrument: Instrument) -> Fraction:
         mark = self.marks.get(instrument.id)
@@ -140,14 +200,24 @@ class PortfolioLedger(RuleBasedStateMachine):
     def every_position_is_the_fold_of_its_fills(self) -> None:
         for instrument in self.instruments:
             position = self.portfolio.positions.get(instrument.id) or Position(instrument.id)
-            assert position.state() == Position.from_fills(instrument.id, self.fills[instrument.id]).state()
+            fills = self.fills[instrument.id]
+            folded = Position.from_fills(instrument.id, fills, base=instrument.base, quote=instrument.quote)
+            assert position.state() == folded.state()
+            assert Fraction(position.quantity) == self.held(instrument)
 
     @invariant()
     def balances_follow_the_cash_flows(self) -> None:
         account = self.portfolio.account
-        assert Fraction(account.balance(QUOTE)) == self.deposits - self.paid() - self.total_fees()
+        assert Fraction(account.balance(QUOTE)) == self.deposits - self.paid() - self.quote_fees()
+        assert Fraction(account.balance(FEE_TOKEN)) == self.fee_tokens - self.token_fees()
         for instrument in self.instruments:
             assert Fraction(account.balance(instrument.base)) == self.held(instrument)
+
+    @invariant()
+    def fees_in_the_fee_token_are_totalled_apart(self) -> None:
+        assert set(self.portfolio.fees_by_asset) <= {FEE_TOKEN}
+        assert Fraction(self.portfolio.fees_by_asset.get(FEE_TOKEN, Decimal(0))) == self.token_fees()
+        assert Fraction(self.portfolio.fees()) == self.position_fees()
 
     @invariant()
     def equity_less_deposits_is_the_pnl_net_of_fees(self) -> None:
@@ -158,11 +228,10 @@ class PortfolioLedger(RuleBasedStateMachine):
             + Fraction(portfolio.unrealized_pnl())
             - Fraction(portfolio.fees())
         )
-        assert equity - self.deposits == pnl
-        assert equity == self.deposits - self.paid() - self.total_fees() + sum(
+        assert equity - self.deposits - self.fee_tokens_value() == pnl
+        assert equity == self.deposits - self.paid() - self.quote_fees() + self.fee_tokens_value() + sum(
             map(self.value, self.instruments)
         )
-        assert Fraction(portfolio.fees()) == self.total_fees()
 
     @invariant()
     def exposures_are_the_marked_positions(self) -> None:

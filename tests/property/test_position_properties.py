@@ -8,6 +8,7 @@ the cost basis at each close, and so on the order: it is deliberately not assert
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from random import Random
@@ -118,3 +119,65 @@ def test_pnl_stays_exact_when_quantity_times_price_needs_more_than_28_digits(
         assert Fraction(position.total_pnl(mark)) == cash_flow_pnl(fills, mark)
         paid = sum(Fraction(f.signed_quantity) * Fraction(f.price) for f in order)
         assert Fraction(position.realized_pnl) - Fraction(position.cost) == -paid
+
+
+# -- fees paid in the base asset or a third one ------------------------------------------------
+
+FEE_TOKEN = "BNB"
+
+
+@st.composite
+def fills_in_any_fee_asset(draw: st.DrawFn) -> tuple[Instrument, list[Fill], Decimal]:
+    """Fills whose fees are paid in the quote (named or not), the base asset or a fee token."""
+    instrument, fills, mark = draw(fills_and_mark())
+    assets = st.sampled_from(("", instrument.quote, instrument.base, FEE_TOKEN))
+    return instrument, [replace(f, fee_asset=draw(assets)) for f in fills], mark
+
+
+def base_fee(fill: Fill, instrument: Instrument) -> Fraction:
+    return Fraction(fill.fee) if fill.fee_asset == instrument.base else Fraction(0)
+
+
+def quote_fee(fill: Fill, instrument: Instrument) -> Fraction:
+    return Fraction(fill.fee) if fill.fee_asset in ("", instrument.quote) else Fraction(0)
+
+
+def fold(instrument: Instrument, fills: list[Fill]) -> Position:
+    return Position.from_fills(instrument.id, fills, base=instrument.base, quote=instrument.quote)
+
+
+@settings(deadline=None)
+@given(fills_in_any_fee_asset(), st.randoms(use_true_random=False))
+def test_a_fee_in_the_base_asset_comes_out_of_the_quantity_and_is_valued_at_the_fill_price(
+    case: tuple[Instrument, list[Fill], Decimal], random: Random
+) -> None:
+    instrument, fills, mark = case
+    position = fold(instrument, fills)
+    quantity = sum(Fraction(f.signed_quantity) - base_fee(f, instrument) for f in fills)
+    assert Fraction(position.quantity) == quantity
+    assert Fraction(position.fees) == sum(
+        quote_fee(f, instrument) + base_fee(f, instrument) * Fraction(f.price) for f in fills
+    )
+    # What is held is worth the mark; a fee in the fee token costs the position nothing in quote.
+    paid = sum(Fraction(f.signed_quantity) * Fraction(f.price) for f in fills)
+    quote_fees = sum(quote_fee(f, instrument) for f in fills)
+    assert Fraction(position.total_pnl(mark)) == -paid + quantity * Fraction(mark) - quote_fees
+    # The quantity a base fee removes leaves at the fill price: realized − cost is what the
+    # held quantity cost, whatever the split.
+    kept = sum((Fraction(f.signed_quantity) - base_fee(f, instrument)) * Fraction(f.price) for f in fills)
+    assert Fraction(position.realized_pnl) - Fraction(position.cost) == -kept
+    shuffled = list(fills)
+    random.shuffle(shuffled)
+    reordered = fold(instrument, shuffled)
+    assert (reordered.quantity, reordered.fees) == (position.quantity, position.fees)
+    assert reordered.total_pnl(mark) == position.total_pnl(mark)
+
+
+@settings(deadline=None)
+@given(fills_and_mark())
+def test_fills_that_name_the_quote_currency_fold_as_fills_that_name_no_asset(
+    case: tuple[Instrument, list[Fill], Decimal],
+) -> None:
+    instrument, fills, _ = case
+    named = [replace(f, fee_asset=instrument.quote) for f in fills]
+    assert fold(instrument, named).state() == Position.from_fills(instrument.id, fills).state()

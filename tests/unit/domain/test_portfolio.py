@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -41,6 +42,10 @@ def fill(
         trade_id=f"T-{n}",
         ts_event=TS + n * STEP_NS,
     )
+
+
+def paid_in(asset: str, original: Fill) -> Fill:
+    return replace(original, fee_asset=asset)
 
 
 def reconciles(portfolio: Portfolio, deposits: Decimal) -> bool:
@@ -109,6 +114,31 @@ def test_account_fill_moves_base_and_quote_with_the_fee_in_quote() -> None:
     account.apply_fill(fill(BTCUSDT, SELL, "0.02", "41000", fee="-0.1", n=2), make_instrument())
     assert account.balance("BTC") == Decimal("-0.01")  # the ledger allows a short; risk decides
     assert account.balance("USDT") == Decimal("1419.7")
+
+
+def test_account_takes_a_base_asset_fee_from_the_base_balance() -> None:
+    account = Account({"USDT": "1000"})
+    account.apply_fill(paid_in("BTC", fill(BTCUSDT, BUY, "0.01", "40000", fee="0.00001")), make_instrument())
+    assert account.balances == {"USDT": Decimal("600"), "BTC": Decimal("0.00999")}
+
+
+def test_account_takes_a_third_asset_fee_from_that_asset() -> None:
+    account = Account({"USDT": "1000", "BNB": "1"})
+    account.apply_fill(paid_in("BNB", fill(BTCUSDT, SELL, "0.01", "40000", fee="0.0003")), make_instrument())
+    assert account.balances == {"USDT": Decimal("1400"), "BTC": Decimal("-0.01"), "BNB": Decimal("0.9997")}
+
+
+def test_account_treats_a_fill_without_a_fee_asset_and_one_naming_the_quote_alike() -> None:
+    unnamed, named = Account({"USDT": "1000"}), Account({"USDT": "1000"})
+    unnamed.apply_fill(fill(BTCUSDT, BUY, "0.01", "40000", fee="0.4"), make_instrument())
+    named.apply_fill(paid_in("USDT", fill(BTCUSDT, BUY, "0.01", "40000", fee="0.4")), make_instrument())
+    assert unnamed.balances == named.balances == {"USDT": Decimal("599.6"), "BTC": Decimal("0.01")}
+
+
+def test_a_zero_fee_in_a_third_asset_opens_no_balance_for_it() -> None:
+    account = Account({"USDT": "1000"})
+    account.apply_fill(paid_in("BNB", fill(BTCUSDT, BUY, "0.01", "40000")), make_instrument())
+    assert "BNB" not in account.balances
 
 
 def test_account_refuses_a_fill_for_another_instrument() -> None:
@@ -339,3 +369,51 @@ def test_large_amounts_reconcile_exactly() -> None:
     portfolio.update_mark(BTCUSDT, Decimal("199999999.99999999"))
     assert portfolio.drawdown() == Decimal("0.00000002")  # 2 BTC, 1e-8 lower
     assert Fraction(portfolio.drawdown()) == Fraction(peak) - Fraction(portfolio.equity())
+
+
+# -- fees by the asset they are paid in ------------------------------------------------------
+
+
+def test_a_base_asset_fee_leaves_the_position_equal_to_the_base_balance() -> None:
+    portfolio = make_portfolio()
+    position = portfolio.apply_fill(paid_in("BTC", fill(BTCUSDT, BUY, "0.5", "40000", fee="0.0005")))
+    assert position.quantity == portfolio.account.balance("BTC") == Decimal("0.4995")
+    assert position.avg_entry_price == 40000
+    assert portfolio.fees() == Decimal("20.0000")  # 0.0005 BTC at 40 000
+    assert portfolio.fees_by_asset == {}
+    assert portfolio.account.balance("USDT") == Decimal("-10000")
+    assert reconciles(portfolio, Decimal(10000))
+
+
+def test_a_third_asset_fee_is_totalled_apart_and_comes_out_of_that_balance() -> None:
+    bnb = make_instrument(base="BNB")
+    portfolio = make_portfolio(make_instrument(), bnb, balances={"USDT": "10000", "BNB": "2"})
+    portfolio.update_mark(bnb.id, Decimal(500))
+    portfolio.apply_fill(paid_in("BNB", fill(BTCUSDT, BUY, "0.1", "40000", fee="0.004", n=1)))
+    portfolio.apply_fill(paid_in("BNB", fill(BTCUSDT, SELL, "0.1", "41000", fee="0.0041", n=2)))
+    assert portfolio.fees_by_asset == {"BNB": Decimal("0.0081")}
+    assert portfolio.fees() == 0
+    assert portfolio.account.balance("BNB") == Decimal("1.9919")
+    # Equity is the cash, the P&L of the round trip, and the BNB left at its mark.
+    assert portfolio.equity() == Decimal("10100") + Decimal("1.9919") * 500
+
+
+def test_a_fee_in_the_traded_pairs_assets_is_not_counted_apart() -> None:
+    portfolio = make_portfolio()
+    portfolio.apply_fill(paid_in("USDT", fill(BTCUSDT, BUY, "1", "100", fee="0.1", n=1)))
+    portfolio.apply_fill(paid_in("BTC", fill(BTCUSDT, BUY, "1", "100", fee="0.001", n=2)))
+    assert portfolio.fees_by_asset == {}
+    assert portfolio.fees() == Decimal("0.200")
+
+
+def test_recount_fees_by_asset_totals_the_fills_again() -> None:
+    portfolio = make_portfolio()
+    fills = [
+        paid_in("BNB", fill(BTCUSDT, BUY, "1", "100", fee="0.001", n=1)),
+        paid_in("BNB", fill(ETHUSDT, BUY, "1", "100", fee="0.002", n=2)),
+        paid_in("BTC", fill(BTCUSDT, SELL, "0.5", "100", fee="0.0001", n=3)),
+        paid_in("BNB", fill(SOLUSDT, BUY, "1", "100", fee="7", n=4)),  # no longer registered
+    ]
+    portfolio.fees_by_asset["BNB"] = Decimal(99)
+    portfolio.recount_fees_by_asset(fills)
+    assert portfolio.fees_by_asset == {"BNB": Decimal("0.003")}

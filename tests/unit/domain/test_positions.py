@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -190,3 +191,92 @@ def test_ts_last_is_the_latest_fill_time_even_when_fills_arrive_out_of_order() -
 def test_position_repr_names_the_position() -> None:
     position = Position.from_fills(BTCUSDT, [fill(BUY, "2", "100", "0.1")])
     assert repr(position) == "Position(BTCUSDT.BINANCE qty=2 avg=100 realized=0 fees=0.1)"
+
+
+# -- fees by the asset they are paid in ------------------------------------------------------
+
+
+def paid_in(asset: str, side: OrderSide, quantity: str, price: str, *, fee: str, n: int = 1) -> Fill:
+    return replace(fill(side, quantity, price, fee, n), fee_asset=asset)
+
+
+def state(
+    quantity: str, cost: str, realized: str, fees: str, count: int
+) -> tuple[Decimal, Decimal, Decimal, Decimal, int]:
+    return (Decimal(quantity), Decimal(cost), Decimal(realized), Decimal(fees), count)
+
+
+def btc_position() -> Position:
+    return Position(BTCUSDT, base="BTC", quote="USDT")
+
+
+@pytest.mark.parametrize("asset", ["", "USDT"])
+def test_a_fee_in_the_quote_currency_is_added_to_fees(asset: str) -> None:
+    position = btc_position()
+    position.apply(paid_in(asset, BUY, "2", "100", fee="0.2"))
+    assert position.state() == state("2", "200", "0", "0.2", 1)
+
+
+def test_a_buy_paying_its_fee_in_the_base_asset_holds_the_quantity_less_the_fee_at_the_fill_price() -> None:
+    position = btc_position()
+    assert position.apply(paid_in("BTC", BUY, "2", "100", fee="0.002")) == 0
+    assert position.quantity == Decimal("1.998")
+    assert position.avg_entry_price == 100
+    assert position.cost == Decimal("199.800")
+    assert position.fees == Decimal("0.200")  # 0.002 BTC at 100
+    # All of what the account holds can be sold, and the round trip nets the fee.
+    position.apply(paid_in("USDT", SELL, "1.998", "110", fee="0.1", n=2))
+    assert position.is_flat
+    assert position.realized_pnl == Decimal("19.980")
+    assert position.total_pnl(Decimal(1)) == Decimal("19.680")  # 1.998 × 110 − 2 × 100 − 0.1
+
+
+def test_a_sell_paying_its_fee_in_the_base_asset_gives_up_the_fee_too() -> None:
+    position = btc_position()
+    position.apply(paid_in("BTC", BUY, "3", "100", fee="0", n=1))
+    realized = position.apply(paid_in("BTC", SELL, "1", "120", fee="0.01", n=2))
+    assert position.quantity == Decimal("1.99")
+    assert realized == Decimal("20.20")  # 1.01 BTC leave at 120 against a cost of 100
+    assert position.fees == Decimal("1.20")  # 0.01 BTC at 120
+    assert position.avg_entry_price == 100
+
+
+def test_a_base_asset_rebate_adds_to_the_quantity() -> None:
+    position = btc_position()
+    position.apply(paid_in("BTC", BUY, "1", "100", fee="-0.001"))
+    assert position.quantity == Decimal("1.001")
+    assert position.fees == Decimal("-0.100")
+
+
+def test_a_fee_in_a_third_asset_leaves_quantity_and_fees_alone() -> None:
+    position = btc_position()
+    position.apply(paid_in("BNB", BUY, "2", "100", fee="0.0003"))
+    assert position.state() == state("2", "200", "0", "0", 1)
+
+
+def test_a_position_without_its_assets_refuses_a_fill_that_names_a_fee_asset() -> None:
+    position = Position(BTCUSDT)
+    with pytest.raises(InvalidValue, match=re.escape("fill.fee_asset cannot be booked")):
+        position.apply(paid_in("BTC", BUY, "1", "100", fee="0.001"))
+    assert position.state() == state("0", "0", "0", "0", 0)
+    position.apply(fill(BUY, "1", "100", "0.1"))  # no asset named: the quote currency, as ever
+    assert position.fees == Decimal("0.1")
+
+
+@pytest.mark.parametrize(("base", "quote"), [("BTC", ""), ("", "USDT"), (None, "USDT")])
+def test_a_position_takes_both_assets_or_neither(base: object, quote: object) -> None:
+    with pytest.raises(InvalidValue, match="position assets must be both asset codes or both empty"):
+        Position(BTCUSDT, base=base, quote=quote)  # type: ignore[arg-type]
+
+
+def test_from_fills_books_fees_by_asset_as_apply_does() -> None:
+    fills = [
+        paid_in("BTC", BUY, "2", "100", fee="0.002", n=1),
+        paid_in("BNB", SELL, "1", "110", fee="0.01", n=2),
+        paid_in("USDT", SELL, "0.5", "105", fee="0.05", n=3),
+    ]
+    position = btc_position()
+    for each in fills:
+        position.apply(each)
+    assert Position.from_fills(BTCUSDT, fills, base="BTC", quote="USDT").state() == position.state()
+    assert position.quantity == Decimal("0.498")
