@@ -69,4 +69,7 @@ class EngineService(engine_pb2_grpc.EngineServiceServicer):
                 stream_drops=self._hub.stats.dropped,
                 grpc_requests=self._requests(),
             ),
+            broker_health=mapping.broker_health_to_proto(status.broker)
+            if status.broker is not None
+            else None,
         )

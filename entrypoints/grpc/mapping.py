@@ -29,7 +29,7 @@ from tradeplane.v1 import (
 )
 
 from application.engine import EngineStatus
-from application.ports import FeedHealth
+from application.ports import BrokerHealth, FeedHealth
 from application.strategy_engine import StrategySlot
 from domain.errors import InvalidValue
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
@@ -272,6 +272,23 @@ def feed_to_proto(feed: FeedHealth) -> engine_pb2.FeedHealth:
         gaps=feed.gaps,
         malformed=feed.malformed,
         last_error=feed.last_error,
+    )
+
+
+def broker_health_to_proto(health: BrokerHealth) -> engine_pb2.BrokerHealth:
+    return engine_pb2.BrokerHealth(
+        name=health.name,
+        environment=health.environment,
+        account=health.account,
+        connected=health.connected,
+        requests_in_flight=health.requests_in_flight,
+        unknown_outcomes=health.unknown_outcomes,
+        rate_limited=health.rate_limited,
+        blocked_until=timestamp(health.blocked_until_ns),
+        used_weight=health.used_weight,
+        reconnects=health.reconnects,
+        clock_offset_ms=health.clock_offset_ms,
+        last_error=health.last_error,
     )
 
 

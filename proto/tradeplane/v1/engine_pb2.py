@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tradeplane.v1 import common_pb2 as tradeplane_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atradeplane/v1/engine.proto\x12\rtradeplane.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atradeplane/v1/common.proto\"\xbf\x01\n\nFeedHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x35\n\x11last_message_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08messages\x18\x04 \x01(\x04\x12\x12\n\nreconnects\x18\x05 \x01(\x04\x12\x0c\n\x04gaps\x18\x06 \x01(\x04\x12\x11\n\tmalformed\x18\x07 \x01(\x04\x12\x12\n\nlast_error\x18\x08 \x01(\t\"\xe8\x01\n\x08\x43ounters\x12\x13\n\x0btrades_seen\x18\x01 \x01(\x04\x12\x0f\n\x07signals\x18\x02 \x01(\x04\x12\x18\n\x10orders_submitted\x18\x03 \x01(\x04\x12\r\n\x05\x66ills\x18\x04 \x01(\x04\x12\x17\n\x0frisk_rejections\x18\x05 \x01(\x04\x12\x13\n\x0bopen_orders\x18\x06 \x01(\x04\x12\x16\n\x0ehandler_errors\x18\x07 \x01(\x04\x12\x1a\n\x12stream_subscribers\x18\x08 \x01(\x04\x12\x14\n\x0cstream_drops\x18\t \x01(\x04\x12\x15\n\rgrpc_requests\x18\n \x01(\x04\"\x12\n\x10GetStatusRequest\"\xed\x02\n\x11GetStatusResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04mode\x18\x03 \x01(\t\x12\x0e\n\x06\x62roker\x18\x04 \x01(\t\x12\x0f\n\x07running\x18\x05 \x01(\x08\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06uptime\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x32\n\rtrading_state\x18\x08 \x01(\x0e\x32\x1b.tradeplane.v1.TradingState\x12\x16\n\x0etrading_reason\x18\t \x01(\t\x12\x0e\n\x06\x65quity\x18\n \x01(\t\x12(\n\x05\x66\x65\x65\x64s\x18\x0b \x03(\x0b\x32\x19.tradeplane.v1.FeedHealth\x12)\n\x08\x63ounters\x18\x0c \x01(\x0b\x32\x17.tradeplane.v1.Counters2_\n\rEngineService\x12N\n\tGetStatus\x12\x1f.tradeplane.v1.GetStatusRequest\x1a .tradeplane.v1.GetStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atradeplane/v1/engine.proto\x12\rtradeplane.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atradeplane/v1/common.proto\"\xbf\x01\n\nFeedHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x35\n\x11last_message_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08messages\x18\x04 \x01(\x04\x12\x12\n\nreconnects\x18\x05 \x01(\x04\x12\x0c\n\x04gaps\x18\x06 \x01(\x04\x12\x11\n\tmalformed\x18\x07 \x01(\x04\x12\x12\n\nlast_error\x18\x08 \x01(\t\"\xaa\x02\n\x0c\x42rokerHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x11\n\tconnected\x18\x04 \x01(\x08\x12\x1a\n\x12requests_in_flight\x18\x05 \x01(\x04\x12\x18\n\x10unknown_outcomes\x18\x06 \x01(\x04\x12\x14\n\x0crate_limited\x18\x07 \x01(\x04\x12\x31\n\rblocked_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bused_weight\x18\t \x01(\x04\x12\x12\n\nreconnects\x18\n \x01(\x04\x12\x17\n\x0f\x63lock_offset_ms\x18\x0b \x01(\x03\x12\x12\n\nlast_error\x18\x0c \x01(\t\"\xe8\x01\n\x08\x43ounters\x12\x13\n\x0btrades_seen\x18\x01 \x01(\x04\x12\x0f\n\x07signals\x18\x02 \x01(\x04\x12\x18\n\x10orders_submitted\x18\x03 \x01(\x04\x12\r\n\x05\x66ills\x18\x04 \x01(\x04\x12\x17\n\x0frisk_rejections\x18\x05 \x01(\x04\x12\x13\n\x0bopen_orders\x18\x06 \x01(\x04\x12\x16\n\x0ehandler_errors\x18\x07 \x01(\x04\x12\x1a\n\x12stream_subscribers\x18\x08 \x01(\x04\x12\x14\n\x0cstream_drops\x18\t \x01(\x04\x12\x15\n\rgrpc_requests\x18\n \x01(\x04\"\x12\n\x10GetStatusRequest\"\xa1\x03\n\x11GetStatusResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04mode\x18\x03 \x01(\t\x12\x0e\n\x06\x62roker\x18\x04 \x01(\t\x12\x0f\n\x07running\x18\x05 \x01(\x08\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06uptime\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x32\n\rtrading_state\x18\x08 \x01(\x0e\x32\x1b.tradeplane.v1.TradingState\x12\x16\n\x0etrading_reason\x18\t \x01(\t\x12\x0e\n\x06\x65quity\x18\n \x01(\t\x12(\n\x05\x66\x65\x65\x64s\x18\x0b \x03(\x0b\x32\x19.tradeplane.v1.FeedHealth\x12)\n\x08\x63ounters\x18\x0c \x01(\x0b\x32\x17.tradeplane.v1.Counters\x12\x32\n\rbroker_health\x18\r \x01(\x0b\x32\x1b.tradeplane.v1.BrokerHealth2_\n\rEngineService\x12N\n\tGetStatus\x12\x1f.tradeplane.v1.GetStatusRequest\x1a .tradeplane.v1.GetStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,12 +36,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FEEDHEALTH']._serialized_start=139
   _globals['_FEEDHEALTH']._serialized_end=330
-  _globals['_COUNTERS']._serialized_start=333
-  _globals['_COUNTERS']._serialized_end=565
-  _globals['_GETSTATUSREQUEST']._serialized_start=567
-  _globals['_GETSTATUSREQUEST']._serialized_end=585
-  _globals['_GETSTATUSRESPONSE']._serialized_start=588
-  _globals['_GETSTATUSRESPONSE']._serialized_end=953
-  _globals['_ENGINESERVICE']._serialized_start=955
-  _globals['_ENGINESERVICE']._serialized_end=1050
+  _globals['_BROKERHEALTH']._serialized_start=333
+  _globals['_BROKERHEALTH']._serialized_end=631
+  _globals['_COUNTERS']._serialized_start=634
+  _globals['_COUNTERS']._serialized_end=866
+  _globals['_GETSTATUSREQUEST']._serialized_start=868
+  _globals['_GETSTATUSREQUEST']._serialized_end=886
+  _globals['_GETSTATUSRESPONSE']._serialized_start=889
+  _globals['_GETSTATUSRESPONSE']._serialized_end=1306
+  _globals['_ENGINESERVICE']._serialized_start=1308
+  _globals['_ENGINESERVICE']._serialized_end=1403
 # @@protoc_insertion_point(module_scope)

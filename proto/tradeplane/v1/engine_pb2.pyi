@@ -31,6 +31,34 @@ class FeedHealth(_message.Message):
     last_error: str
     def __init__(self, name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_message_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[int] = ..., reconnects: _Optional[int] = ..., gaps: _Optional[int] = ..., malformed: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
 
+class BrokerHealth(_message.Message):
+    __slots__ = ("name", "environment", "account", "connected", "requests_in_flight", "unknown_outcomes", "rate_limited", "blocked_until", "used_weight", "reconnects", "clock_offset_ms", "last_error")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMITED_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    USED_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    RECONNECTS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    environment: str
+    account: str
+    connected: bool
+    requests_in_flight: int
+    unknown_outcomes: int
+    rate_limited: int
+    blocked_until: _timestamp_pb2.Timestamp
+    used_weight: int
+    reconnects: int
+    clock_offset_ms: int
+    last_error: str
+    def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., account: _Optional[str] = ..., connected: _Optional[bool] = ..., requests_in_flight: _Optional[int] = ..., unknown_outcomes: _Optional[int] = ..., rate_limited: _Optional[int] = ..., blocked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., used_weight: _Optional[int] = ..., reconnects: _Optional[int] = ..., clock_offset_ms: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+
 class Counters(_message.Message):
     __slots__ = ("trades_seen", "signals", "orders_submitted", "fills", "risk_rejections", "open_orders", "handler_errors", "stream_subscribers", "stream_drops", "grpc_requests")
     TRADES_SEEN_FIELD_NUMBER: _ClassVar[int]
@@ -60,7 +88,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("name", "version", "mode", "broker", "running", "start_time", "uptime", "trading_state", "trading_reason", "equity", "feeds", "counters")
+    __slots__ = ("name", "version", "mode", "broker", "running", "start_time", "uptime", "trading_state", "trading_reason", "equity", "feeds", "counters", "broker_health")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +101,7 @@ class GetStatusResponse(_message.Message):
     EQUITY_FIELD_NUMBER: _ClassVar[int]
     FEEDS_FIELD_NUMBER: _ClassVar[int]
     COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    BROKER_HEALTH_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     mode: str
@@ -85,4 +114,5 @@ class GetStatusResponse(_message.Message):
     equity: str
     feeds: _containers.RepeatedCompositeFieldContainer[FeedHealth]
     counters: Counters
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., mode: _Optional[str] = ..., broker: _Optional[str] = ..., running: _Optional[bool] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trading_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., trading_reason: _Optional[str] = ..., equity: _Optional[str] = ..., feeds: _Optional[_Iterable[_Union[FeedHealth, _Mapping]]] = ..., counters: _Optional[_Union[Counters, _Mapping]] = ...) -> None: ...
+    broker_health: BrokerHealth
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., mode: _Optional[str] = ..., broker: _Optional[str] = ..., running: _Optional[bool] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trading_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., trading_reason: _Optional[str] = ..., equity: _Optional[str] = ..., feeds: _Optional[_Iterable[_Union[FeedHealth, _Mapping]]] = ..., counters: _Optional[_Union[Counters, _Mapping]] = ..., broker_health: _Optional[_Union[BrokerHealth, _Mapping]] = ...) -> None: ...

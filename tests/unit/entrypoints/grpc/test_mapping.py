@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tradeplane.v1 import common_pb2, risk_pb2
 
+from application.ports import BrokerHealth
 from domain.identifiers import InstrumentId
 from domain.orders import Order, OrderStatus, OrderType
 from domain.risk import RiskLimits, TradingState
@@ -180,3 +181,35 @@ def test_cursors_carry_a_timestamp_and_an_id() -> None:
     assert mapping.decode_cursor(mapping.encode_page_token(17, "TP-1")) == (17, "TP-1")
     assert mapping.decode_cursor("") is None
     assert _invalid(mapping.decode_cursor, mapping.encode_page_token("x", "TP-1")).field == "page_token"
+
+
+def test_broker_health_maps_every_field_and_an_unset_block_reads_as_now() -> None:
+    health = BrokerHealth(
+        name="binance",
+        environment="testnet",
+        account="uid 7 (SPOT)",
+        connected=False,
+        requests_in_flight=2,
+        unknown_outcomes=1,
+        rate_limited=3,
+        blocked_until_ns=1_700_000_000_500_000_000,
+        used_weight=42,
+        reconnects=4,
+        clock_offset_ms=-12,
+        last_error="connection lost",
+    )
+    message = mapping.broker_health_to_proto(health)
+    assert (message.name, message.environment, message.account, message.connected) == (
+        "binance",
+        "testnet",
+        "uid 7 (SPOT)",
+        False,
+    )
+    assert (message.requests_in_flight, message.unknown_outcomes, message.rate_limited) == (2, 1, 3)
+    assert (message.blocked_until.seconds, message.blocked_until.nanos) == (1_700_000_000, 500_000_000)
+    assert (message.used_weight, message.reconnects, message.clock_offset_ms) == (42, 4, -12)
+    assert message.last_error == "connection lost"
+    unblocked = mapping.broker_health_to_proto(
+        BrokerHealth(name="b", environment="live", account="a", connected=True)
+    )
+    assert not unblocked.HasField("blocked_until")
