@@ -14,12 +14,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Imported here so that `tradeplane --version` stays instant and nothing runs at import time.
-    from entrypoints.commands import backtest, demo, exchange_sim, migrate, run, token
+    from entrypoints.commands import backtest, demo, exchange_sim, keys, migrate, run, token
 
     run.add_parser(commands)
     demo.add_parser(commands)
     exchange_sim.add_parser(commands)
     token.add_parser(commands)
+    keys.add_parser(commands)
     migrate.add_parser(commands)
     backtest.add_parser(commands)
     return parser
