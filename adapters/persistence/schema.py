@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from adapters.persistence.types import ExactDecimal
@@ -56,6 +57,8 @@ orders = Table(
     Column("strategy_id", ID),
     Column("reduce_only", Boolean, nullable=False),
     Column("ts_init", BigInteger, nullable=False),
+    # Added after the first stores were written: a row from before reads as not post-only.
+    Column("post_only", Boolean, nullable=False, server_default=false()),
     # the projection of the journal, updated with each event:
     Column("status", String(24), nullable=False),
     Column("venue_order_id", String(128)),
@@ -96,6 +99,8 @@ fills = Table(
     Column("quantity", ExactDecimal, nullable=False),
     Column("price", ExactDecimal, nullable=False),
     Column("fee", ExactDecimal, nullable=False),
+    # The asset the fee is paid in; "" (every row from before it was kept) is the quote currency.
+    Column("fee_asset", String(16), nullable=False, server_default=""),
     Column("liquidity", String(8), nullable=False),
     Column("strategy_id", ID),
     Column("ts_event", BigInteger, nullable=False),

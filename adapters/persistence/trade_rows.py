@@ -55,6 +55,7 @@ def order_terms(order: Order, dec: ToDriver) -> tuple[Any, ...]:
         order.strategy_id,
         order.reduce_only,
         order.ts_init,
+        order.post_only,
     )
 
 
@@ -87,6 +88,7 @@ def fill_row(fill: Fill, dec: ToDriver) -> tuple[Any, ...]:
         dec(fill.quantity),
         dec(fill.price),
         dec(fill.fee),
+        fill.fee_asset,
         fill.liquidity.value,
         fill.strategy_id,
         fill.ts_event,
@@ -177,6 +179,7 @@ def fill_from_row(row: Row[Any]) -> Fill:
         quantity=row.quantity,
         price=row.price,
         fee=row.fee,
+        fee_asset=row.fee_asset,
         liquidity=LiquiditySide(row.liquidity),
         strategy_id=StrategyId(row.strategy_id) if row.strategy_id is not None else None,
         ts_event=row.ts_event,
@@ -218,6 +221,7 @@ def _order(row: Row[Any]) -> Order:
         time_in_force=TimeInForce(row.time_in_force),
         strategy_id=StrategyId(row.strategy_id) if row.strategy_id is not None else None,
         reduce_only=row.reduce_only,
+        post_only=row.post_only,
         ts_init=row.ts_init,
     )
 

@@ -204,6 +204,7 @@ ORDER_FIELDS = (
     "stop_price",
     "strategy_id",
     "reduce_only",
+    "post_only",
     "ts_init",
     "ts_last",
     "status",
