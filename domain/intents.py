@@ -15,8 +15,9 @@ from domain.values import OrderSide, positive
 class OrderIntent:
     """A request to trade, not yet an order: risk checks it, the OMS turns it into one.
 
-    Raises InvalidValue for a non-positive quantity or price, a missing price/stop, a side,
-    type or time in force that is not the enum, or a bad timestamp.
+    ``post_only`` (LIMIT orders only) asks the venue to refuse the order rather than let it take
+    liquidity. Raises InvalidValue for a non-positive quantity or price, a missing price/stop, a
+    side, type or time in force that is not the enum, post_only on another type, or a bad timestamp.
     """
 
     strategy_id: StrategyId
@@ -28,6 +29,7 @@ class OrderIntent:
     stop_price: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
     reduce_only: bool = False
+    post_only: bool = False
     reason: str = ""
     ts_event: int
 
@@ -51,6 +53,12 @@ class OrderIntent:
         elif self.stop_price is not None:
             raise InvalidValue(
                 "stop_price", self.stop_price, f"must not be set on a {self.order_type.value} order"
+            )
+        if not isinstance(self.post_only, bool):
+            raise InvalidValue("post_only", self.post_only, "must be true or false")
+        if self.post_only and self.order_type is not OrderType.LIMIT:
+            raise InvalidValue(
+                "post_only", self.post_only, f"is only for a LIMIT order, not {self.order_type.value}"
             )
 
     @property

@@ -163,6 +163,7 @@ class OrderManager:
             time_in_force=intent.time_in_force,
             strategy_id=intent.strategy_id,
             reduce_only=intent.reduce_only,
+            post_only=intent.post_only,
             ts_init=now,
         )
         self._journal.add(order)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -160,3 +161,20 @@ def test_intent_refuses_a_time_in_force_that_is_not_a_time_in_force(raw: object)
 def test_intent_refuses_a_timestamp_that_is_not_non_negative_nanoseconds(raw: object) -> None:
     with pytest.raises(InvalidValue, match="ts_event must be a non-negative integer of nanoseconds"):
         make_intent(ts_event=raw)  # type: ignore[arg-type]
+
+
+def test_an_intent_is_not_post_only_unless_asked() -> None:
+    assert make_intent().post_only is False
+    assert replace(make_intent(order_type=OrderType.LIMIT), post_only=True).post_only is True
+
+
+@pytest.mark.parametrize("order_type", [OrderType.MARKET, OrderType.STOP_MARKET, OrderType.STOP_LIMIT])
+def test_intent_refuses_post_only_on_a_type_that_is_not_a_limit(order_type: OrderType) -> None:
+    with pytest.raises(InvalidValue, match=f"post_only is only for a LIMIT order, not {order_type.value}"):
+        replace(make_intent(order_type=order_type), post_only=True)
+
+
+@pytest.mark.parametrize("raw", [1, "true", None])
+def test_intent_refuses_a_post_only_that_is_not_a_bool(raw: object) -> None:
+    with pytest.raises(InvalidValue, match="post_only must be true or false"):
+        replace(make_intent(order_type=OrderType.LIMIT), post_only=raw)  # type: ignore[arg-type]

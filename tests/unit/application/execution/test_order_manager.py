@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
@@ -186,6 +186,18 @@ def test_an_approved_intent_becomes_a_submitted_order(make: Make) -> None:
     assert order.strategy_id == "test-strategy"
     assert h.orders.open_orders == {order.client_order_id: order}
     assert h.orders.working_quantity(BTC) == Decimal(2)
+
+
+@pytest.mark.parametrize("post_only", [False, True])
+def test_the_order_is_post_only_when_the_intent_is(make: Make, post_only: bool) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+
+    order = h.submit(replace(limit(price="99.5"), post_only=post_only))
+
+    assert order.post_only is post_only
+    assert h.broker.submitted == [order]
+    assert h.trades.get_order(order.client_order_id).post_only is post_only
 
 
 # -- the journal comes first --------------------------------------------------------------------
