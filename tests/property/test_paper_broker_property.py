@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.brokers.paper import PaperBrokerConfig
+from adapters.brokers.paper.matching_engine import POST_ONLY_WOULD_TAKE
 from application.messages import OrderExpired, OrderFilled
 from domain.orders import LiquiditySide, Order, OrderStatus, OrderType, TimeInForce
 from domain.values import AggressorSide, OrderSide
-from tests.builders import STEP_NS, TS, make_order
+from tests.builders import BTCUSDT, STEP_NS, TS
 from tests.unit.adapters.brokers.paper.paper_venue import PaperVenue
 
 MID = 10_000  # ticks of 0.01: 100.00
@@ -43,6 +44,7 @@ class OrderSpec:
     time_in_force: TimeInForce
     quantity: int
     limit: int
+    post_only: bool = False
 
 
 order_specs = st.builds(
@@ -139,18 +141,21 @@ class Session:
             ts=self.tick(),
         )
 
-    def submit(self, spec: OrderSpec) -> None:
-        order = make_order(
+    def submit(self, spec: OrderSpec) -> Order:
+        order = Order(
             client_order_id=f"O-{len(self.orders)}",
+            instrument_id=BTCUSDT,
             side=spec.side,
             order_type=spec.order_type,
             quantity=size(spec.quantity),
             price=price(spec.limit) if spec.order_type is OrderType.LIMIT else None,
             time_in_force=spec.time_in_force,
+            post_only=spec.post_only,
             ts_init=self.tick(),
         )
         self.orders.append(order)
         self.venue.submit(order)
+        return order
 
     def cancel(self, index: int) -> None:
         if index < len(self.orders):
@@ -302,3 +307,64 @@ def test_resting_orders_fill_as_maker_at_their_limit_within_the_volume_shown(
             )
     for ts, traded in session.trade_sizes.items():
         assert fills_at.get(ts, Decimal(0)) <= traded, "one trade filled more than its size"
+
+
+post_only_limits = st.builds(
+    OrderSpec,
+    side=st.sampled_from(OrderSide),
+    order_type=st.just(OrderType.LIMIT),
+    time_in_force=st.just(TimeInForce.GTC),
+    quantity=units,
+    limit=ticks,
+    post_only=st.just(True),
+)
+
+
+@given(opening=st.tuples(ticks, levels), spec=post_only_limits)
+def test_a_post_only_order_is_refused_exactly_when_it_would_cross_the_book(
+    opening: tuple[int, dict[int, int]], spec: OrderSpec
+) -> None:
+    session = Session(PaperBrokerConfig(latency_ns=0))
+    session.snapshot(*opening)
+
+    order = session.submit(spec)
+
+    if spec.side is OrderSide.BUY:
+        crosses = bool(session.asks) and spec.limit >= min(session.asks)
+    else:
+        crosses = bool(session.bids) and spec.limit <= max(session.bids)
+    assert (order.status is OrderStatus.REJECTED) == crosses
+    if crosses:
+        assert order.events[-1].reason == POST_ONLY_WOULD_TAKE
+    assert order.fills == []
+
+
+@given(
+    config=configs,
+    feed=st.sampled_from(sorted(FEEDS)),
+    opening=st.tuples(ticks, levels),
+    post_only=st.lists(post_only_limits, min_size=1, max_size=3),
+    script=st.lists(events, min_size=1, max_size=30),
+)
+def test_a_post_only_order_is_only_ever_filled_as_maker(
+    config: PaperBrokerConfig,
+    feed: str,
+    opening: tuple[int, dict[int, int]],
+    post_only: list[OrderSpec],
+    script: list[tuple[object, ...]],
+) -> None:
+    session = Session(config)
+    if feed != "quotes":
+        session.snapshot(*opening)
+    submits: list[tuple[object, ...]] = [("submit", spec) for spec in post_only]
+
+    session.run(submits + [event for event in script if event[0] not in FEEDS[feed]])
+
+    for order in session.orders:
+        assert order.status.is_terminal, order
+        if not order.post_only:
+            continue
+        assert all(fill.liquidity is LiquiditySide.MAKER for fill in order.fills)
+        assert all(fill.price == order.price for fill in order.fills)
+        if order.status is OrderStatus.REJECTED:
+            assert order.events[-1].reason == POST_ONLY_WOULD_TAKE

@@ -25,6 +25,11 @@ Bars (history of bars only). An order arriving during a bar meets the bar's open
 buy limit above the bar's low fills at its limit (a sell: below the high), for at most the
 bar's volume; then the bar's close is the last trade price.
 
+Post-only. A post-only limit order that would take liquidity when it arrives (anything it
+would get as a taker from the book, the quote, or with ``last_trade_liquidity`` the last trade)
+is rejected ("post-only order would take liquidity"); otherwise it rests like any limit order,
+so every fill it gets is a maker fill.
+
 Resting limit orders fill as maker, at their limit price, from:
 (a) a trade through the price (buy: trade price below the limit): min(leaves, trade size);
 (b) a trade at the price, once the queue ahead is consumed. Queue position is simplified: when the

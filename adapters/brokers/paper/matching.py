@@ -82,6 +82,7 @@ class WorkingOrder:
         "leaves",
         "limit",
         "order_type",
+        "post_only",
         "quantity",
         "queue_ahead",
         "reason",
@@ -105,6 +106,7 @@ class WorkingOrder:
         self.strategy_id: StrategyId | None = order.strategy_id
         self.quantity: Decimal = order.quantity
         self.limit: Decimal = order.price if order.price is not None else ZERO  # ZERO: no limit
+        self.post_only: bool = order.post_only  # refused on arrival rather than take liquidity
         self.filled: Decimal = ZERO
         self.leaves: Decimal = order.quantity
         self.sequence = sequence  # time priority among our own orders at one price

@@ -34,6 +34,7 @@ INSUFFICIENT_LIQUIDITY = "insufficient liquidity"
 IOC_REMAINDER = "IOC remainder"
 FOK_UNFILLABLE = "FOK: the full quantity was not available at or better than the limit"
 FOK_MARKET_UNFILLABLE = "FOK: the full quantity was not available in the book"
+POST_ONLY_WOULD_TAKE = "post-only order would take liquidity"
 
 
 class MatchingEngine:
@@ -128,6 +129,8 @@ class MatchingEngine:
                 else f"book out of sync: {book.out_of_sync_reason}"
             )
             return f"no market data for {order.instrument_id} ({why}, no quote)"
+        if order.post_only and self._liquidity(order, order.limit):
+            return POST_ONLY_WOULD_TAKE
         return None
 
     # -- taking liquidity -----------------------------------------------------------------

@@ -184,11 +184,13 @@ def _order_fields(order: WorkingOrder) -> Record:
         "price": None if order.price is None else str(order.price),
         "qty": str(order.quantity),
         "strategy": order.strategy_id,
+        "post_only": order.post_only,
     }
 
 
 def order_of(record: Record) -> Order:
-    """The order an arrival record describes (validated as any new order is)."""
+    """The order an arrival record describes (validated as any new order is); a record written
+    before orders could be post-only has no ``post_only`` and is not."""
     strategy = record["strategy"]
     return Order(
         client_order_id=record["id"],
@@ -199,6 +201,7 @@ def order_of(record: Record) -> Order:
         quantity=_decimal(record["qty"]),
         price=None if record["price"] is None else _decimal(record["price"]),
         strategy_id=None if strategy is None else StrategyId(strategy),
+        post_only=record.get("post_only", False),
         ts_init=record["ts"],
     )
 
