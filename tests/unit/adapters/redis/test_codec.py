@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -150,6 +151,7 @@ def _intents(draw: st.DrawFn) -> OrderIntent:
         stop_price=draw(positives) if order_type.has_stop else None,
         time_in_force=draw(st.sampled_from(TimeInForce)),
         reduce_only=draw(st.booleans()),
+        post_only=draw(st.booleans()) if order_type is OrderType.LIMIT else False,
         reason=draw(texts),
         ts_event=draw(nanos),
     )
@@ -180,6 +182,7 @@ def _fills() -> st.SearchStrategy[Fill]:
         quantity=positives,
         price=positives,
         fee=decimals,
+        fee_asset=st.sampled_from(("", "USDT", "BTC", "BNB")),
         liquidity=st.sampled_from(LiquiditySide),
         strategy_id=st.none() | strategy_ids,
         ts_event=nanos,
@@ -338,6 +341,38 @@ def test_enums_travel_by_value_and_nested_messages_as_untagged_objects() -> None
     assert payload["intent"]["order_type"] == "LIMIT"
     assert payload["intent"]["time_in_force"] == "GTC"
     assert payload["intent"]["price"] == "10.5"
+
+
+def test_a_fills_fee_asset_and_an_intents_post_only_flag_travel_and_come_back() -> None:
+    fill = replace(make_fill(fee=Decimal("0.0001")), fee_asset="BNB")
+    payload = to_dict(OrderFilled(fill=fill))
+    assert payload["fill"]["fee_asset"] == "BNB"
+    assert decode(encode(OrderFilled(fill=fill))) == OrderFilled(fill=fill)
+    intent = replace(make_intent(order_type=OrderType.LIMIT), post_only=True)
+    message = IntentRejected(intent=intent, rejections=(), ts_event=TS)
+    assert to_dict(message)["intent"]["post_only"] is True
+    assert decode(encode(message)) == message
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "words"),
+    [
+        ("fee_asset", "bnb", "fee_asset must be an upper-case asset code"),
+        ("fee_asset", 7, "fee_asset must be a string"),
+    ],
+)
+def test_a_bad_fee_asset_is_refused_naming_the_field(member: str, value: object, words: str) -> None:
+    payload = to_dict(OrderFilled(fill=make_fill()))
+    payload["fill"][member] = value
+    with pytest.raises(CodecError, match=words):
+        from_dict(payload)
+
+
+def test_a_fill_without_its_fee_asset_is_refused_rather_than_guessed() -> None:
+    payload = to_dict(OrderFilled(fill=make_fill()))
+    del payload["fill"]["fee_asset"]
+    with pytest.raises(CodecError, match="fee_asset"):
+        from_dict(payload)
 
 
 @pytest.mark.parametrize("side", [True, 1.0, "1", "BUY", None])
