@@ -124,6 +124,7 @@ def order_to_proto(order: Order) -> orders_pb2.Order:
         create_time=timestamp(order.ts_init),
         update_time=timestamp(order.ts_last),
         reason=last.reason if last is not None else "",
+        post_only=order.post_only,
     )
 
 
@@ -140,6 +141,7 @@ def fill_to_proto(fill: Fill) -> orders_pb2.Fill:
         liquidity=LIQUIDITY_TO_PROTO[fill.liquidity],
         strategy_id=fill.strategy_id or "",
         time=timestamp(fill.ts_event),
+        fee_asset=fill.fee_asset,
     )
 
 

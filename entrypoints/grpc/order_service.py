@@ -14,7 +14,7 @@ from application.messages import OrderUpdated
 from application.ports import Clock, CommandBus, OrderQuery, TradeRepository
 from domain.instrument import InstrumentRegistry
 from domain.intents import OrderIntent
-from domain.orders import Fill, Order, TimeInForce
+from domain.orders import Fill, Order, OrderType, TimeInForce
 from entrypoints.grpc import mapping
 from entrypoints.grpc.auth import CALLER
 from entrypoints.grpc.errors import ApiError, invalid, not_found, server_stream, unary
@@ -87,6 +87,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             stop_price = mapping.require_positive(request.stop_price, "stop_price")
         elif request.stop_price:
             raise invalid("stop_price", f"must be empty for a {order_type.value} order")
+        if request.post_only and order_type is not OrderType.LIMIT:
+            raise invalid("post_only", f"is only for a LIMIT order, not {order_type.value}")
         strategy = mapping.parse_strategy_id(request.strategy_id or MANUAL_STRATEGY)
         caller = CALLER.get()
         return OrderIntent(
@@ -99,6 +101,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             stop_price=stop_price,
             time_in_force=tif,
             reduce_only=request.reduce_only,
+            post_only=request.post_only,
             reason=f"submitted over gRPC by {caller.name}" if caller is not None else "submitted over gRPC",
             ts_event=self._clock.now_ns(),
         )
@@ -256,6 +259,7 @@ def _check_same(order: Order, intent: OrderIntent) -> None:
             ("stop_price", order.stop_price, intent.stop_price),
             ("time_in_force", order.time_in_force, intent.time_in_force),
             ("reduce_only", order.reduce_only, intent.reduce_only),
+            ("post_only", order.post_only, intent.post_only),
             ("strategy_id", order.strategy_id, intent.strategy_id),
         )
         if ours != theirs

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tradeplane.v1 import common_pb2 as tradeplane_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atradeplane/v1/orders.proto\x12\rtradeplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atradeplane/v1/common.proto\"\x94\x04\n\x05Order\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x16\n\x0evenue_order_id\x18\x02 \x01(\t\x12\x15\n\rinstrument_id\x18\x03 \x01(\t\x12!\n\x04side\x18\x04 \x01(\x0e\x32\x13.tradeplane.v1.Side\x12&\n\x04type\x18\x05 \x01(\x0e\x32\x18.tradeplane.v1.OrderType\x12\x31\n\rtime_in_force\x18\x06 \x01(\x0e\x32\x1a.tradeplane.v1.TimeInForce\x12\x10\n\x08quantity\x18\x07 \x01(\t\x12\r\n\x05price\x18\x08 \x01(\t\x12\x12\n\nstop_price\x18\t \x01(\t\x12\x17\n\x0f\x66illed_quantity\x18\n \x01(\t\x12\x17\n\x0fleaves_quantity\x18\x0b \x01(\t\x12\x16\n\x0e\x61vg_fill_price\x18\x0c \x01(\t\x12*\n\x06status\x18\r \x01(\x0e\x32\x1a.tradeplane.v1.OrderStatus\x12\x13\n\x0bstrategy_id\x18\x0e \x01(\t\x12\x13\n\x0breduce_only\x18\x0f \x01(\x08\x12/\n\x0b\x63reate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x12 \x01(\t\"\xa1\x02\n\x04\x46ill\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x16\n\x0evenue_order_id\x18\x03 \x01(\t\x12\x15\n\rinstrument_id\x18\x04 \x01(\t\x12!\n\x04side\x18\x05 \x01(\x0e\x32\x13.tradeplane.v1.Side\x12\x10\n\x08quantity\x18\x06 \x01(\t\x12\r\n\x05price\x18\x07 \x01(\t\x12\x0b\n\x03\x66\x65\x65\x18\x08 \x01(\t\x12/\n\tliquidity\x18\t \x01(\x0e\x32\x1c.tradeplane.v1.LiquiditySide\x12\x13\n\x0bstrategy_id\x18\n \x01(\t\x12(\n\x04time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x84\x02\n\nOrderEvent\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x15\n\rinstrument_id\x18\x02 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x03 \x01(\t\x12*\n\x06status\x18\x04 \x01(\x0e\x32\x1a.tradeplane.v1.OrderStatus\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12!\n\x04\x66ill\x18\x06 \x01(\x0b\x32\x13.tradeplane.v1.Fill\x12\x16\n\x0evenue_order_id\x18\x07 \x01(\t\x12(\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\t \x01(\x04\"\xa1\x02\n\x12SubmitOrderRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x15\n\rinstrument_id\x18\x02 \x01(\t\x12!\n\x04side\x18\x03 \x01(\x0e\x32\x13.tradeplane.v1.Side\x12&\n\x04type\x18\x04 \x01(\x0e\x32\x18.tradeplane.v1.OrderType\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12\r\n\x05price\x18\x06 \x01(\t\x12\x12\n\nstop_price\x18\x07 \x01(\t\x12\x31\n\rtime_in_force\x18\x08 \x01(\x0e\x32\x1a.tradeplane.v1.TimeInForce\x12\x13\n\x0breduce_only\x18\t \x01(\x08\x12\x13\n\x0bstrategy_id\x18\n \x01(\t\"M\n\x13SubmitOrderResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.tradeplane.v1.Order\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"O\n\x12\x43\x61ncelOrderRequest\x12\x19\n\x0f\x63lient_order_id\x18\x01 \x01(\tH\x00\x12\x18\n\x0evenue_order_id\x18\x02 \x01(\tH\x00\x42\x04\n\x02id\":\n\x13\x43\x61ncelOrderResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.tradeplane.v1.Order\"/\n\x16\x43\x61ncelAllOrdersRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\"?\n\x17\x43\x61ncelAllOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.tradeplane.v1.Order\"L\n\x0fGetOrderRequest\x12\x19\n\x0f\x63lient_order_id\x18\x01 \x01(\tH\x00\x12\x18\n\x0evenue_order_id\x18\x02 \x01(\tH\x00\x42\x04\n\x02id\"7\n\x10GetOrderResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.tradeplane.v1.Order\"\xa5\x01\n\x11ListOrdersRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.tradeplane.v1.OrderStatus\x12\x13\n\x0bstrategy_id\x18\x03 \x01(\t\x12\x11\n\topen_only\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"S\n\x12ListOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.tradeplane.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\x10ListFillsRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"P\n\x11ListFillsResponse\x12\"\n\x05\x66ills\x18\x01 \x03(\x0b\x32\x13.tradeplane.v1.Fill\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x18StreamOrderEventsRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x02 \x01(\t\"E\n\x19StreamOrderEventsResponse\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x19.tradeplane.v1.OrderEvent2\xf6\x04\n\x0cOrderService\x12T\n\x0bSubmitOrder\x12!.tradeplane.v1.SubmitOrderRequest\x1a\".tradeplane.v1.SubmitOrderResponse\x12T\n\x0b\x43\x61ncelOrder\x12!.tradeplane.v1.CancelOrderRequest\x1a\".tradeplane.v1.CancelOrderResponse\x12`\n\x0f\x43\x61ncelAllOrders\x12%.tradeplane.v1.CancelAllOrdersRequest\x1a&.tradeplane.v1.CancelAllOrdersResponse\x12K\n\x08GetOrder\x12\x1e.tradeplane.v1.GetOrderRequest\x1a\x1f.tradeplane.v1.GetOrderResponse\x12Q\n\nListOrders\x12 .tradeplane.v1.ListOrdersRequest\x1a!.tradeplane.v1.ListOrdersResponse\x12N\n\tListFills\x12\x1f.tradeplane.v1.ListFillsRequest\x1a .tradeplane.v1.ListFillsResponse\x12h\n\x11StreamOrderEvents\x12\'.tradeplane.v1.StreamOrderEventsRequest\x1a(.tradeplane.v1.StreamOrderEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atradeplane/v1/orders.proto\x12\rtradeplane.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atradeplane/v1/common.proto\"\xa7\x04\n\x05Order\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x16\n\x0evenue_order_id\x18\x02 \x01(\t\x12\x15\n\rinstrument_id\x18\x03 \x01(\t\x12!\n\x04side\x18\x04 \x01(\x0e\x32\x13.tradeplane.v1.Side\x12&\n\x04type\x18\x05 \x01(\x0e\x32\x18.tradeplane.v1.OrderType\x12\x31\n\rtime_in_force\x18\x06 \x01(\x0e\x32\x1a.tradeplane.v1.TimeInForce\x12\x10\n\x08quantity\x18\x07 \x01(\t\x12\r\n\x05price\x18\x08 \x01(\t\x12\x12\n\nstop_price\x18\t \x01(\t\x12\x17\n\x0f\x66illed_quantity\x18\n \x01(\t\x12\x17\n\x0fleaves_quantity\x18\x0b \x01(\t\x12\x16\n\x0e\x61vg_fill_price\x18\x0c \x01(\t\x12*\n\x06status\x18\r \x01(\x0e\x32\x1a.tradeplane.v1.OrderStatus\x12\x13\n\x0bstrategy_id\x18\x0e \x01(\t\x12\x13\n\x0breduce_only\x18\x0f \x01(\x08\x12/\n\x0b\x63reate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x12 \x01(\t\x12\x11\n\tpost_only\x18\x13 \x01(\x08\"\xb4\x02\n\x04\x46ill\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x16\n\x0evenue_order_id\x18\x03 \x01(\t\x12\x15\n\rinstrument_id\x18\x04 \x01(\t\x12!\n\x04side\x18\x05 \x01(\x0e\x32\x13.tradeplane.v1.Side\x12\x10\n\x08quantity\x18\x06 \x01(\t\x12\r\n\x05price\x18\x07 \x01(\t\x12\x0b\n\x03\x66\x65\x65\x18\x08 \x01(\t\x12/\n\tliquidity\x18\t \x01(\x0e\x32\x1c.tradeplane.v1.LiquiditySide\x12\x13\n\x0bstrategy_id\x18\n \x01(\t\x12(\n\x04time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tfee_asset\x18\x0c \x01(\t\"\x84\x02\n\nOrderEvent\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x15\n\rinstrument_id\x18\x02 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x03 \x01(\t\x12*\n\x06status\x18\x04 \x01(\x0e\x32\x1a.tradeplane.v1.OrderStatus\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12!\n\x04\x66ill\x18\x06 \x01(\x0b\x32\x13.tradeplane.v1.Fill\x12\x16\n\x0evenue_order_id\x18\x07 \x01(\t\x12(\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\t \x01(\x04\"\xb4\x02\n\x12SubmitOrderRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x15\n\rinstrument_id\x18\x02 \x01(\t\x12!\n\x04side\x18\x03 \x01(\x0e\x32\x13.tradeplane.v1.Side\x12&\n\x04type\x18\x04 \x01(\x0e\x32\x18.tradeplane.v1.OrderType\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12\r\n\x05price\x18\x06 \x01(\t\x12\x12\n\nstop_price\x18\x07 \x01(\t\x12\x31\n\rtime_in_force\x18\x08 \x01(\x0e\x32\x1a.tradeplane.v1.TimeInForce\x12\x13\n\x0breduce_only\x18\t \x01(\x08\x12\x13\n\x0bstrategy_id\x18\n \x01(\t\x12\x11\n\tpost_only\x18\x0b \x01(\x08\"M\n\x13SubmitOrderResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.tradeplane.v1.Order\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"O\n\x12\x43\x61ncelOrderRequest\x12\x19\n\x0f\x63lient_order_id\x18\x01 \x01(\tH\x00\x12\x18\n\x0evenue_order_id\x18\x02 \x01(\tH\x00\x42\x04\n\x02id\":\n\x13\x43\x61ncelOrderResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.tradeplane.v1.Order\"/\n\x16\x43\x61ncelAllOrdersRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\"?\n\x17\x43\x61ncelAllOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.tradeplane.v1.Order\"L\n\x0fGetOrderRequest\x12\x19\n\x0f\x63lient_order_id\x18\x01 \x01(\tH\x00\x12\x18\n\x0evenue_order_id\x18\x02 \x01(\tH\x00\x42\x04\n\x02id\"7\n\x10GetOrderResponse\x12#\n\x05order\x18\x01 \x01(\x0b\x32\x14.tradeplane.v1.Order\"\xa5\x01\n\x11ListOrdersRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.tradeplane.v1.OrderStatus\x12\x13\n\x0bstrategy_id\x18\x03 \x01(\t\x12\x11\n\topen_only\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"S\n\x12ListOrdersResponse\x12$\n\x06orders\x18\x01 \x03(\x0b\x32\x14.tradeplane.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\x10ListFillsRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"P\n\x11ListFillsResponse\x12\"\n\x05\x66ills\x18\x01 \x03(\x0b\x32\x13.tradeplane.v1.Fill\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x18StreamOrderEventsRequest\x12\x15\n\rinstrument_id\x18\x01 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x02 \x01(\t\"E\n\x19StreamOrderEventsResponse\x12(\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x19.tradeplane.v1.OrderEvent2\xf6\x04\n\x0cOrderService\x12T\n\x0bSubmitOrder\x12!.tradeplane.v1.SubmitOrderRequest\x1a\".tradeplane.v1.SubmitOrderResponse\x12T\n\x0b\x43\x61ncelOrder\x12!.tradeplane.v1.CancelOrderRequest\x1a\".tradeplane.v1.CancelOrderResponse\x12`\n\x0f\x43\x61ncelAllOrders\x12%.tradeplane.v1.CancelAllOrdersRequest\x1a&.tradeplane.v1.CancelAllOrdersResponse\x12K\n\x08GetOrder\x12\x1e.tradeplane.v1.GetOrderRequest\x1a\x1f.tradeplane.v1.GetOrderResponse\x12Q\n\nListOrders\x12 .tradeplane.v1.ListOrdersRequest\x1a!.tradeplane.v1.ListOrdersResponse\x12N\n\tListFills\x12\x1f.tradeplane.v1.ListFillsRequest\x1a .tradeplane.v1.ListFillsResponse\x12h\n\x11StreamOrderEvents\x12\'.tradeplane.v1.StreamOrderEventsRequest\x1a(.tradeplane.v1.StreamOrderEventsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,39 +34,39 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tradeplane.v1.orders_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ORDER']._serialized_start=107
-  _globals['_ORDER']._serialized_end=639
-  _globals['_FILL']._serialized_start=642
-  _globals['_FILL']._serialized_end=931
-  _globals['_ORDEREVENT']._serialized_start=934
-  _globals['_ORDEREVENT']._serialized_end=1194
-  _globals['_SUBMITORDERREQUEST']._serialized_start=1197
-  _globals['_SUBMITORDERREQUEST']._serialized_end=1486
-  _globals['_SUBMITORDERRESPONSE']._serialized_start=1488
-  _globals['_SUBMITORDERRESPONSE']._serialized_end=1565
-  _globals['_CANCELORDERREQUEST']._serialized_start=1567
-  _globals['_CANCELORDERREQUEST']._serialized_end=1646
-  _globals['_CANCELORDERRESPONSE']._serialized_start=1648
-  _globals['_CANCELORDERRESPONSE']._serialized_end=1706
-  _globals['_CANCELALLORDERSREQUEST']._serialized_start=1708
-  _globals['_CANCELALLORDERSREQUEST']._serialized_end=1755
-  _globals['_CANCELALLORDERSRESPONSE']._serialized_start=1757
-  _globals['_CANCELALLORDERSRESPONSE']._serialized_end=1820
-  _globals['_GETORDERREQUEST']._serialized_start=1822
-  _globals['_GETORDERREQUEST']._serialized_end=1898
-  _globals['_GETORDERRESPONSE']._serialized_start=1900
-  _globals['_GETORDERRESPONSE']._serialized_end=1955
-  _globals['_LISTORDERSREQUEST']._serialized_start=1958
-  _globals['_LISTORDERSREQUEST']._serialized_end=2123
-  _globals['_LISTORDERSRESPONSE']._serialized_start=2125
-  _globals['_LISTORDERSRESPONSE']._serialized_end=2208
-  _globals['_LISTFILLSREQUEST']._serialized_start=2210
-  _globals['_LISTFILLSREQUEST']._serialized_end=2336
-  _globals['_LISTFILLSRESPONSE']._serialized_start=2338
-  _globals['_LISTFILLSRESPONSE']._serialized_end=2418
-  _globals['_STREAMORDEREVENTSREQUEST']._serialized_start=2420
-  _globals['_STREAMORDEREVENTSREQUEST']._serialized_end=2490
-  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_start=2492
-  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_end=2561
-  _globals['_ORDERSERVICE']._serialized_start=2564
-  _globals['_ORDERSERVICE']._serialized_end=3194
+  _globals['_ORDER']._serialized_end=658
+  _globals['_FILL']._serialized_start=661
+  _globals['_FILL']._serialized_end=969
+  _globals['_ORDEREVENT']._serialized_start=972
+  _globals['_ORDEREVENT']._serialized_end=1232
+  _globals['_SUBMITORDERREQUEST']._serialized_start=1235
+  _globals['_SUBMITORDERREQUEST']._serialized_end=1543
+  _globals['_SUBMITORDERRESPONSE']._serialized_start=1545
+  _globals['_SUBMITORDERRESPONSE']._serialized_end=1622
+  _globals['_CANCELORDERREQUEST']._serialized_start=1624
+  _globals['_CANCELORDERREQUEST']._serialized_end=1703
+  _globals['_CANCELORDERRESPONSE']._serialized_start=1705
+  _globals['_CANCELORDERRESPONSE']._serialized_end=1763
+  _globals['_CANCELALLORDERSREQUEST']._serialized_start=1765
+  _globals['_CANCELALLORDERSREQUEST']._serialized_end=1812
+  _globals['_CANCELALLORDERSRESPONSE']._serialized_start=1814
+  _globals['_CANCELALLORDERSRESPONSE']._serialized_end=1877
+  _globals['_GETORDERREQUEST']._serialized_start=1879
+  _globals['_GETORDERREQUEST']._serialized_end=1955
+  _globals['_GETORDERRESPONSE']._serialized_start=1957
+  _globals['_GETORDERRESPONSE']._serialized_end=2012
+  _globals['_LISTORDERSREQUEST']._serialized_start=2015
+  _globals['_LISTORDERSREQUEST']._serialized_end=2180
+  _globals['_LISTORDERSRESPONSE']._serialized_start=2182
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2265
+  _globals['_LISTFILLSREQUEST']._serialized_start=2267
+  _globals['_LISTFILLSREQUEST']._serialized_end=2393
+  _globals['_LISTFILLSRESPONSE']._serialized_start=2395
+  _globals['_LISTFILLSRESPONSE']._serialized_end=2475
+  _globals['_STREAMORDEREVENTSREQUEST']._serialized_start=2477
+  _globals['_STREAMORDEREVENTSREQUEST']._serialized_end=2547
+  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_start=2549
+  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_end=2618
+  _globals['_ORDERSERVICE']._serialized_start=2621
+  _globals['_ORDERSERVICE']._serialized_end=3251
 # @@protoc_insertion_point(module_scope)

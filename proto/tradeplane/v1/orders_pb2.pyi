@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Order(_message.Message):
-    __slots__ = ("client_order_id", "venue_order_id", "instrument_id", "side", "type", "time_in_force", "quantity", "price", "stop_price", "filled_quantity", "leaves_quantity", "avg_fill_price", "status", "strategy_id", "reduce_only", "create_time", "update_time", "reason")
+    __slots__ = ("client_order_id", "venue_order_id", "instrument_id", "side", "type", "time_in_force", "quantity", "price", "stop_price", "filled_quantity", "leaves_quantity", "avg_fill_price", "status", "strategy_id", "reduce_only", "create_time", "update_time", "reason", "post_only")
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     VENUE_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,7 @@ class Order(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    POST_ONLY_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     venue_order_id: str
     instrument_id: str
@@ -48,10 +49,11 @@ class Order(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     reason: str
-    def __init__(self, client_order_id: _Optional[str] = ..., venue_order_id: _Optional[str] = ..., instrument_id: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., stop_price: _Optional[str] = ..., filled_quantity: _Optional[str] = ..., leaves_quantity: _Optional[str] = ..., avg_fill_price: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.OrderStatus, str]] = ..., strategy_id: _Optional[str] = ..., reduce_only: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+    post_only: bool
+    def __init__(self, client_order_id: _Optional[str] = ..., venue_order_id: _Optional[str] = ..., instrument_id: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., stop_price: _Optional[str] = ..., filled_quantity: _Optional[str] = ..., leaves_quantity: _Optional[str] = ..., avg_fill_price: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.OrderStatus, str]] = ..., strategy_id: _Optional[str] = ..., reduce_only: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., post_only: _Optional[bool] = ...) -> None: ...
 
 class Fill(_message.Message):
-    __slots__ = ("trade_id", "client_order_id", "venue_order_id", "instrument_id", "side", "quantity", "price", "fee", "liquidity", "strategy_id", "time")
+    __slots__ = ("trade_id", "client_order_id", "venue_order_id", "instrument_id", "side", "quantity", "price", "fee", "liquidity", "strategy_id", "time", "fee_asset")
     TRADE_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     VENUE_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +65,7 @@ class Fill(_message.Message):
     LIQUIDITY_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    FEE_ASSET_FIELD_NUMBER: _ClassVar[int]
     trade_id: str
     client_order_id: str
     venue_order_id: str
@@ -74,7 +77,8 @@ class Fill(_message.Message):
     liquidity: _common_pb2.LiquiditySide
     strategy_id: str
     time: _timestamp_pb2.Timestamp
-    def __init__(self, trade_id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., venue_order_id: _Optional[str] = ..., instrument_id: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., fee: _Optional[str] = ..., liquidity: _Optional[_Union[_common_pb2.LiquiditySide, str]] = ..., strategy_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fee_asset: str
+    def __init__(self, trade_id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., venue_order_id: _Optional[str] = ..., instrument_id: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., fee: _Optional[str] = ..., liquidity: _Optional[_Union[_common_pb2.LiquiditySide, str]] = ..., strategy_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fee_asset: _Optional[str] = ...) -> None: ...
 
 class OrderEvent(_message.Message):
     __slots__ = ("client_order_id", "instrument_id", "strategy_id", "status", "reason", "fill", "venue_order_id", "time", "sequence")
@@ -99,7 +103,7 @@ class OrderEvent(_message.Message):
     def __init__(self, client_order_id: _Optional[str] = ..., instrument_id: _Optional[str] = ..., strategy_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.OrderStatus, str]] = ..., reason: _Optional[str] = ..., fill: _Optional[_Union[Fill, _Mapping]] = ..., venue_order_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class SubmitOrderRequest(_message.Message):
-    __slots__ = ("client_order_id", "instrument_id", "side", "type", "quantity", "price", "stop_price", "time_in_force", "reduce_only", "strategy_id")
+    __slots__ = ("client_order_id", "instrument_id", "side", "type", "quantity", "price", "stop_price", "time_in_force", "reduce_only", "strategy_id", "post_only")
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +114,7 @@ class SubmitOrderRequest(_message.Message):
     TIME_IN_FORCE_FIELD_NUMBER: _ClassVar[int]
     REDUCE_ONLY_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_ID_FIELD_NUMBER: _ClassVar[int]
+    POST_ONLY_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     instrument_id: str
     side: _common_pb2.Side
@@ -120,7 +125,8 @@ class SubmitOrderRequest(_message.Message):
     time_in_force: _common_pb2.TimeInForce
     reduce_only: bool
     strategy_id: str
-    def __init__(self, client_order_id: _Optional[str] = ..., instrument_id: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., stop_price: _Optional[str] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., reduce_only: _Optional[bool] = ..., strategy_id: _Optional[str] = ...) -> None: ...
+    post_only: bool
+    def __init__(self, client_order_id: _Optional[str] = ..., instrument_id: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., type: _Optional[_Union[_common_pb2.OrderType, str]] = ..., quantity: _Optional[str] = ..., price: _Optional[str] = ..., stop_price: _Optional[str] = ..., time_in_force: _Optional[_Union[_common_pb2.TimeInForce, str]] = ..., reduce_only: _Optional[bool] = ..., strategy_id: _Optional[str] = ..., post_only: _Optional[bool] = ...) -> None: ...
 
 class SubmitOrderResponse(_message.Message):
     __slots__ = ("order", "duplicate")

@@ -96,6 +96,14 @@ SUBMIT_CASES = {
     "stop price off the tick": Case(
         submit(type=common_pb2.ORDER_TYPE_STOP_MARKET, stop_price="31000.001"), "stop_price"
     ),
+    # post-only is for limit orders only
+    "post only on a market order": Case(submit(post_only=True), "post_only"),
+    "post only on a stop limit": Case(
+        submit(
+            type=common_pb2.ORDER_TYPE_STOP_LIMIT, price="31000.00", stop_price="31000.00", post_only=True
+        ),
+        "post_only",
+    ),
     # enums
     "side unspecified": Case(submit(side=common_pb2.SIDE_UNSPECIFIED), "side"),
     "side out of range": Case(submit(side=7), "side"),
@@ -403,6 +411,7 @@ MESSAGES = {
     "quantity off the lot": f"quantity: is not a multiple of the {BTC} lot size 0.001",
     "price off the tick": f"price: is not a multiple of the {BTC} price tick 0.01",
     "price on a market order": "price: must be empty for a MARKET order",
+    "post only on a market order": "post_only: is only for a LIMIT order, not MARKET",
     "side out of range": "side: has no value 7 (one of SIDE_BUY, SIDE_SELL)",
     "type unspecified": (
         "type: must be set (one of ORDER_TYPE_MARKET, ORDER_TYPE_LIMIT,"

@@ -17,6 +17,7 @@ from tests.integration.grpc.support import (
     next_message,
     refused,
     subscribed,
+    trade,
 )
 
 FILLED = common_pb2.ORDER_STATUS_FILLED
@@ -362,3 +363,42 @@ async def test_stream_order_events_filters_by_instrument_and_strategy(env: Env) 
     assert (desk_event.client_order_id, desk_event.strategy_id) == ("btc-desk", "desk-2")
     eth_only.cancel()
     desk_only.cancel()
+
+
+async def test_a_post_only_limit_below_the_book_rests_and_says_it_is_post_only(env: Env) -> None:
+    order = await env.rest("po-rest", post_only=True)
+
+    assert order.post_only
+    assert (await get_order(env, client_order_id="po-rest")).post_only
+    assert not (await env.rest("plain-rest")).post_only
+
+
+async def test_a_post_only_limit_that_would_take_is_rejected_by_the_venue(env: Env) -> None:
+    order = (await env.submit("po-take", order_type=LIMIT, price="30000.50", post_only=True)).order
+
+    assert order.status == common_pb2.ORDER_STATUS_REJECTED
+    assert order.reason == "post-only order would take liquidity"
+    assert order.post_only
+    assert (await list_fills(env, client_order_id="po-take")).fills == []
+
+
+async def test_a_resting_post_only_order_fills_as_maker_with_its_fee_asset(env: Env) -> None:
+    await env.rest("po-fill", post_only=True, quantity="0.01")
+
+    env.publish(trade("29989.00", "through-po", size="1"))
+
+    fills = (await list_fills(env, client_order_id="po-fill")).fills
+    assert [(f.quantity, f.price, f.liquidity) for f in fills] == [
+        ("0.01", "29990", common_pb2.LIQUIDITY_SIDE_MAKER)
+    ]
+    assert fills[0].fee == "0.05998"  # 0.01 × 29990 × 2 bps
+    assert fills[0].fee_asset == ""  # the paper venue charges in the quote currency
+
+
+async def test_the_same_client_order_id_with_another_post_only_flag_is_already_exists(env: Env) -> None:
+    await env.rest("po-reused")
+
+    refusal = await refused(env.submit("po-reused", order_type=LIMIT, price="29990.00", post_only=True))
+
+    assert refusal.code == grpc.StatusCode.ALREADY_EXISTS
+    assert "(differs in post_only)" in refusal.message

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from tradeplane.v1 import common_pb2, risk_pb2
 
 from application.ports import BrokerHealth
-from domain.identifiers import InstrumentId
-from domain.orders import Order, OrderStatus, OrderType
+from domain.identifiers import ClientOrderId, InstrumentId, TradeId
+from domain.orders import Fill, Order, OrderStatus, OrderType
 from domain.risk import RiskLimits, TradingState
 from domain.values import OrderSide
 from entrypoints.grpc import mapping
@@ -151,6 +151,37 @@ def test_an_order_maps_with_exact_strings_and_its_last_reason() -> None:
     assert proto.create_time.seconds == 1_700_000_000
     assert proto.create_time.nanos == 123_456_789
     assert proto.avg_fill_price == ""
+
+
+def test_an_order_carries_its_post_only_flag() -> None:
+    order = Order(
+        client_order_id="c-1",
+        instrument_id=BTC,
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Decimal("1"),
+        price=Decimal("30000"),
+        post_only=True,
+        ts_init=1_700_000_000_000_000_000,
+    )
+    assert mapping.order_to_proto(order).post_only is True
+
+
+@pytest.mark.parametrize("asset", ["", "USDT", "BTC", "BNB"])
+def test_a_fill_carries_the_asset_its_fee_is_paid_in(asset: str) -> None:
+    fill = Fill(
+        instrument_id=BTC,
+        client_order_id=ClientOrderId("c-1"),
+        trade_id=TradeId("t-1"),
+        side=OrderSide.BUY,
+        quantity=Decimal("0.5"),
+        price=Decimal("30000"),
+        fee=Decimal("0.0005"),
+        fee_asset=asset,
+        ts_event=1_700_000_000_000_000_000,
+    )
+    proto = mapping.fill_to_proto(fill)
+    assert (proto.fee, proto.fee_asset) == ("0.0005", asset)
 
 
 def test_every_status_and_trading_state_has_its_proto_value() -> None:
