@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
 
 from application.account_sync import AccountSync
 from application.bus import MessageBus
@@ -39,6 +40,7 @@ from application.strategy_engine import StrategyEngine, StrategySlot
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.portfolio import MissingMark, Portfolio
 from domain.risk import TradingState
+from domain.values import exact_add
 
 log = logging.getLogger("tradeplane.engine")
 
@@ -241,8 +243,8 @@ class Engine:
             ts_ns=self._clock.now_ns(),
             equity=equity,
             peak_equity=portfolio.peak_equity,
-            realized_pnl=sum((p.realized_pnl for p in positions), Decimal(0)),
-            fees=sum((p.fees for p in positions), Decimal(0)),
+            realized_pnl=reduce(exact_add, (p.realized_pnl for p in positions), Decimal(0)),
+            fees=reduce(exact_add, (p.fees for p in positions), Decimal(0)),
         )
         self._trades.save_account_snapshot(snapshot)
         self._trades.commit()

@@ -88,6 +88,7 @@ class VenueOrder:
     fills: tuple[Fill, ...] = ()
     reason: str = ""
     ts_last: int = 0
+    post_only: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

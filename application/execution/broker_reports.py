@@ -124,13 +124,14 @@ class BrokerReports:
             )
         self.stats.fills += 1
         log.info(
-            "fill %s of %s: %s %s @ %s fee %s",
+            "fill %s of %s: %s %s @ %s fee %s %s",
             fill.trade_id,
             order.client_order_id,
             fill.side.name,
             fill.quantity,
             fill.price,
             fill.fee,
+            fill.fee_asset or "(quote)",
         )
         trades = self._trades
         trades.add_fill(fill)

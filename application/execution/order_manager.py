@@ -242,6 +242,7 @@ class OrderManager:
             quantity=venue.quantity,
             price=venue.price,
             time_in_force=venue.time_in_force,
+            post_only=venue.post_only,
             ts_init=venue.ts_last,
         )
         order.submit(venue.ts_last)
