@@ -17,6 +17,7 @@ limit would be broken) a request waits, or raises ``RateLimitBlocked`` when told
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from adapters.brokers.binance.errors import (
     RateLimitBlocked,
     TransportError,
     VenueError,
+    redact,
 )
 from adapters.brokers.binance.rate_limits import RateLimiter
 from adapters.brokers.binance.signing import encode_params, rest_payload
@@ -56,6 +58,27 @@ class Prepared:
     body: str
     headers: dict[str, str]
     timestamp_ms: int
+
+
+class _RedactSignatures(logging.Filter):
+    """httpx logs every request's URL at INFO: a GET's URL carries its signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "signature=" in message:
+            record.msg = redact(message)
+            record.args = None
+        return True
+
+
+_REDACTOR = _RedactSignatures()
+
+
+def guard_transport_logs() -> None:
+    """Make sure no signature reaches a log line through httpx (idempotent)."""
+    logger = logging.getLogger("httpx")
+    if _REDACTOR not in logger.filters:
+        logger.addFilter(_REDACTOR)
 
 
 def clock_time(ns: int) -> str:
@@ -189,6 +212,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _client_options(config: BinanceBrokerConfig) -> dict[str, Any]:
+    guard_transport_logs()
     return {
         "base_url": config.rest_url,
         "timeout": config.request_timeout_s,

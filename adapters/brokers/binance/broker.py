@@ -1,0 +1,928 @@
+"""BinanceBroker: Binance Spot behind the ``Broker``, ``ReconcilableBroker`` and
+``ConnectedBroker`` ports.
+
+Before the event loop runs, ``start_session`` (blocking) measures the venue's clock, reads the
+symbols' filters and the rate limits from ``exchangeInfo``, the account and its commission
+rates; startup reconciliation then asks ``query_order`` / ``query_open_orders`` (blocking).
+In the loop, ``connect`` opens the order-update stream; ``submit`` and ``cancel`` return at
+once and their requests run as tasks; every outcome is published later, from the loop, as the
+broker reports of ``application.messages`` (``OrderTracker`` makes sure each is published once).
+
+The rules that matter:
+
+* An unknown outcome is never a failure. A timeout, a dropped connection, a 5xx or
+  ``-1006``/``-1007`` leave the order in flight; the broker asks the venue
+  (``GET /api/v3/order`` by our client order id) with backoff until it answers, and publishes
+  what it says. "No such order" (``-2013``) is final only once the request can no longer be
+  executed: its timestamp + ``recvWindow`` + a margin has passed on the venue's clock.
+  ``health().unknown_outcomes`` counts the requests still being asked about.
+* A definite refusal is the order's rejection, with the venue's code and message. A refused
+  cancel is a ``CancelRejected``, then the order's status is asked to settle it.
+* ``-1021`` resyncs the clock and resends once (``rest``).
+* During a 429/418 block nothing is sent: a new order is rejected at once (saying until when),
+  a cancel waits and goes after.
+* An order breaking a symbol filter is rejected before sending, naming the filter.
+* No key, secret or signature reaches a log line, an error, a repr or ``health()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from adapters.brokers.binance.config import BinanceBrokerConfig
+from adapters.brokers.binance.credentials import ApiCredentials
+from adapters.brokers.binance.errors import (
+    KEY_REFUSED_CODES,
+    BinanceBrokerError,
+    MalformedPayload,
+    Outcome,
+    RateLimitBlocked,
+    TransportError,
+    VenueError,
+)
+from adapters.brokers.binance.execution_reports import OrderTracker
+from adapters.brokers.binance.instruments import SymbolRules, check_order, fetch_exchange_info
+from adapters.brokers.binance.order_params import (
+    VENUE,
+    VenueOrderState,
+    fill_of_trade,
+    fills_of_response,
+    new_order_params,
+    parse_order,
+    venue_order,
+)
+from adapters.brokers.binance.rate_limits import RateLimiter
+from adapters.brokers.binance.rest import AsyncRestClient, Params, RestCore, SyncRestClient, clock_time
+from adapters.brokers.binance.user_stream import UserStream
+from adapters.brokers.binance.venue_clock import VenueClock
+from adapters.pacing import Backoff
+from application.messages import VenueOrder
+from application.ports import BrokerHealth, Clock, ReconcilableBroker
+from domain.errors import InvalidValue
+from domain.identifiers import ClientOrderId, InstrumentId
+from domain.instrument import Instrument
+from domain.orders import Fill, Order
+from domain.values import ZERO, exact_add, non_negative
+
+log = logging.getLogger("tradeplane.broker.binance")
+
+NO_RECORD = "the venue has no record of it: the request can no longer be executed"
+ORDER_WEIGHT = 4
+"""``GET /api/v3/order``."""
+TRADES_WEIGHT = 20
+"""``GET /api/v3/myTrades`` (5 with ``orderId``)."""
+ACCOUNT_WEIGHT = 20
+OPEN_ORDERS_WEIGHT = 6
+TRADES_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    """What the session start learnt of the account (for the banner and ``health``)."""
+
+    uid: str
+    account_type: str
+    can_trade: bool
+
+
+class BinanceBroker:
+    """Binance Spot; see the module docstring for its rules.
+
+    ``publish`` is the bus's publish, called from the event loop only. ``instruments``: the
+    instruments traded (those on BINANCE are this broker's symbols). ``clock`` is the engine's;
+    reports carry the venue's times when it gives them. ``transport`` / ``async_transport``
+    replace the network for the REST clients (tests).
+    """
+
+    name = "binance"
+    supports_stop_orders = True
+
+    def __init__(
+        self,
+        config: BinanceBrokerConfig,
+        credentials: ApiCredentials,
+        *,
+        publish: Callable[[object], None],
+        instruments: Mapping[InstrumentId, Instrument],
+        clock: Clock,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not isinstance(config, BinanceBrokerConfig):
+            raise TypeError(f"config must be a BinanceBrokerConfig, was {type(config).__name__}")
+        if not isinstance(credentials, ApiCredentials):
+            raise TypeError(f"credentials must be ApiCredentials, was {type(credentials).__name__}")
+        self._config = config
+        self._credentials = credentials
+        self._publish = publish
+        self._clock = clock
+        self._symbols: dict[str, InstrumentId] = {}
+        for key in instruments:
+            instrument_id = InstrumentId(key)
+            if instrument_id.venue == VENUE:
+                self._symbols[instrument_id.symbol] = instrument_id
+        self._venue_clock = VenueClock(clock)
+        self._limiter = RateLimiter(clock)
+        self._core = RestCore(config, credentials, self._venue_clock, self._limiter)
+        self._sync = SyncRestClient(config, self._core, transport=transport)
+        self._async_transport = async_transport
+        self._rest: AsyncRestClient | None = None
+        self._stream: UserStream | None = None
+        self._tracker = OrderTracker(clock)
+        self._rules: dict[str, SymbolRules] = {}
+        self._account: AccountInfo | None = None
+        self.commission_rates: dict[str, tuple[Decimal, Decimal]] = {}
+        """Per symbol, the account's (maker, taker) commission rates."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._owed: set[asyncio.Task[Any]] = set()
+        self._busy: Counter[ClientOrderId] = Counter()
+        self._placing: dict[ClientOrderId, asyncio.Event] = {}
+        self._unresolved: set[ClientOrderId] = set()
+        self._recovering_trades: set[ClientOrderId] = set()
+        self._deferred: list[Callable[[], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.unknown_outcomes_total = 0
+        """Requests whose outcome was unknown at first, since the start."""
+        self._last_error = ""
+
+    # -- the session (blocking, before the event loop) -------------------------------------
+
+    def start_session(self) -> None:
+        """Clock, symbols and limits, account and commissions; raises BinanceBrokerError with
+        a clear message for a refused key, missing permissions or an unreachable venue."""
+        symbols = sorted(self._symbols)
+        if not symbols:
+            raise BinanceBrokerError(f"no instrument on {VENUE} to trade")
+        try:
+            self._sync.sync_clock()
+            info = fetch_exchange_info(self._sync, symbols)
+            missing = [symbol for symbol in symbols if symbol not in info.rules]
+            if missing:
+                raise BinanceBrokerError(f"the venue does not list {', '.join(missing)}")
+            self._limiter.configure(info.rate_limits)
+            self._rules = {symbol: info.rules[symbol] for symbol in symbols}
+            account = self._sync.request("GET", "/api/v3/account", signed=True, weight=ACCOUNT_WEIGHT)
+            self._account = _account_info(account)
+            if not self._account.can_trade:
+                raise BinanceBrokerError(
+                    f"the account of key {self._credentials.hint} cannot trade (canTrade is false)"
+                )
+            for symbol in symbols:
+                self._read_commission(symbol)
+        except VenueError as error:
+            if error.code in KEY_REFUSED_CODES or error.status in (401, 403):
+                raise BinanceBrokerError(
+                    f"the venue refused the API key {self._credentials.hint}: {error}"
+                    " (check the key, its secret, its IP restriction and its trading permission)"
+                ) from None
+            raise BinanceBrokerError(f"the venue refused the session start: {error}") from None
+        except TransportError as error:
+            raise BinanceBrokerError(f"cannot reach the venue at {self._config.rest_url}: {error}") from None
+        except RateLimitBlocked as error:
+            raise BinanceBrokerError(str(error)) from None
+        except MalformedPayload as error:
+            raise BinanceBrokerError(f"the venue's answer could not be read: {error}") from None
+        log.info(
+            "binance %s: %s, clock offset %d ms, %d symbol(s)",
+            self._config.environment,
+            self.account_label(),
+            self._venue_clock.offset_ms,
+            len(self._rules),
+        )
+
+    def _read_commission(self, symbol: str) -> None:
+        try:
+            body = self._sync.request(
+                "GET", "/api/v3/account/commission", [("symbol", symbol)], signed=True, weight=20
+            )
+        except VenueError as error:
+            if error.code in KEY_REFUSED_CODES or error.status in (401, 403):
+                raise
+            log.warning("binance: the commission rates of %s could not be read: %s", symbol, error)
+            return
+        standard = body.get("standardCommission") if isinstance(body, dict) else None
+        if isinstance(standard, dict):
+            try:
+                self.commission_rates[symbol] = (
+                    non_negative(standard.get("maker", "0"), "maker"),
+                    non_negative(standard.get("taker", "0"), "taker"),
+                )
+            except InvalidValue as error:
+                raise MalformedPayload(f"commission of {symbol}: {error}", standard) from None
+
+    def account_label(self) -> str:
+        """``uid 123 (SPOT), key vmPU…h8A``: which account, never the secret."""
+        account = self._account
+        if account is None:
+            return f"key {self._credentials.hint}"
+        return f"uid {account.uid} ({account.account_type}), key {self._credentials.hint}"
+
+    def balances(self) -> dict[str, Decimal]:
+        """Each asset's total (free + locked) from ``GET /api/v3/account``; zero ones left out."""
+        try:
+            body = self._sync.request("GET", "/api/v3/account", signed=True, weight=ACCOUNT_WEIGHT)
+        except (VenueError, TransportError, RateLimitBlocked) as error:
+            raise BinanceBrokerError(f"the account's balances could not be read: {error}") from None
+        return _balances(body)
+
+    @property
+    def rules(self) -> Mapping[str, SymbolRules]:
+        """The filters of each symbol, as read by ``start_session``."""
+        return self._rules
+
+    def close(self) -> None:
+        """Release the blocking client (after the last ``query_*``)."""
+        self._sync.close()
+
+    # -- the Broker port (in the loop) --------------------------------------------------------
+
+    def submit(self, order: Order) -> None:
+        """Check ``order`` against its symbol's filters and send it in a task; the outcome is
+        published later."""
+        if not isinstance(order, Order):
+            raise TypeError(f"submit takes an Order, was {type(order).__name__}")
+        self._tracker.track(order)
+        problem = self._precheck(order)
+        if problem is not None:
+            log.warning("binance: %s not sent: %s", order.client_order_id, problem)
+            self._later(self._tracker.reject(order.client_order_id, problem, self._clock.now_ns()))
+            return
+        self._when_connected(lambda: self._start_placing(order))
+
+    def cancel(self, order: Order) -> None:
+        """Ask the venue to cancel ``order`` in a task (after its submission is answered)."""
+        if not isinstance(order, Order):
+            raise TypeError(f"cancel takes an Order, was {type(order).__name__}")
+        self._tracker.track(order)
+        self._when_connected(lambda: self._spawn(self._cancel(order), f"cancel-{order.client_order_id}"))
+
+    def _precheck(self, order: Order) -> str | None:
+        symbol = order.instrument_id.symbol
+        if order.instrument_id.venue != VENUE or symbol not in self._symbols:
+            return f"{order.instrument_id} is not traded by this broker"
+        rules = self._rules.get(symbol)
+        if rules is None:
+            return f"the filters of {symbol} are not known (the session was not started)"
+        return check_order(order, rules)
+
+    def _start_placing(self, order: Order) -> None:
+        coid = order.client_order_id
+        wait, detail = self._core.admission(1, order=True)
+        if wait > 0:
+            self._limiter.local_refusals += 1
+            log.warning("binance: %s not sent: %s", coid, detail)
+            self._later(self._tracker.reject(coid, f"not sent: {detail}", self._clock.now_ns()))
+            return
+        self._placing[coid] = asyncio.Event()
+        self._spawn(self._place(order), f"submit-{coid}")
+
+    async def _place(self, order: Order) -> None:
+        coid = order.client_order_id
+        self._busy[coid] += 1
+        try:
+            try:
+                body = await self._rest_client.request(
+                    "POST", "/api/v3/order", new_order_params(order), signed=True, order=True, wait=False
+                )
+            except RateLimitBlocked as error:
+                self._emit(self._tracker.reject(coid, f"not sent: {error.detail}", self._clock.now_ns()))
+            except VenueError as error:
+                if error.outcome is Outcome.UNKNOWN:
+                    await self._resolve_submission(order, error)
+                else:
+                    self._refused(coid, error)
+            except TransportError as error:
+                await self._resolve_submission(order, error)
+            else:
+                try:
+                    state = parse_order(body, client_order_id=coid)
+                    fills = fills_of_response(body, state, order.instrument_id, self._clock.now_ns())
+                except MalformedPayload as error:  # it was placed, but what it says is unreadable
+                    await self._resolve_submission(order, error)
+                else:
+                    self._emit(self._tracker.on_order(state, fills))
+        finally:
+            self._release(coid)
+            event = self._placing.pop(coid, None)
+            if event is not None:
+                event.set()
+
+    def _refused(self, coid: ClientOrderId, error: VenueError) -> None:
+        reason = error.reason
+        if error.outcome is Outcome.RATE_LIMITED:
+            reason += (
+                f"; the venue's rate limit is in force until {clock_time(self._limiter.blocked_until_ns)}"
+            )
+        log.warning("binance: %s rejected: %s", coid, reason)
+        self._emit(self._tracker.reject(coid, reason, self._clock.now_ns()))
+
+    async def _resolve_submission(self, order: Order, error: BinanceBrokerError) -> None:
+        """Ask the venue about an order whose submission has no known outcome, until it says."""
+        coid = order.client_order_id
+        sent_ms = getattr(error, "request_timestamp_ms", 0) or self._venue_clock.now_ms()
+        self._unresolved.add(coid)
+        self.unknown_outcomes_total += 1
+        self._note_error(f"{coid}: outcome unknown ({error})")
+        backoff = self._unknown_backoff()
+        try:
+            while True:
+                await asyncio.sleep(backoff.next_delay())
+                tracked = self._tracker.get(coid)
+                if tracked is None or tracked.accepted or tracked.final:
+                    return  # the order-update stream told
+                try:
+                    state = await self._query_order_async(order.instrument_id.symbol, coid)
+                except BinanceBrokerError as query_error:
+                    self._note_error(f"{coid}: asking the venue failed ({query_error}); asking again")
+                    continue
+                if state is not None:
+                    log.info("binance: %s found at the venue: %s", coid, state.status)
+                    self._emit(self._tracker.on_order(state))
+                    return
+                margin = self._config.recv_window_ms + self._config.no_record_margin_ms
+                if self._venue_clock.now_ms() > sent_ms + margin:
+                    log.warning("binance: %s rejected: %s", coid, NO_RECORD)
+                    self._emit(self._tracker.reject(coid, NO_RECORD, self._clock.now_ns()))
+                    return
+        finally:
+            self._unresolved.discard(coid)
+
+    async def _cancel(self, order: Order) -> None:
+        coid = order.client_order_id
+        symbol = order.instrument_id.symbol
+        self._busy[coid] += 1
+        try:
+            placing = self._placing.get(coid)
+            if placing is not None:  # a cancel never overtakes its order's submission
+                await placing.wait()
+            params: Params = [("symbol", symbol), ("origClientOrderId", coid)]
+            limited = self._unknown_backoff()
+            while True:
+                tracked = self._tracker.get(coid)
+                if tracked is not None and tracked.final:
+                    return
+                try:
+                    body = await self._rest_client.request("DELETE", "/api/v3/order", params, signed=True)
+                except VenueError as error:
+                    if error.outcome is Outcome.RATE_LIMITED:  # the next request waits for the block
+                        await asyncio.sleep(limited.next_delay())
+                        continue
+                    if error.outcome is Outcome.UNKNOWN:
+                        if await self._settle_unknown_cancel(order, error):
+                            return
+                        continue
+                    log.warning("binance: cancel of %s refused: %s", coid, error.reason)
+                    self._emit(self._tracker.cancel_rejected(coid, error.reason, self._clock.now_ns()))
+                    await self._settle(order)
+                    return
+                except TransportError as error:
+                    if await self._settle_unknown_cancel(order, error):
+                        return
+                    continue
+                try:
+                    state = parse_order(body, client_order_id=coid)
+                except MalformedPayload:
+                    await self._settle(order)
+                    return
+                self._emit(self._tracker.on_order(state))
+                return
+        finally:
+            self._release(coid)
+
+    async def _settle_unknown_cancel(self, order: Order, error: BinanceBrokerError) -> bool:
+        """A cancel with no known outcome: True once the venue says the order is closed,
+        False when the cancel can no longer be executed and the order still works (resend)."""
+        coid = order.client_order_id
+        sent_ms = getattr(error, "request_timestamp_ms", 0) or self._venue_clock.now_ms()
+        self._unresolved.add(coid)
+        self.unknown_outcomes_total += 1
+        self._note_error(f"cancel of {coid}: outcome unknown ({error})")
+        backoff = self._unknown_backoff()
+        try:
+            while True:
+                await asyncio.sleep(backoff.next_delay())
+                tracked = self._tracker.get(coid)
+                if tracked is not None and tracked.final:
+                    return True
+                try:
+                    state = await self._query_order_async(order.instrument_id.symbol, coid)
+                except BinanceBrokerError as query_error:
+                    self._note_error(f"{coid}: asking the venue failed ({query_error}); asking again")
+                    continue
+                if state is None:
+                    return True  # nothing to cancel; reconciliation settles what the venue lost
+                self._emit(self._tracker.on_order(state))
+                if state.our_status.is_terminal:
+                    return True
+                margin = self._config.recv_window_ms + self._config.no_record_margin_ms
+                if self._venue_clock.now_ms() > sent_ms + margin:
+                    return False
+        finally:
+            self._unresolved.discard(coid)
+
+    async def _settle(self, order: Order) -> None:
+        """Ask the order's status (a refused cancel, an unreadable answer) until answered."""
+        coid = order.client_order_id
+        backoff = self._unknown_backoff()
+        while True:
+            try:
+                state = await self._query_order_async(order.instrument_id.symbol, coid)
+            except BinanceBrokerError as error:
+                self._note_error(f"{coid}: asking the venue failed ({error}); asking again")
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            if state is not None:
+                self._emit(self._tracker.on_order(state))
+            return
+
+    # -- ReconcilableBroker (blocking, before connect) --------------------------------------
+
+    def query_order(self, client_order_id: ClientOrderId) -> VenueOrder | None:
+        """The venue's view of one order with its fills; None only when every symbol it could
+        be on answers "no such order". Raises BinanceBrokerError when the venue cannot answer."""
+        tracked = self._tracker.get(client_order_id)
+        symbols = [tracked.symbol] if tracked is not None else sorted(self._symbols)
+        try:
+            for symbol in symbols:
+                body = self._sync_answer(
+                    "GET",
+                    "/api/v3/order",
+                    [("symbol", symbol), ("origClientOrderId", client_order_id)],
+                    ORDER_WEIGHT,
+                )
+                if body is None:
+                    continue
+                state = parse_order(body, client_order_id=client_order_id)
+                fills: tuple[Fill, ...] = ()
+                if state.executed > ZERO:
+                    trades = self._sync.request(
+                        "GET",
+                        "/api/v3/myTrades",
+                        [("symbol", symbol), ("orderId", state.order_id)],
+                        signed=True,
+                        weight=TRADES_WEIGHT,
+                    )
+                    fills = self._fills_of(state, trades)
+                view = self._view_of(state, fills)
+                self._tracker.adopt(view)
+                return view
+        except (VenueError, TransportError, RateLimitBlocked, MalformedPayload) as error:
+            raise BinanceBrokerError(f"the venue could not tell about {client_order_id}: {error}") from None
+        self._tracker.adopt_missing(client_order_id)
+        return None
+
+    def query_open_orders(self) -> list[VenueOrder]:
+        """Every order working at the venue on this broker's symbols, oldest first."""
+        views: list[VenueOrder] = []
+        try:
+            for symbol in sorted(self._symbols):
+                body = self._sync.request(
+                    "GET", "/api/v3/openOrders", [("symbol", symbol)], signed=True, weight=OPEN_ORDERS_WEIGHT
+                )
+                for entry in _list(body, "openOrders"):
+                    state = parse_order(entry)
+                    fills: tuple[Fill, ...] = ()
+                    if state.executed > ZERO:
+                        trades = self._sync.request(
+                            "GET",
+                            "/api/v3/myTrades",
+                            [("symbol", symbol), ("orderId", state.order_id)],
+                            signed=True,
+                            weight=TRADES_WEIGHT,
+                        )
+                        fills = self._fills_of(state, trades)
+                    views.append(self._view_of(state, fills))
+        except (VenueError, TransportError, RateLimitBlocked, MalformedPayload) as error:
+            raise BinanceBrokerError(f"the venue could not list its open orders: {error}") from None
+        views.sort(key=lambda view: view.ts_last)
+        for view in views:
+            self._tracker.adopt(view)
+        return views
+
+    def _sync_answer(self, method: str, path: str, params: Params, weight: int) -> Any:
+        """The answer, or None for "no such order"."""
+        try:
+            return self._sync.request(method, path, params, signed=True, weight=weight)
+        except VenueError as error:
+            if error.outcome is Outcome.NO_SUCH_ORDER:
+                return None
+            raise
+
+    # -- ConnectedBroker (in the loop) -------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the order-update stream; returns once it is live. Raises BinanceBrokerError
+        when the venue cannot be reached or refuses the subscription."""
+        if self._rest is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        rest = AsyncRestClient(self._config, self._core, transport=self._async_transport)
+        try:
+            if self._venue_clock.due(self._config.clock_resync_interval_s):
+                await rest.sync_clock()
+            stream = UserStream(
+                config=self._config,
+                credentials=self._credentials,
+                clock=self._venue_clock,
+                on_event=self._on_event,
+                on_subscribed=self._on_subscribed,
+                resync_clock=rest.sync_clock,
+            )
+            self._rest = rest
+            await stream.start()
+        except BinanceBrokerError as error:
+            self._rest = None
+            await rest.aclose()
+            raise BinanceBrokerError(f"cannot open the order-update stream: {error}") from None
+        self._stream = stream
+        self._spawn(self._resync_clock_forever(), "binance-clock", owed=False)
+        deferred, self._deferred = self._deferred, []
+        for action in deferred:
+            action()
+
+    async def disconnect(self) -> None:
+        """Wait (bounded) for the answers still owed, then close the stream and the client."""
+        owed = {task for task in self._owed if not task.done()}
+        if owed:
+            await asyncio.wait(owed, timeout=self._config.disconnect_timeout_s)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if self._rest is not None:
+            await self._rest.aclose()
+            self._rest = None
+        self._loop = None
+
+    def busy(self, client_order_id: ClientOrderId) -> bool:
+        """True while a request about the order has no answer yet."""
+        return self._busy[client_order_id] > 0 or client_order_id in self._placing
+
+    async def venue_view(self, client_order_ids: Sequence[ClientOrderId]) -> ReconcilableBroker:
+        """The venue's answers about ``client_order_ids`` and its open orders, read without
+        blocking the loop; raises BinanceBrokerError when the venue cannot answer them all."""
+        answers: dict[ClientOrderId, VenueOrder | None] = {}
+        try:
+            for coid in client_order_ids:
+                answers[coid] = await self._venue_order_async(coid)
+            open_orders = await self._open_orders_async()
+        except (VenueError, TransportError, RateLimitBlocked, MalformedPayload) as error:
+            raise BinanceBrokerError(f"the venue could not answer for reconciliation: {error}") from None
+        # Reconciliation applies these answers now, save for orders with a request in flight.
+        for coid, view in answers.items():
+            if self.busy(coid):
+                continue
+            if view is None:
+                self._tracker.adopt_missing(coid)
+            else:
+                self._tracker.adopt(view)
+        for view in open_orders:
+            if not self.busy(view.client_order_id):
+                self._tracker.adopt(view)
+        return VenueSnapshot(self, answers, open_orders)
+
+    def health(self) -> BrokerHealth:
+        limiter = self._limiter
+        stream = self._stream
+        blocked = limiter.blocked_until_ns if limiter.blocked_until_ns > self._clock.now_ns() else 0
+        return BrokerHealth(
+            name=self.name,
+            environment=self._config.environment,
+            account=self.account_label(),
+            connected=stream is not None and stream.connected,
+            requests_in_flight=self._rest.in_flight if self._rest is not None else 0,
+            unknown_outcomes=len(self._unresolved),
+            rate_limited=limiter.rate_limited,
+            blocked_until_ns=blocked,
+            used_weight=limiter.used_weight,
+            reconnects=stream.reconnects if stream is not None else 0,
+            clock_offset_ms=self._venue_clock.offset_ms,
+            last_error=self._last_error or (stream.last_error if stream is not None else ""),
+        )
+
+    # -- the stream ----------------------------------------------------------------------------
+
+    def _on_event(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("e")
+        try:
+            if kind == "executionReport":
+                self._emit(self._tracker.on_execution_report(event))
+            elif kind == "outboundAccountPosition":
+                balances = self._tracker.on_balances(event)
+                if balances is not None:
+                    self._emit([balances])
+        except MalformedPayload as error:
+            self._tracker.stats.malformed += 1
+            log.warning("binance: an order update could not be read: %s", error)
+
+    def _on_subscribed(self, why: str) -> None:
+        self._spawn(self._recover(why), "binance-background", owed=False)
+
+    async def _recover(self, why: str) -> None:
+        """After a (re)subscription: the trades since the last one booked per symbol, then the
+        state of every order still open here, until the venue has answered."""
+        backoff = self._unknown_backoff()
+        while True:
+            try:
+                await self._recover_trades_since_last()
+                for tracked in self._tracker.open_orders():
+                    coid = tracked.client_order_id
+                    if coid in self._unresolved or coid in self._placing:
+                        continue  # its own request is being settled
+                    state = await self._query_order_async(tracked.symbol, coid)
+                    if state is not None:
+                        self._emit(self._tracker.on_order(state))
+            except BinanceBrokerError as error:
+                self._note_error(f"recovery after the stream {why} failed ({error}); trying again")
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            return
+
+    async def _recover_trades_since_last(self) -> None:
+        for symbol, last in sorted(self._tracker.last_trade_id.items()):
+            from_id = last + 1
+            while True:
+                trades = await self._rest_client.request(
+                    "GET",
+                    "/api/v3/myTrades",
+                    [("symbol", symbol), ("fromId", from_id), ("limit", TRADES_PAGE)],
+                    signed=True,
+                    weight=TRADES_WEIGHT,
+                )
+                page = _list(trades, "myTrades")
+                self._emit(self._tracker.on_trades(symbol, page))
+                ids = [t["id"] for t in page if isinstance(t, dict) and type(t.get("id")) is int]
+                if len(page) < TRADES_PAGE or not ids:
+                    break
+                from_id = max(ids) + 1
+
+    async def _recover_order_trades(self, coid: ClientOrderId) -> None:
+        """Fills the venue counts for ``coid`` that have not been booked: ask for its trades."""
+        backoff = self._unknown_backoff()
+        try:
+            while True:
+                await asyncio.sleep(backoff.next_delay())
+                tracked = self._tracker.get(coid)
+                if tracked is None or not tracked.missing:
+                    return
+                if tracked.venue_order_id is None:
+                    continue
+                try:
+                    trades = await self._rest_client.request(
+                        "GET",
+                        "/api/v3/myTrades",
+                        [("symbol", tracked.symbol), ("orderId", tracked.venue_order_id)],
+                        signed=True,
+                        weight=TRADES_WEIGHT,
+                    )
+                    self._emit(self._tracker.on_trades(tracked.symbol, _list(trades, "myTrades")))
+                except BinanceBrokerError as error:
+                    self._note_error(f"{coid}: asking for its trades failed ({error}); asking again")
+        finally:
+            self._recovering_trades.discard(coid)
+            self._tracker.needs_trades.discard(coid)
+
+    async def _resync_clock_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.clock_resync_interval_s)
+            try:
+                await self._rest_client.sync_clock()
+            except BinanceBrokerError as error:
+                self._note_error(f"clock resync failed: {error}")
+
+    # -- async queries ---------------------------------------------------------------------------
+
+    async def _query_order_async(self, symbol: str, coid: ClientOrderId) -> VenueOrderState | None:
+        try:
+            body = await self._rest_client.request(
+                "GET",
+                "/api/v3/order",
+                [("symbol", symbol), ("origClientOrderId", coid)],
+                signed=True,
+                weight=ORDER_WEIGHT,
+            )
+        except VenueError as error:
+            if error.outcome is Outcome.NO_SUCH_ORDER:
+                return None
+            raise
+        return parse_order(body, client_order_id=coid)
+
+    async def _venue_order_async(self, coid: ClientOrderId) -> VenueOrder | None:
+        tracked = self._tracker.get(coid)
+        for symbol in [tracked.symbol] if tracked is not None else sorted(self._symbols):
+            state = await self._query_order_async(symbol, coid)
+            if state is None:
+                continue
+            fills: tuple[Fill, ...] = ()
+            if state.executed > ZERO:
+                trades = await self._rest_client.request(
+                    "GET",
+                    "/api/v3/myTrades",
+                    [("symbol", symbol), ("orderId", state.order_id)],
+                    signed=True,
+                    weight=TRADES_WEIGHT,
+                )
+                fills = self._fills_of(state, trades)
+            return self._view_of(state, fills)
+        return None
+
+    async def _open_orders_async(self) -> list[VenueOrder]:
+        views = []
+        for symbol in sorted(self._symbols):
+            body = await self._rest_client.request(
+                "GET", "/api/v3/openOrders", [("symbol", symbol)], signed=True, weight=OPEN_ORDERS_WEIGHT
+            )
+            for entry in _list(body, "openOrders"):
+                state = parse_order(entry)
+                fills: tuple[Fill, ...] = ()
+                if state.executed > ZERO:
+                    trades = await self._rest_client.request(
+                        "GET",
+                        "/api/v3/myTrades",
+                        [("symbol", symbol), ("orderId", state.order_id)],
+                        signed=True,
+                        weight=TRADES_WEIGHT,
+                    )
+                    fills = self._fills_of(state, trades)
+                views.append(self._view_of(state, fills))
+        views.sort(key=lambda view: view.ts_last)
+        return views
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _fills_of(self, state: VenueOrderState, trades: Any) -> tuple[Fill, ...]:
+        instrument_id = self._instrument_of(state.symbol)
+        entries = sorted(
+            (
+                t
+                for t in _list(trades, "myTrades")
+                if isinstance(t, dict) and str(t.get("orderId")) == state.order_id
+            ),
+            key=lambda t: t["id"] if type(t.get("id")) is int else 0,
+        )
+        now = self._clock.now_ns()
+        return tuple(
+            fill_of_trade(
+                t, client_order_id=state.client_order_id, instrument_id=instrument_id, fallback_ns=now
+            )
+            for t in entries
+        )
+
+    def _view_of(self, state: VenueOrderState, fills: tuple[Fill, ...]) -> VenueOrder:
+        return venue_order(
+            state, fills, instrument_id=self._instrument_of(state.symbol), fallback_ns=self._clock.now_ns()
+        )
+
+    def _instrument_of(self, symbol: str) -> InstrumentId:
+        return self._symbols.get(symbol) or InstrumentId.of(symbol, VENUE)
+
+    @property
+    def _rest_client(self) -> AsyncRestClient:
+        rest = self._rest
+        if rest is None:
+            raise BinanceBrokerError("the broker is not connected")
+        return rest
+
+    def _unknown_backoff(self) -> Backoff:
+        return Backoff(self._config.unknown_outcome_retry_s, self._config.unknown_outcome_max_delay_s)
+
+    def _emit(self, reports: Sequence[object]) -> None:
+        """Publish ``reports`` (in the loop), then ask for any fills the venue counts unbooked."""
+        for report in reports:
+            self._publish(report)
+        if self._tracker.needs_trades and self._rest is not None:
+            for coid in list(self._tracker.needs_trades):
+                if coid not in self._recovering_trades:
+                    self._recovering_trades.add(coid)
+                    self._spawn(self._recover_order_trades(coid), "binance-background", owed=False)
+
+    def _later(self, reports: Sequence[object]) -> None:
+        """Publish from the loop after the current call returns (or once connected)."""
+        if not reports:
+            return
+        loop = _running_loop()
+        if loop is not None and loop is self._loop:
+            loop.call_soon(self._emit, reports)
+        else:
+            self._deferred.append(lambda: self._emit(reports))
+
+    def _when_connected(self, action: Callable[[], None]) -> None:
+        loop = _running_loop()
+        if self._rest is not None and loop is not None and loop is self._loop:
+            action()
+        else:
+            self._deferred.append(action)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str, *, owed: bool = True) -> None:
+        """Run ``coroutine`` as a task; an ``owed`` one (an order's request) is waited for by
+        ``disconnect``, the others (recovery, clock) are simply stopped."""
+        loop = self._loop or asyncio.get_running_loop()
+        task = loop.create_task(coroutine, name=name)
+        self._tasks.add(task)
+        if owed:
+            self._owed.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._owed.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            self._note_error(f"{task.get_name()} failed: {error}")
+            log.error("binance: %s failed", task.get_name(), exc_info=error)
+
+    def _release(self, coid: ClientOrderId) -> None:
+        self._busy[coid] -= 1
+        if self._busy[coid] <= 0:
+            del self._busy[coid]
+
+    def _note_error(self, message: str) -> None:
+        self._last_error = self._credentials.redact(message)
+        log.warning("binance: %s", self._last_error)
+
+
+class VenueSnapshot:
+    """The venue's answers at one moment, read by ``application.reconciliation``; a cancel it
+    sends again goes through the broker."""
+
+    supports_stop_orders = True
+
+    def __init__(
+        self,
+        broker: BinanceBroker,
+        answers: Mapping[ClientOrderId, VenueOrder | None],
+        open_orders: Sequence[VenueOrder],
+    ) -> None:
+        self.name = broker.name
+        self._broker = broker
+        self._answers = dict(answers)
+        self._open = list(open_orders)
+
+    def submit(self, order: Order) -> None:
+        self._broker.submit(order)
+
+    def cancel(self, order: Order) -> None:
+        self._broker.cancel(order)
+
+    def query_order(self, client_order_id: ClientOrderId) -> VenueOrder | None:
+        if client_order_id not in self._answers:
+            raise BinanceBrokerError(f"{client_order_id} was not asked about")
+        return self._answers[client_order_id]
+
+    def query_open_orders(self) -> list[VenueOrder]:
+        return list(self._open)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _list(body: Any, what: str) -> list[Any]:
+    if not isinstance(body, list):
+        raise MalformedPayload(f"{what} must be a list", body)
+    return body
+
+
+def _account_info(body: Any) -> AccountInfo:
+    if not isinstance(body, dict):
+        raise MalformedPayload("the account must be an object", body)
+    uid = body.get("uid")
+    return AccountInfo(
+        uid=str(uid) if uid is not None else "?",
+        account_type=str(body.get("accountType", "SPOT")),
+        can_trade=body.get("canTrade", True) is not False,
+    )
+
+
+def _balances(body: Any) -> dict[str, Decimal]:
+    if not isinstance(body, dict) or not isinstance(body.get("balances"), list):
+        raise BinanceBrokerError("the account's balances could not be read: no balances list")
+    totals: dict[str, Decimal] = {}
+    for entry in body["balances"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("asset"), str):
+            raise BinanceBrokerError("the account's balances could not be read: an entry lacks its asset")
+        try:
+            total = exact_add(
+                non_negative(entry.get("free", "0"), "free"), non_negative(entry.get("locked", "0"), "locked")
+            )
+        except InvalidValue as error:
+            raise BinanceBrokerError(
+                f"the account's balance of {entry['asset']} could not be read: {error}"
+            ) from None
+        if total:
+            totals[entry["asset"]] = total
+    return totals
