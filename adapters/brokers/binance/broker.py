@@ -617,6 +617,9 @@ class BinanceBroker:
         kind = event.get("e")
         try:
             if kind == "executionReport":
+                coid = event.get("C") or event.get("c")
+                if event.get("X") == "REJECTED" and coid in self._placing and coid not in self._unresolved:
+                    return  # the answer to the request says why, with the venue's code
                 self._emit(self._tracker.on_execution_report(event))
             elif kind == "outboundAccountPosition":
                 balances = self._tracker.on_balances(event)
