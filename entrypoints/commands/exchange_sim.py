@@ -1,4 +1,10 @@
-"""``tradeplane exchange-sim``: run the local Binance-dialect exchange simulator until Ctrl-C."""
+"""``tradeplane exchange-sim``: run the local Binance-dialect exchange simulator until Ctrl-C.
+
+With ``--trading`` it also serves the venue's trading side (signed REST ``/api/v3/...`` and the
+WebSocket API ``/ws-api/v3`` on ``--trading-port``) for one simulated account, trading against
+the very market the streams publish. Without ``--api-key`` / ``--api-secret`` a throwaway pair
+is generated and printed once: it unlocks nothing but this local simulator.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,22 @@ import argparse
 import asyncio
 import logging
 import re
+import secrets
 import signal
+import string
 import sys
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapters.exchanges.simulator.trading import TradingVenue
 
 _SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
+_ASSET = re.compile(r"[A-Z0-9]{1,20}")
+_API_KEY = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+_DEFAULT_BALANCES = "USDT=100000,BTC=1,ETH=10"
 
 
 def _symbols(text: str) -> tuple[str, ...]:
@@ -47,6 +62,44 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number 0-65535 (was {text!r})")
     return int(text)
+
+
+def _balances(text: str) -> dict[str, Decimal]:
+    balances: dict[str, Decimal] = {}
+    for part in (part.strip() for part in text.split(",")):
+        asset, _, amount = part.partition("=")
+        asset = asset.strip().upper()
+        try:
+            value = Decimal(amount.strip())
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not _ASSET.fullmatch(asset) or not value.is_finite() or value < 0 or asset in balances:
+            raise argparse.ArgumentTypeError(
+                f"must be distinct ASSET=AMOUNT pairs, amounts >= 0, like USDT=100000,BTC=1 (was {text!r})"
+            )
+        balances[asset] = value
+    return balances
+
+
+def _commission(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"must be a number like 0.001 (was {text!r})") from None
+    if not value.is_finite() or not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1 (was {text})")
+    return value
+
+
+def _api_key(text: str) -> str:
+    if not _API_KEY.fullmatch(text):
+        raise argparse.ArgumentTypeError("must be 1-128 characters of letters, digits and ._~-")
+    return text
+
+
+def _throwaway_credential() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(64))
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
@@ -92,6 +145,33 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         default=0.0,
         help="cut connections this old (s), 0 = never",
     )
+    trading = parser.add_argument_group("trading side (one simulated account)")
+    trading.add_argument(
+        "--trading",
+        action="store_true",
+        help="also serve signed REST /api/v3 and the WebSocket API /ws-api/v3",
+    )
+    trading.add_argument(
+        "--trading-port", type=_port, default=9002, help="port of the trading side, 0 for any free one"
+    )
+    trading.add_argument("--api-key", type=_api_key, help="the account's API key (default: a generated one)")
+    trading.add_argument(
+        "--api-secret",
+        help="its HMAC secret, or an Ed25519 public key in PEM (default: generated with the key)",
+    )
+    trading.add_argument(
+        "--balances",
+        type=_balances,
+        default=_balances(_DEFAULT_BALANCES),
+        metavar="ASSET=AMOUNT,...",
+        help=f"the account's starting free balances (default {_DEFAULT_BALANCES})",
+    )
+    trading.add_argument(
+        "--commission",
+        type=_commission,
+        default=Decimal("0.001"),
+        help="maker and taker rate (default 0.001)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.set_defaults(handler=run_exchange_sim)
     return parser
@@ -99,14 +179,31 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
 
 def run_exchange_sim(args: argparse.Namespace) -> int:
     """The subcommand's handler: serve until SIGINT/SIGTERM, then stop cleanly."""
+    problem = _trading_problem(args)
+    if problem:
+        print(f"exchange-sim: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(_serve(args))
+
+
+def _trading_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the trading flags, if anything."""
+    given = [
+        flag for flag, value in (("--api-key", args.api_key), ("--api-secret", args.api_secret)) if value
+    ]
+    if given and not args.trading:
+        return f"{' and '.join(given)} need --trading"
+    if len(given) == 1:
+        return "--api-key and --api-secret go together (give both, or neither for a generated pair)"
+    return None
 
 
 async def _serve(args: argparse.Namespace) -> int:
     from adapters.exchanges.simulator.market import RandomWalkMarket
     from adapters.exchanges.simulator.recording import FrameRecorder, RecordedMarket
     from adapters.exchanges.simulator.server import ExchangeSimulator, MarketSource
+    from adapters.exchanges.simulator.trading import TradingVenue
 
     market: MarketSource
     try:
@@ -114,6 +211,27 @@ async def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"exchange-sim: cannot replay {args.replay}: {exc}", file=sys.stderr)
         return 2
+    venue: TradingVenue | None = None
+    generated: tuple[str, str] | None = None
+    if args.trading:
+        api_key, api_secret = args.api_key, args.api_secret
+        if api_key is None:
+            api_key, api_secret = generated = (_throwaway_credential(), _throwaway_credential())
+        try:
+            venue = TradingVenue(
+                market,
+                api_key=api_key,
+                api_secret=api_secret,
+                balances=args.balances,
+                maker_commission=args.commission,
+                taker_commission=args.commission,
+                seed=args.seed,
+                ping_interval=args.ping_interval or None,
+            )
+        except ValueError as exc:
+            print(f"exchange-sim: cannot set up the trading side: {exc}", file=sys.stderr)
+            return 2
+        market = venue.market
     recorder = FrameRecorder(args.record) if args.record else None
     if recorder is not None:
         for symbol in market.symbols:
@@ -151,14 +269,43 @@ async def _serve(args: argparse.Namespace) -> int:
             f"{args.rate:g} steps/s) - Ctrl-C to stop",
             flush=True,
         )
+        if venue is not None:
+            try:
+                await venue.start(args.host, args.trading_port)
+            except OSError as exc:
+                print(
+                    f"exchange-sim: cannot listen on {args.host}:{args.trading_port}: {exc}", file=sys.stderr
+                )
+                return 1
+            _announce_trading(venue, args, generated)
         await stop.wait()
     finally:
+        if venue is not None:
+            await venue.stop()
         await simulator.stop()
         if recorder is not None:
             recorder.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     return 0
+
+
+def _announce_trading(
+    venue: TradingVenue, args: argparse.Namespace, generated: tuple[str, str] | None
+) -> None:
+    balances = ",".join(f"{asset}={amount}" for asset, amount in args.balances.items())
+    print(
+        f"exchange-sim trading on {venue.rest_url}/api/v3 and {venue.ws_api_url} "
+        f"(balances {balances}; commission {args.commission})",
+        flush=True,
+    )
+    if generated is not None:
+        # A throwaway pair that unlocks only this local simulator: printed once, so a client can use it.
+        api_key, api_secret = generated
+        print(
+            f"exchange-sim generated a throwaway account: api key {api_key} api secret {api_secret}",
+            flush=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

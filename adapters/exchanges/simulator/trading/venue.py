@@ -186,6 +186,18 @@ class TradingVenue:
         return self._engine.account.snapshot()
 
     @property
+    def filters(self) -> dict[str, SymbolFilters]:
+        """The rules of each symbol, as exchangeInfo publishes them."""
+        return {symbol: spec.filters for symbol, spec in self._engine.specs.items()}
+
+    def locked_by_open_orders(self) -> dict[str, Decimal]:
+        """asset -> what the open orders still lock of it (the account's ``locked`` must equal it)."""
+        held: dict[str, Decimal] = {}
+        for order in self._engine.ledger.open_orders():
+            held[order.lock_asset] = held.get(order.lock_asset, Decimal(0)) + order.locked
+        return held
+
+    @property
     def stats(self) -> VenueStats:
         counters = self._counters
         return VenueStats(
@@ -243,6 +255,14 @@ class TradingVenue:
         request = parse_order(params, self._engine.specs)
         self._api.place(request, external=True)
         order = self._engine.ledger.every_order()[-1]
+        return order.query()
+
+    def cancel_external_order(
+        self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
+    ) -> dict[str, Any]:
+        """Cancel an open order as if from another application on the same account; it reports like
+        any. Returns the canceled order; an unknown or closed one raises ``VenueError`` (-2011)."""
+        order, _ = self._engine.cancel(symbol, order_id=order_id, client_order_id=client_order_id)
         return order.query()
 
     def _drop_user_streams(self) -> int:
