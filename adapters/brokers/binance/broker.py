@@ -503,8 +503,9 @@ class BinanceBroker:
         except (VenueError, TransportError, RateLimitBlocked, MalformedPayload) as error:
             raise BinanceBrokerError(f"the venue could not list its open orders: {error}") from None
         views.sort(key=lambda view: view.ts_last)
-        for view in views:
-            self._tracker.adopt(view)
+        for view in views:  # reconciliation takes in those it does not know, with their fills
+            if self._tracker.get(view.client_order_id) is None:
+                self._tracker.adopt(view)
         return views
 
     def _sync_answer(self, method: str, path: str, params: Params, weight: int) -> Any:
@@ -587,8 +588,9 @@ class BinanceBroker:
                 self._tracker.adopt_missing(coid)
             else:
                 self._tracker.adopt(view)
-        for view in open_orders:
-            if not self.busy(view.client_order_id):
+        for view in open_orders:  # reconciliation takes in those it does not know, with their fills
+            coid = view.client_order_id
+            if coid not in answers and not self.busy(coid) and self._tracker.get(coid) is None:
                 self._tracker.adopt(view)
         return VenueSnapshot(self, answers, open_orders)
 
