@@ -123,6 +123,9 @@ class TradingApi:
     def exchange_info(self, params: Params) -> dict[str, Any]:
         symbol = params.text("symbol")
         listed = params.text("symbols", max_length=4096)
+        permissions = params.text("permissions", max_length=200)
+        params.boolean("showPermissionSets")
+        status = params.choice("symbolStatus", ("TRADING", "HALT", "BREAK"), invalid_value("symbolStatus"))
         params.finish()
         specs = self._engine.specs
         if symbol is not None and listed is not None:
@@ -134,6 +137,8 @@ class TradingApi:
             names = _symbol_list(listed)
         if any(name not in specs for name in names):
             raise bad_symbol()
+        if status not in (None, "TRADING") or (permissions is not None and "SPOT" not in permissions):
+            names = []  # every symbol here trades, on spot only
         return {
             "timezone": "UTC",
             "serverTime": self._now(),
@@ -178,8 +183,13 @@ class TradingApi:
         params.finish()
         return self.place(request)
 
-    def place(self, request: OrderRequest, *, external: bool = False) -> dict[str, Any]:
-        """Place ``request`` (counted against the order limits unless ``external``); the response body."""
+    def place(self, request: OrderRequest) -> dict[str, Any]:
+        """Place ``request``, counted against the order limits; the response body."""
+        order, fills = self.place_order(request, external=False)
+        return _placed(order, fills, request.response_type, self._now())
+
+    def place_order(self, request: OrderRequest, *, external: bool) -> tuple[VenueOrder, list[Fill]]:
+        """Place ``request`` (an ``external`` one is not counted against the order limits)."""
         try:
             self._engine.check_filters(request)
             if not external:
@@ -189,7 +199,7 @@ class TradingApi:
             self._counters.orders_rejected += 1
             raise
         self._counters.orders_placed += 1
-        return _placed(order, fills, request.response_type, self._now())
+        return order, fills
 
     def test_order(self, params: Params) -> dict[str, Any]:
         request = parse_order(params, self._engine.specs)

@@ -95,7 +95,7 @@ class MatchingEngine:
         self._publish = publish
         self._random = random.Random(f"{seed}:trading")
         self.ledger = OrderLedger(tuple(self.specs))
-        self.prices = PriceTracker()
+        self.prices = PriceTracker(max(spec.filters.avg_price_mins for spec in self.specs.values()))
         self._next_order_id = {symbol: self._random.randint(1_000, 9_000_000) for symbol in self.specs}
         self._next_trade_id = {symbol: self._random.randint(1_000, 9_000_000) for symbol in self.specs}
         self._execution_id = self._random.randint(1_000, 9_000_000)

@@ -13,9 +13,14 @@ from adapters.exchanges.simulator.market import BookView
 
 
 class PriceTracker:
-    """Last and average trade price per symbol, from the trades the venue observed."""
+    """Last and average trade price per symbol, from the trades the venue observed.
 
-    def __init__(self) -> None:
+    Trades older than ``horizon_minutes`` are forgotten as new ones arrive, so memory stays
+    bounded however long the market runs.
+    """
+
+    def __init__(self, horizon_minutes: int = 5) -> None:
+        self._horizon_ms = max(1, horizon_minutes) * 60_000
         self._last: dict[str, Decimal] = {}
         self._window: dict[str, deque[tuple[int, Decimal, Decimal]]] = {}
         self._sums: dict[str, tuple[Decimal, Decimal]] = {}
@@ -25,6 +30,7 @@ class PriceTracker:
         self._window.setdefault(symbol, deque()).append((time_ms, price, qty))
         notional, volume = self._sums.get(symbol, (Decimal(0), Decimal(0)))
         self._sums[symbol] = (notional + price * qty, volume + qty)
+        self._forget(symbol, time_ms - self._horizon_ms)
 
     def last(self, symbol: str, book: BookView) -> Decimal | None:
         """The last trade price, else the book's mid, else None (an empty book)."""
@@ -36,15 +42,23 @@ class PriceTracker:
             return self.last(symbol, book)
         window = self._window.get(symbol)
         if window:
-            notional, volume = self._sums[symbol]
             horizon = now_ms - minutes * 60_000
-            while window and window[0][0] < horizon:
-                _, price, qty = window.popleft()
+            notional, volume = self._sums[symbol]
+            for time_ms, price, qty in window:
+                if time_ms >= horizon:
+                    break
                 notional, volume = notional - price * qty, volume - qty
-            self._sums[symbol] = (notional, volume)
             if volume > 0:
                 return notional / volume
         return self.last(symbol, book)
+
+    def _forget(self, symbol: str, before_ms: int) -> None:
+        window = self._window[symbol]
+        notional, volume = self._sums[symbol]
+        while window and window[0][0] < before_ms:
+            _, price, qty = window.popleft()
+            notional, volume = notional - price * qty, volume - qty
+        self._sums[symbol] = (notional, volume)
 
 
 def _mid(book: BookView) -> Decimal | None:

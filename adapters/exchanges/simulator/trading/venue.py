@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.exchanges.simulator.market import MarketSource
+from adapters.exchanges.simulator.market import MarketFrame, MarketSource
 from adapters.exchanges.simulator.trading.accounts import Account
 from adapters.exchanges.simulator.trading.api import TradingApi
 from adapters.exchanges.simulator.trading.auth import Authenticator
@@ -97,7 +97,7 @@ class TradingVenue:
             publish=self._streams.publish,
             seed=seed,
         )
-        self.market: MarketSource = ObservedMarket(market, self._engine.observe)
+        self.market: MarketSource = ObservedMarket(market, self._observe)
         self._limiter = RateLimiter(limits or VenueLimits(), self._wall, self.faults.take_rate_limit)
         self._auth = Authenticator(api_key, api_secret, self.now_ms)
         self._api = TradingApi(
@@ -154,7 +154,7 @@ class TradingVenue:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._ws.close_all(), timeout=1.0)
-        self._ws.drop_all()
+        self._ws.drop_all(fault=False)
         await self._streams.stop()
         await self._runner.cleanup()
         self._runner = None
@@ -253,8 +253,7 @@ class TradingVenue:
         }
         params = Params({name: _text(name, value) for name, value in values.items() if value is not None})
         request = parse_order(params, self._engine.specs)
-        self._api.place(request, external=True)
-        order = self._engine.ledger.every_order()[-1]
+        order, _ = self._api.place_order(request, external=True)
         return order.query()
 
     def cancel_external_order(
@@ -264,6 +263,14 @@ class TradingVenue:
         any. Returns the canceled order; an unknown or closed one raises ``VenueError`` (-2011)."""
         order, _ = self._engine.cancel(symbol, order_id=order_id, client_order_id=client_order_id)
         return order.query()
+
+    def _observe(self, frames: list[MarketFrame]) -> None:
+        """The market stepped. A failure here is the venue's bug: logged, never allowed to stop
+        the market-data simulator that steps the market."""
+        try:
+            self._engine.observe(frames)
+        except Exception:
+            _log.exception("trading venue failed to observe a market step")
 
     def _drop_user_streams(self) -> int:
         return self._ws.drop_all()

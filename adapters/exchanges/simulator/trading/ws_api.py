@@ -129,13 +129,14 @@ class WsApi:
             self._streams.forget(session)
         return socket
 
-    def drop_all(self) -> int:
-        """Cut every session now, without a close frame; returns how many."""
+    def drop_all(self, *, fault: bool = True) -> int:
+        """Cut every session now, without a close frame; returns how many (counted when a ``fault``)."""
         sessions = list(self.sessions)
         for session in sessions:
             self._streams.forget(session)
             session.abort()
-        self._counters.user_streams_dropped += len(sessions)
+        if fault:
+            self._counters.user_streams_dropped += len(sessions)
         return len(sessions)
 
     async def close_all(self) -> None:

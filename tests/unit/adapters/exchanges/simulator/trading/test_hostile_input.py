@@ -9,7 +9,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from .support import API_KEY, RestClient, WsApiClient, error_of, make_venue, run, serving
+from .support import API_KEY, RestClient, WsApiClient, error_of, make_venue, run, scripted_market, serving
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,16 @@ def test_huge_requests_are_refused_and_the_server_stays_up() -> None:
             assert (await client.public("GET", "/api/v3/time")).status_code == 200
 
     run(scenario)
+
+
+def test_a_malformed_public_trade_never_stops_the_market_from_stepping(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    market = scripted_market()
+    venue = make_venue(market)
+    market.print_trade("BTCUSDT", "not-a-price", "1")
+    frames = venue.market.step(venue.now_ms())
+    assert [frame.kind for frame in frames] == ["trade"]
+    assert "failed to observe" in caplog.text
+    market.print_trade("BTCUSDT", "30000.00", "1")
+    assert len(venue.market.step(venue.now_ms())) == 1
