@@ -6,11 +6,12 @@
 package does nothing else.
 """
 
-from adapters.brokers.binance.broker import BinanceBroker, VenueSnapshot
+from adapters.brokers.binance.broker import BinanceBroker
 from adapters.brokers.binance.config import BinanceBrokerConfig
 from adapters.brokers.binance.credentials import ApiCredentials
 from adapters.brokers.binance.errors import BinanceBrokerError
 from adapters.brokers.binance.instruments import BinanceInstrumentProvider
+from adapters.brokers.binance.venue_queries import VenueSnapshot
 
 __all__ = [
     "ApiCredentials",

@@ -31,7 +31,6 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +39,6 @@ import httpx
 from adapters.brokers.binance.config import BinanceBrokerConfig
 from adapters.brokers.binance.credentials import ApiCredentials
 from adapters.brokers.binance.errors import (
-    KEY_REFUSED_CODES,
     BinanceBrokerError,
     MalformedPayload,
     Outcome,
@@ -49,48 +47,24 @@ from adapters.brokers.binance.errors import (
     VenueError,
 )
 from adapters.brokers.binance.execution_reports import OrderTracker
-from adapters.brokers.binance.instruments import SymbolRules, check_order, fetch_exchange_info
-from adapters.brokers.binance.order_params import (
-    VENUE,
-    VenueOrderState,
-    fill_of_trade,
-    fills_of_response,
-    new_order_params,
-    parse_order,
-    venue_order,
-)
+from adapters.brokers.binance.instruments import SymbolRules, check_order
+from adapters.brokers.binance.order_params import VENUE, fills_of_response, new_order_params, parse_order
 from adapters.brokers.binance.rate_limits import RateLimiter
 from adapters.brokers.binance.rest import AsyncRestClient, Params, RestCore, SyncRestClient, clock_time
+from adapters.brokers.binance.session import AccountInfo, open_session, read_balances
 from adapters.brokers.binance.user_stream import UserStream
 from adapters.brokers.binance.venue_clock import VenueClock
+from adapters.brokers.binance.venue_queries import TRADES_PAGE, VenueQueries, VenueSnapshot
 from adapters.pacing import Backoff
 from application.messages import VenueOrder
 from application.ports import BrokerHealth, Clock, ReconcilableBroker
-from domain.errors import InvalidValue
 from domain.identifiers import ClientOrderId, InstrumentId
 from domain.instrument import Instrument
-from domain.orders import Fill, Order
-from domain.values import ZERO, exact_add, non_negative
+from domain.orders import Order
 
 log = logging.getLogger("tradeplane.broker.binance")
 
 NO_RECORD = "the venue has no record of it: the request can no longer be executed"
-ORDER_WEIGHT = 4
-"""``GET /api/v3/order``."""
-TRADES_WEIGHT = 20
-"""``GET /api/v3/myTrades`` (5 with ``orderId``)."""
-ACCOUNT_WEIGHT = 20
-OPEN_ORDERS_WEIGHT = 6
-TRADES_PAGE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class AccountInfo:
-    """What the session start learnt of the account (for the banner and ``health``)."""
-
-    uid: str
-    account_type: str
-    can_trade: bool
 
 
 class BinanceBroker:
@@ -136,6 +110,7 @@ class BinanceBroker:
         self._async_transport = async_transport
         self._rest: AsyncRestClient | None = None
         self._stream: UserStream | None = None
+        self._queries = VenueQueries(self._sync, self._symbols, clock)
         self._tracker = OrderTracker(clock)
         self._rules: dict[str, SymbolRules] = {}
         self._account: AccountInfo | None = None
@@ -156,40 +131,15 @@ class BinanceBroker:
     # -- the session (blocking, before the event loop) -------------------------------------
 
     def start_session(self) -> None:
-        """Clock, symbols and limits, account and commissions; raises BinanceBrokerError with
-        a clear message for a refused key, missing permissions or an unreachable venue."""
-        symbols = sorted(self._symbols)
-        if not symbols:
-            raise BinanceBrokerError(f"no instrument on {VENUE} to trade")
-        try:
-            self._sync.sync_clock()
-            info = fetch_exchange_info(self._sync, symbols)
-            missing = [symbol for symbol in symbols if symbol not in info.rules]
-            if missing:
-                raise BinanceBrokerError(f"the venue does not list {', '.join(missing)}")
-            self._limiter.configure(info.rate_limits)
-            self._rules = {symbol: info.rules[symbol] for symbol in symbols}
-            account = self._sync.request("GET", "/api/v3/account", signed=True, weight=ACCOUNT_WEIGHT)
-            self._account = _account_info(account)
-            if not self._account.can_trade:
-                raise BinanceBrokerError(
-                    f"the account of key {self._credentials.hint} cannot trade (canTrade is false)"
-                )
-            for symbol in symbols:
-                self._read_commission(symbol)
-        except VenueError as error:
-            if error.code in KEY_REFUSED_CODES or error.status in (401, 403):
-                raise BinanceBrokerError(
-                    f"the venue refused the API key {self._credentials.hint}: {error}"
-                    " (check the key, its secret, its IP restriction and its trading permission)"
-                ) from None
-            raise BinanceBrokerError(f"the venue refused the session start: {error}") from None
-        except TransportError as error:
-            raise BinanceBrokerError(f"cannot reach the venue at {self._config.rest_url}: {error}") from None
-        except RateLimitBlocked as error:
-            raise BinanceBrokerError(str(error)) from None
-        except MalformedPayload as error:
-            raise BinanceBrokerError(f"the venue's answer could not be read: {error}") from None
+        """Clock, symbols and limits, account and commissions (``session``); raises
+        BinanceBrokerError with a clear message for a refused key, missing permissions or an
+        unreachable venue."""
+        session = open_session(
+            self._sync, sorted(self._symbols), key_hint=self._credentials.hint, rest_url=self._config.rest_url
+        )
+        self._rules = session.rules
+        self._account = session.account
+        self.commission_rates = session.commission_rates
         log.info(
             "binance %s: %s, clock offset %d ms, %d symbol(s)",
             self._config.environment,
@@ -197,26 +147,6 @@ class BinanceBroker:
             self._venue_clock.offset_ms,
             len(self._rules),
         )
-
-    def _read_commission(self, symbol: str) -> None:
-        try:
-            body = self._sync.request(
-                "GET", "/api/v3/account/commission", [("symbol", symbol)], signed=True, weight=20
-            )
-        except VenueError as error:
-            if error.code in KEY_REFUSED_CODES or error.status in (401, 403):
-                raise
-            log.warning("binance: the commission rates of %s could not be read: %s", symbol, error)
-            return
-        standard = body.get("standardCommission") if isinstance(body, dict) else None
-        if isinstance(standard, dict):
-            try:
-                self.commission_rates[symbol] = (
-                    non_negative(standard.get("maker", "0"), "maker"),
-                    non_negative(standard.get("taker", "0"), "taker"),
-                )
-            except InvalidValue as error:
-                raise MalformedPayload(f"commission of {symbol}: {error}", standard) from None
 
     def account_label(self) -> str:
         """``uid 123 (SPOT), key vmPU…h8A``: which account, never the secret."""
@@ -227,11 +157,7 @@ class BinanceBroker:
 
     def balances(self) -> dict[str, Decimal]:
         """Each asset's total (free + locked) from ``GET /api/v3/account``; zero ones left out."""
-        try:
-            body = self._sync.request("GET", "/api/v3/account", signed=True, weight=ACCOUNT_WEIGHT)
-        except (VenueError, TransportError, RateLimitBlocked) as error:
-            raise BinanceBrokerError(f"the account's balances could not be read: {error}") from None
-        return _balances(body)
+        return read_balances(self._sync)
 
     @property
     def rules(self) -> Mapping[str, SymbolRules]:
@@ -336,10 +262,10 @@ class BinanceBroker:
             while True:
                 await asyncio.sleep(backoff.next_delay())
                 tracked = self._tracker.get(coid)
-                if tracked is None or tracked.accepted or tracked.final:
-                    return  # the order-update stream told
+                if tracked is None or tracked.final:
+                    return  # the order-update stream told it all
                 try:
-                    state = await self._query_order_async(order.instrument_id.symbol, coid)
+                    state = await self._queries.order(order.instrument_id.symbol, coid)
                 except BinanceBrokerError as query_error:
                     self._note_error(f"{coid}: asking the venue failed ({query_error}); asking again")
                     continue
@@ -413,7 +339,7 @@ class BinanceBroker:
                 if tracked is not None and tracked.final:
                     return True
                 try:
-                    state = await self._query_order_async(order.instrument_id.symbol, coid)
+                    state = await self._queries.order(order.instrument_id.symbol, coid)
                 except BinanceBrokerError as query_error:
                     self._note_error(f"{coid}: asking the venue failed ({query_error}); asking again")
                     continue
@@ -434,7 +360,7 @@ class BinanceBroker:
         backoff = self._unknown_backoff()
         while True:
             try:
-                state = await self._query_order_async(order.instrument_id.symbol, coid)
+                state = await self._queries.order(order.instrument_id.symbol, coid)
             except BinanceBrokerError as error:
                 self._note_error(f"{coid}: asking the venue failed ({error}); asking again")
                 await asyncio.sleep(backoff.next_delay())
@@ -448,74 +374,31 @@ class BinanceBroker:
     def query_order(self, client_order_id: ClientOrderId) -> VenueOrder | None:
         """The venue's view of one order with its fills; None only when every symbol it could
         be on answers "no such order". Raises BinanceBrokerError when the venue cannot answer."""
-        tracked = self._tracker.get(client_order_id)
-        symbols = [tracked.symbol] if tracked is not None else sorted(self._symbols)
         try:
-            for symbol in symbols:
-                body = self._sync_answer(
-                    "GET",
-                    "/api/v3/order",
-                    [("symbol", symbol), ("origClientOrderId", client_order_id)],
-                    ORDER_WEIGHT,
-                )
-                if body is None:
-                    continue
-                state = parse_order(body, client_order_id=client_order_id)
-                fills: tuple[Fill, ...] = ()
-                if state.executed > ZERO:
-                    trades = self._sync.request(
-                        "GET",
-                        "/api/v3/myTrades",
-                        [("symbol", symbol), ("orderId", state.order_id)],
-                        signed=True,
-                        weight=TRADES_WEIGHT,
-                    )
-                    fills = self._fills_of(state, trades)
-                view = self._view_of(state, fills)
-                self._tracker.adopt(view)
-                return view
+            view = self._queries.view_sync(client_order_id, self._symbols_of(client_order_id))
         except (VenueError, TransportError, RateLimitBlocked, MalformedPayload) as error:
             raise BinanceBrokerError(f"the venue could not tell about {client_order_id}: {error}") from None
-        self._tracker.adopt_missing(client_order_id)
-        return None
+        if view is None:
+            self._tracker.adopt_missing(client_order_id)
+        else:
+            self._tracker.adopt(view)  # startup reconciliation applies what it says
+        return view
 
     def query_open_orders(self) -> list[VenueOrder]:
         """Every order working at the venue on this broker's symbols, oldest first."""
-        views: list[VenueOrder] = []
         try:
-            for symbol in sorted(self._symbols):
-                body = self._sync.request(
-                    "GET", "/api/v3/openOrders", [("symbol", symbol)], signed=True, weight=OPEN_ORDERS_WEIGHT
-                )
-                for entry in _list(body, "openOrders"):
-                    state = parse_order(entry)
-                    fills: tuple[Fill, ...] = ()
-                    if state.executed > ZERO:
-                        trades = self._sync.request(
-                            "GET",
-                            "/api/v3/myTrades",
-                            [("symbol", symbol), ("orderId", state.order_id)],
-                            signed=True,
-                            weight=TRADES_WEIGHT,
-                        )
-                        fills = self._fills_of(state, trades)
-                    views.append(self._view_of(state, fills))
+            views = self._queries.open_orders_sync()
         except (VenueError, TransportError, RateLimitBlocked, MalformedPayload) as error:
             raise BinanceBrokerError(f"the venue could not list its open orders: {error}") from None
-        views.sort(key=lambda view: view.ts_last)
         for view in views:  # reconciliation takes in those it does not know, with their fills
             if self._tracker.get(view.client_order_id) is None:
                 self._tracker.adopt(view)
         return views
 
-    def _sync_answer(self, method: str, path: str, params: Params, weight: int) -> Any:
-        """The answer, or None for "no such order"."""
-        try:
-            return self._sync.request(method, path, params, signed=True, weight=weight)
-        except VenueError as error:
-            if error.outcome is Outcome.NO_SUCH_ORDER:
-                return None
-            raise
+    def _symbols_of(self, coid: ClientOrderId) -> list[str]:
+        """Where to look for ``coid``: its symbol when tracked, else every symbol."""
+        tracked = self._tracker.get(coid)
+        return [tracked.symbol] if tracked is not None else self._queries.symbols
 
     # -- ConnectedBroker (in the loop) -------------------------------------------------------
 
@@ -537,10 +420,10 @@ class BinanceBroker:
                 on_subscribed=self._on_subscribed,
                 resync_clock=rest.sync_clock,
             )
-            self._rest = rest
+            self._rest = self._queries.rest = rest
             await stream.start()
         except BinanceBrokerError as error:
-            self._rest = None
+            self._rest = self._queries.rest = None
             await rest.aclose()
             raise BinanceBrokerError(f"cannot open the order-update stream: {error}") from None
         self._stream = stream
@@ -563,7 +446,7 @@ class BinanceBroker:
             self._stream = None
         if self._rest is not None:
             await self._rest.aclose()
-            self._rest = None
+            self._rest = self._queries.rest = None
         self._loop = None
 
     def busy(self, client_order_id: ClientOrderId) -> bool:
@@ -576,8 +459,8 @@ class BinanceBroker:
         answers: dict[ClientOrderId, VenueOrder | None] = {}
         try:
             for coid in client_order_ids:
-                answers[coid] = await self._venue_order_async(coid)
-            open_orders = await self._open_orders_async()
+                answers[coid] = await self._queries.view(coid, self._symbols_of(coid))
+            open_orders = await self._queries.open_orders()
         except (VenueError, TransportError, RateLimitBlocked, MalformedPayload) as error:
             raise BinanceBrokerError(f"the venue could not answer for reconciliation: {error}") from None
         # Reconciliation applies these answers now, save for orders with a request in flight.
@@ -645,7 +528,7 @@ class BinanceBroker:
                     coid = tracked.client_order_id
                     if coid in self._unresolved or coid in self._placing:
                         continue  # its own request is being settled
-                    state = await self._query_order_async(tracked.symbol, coid)
+                    state = await self._queries.order(tracked.symbol, coid)
                     if state is not None:
                         self._emit(self._tracker.on_order(state))
             except BinanceBrokerError as error:
@@ -658,14 +541,7 @@ class BinanceBroker:
         for symbol, last in sorted(self._tracker.last_trade_id.items()):
             from_id = last + 1
             while True:
-                trades = await self._rest_client.request(
-                    "GET",
-                    "/api/v3/myTrades",
-                    [("symbol", symbol), ("fromId", from_id), ("limit", TRADES_PAGE)],
-                    signed=True,
-                    weight=TRADES_WEIGHT,
-                )
-                page = _list(trades, "myTrades")
+                page = await self._queries.trades_from(symbol, from_id)
                 self._emit(self._tracker.on_trades(symbol, page))
                 ids = [t["id"] for t in page if isinstance(t, dict) and type(t.get("id")) is int]
                 if len(page) < TRADES_PAGE or not ids:
@@ -684,14 +560,8 @@ class BinanceBroker:
                 if tracked.venue_order_id is None:
                     continue
                 try:
-                    trades = await self._rest_client.request(
-                        "GET",
-                        "/api/v3/myTrades",
-                        [("symbol", tracked.symbol), ("orderId", tracked.venue_order_id)],
-                        signed=True,
-                        weight=TRADES_WEIGHT,
-                    )
-                    self._emit(self._tracker.on_trades(tracked.symbol, _list(trades, "myTrades")))
+                    trades = await self._queries.order_trades(tracked.symbol, tracked.venue_order_id)
+                    self._emit(self._tracker.on_trades(tracked.symbol, trades))
                 except BinanceBrokerError as error:
                     self._note_error(f"{coid}: asking for its trades failed ({error}); asking again")
         finally:
@@ -706,91 +576,7 @@ class BinanceBroker:
             except BinanceBrokerError as error:
                 self._note_error(f"clock resync failed: {error}")
 
-    # -- async queries ---------------------------------------------------------------------------
-
-    async def _query_order_async(self, symbol: str, coid: ClientOrderId) -> VenueOrderState | None:
-        try:
-            body = await self._rest_client.request(
-                "GET",
-                "/api/v3/order",
-                [("symbol", symbol), ("origClientOrderId", coid)],
-                signed=True,
-                weight=ORDER_WEIGHT,
-            )
-        except VenueError as error:
-            if error.outcome is Outcome.NO_SUCH_ORDER:
-                return None
-            raise
-        return parse_order(body, client_order_id=coid)
-
-    async def _venue_order_async(self, coid: ClientOrderId) -> VenueOrder | None:
-        tracked = self._tracker.get(coid)
-        for symbol in [tracked.symbol] if tracked is not None else sorted(self._symbols):
-            state = await self._query_order_async(symbol, coid)
-            if state is None:
-                continue
-            fills: tuple[Fill, ...] = ()
-            if state.executed > ZERO:
-                trades = await self._rest_client.request(
-                    "GET",
-                    "/api/v3/myTrades",
-                    [("symbol", symbol), ("orderId", state.order_id)],
-                    signed=True,
-                    weight=TRADES_WEIGHT,
-                )
-                fills = self._fills_of(state, trades)
-            return self._view_of(state, fills)
-        return None
-
-    async def _open_orders_async(self) -> list[VenueOrder]:
-        views = []
-        for symbol in sorted(self._symbols):
-            body = await self._rest_client.request(
-                "GET", "/api/v3/openOrders", [("symbol", symbol)], signed=True, weight=OPEN_ORDERS_WEIGHT
-            )
-            for entry in _list(body, "openOrders"):
-                state = parse_order(entry)
-                fills: tuple[Fill, ...] = ()
-                if state.executed > ZERO:
-                    trades = await self._rest_client.request(
-                        "GET",
-                        "/api/v3/myTrades",
-                        [("symbol", symbol), ("orderId", state.order_id)],
-                        signed=True,
-                        weight=TRADES_WEIGHT,
-                    )
-                    fills = self._fills_of(state, trades)
-                views.append(self._view_of(state, fills))
-        views.sort(key=lambda view: view.ts_last)
-        return views
-
     # -- helpers -----------------------------------------------------------------------------
-
-    def _fills_of(self, state: VenueOrderState, trades: Any) -> tuple[Fill, ...]:
-        instrument_id = self._instrument_of(state.symbol)
-        entries = sorted(
-            (
-                t
-                for t in _list(trades, "myTrades")
-                if isinstance(t, dict) and str(t.get("orderId")) == state.order_id
-            ),
-            key=lambda t: t["id"] if type(t.get("id")) is int else 0,
-        )
-        now = self._clock.now_ns()
-        return tuple(
-            fill_of_trade(
-                t, client_order_id=state.client_order_id, instrument_id=instrument_id, fallback_ns=now
-            )
-            for t in entries
-        )
-
-    def _view_of(self, state: VenueOrderState, fills: tuple[Fill, ...]) -> VenueOrder:
-        return venue_order(
-            state, fills, instrument_id=self._instrument_of(state.symbol), fallback_ns=self._clock.now_ns()
-        )
-
-    def _instrument_of(self, symbol: str) -> InstrumentId:
-        return self._symbols.get(symbol) or InstrumentId.of(symbol, VENUE)
 
     @property
     def _rest_client(self) -> AsyncRestClient:
@@ -857,77 +643,8 @@ class BinanceBroker:
         log.warning("binance: %s", self._last_error)
 
 
-class VenueSnapshot:
-    """The venue's answers at one moment, read by ``application.reconciliation``; a cancel it
-    sends again goes through the broker."""
-
-    supports_stop_orders = True
-
-    def __init__(
-        self,
-        broker: BinanceBroker,
-        answers: Mapping[ClientOrderId, VenueOrder | None],
-        open_orders: Sequence[VenueOrder],
-    ) -> None:
-        self.name = broker.name
-        self._broker = broker
-        self._answers = dict(answers)
-        self._open = list(open_orders)
-
-    def submit(self, order: Order) -> None:
-        self._broker.submit(order)
-
-    def cancel(self, order: Order) -> None:
-        self._broker.cancel(order)
-
-    def query_order(self, client_order_id: ClientOrderId) -> VenueOrder | None:
-        if client_order_id not in self._answers:
-            raise BinanceBrokerError(f"{client_order_id} was not asked about")
-        return self._answers[client_order_id]
-
-    def query_open_orders(self) -> list[VenueOrder]:
-        return list(self._open)
-
-
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _list(body: Any, what: str) -> list[Any]:
-    if not isinstance(body, list):
-        raise MalformedPayload(f"{what} must be a list", body)
-    return body
-
-
-def _account_info(body: Any) -> AccountInfo:
-    if not isinstance(body, dict):
-        raise MalformedPayload("the account must be an object", body)
-    uid = body.get("uid")
-    return AccountInfo(
-        uid=str(uid) if uid is not None else "?",
-        account_type=str(body.get("accountType", "SPOT")),
-        can_trade=body.get("canTrade", True) is not False,
-    )
-
-
-def _balances(body: Any) -> dict[str, Decimal]:
-    if not isinstance(body, dict) or not isinstance(body.get("balances"), list):
-        raise BinanceBrokerError("the account's balances could not be read: no balances list")
-    totals: dict[str, Decimal] = {}
-    for entry in body["balances"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("asset"), str):
-            raise BinanceBrokerError("the account's balances could not be read: an entry lacks its asset")
-        try:
-            total = exact_add(
-                non_negative(entry.get("free", "0"), "free"), non_negative(entry.get("locked", "0"), "locked")
-            )
-        except InvalidValue as error:
-            raise BinanceBrokerError(
-                f"the account's balance of {entry['asset']} could not be read: {error}"
-            ) from None
-        if total:
-            totals[entry["asset"]] = total
-    return totals
