@@ -102,6 +102,7 @@ class WsApi:
             self._limiter.admit(CONNECT_WEIGHT)
         except VenueError as error:
             response = web.json_response(error.body(), status=error.status)
+            response.headers["X-MBX-USED-WEIGHT-1M"] = str(self._limiter.used_weight())
             if error.retry_after is not None:
                 response.headers["Retry-After"] = str(error.retry_after)
             return response

@@ -137,6 +137,7 @@ def make_venue(
     filters: Mapping[str, SymbolFilters] | None = None,
     api_secret: str = API_SECRET,
     api_key: str = API_KEY,
+    maker_commission: Decimal = Decimal("0.001"),
 ) -> TradingVenue:
     market = market if market is not None else scripted_market()
     return TradingVenue(
@@ -146,6 +147,7 @@ def make_venue(
         balances=DEFAULT_BALANCES if balances is None else balances,
         filters=filters if filters is not None else {symbol: SymbolFilters() for symbol in market.symbols},
         limits=limits,
+        maker_commission=maker_commission,
         clock=clock if clock is not None else FakeClock(),
         ping_interval=None,
     )

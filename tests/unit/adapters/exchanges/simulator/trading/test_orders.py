@@ -143,8 +143,7 @@ def test_a_crossing_gtc_limit_takes_then_rests_and_fills_as_maker_when_a_trade_p
 def test_a_maker_fill_pays_the_maker_rate() -> None:
     async def scenario() -> None:
         market = scripted_market()
-        venue = make_venue(market)
-        venue._engine.maker_commission = D("0.0002")  # the rates differ, so the maker one shows
+        venue = make_venue(market, maker_commission=D("0.0002"))  # unlike the taker rate, so it shows
         async with serving(venue), RestClient(venue) as client:
             await client.order(
                 symbol=BTC, side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.1", price="30001"
