@@ -311,7 +311,7 @@ def test_a_cancel_refused_because_the_order_filled_is_settled_by_its_status() ->
         price = h.best_bid - Decimal("1")
         order = h.submit(OrderType.LIMIT, "0.1", price=price)
         await h.until(lambda: bool(h.of(OrderAccepted)))
-        h.venue.faults.delay_reports(1.0)
+        h.venue.faults.delay_reports(2.0)
         h.trade_at(price, "1")  # filled at the venue; the broker has not heard yet
 
         h.broker.cancel(order)
@@ -320,7 +320,7 @@ def test_a_cancel_refused_because_the_order_filled_is_settled_by_its_status() ->
         assert h.of(CancelRejected)[0].reason.startswith("venue refused (-2011)")
         kinds = _kinds(h.about(order.client_order_id))
         assert kinds == ["OrderAccepted", "CancelRejected", "OrderFilled"]
-        await asyncio.sleep(1.2)  # the late reports change nothing
+        await asyncio.sleep(2.2)  # the late reports change nothing
         assert _kinds(h.about(order.client_order_id)) == kinds
 
     run(scenario)
@@ -426,9 +426,9 @@ def test_a_duplicated_report_is_booked_once() -> None:
 def test_delayed_reports_are_booked_once_when_they_come() -> None:
     async def scenario(h: Harness) -> None:
         price = h.best_bid - Decimal("1")
-        h.venue.faults.delay_reports(0.5)
         order = h.submit(OrderType.LIMIT, "0.2", price=price)
-        await h.until(lambda: bool(h.of(OrderAccepted)))  # from the answer: the report is late
+        await h.until(lambda: bool(h.of(OrderAccepted)))
+        h.venue.faults.delay_reports(1.5)
 
         h.trade_at(price, "0.05")
         await asyncio.sleep(0.1)

@@ -578,3 +578,25 @@ def test_nothing_secret_in_logs_errors_or_health(caplog: pytest.LogCaptureFixtur
         assert not any(signature in shown for signature in signatures)
 
     _run(scenario)
+
+
+def test_health_tells_how_the_connection_stands() -> None:
+    async def scenario(venue: FakeVenue) -> None:
+        broker = await _connected(venue, [])
+
+        health = broker.health()
+
+        assert (health.name, health.environment) == ("binance", "testnet")
+        assert health.account == "uid 4242 (SPOT), key vmPU…h8A"
+        assert health.connected
+        assert health.used_weight > 0
+        assert (health.unknown_outcomes, health.rate_limited, health.blocked_until_ns, health.reconnects) == (
+            0,
+            0,
+            0,
+            0,
+        )
+        await broker.disconnect()
+        assert not broker.health().connected
+
+    _run(scenario)

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.brokers.binance.config import BinanceBrokerConfig
 from adapters.brokers.binance.errors import MalformedPayload
@@ -148,3 +150,24 @@ def test_the_provider_names_an_id_the_venue_does_not_list_or_of_another_venue() 
         provider.instruments([InstrumentId("SOLUSDT.BINANCE")])
     with pytest.raises(ValueError, match="not on BINANCE"):
         provider.instruments([InstrumentId("BTCUSD.KRAKEN")])
+
+
+@given(ticks=st.integers(1, 10**8), lots=st.integers(1, 9 * 10**8), half=st.booleans())
+def test_an_order_on_the_grid_and_within_the_bounds_passes_and_one_off_the_tick_fails(
+    ticks: int, lots: int, half: bool
+) -> None:
+    rules = _rules()
+    price = Decimal(ticks) * Decimal("0.01") + (Decimal("0.005") if half else 0)
+    quantity = Decimal(lots) * Decimal("0.00001")
+    notional = price * quantity
+
+    problem = check_order(make_order(price=price, quantity=quantity), rules)
+
+    if half:
+        assert problem is not None
+        assert problem.startswith("PRICE_FILTER")
+    elif Decimal(5) <= notional <= Decimal(9_000_000):
+        assert problem is None
+    else:
+        assert problem is not None
+        assert problem.startswith("NOTIONAL")
