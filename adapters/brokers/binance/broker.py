@@ -600,20 +600,21 @@ class BinanceBroker:
 
     def _later(self, reports: Sequence[object]) -> None:
         """Publish from the loop after the current call returns (or once connected)."""
-        if not reports:
-            return
-        loop = _running_loop()
-        if loop is not None and loop is self._loop:
-            loop.call_soon(self._emit, reports)
-        else:
-            self._deferred.append(lambda: self._emit(reports))
+        if reports:
+            self._when_connected(lambda: self._emit(reports), soon=True)
 
-    def _when_connected(self, action: Callable[[], None]) -> None:
-        loop = _running_loop()
-        if self._rest is not None and loop is not None and loop is self._loop:
-            action()
-        else:
+    def _when_connected(self, action: Callable[[], None], *, soon: bool = False) -> None:
+        """Run ``action`` in the event loop: now (or ``soon``, after the current call) when
+        called there, handed over when called from another thread, at ``connect`` before it."""
+        loop = self._loop
+        if loop is None or self._rest is None or loop.is_closed():
             self._deferred.append(action)
+        elif _running_loop() is not loop:
+            loop.call_soon_threadsafe(action)
+        elif soon:
+            loop.call_soon(action)
+        else:
+            action()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str, *, owed: bool = True) -> None:
         """Run ``coroutine`` as a task; an ``owed`` one (an order's request) is waited for by

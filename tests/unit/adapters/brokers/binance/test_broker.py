@@ -600,3 +600,17 @@ def test_health_tells_how_the_connection_stands() -> None:
         assert not broker.health().connected
 
     _run(scenario)
+
+
+def test_an_order_handed_over_from_another_thread_is_sent_from_the_loop() -> None:
+    async def scenario(venue: FakeVenue) -> None:
+        published: list[object] = []
+        broker = await _connected(venue, published)
+
+        await asyncio.to_thread(broker.submit, _sent())
+        await _until(lambda: bool(_of(published, OrderAccepted)))
+
+        assert len(venue.asked("POST", "/api/v3/order")) == 1
+        await broker.disconnect()
+
+    _run(scenario)
