@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from application.execution import RiskMonitor
 from application.messages import BalancesReported
-from application.ports import TradeRepository
+from application.ports import Clock, TradeRepository
 from domain.portfolio import Portfolio
 from domain.values import exact_sub
 
@@ -25,7 +25,7 @@ log = logging.getLogger("tradeplane.account")
 class AccountSync:
     """Applies ``BalancesReported`` to the portfolio, saved and committed like a fill's cash."""
 
-    __slots__ = ("_assets", "_monitor", "_portfolio", "_trades", "adjustments")
+    __slots__ = ("_assets", "_clock", "_monitor", "_portfolio", "_trades", "adjustments")
 
     def __init__(
         self,
@@ -33,9 +33,11 @@ class AccountSync:
         portfolio: Portfolio,
         trades: TradeRepository,
         monitor: RiskMonitor,
+        clock: Clock,
         assets: Iterable[str],
     ) -> None:
         self._portfolio = portfolio
+        self._clock = clock
         self._trades = trades
         self._monitor = monitor
         self._assets = frozenset(assets)
@@ -44,9 +46,10 @@ class AccountSync:
 
     def on_balances(self, report: BalancesReported) -> None:
         if self.apply(report.balances, why="the venue's account update"):
-            self._trades.save_balances(self._portfolio.account.balances, report.ts_event)
+            now = self._clock.now_ns()  # the engine's time: the venue's runs on its own clock
+            self._trades.save_balances(self._portfolio.account.balances, now)
             self._monitor.commit_trades()
-            self._monitor.mark_to_market(report.ts_event)
+            self._monitor.mark_to_market(now)
 
     def apply(self, balances: Mapping[str, Decimal], *, why: str) -> bool:
         """Set each followed asset's balance to the venue's; True when one changed."""

@@ -123,10 +123,12 @@ def _live_reconciliation(
 
 
 def _account_sync(
+    *,
     settings: Settings,
     portfolio: Portfolio,
     trades: TradeRepository,
     risk: RiskMonitor,
+    clock: Clock,
     broker: ConnectedBroker | None,
 ) -> AccountSync | None:
     """The cash follows a networked venue's balances of the assets traded and valued."""
@@ -135,7 +137,7 @@ def _account_sync(
     assets = {settings.engine.valuation_currency}
     for instrument in portfolio.instruments.values():
         assets.update((instrument.base, instrument.quote))
-    return AccountSync(portfolio=portfolio, trades=trades, monitor=risk, assets=assets)
+    return AccountSync(portfolio=portfolio, trades=trades, monitor=risk, clock=clock, assets=assets)
 
 
 def simulated_venue(broker: Broker) -> SimulatedVenue | None:
@@ -272,7 +274,15 @@ class Container(containers.DeclarativeContainer):
         restart_delay=settings.provided.engine.feed_restart_delay_s,
     )
     reconciliation = providers.Singleton(_live_reconciliation, settings, orders, reports, connected_broker)
-    account = providers.Singleton(_account_sync, settings, portfolio, trades, risk, connected_broker)
+    account = providers.Singleton(
+        _account_sync,
+        settings=settings,
+        portfolio=portfolio,
+        trades=trades,
+        risk=risk,
+        clock=clock,
+        broker=connected_broker,
+    )
     engine = providers.Singleton(
         Engine,
         bus=bus,

@@ -18,7 +18,9 @@ Make = Callable[..., Harness]
 
 
 def sync(h: Harness) -> AccountSync:
-    return AccountSync(portfolio=h.portfolio, trades=h.trades, monitor=h.risk, assets={"BTC", "USDT"})
+    return AccountSync(
+        portfolio=h.portfolio, trades=h.trades, monitor=h.risk, clock=h.clock, assets={"BTC", "USDT"}
+    )
 
 
 def test_a_difference_is_applied_saved_and_logged(make: Make, caplog: pytest.LogCaptureFixture) -> None:
