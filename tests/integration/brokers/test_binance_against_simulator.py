@@ -106,6 +106,22 @@ class Harness:
     def about(self, coid: str) -> list[object]:
         return [r for r in self.published if getattr(r, "client_order_id", None) == coid]
 
+    def lifecycle(self, order: Order) -> OrderStatus:
+        """Apply what was published about ``order`` to it, as the engine would: every report
+        must be a legal move of the order's state machine; returns where the order ends."""
+        for report in self.about(order.client_order_id):
+            if isinstance(report, OrderAccepted):
+                order.accept(report.venue_order_id, report.ts_event)
+            elif isinstance(report, OrderFilled):
+                order.fill(report.fill)
+            elif isinstance(report, OrderCanceled):
+                order.cancel(report.ts_event, report.reason)
+            elif isinstance(report, OrderExpired):
+                order.expire(report.ts_event, report.reason)
+            elif isinstance(report, OrderRejected):
+                order.reject(report.reason, report.ts_event)
+        return order.status
+
     def fills(self, coid: str) -> list[Fill]:
         return [r.fill for r in self.of(OrderFilled) if r.fill.client_order_id == coid]
 
@@ -216,6 +232,7 @@ def test_a_market_order_fills_at_once_each_fill_booked_once() -> None:
         assert _kinds(h.about(order.client_order_id))[0] == "OrderAccepted"
         assert len(h.of(OrderAccepted)) == 1
         assert h.of(BalancesReported)
+        assert h.lifecycle(order) is OrderStatus.FILLED
 
     run(scenario)
 
@@ -236,6 +253,7 @@ def test_a_resting_limit_fills_in_parts_as_maker() -> None:
         assert [f.quantity for f in fills] == [Decimal("0.1"), Decimal("0.2")]
         assert all(f.price == price and f.liquidity is LiquiditySide.MAKER for f in fills)
         assert _kinds(h.about(order.client_order_id)) == ["OrderAccepted", "OrderFilled", "OrderFilled"]
+        assert h.lifecycle(order) is OrderStatus.FILLED
 
     run(scenario)
 
@@ -251,6 +269,7 @@ def test_ioc_and_fok_that_cannot_fill_expire(tif: TimeInForce, expected: str) ->
 
         assert _kinds(h.about(order.client_order_id))[-1] == expected
         assert len(h.of(OrderExpired)) == 1
+        assert h.lifecycle(order) is OrderStatus.EXPIRED
 
     run(scenario)
 
@@ -265,6 +284,7 @@ def test_a_stop_loss_triggers_and_fills() -> None:
         h.trade_at(stop, "1")
         await h.until(lambda: sum(f.quantity for f in h.fills(order.client_order_id)) == Decimal("0.1"))
         assert all(f.side is OrderSide.SELL for f in h.fills(order.client_order_id))
+        assert h.lifecycle(order) is OrderStatus.FILLED
 
     run(scenario)
 
@@ -383,6 +403,7 @@ def test_a_lost_answer_is_settled_by_asking_the_venue() -> None:
         assert not h.of(OrderRejected)
         assert h.broker.unknown_outcomes_total == 1
         assert h.broker.health().unknown_outcomes == 0
+        assert h.lifecycle(order) is OrderStatus.ACCEPTED
 
     run(scenario)
 
@@ -396,9 +417,9 @@ def test_a_5xx_after_placing_is_not_a_failure() -> None:
 
         assert not h.of(OrderRejected)
         assert h.broker.unknown_outcomes_total == 1
-        assert len({f.trade_id for f in h.fills(order.client_order_id)}) == len(
-            h.fills(order.client_order_id)
-        )
+        fills = h.fills(order.client_order_id)
+        assert len({f.trade_id for f in fills}) == len(fills)
+        assert h.lifecycle(order) is OrderStatus.FILLED
 
     run(scenario)
 
@@ -419,6 +440,7 @@ def test_a_duplicated_report_is_booked_once() -> None:
 
         assert len(h.fills(order.client_order_id)) == 1
         assert h.broker._tracker.stats.duplicate_events >= 1
+        assert h.lifecycle(order) is OrderStatus.FILLED
 
     run(scenario)
 
@@ -438,6 +460,7 @@ def test_delayed_reports_are_booked_once_when_they_come() -> None:
 
         assert [f.quantity for f in h.fills(order.client_order_id)] == [Decimal("0.05")]
         assert len(h.of(OrderAccepted)) == 1
+        assert h.lifecycle(order) is OrderStatus.PARTIALLY_FILLED
 
     run(scenario)
 
@@ -459,6 +482,8 @@ def test_a_dropped_stream_reconnects_and_recovers_the_missed_fill() -> None:
         assert [f.quantity for f in h.fills(order.client_order_id)] == [Decimal("0.1"), Decimal("0.1")]
         h.trade_at(price, "0.1")  # and the new subscription carries the next one
         await h.until(lambda: len(h.fills(order.client_order_id)) == 3)
+        await asyncio.sleep(0.1)
+        assert h.lifecycle(order) is OrderStatus.FILLED
 
     run(scenario)
 
