@@ -13,13 +13,19 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
+from adapters.brokers.binance.broker import BinanceBroker
+from adapters.brokers.binance.config import BinanceBrokerConfig
+from adapters.brokers.binance.credentials import ApiCredentials
+from adapters.brokers.binance.errors import BinanceBrokerError
+from adapters.brokers.binance.instruments import BinanceInstrumentProvider
+from adapters.brokers.binance.signing import signer_for
 from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, VenueLogError
 from application.ports import Clock, ConnectedBroker, ReconcilableBroker
 from domain.identifiers import InstrumentId
 from domain.instrument import Instrument, InstrumentRegistry
 from entrypoints.config import ConfigError, Settings
+from entrypoints.credentials import CredentialsError, resolve_credentials
 
 log = logging.getLogger("tradeplane.broker")
 
@@ -45,9 +51,7 @@ def reconcile_interval_s(settings: Settings) -> float:
     return float(value)
 
 
-def _binance_config(settings: Settings) -> Any:
-    from adapters.brokers.binance.config import BinanceBrokerConfig
-
+def _binance_config(settings: Settings) -> BinanceBrokerConfig:
     options = {k: v for k, v in settings.broker.options.items() if k not in _ENGINE_OPTIONS}
     try:
         config = BinanceBrokerConfig.from_mapping(options)
@@ -69,9 +73,6 @@ def build_instruments(settings: Settings) -> InstrumentRegistry:
     """The instruments traded: as typed (paper), or as the venue defines them (binance)."""
     if _check_kind(settings) == "paper":
         return InstrumentRegistry(settings.instruments)
-    from adapters.brokers.binance.errors import BinanceBrokerError
-    from adapters.brokers.binance.instruments import BinanceInstrumentProvider
-
     ids = [InstrumentId(i) for i in settings.instrument_ids]
     try:
         venue = list(BinanceInstrumentProvider(_binance_config(settings), None).instruments(ids))
@@ -120,12 +121,6 @@ def build_broker(
 def _binance(
     settings: Settings, publish: Callable[[object], None], instruments: InstrumentRegistry, clock: Clock
 ) -> ReconcilableBroker:
-    from adapters.brokers.binance.broker import BinanceBroker
-    from adapters.brokers.binance.credentials import ApiCredentials
-    from adapters.brokers.binance.errors import BinanceBrokerError
-
-    from adapters.brokers.binance.signing import signer_for
-    from entrypoints.credentials import CredentialsError, resolve_credentials
 
     config = _binance_config(settings)
     try:
@@ -144,7 +139,7 @@ def _binance(
         broker.start_session()
     except BinanceBrokerError as error:
         raise ConfigError(f"[broker] binance: {error}") from None
-    return broker  # type: ignore[no-any-return]
+    return broker
 
 
 def starting_balances(settings: Settings, broker: ReconcilableBroker) -> Mapping[str, Decimal]:

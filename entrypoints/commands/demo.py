@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from decimal import Decimal
 from pathlib import Path
 
-from adapters.exchanges.simulator import ExchangeSimulator, MarketParams, RandomWalkMarket
+from entrypoints import brokers
+from entrypoints.commands.demo_venue import start_demo_venue
 from entrypoints.config import ConfigError, Settings, parse_settings
 from entrypoints.container import bootstrap
 from entrypoints.foreground import run_engine
@@ -21,28 +22,41 @@ from entrypoints.logs import configure_logging
 log = logging.getLogger("tradeplane.demo")
 
 
-def demo_settings(ws_url: str, rest_url: str, *, data_dir: str | None = None) -> Settings:
+def demo_settings(
+    ws_url: str, rest_url: str, *, data_dir: str | None = None, trading: tuple[str, str] | None = None
+) -> Settings:
     """A small, lively setup: BTCUSDT from the local simulator, fast SMAs, tight risk.
 
     With ``data_dir`` the demo keeps its state there (SQLite files: orders, fills, positions,
-    signals, market data, and the paper venue's log); without, it keeps nothing."""
+    signals, market data, and the paper venue's log); without, it keeps nothing. With
+    ``trading`` (the simulated venue's REST and WebSocket API URLs) it trades through the Binance
+    adapter instead of the paper broker; its instruments and balances then come from that venue."""
     storage = {"kind": "memory"} if data_dir is None else {"kind": "sql", "data_dir": data_dir}
+    broker: dict[str, object] = {"kind": "paper", "maker_fee_bps": "2", "taker_fee_bps": "5"}
+    instrument: dict[str, str] = {
+        "id": "BTCUSDT.BINANCE",
+        "base": "BTC",
+        "quote": "USDT",
+        "price_tick": "0.01",
+        "lot_size": "0.001",
+        "min_quantity": "0.001",
+        "min_notional": "5",
+    }
+    if trading is not None:  # the venue says what the instrument's rules are
+        instrument = {"id": "BTCUSDT.BINANCE"}
+        broker = {
+            "kind": "binance",
+            "environment": "testnet",
+            "rest_url": trading[0],
+            "ws_api_url": trading[1],
+            "reconcile_interval_s": 10,
+        }
     return parse_settings(
         {
             "storage": storage,
             "engine": {"name": "tradeplane-demo", "order_id_prefix": "DEMO", "status_interval_s": 3.0},
             "account": {"balances": {"USDT": "100000"}},
-            "instruments": [
-                {
-                    "id": "BTCUSDT.BINANCE",
-                    "base": "BTC",
-                    "quote": "USDT",
-                    "price_tick": "0.01",
-                    "lot_size": "0.001",
-                    "min_quantity": "0.001",
-                    "min_notional": "5",
-                }
-            ],
+            "instruments": [instrument],
             "feeds": {
                 "binance": {
                     "instrument_ids": ["BTCUSDT.BINANCE"],
@@ -54,7 +68,7 @@ def demo_settings(ws_url: str, rest_url: str, *, data_dir: str | None = None) ->
                     "stale_after": 5.0,
                 }
             },
-            "broker": {"kind": "paper", "maker_fee_bps": "2", "taker_fee_bps": "5"},
+            "broker": broker,
             "strategies": [
                 {
                     "id": "sma-demo",
@@ -90,20 +104,27 @@ async def run_demo(
     rate: float,
     args: argparse.Namespace | None = None,
 ) -> int:
-    # Price levels one dollar apart: the walk then moves like BTC does (tens of dollars a
-    # minute), so positions show real P&L rather than fees alone.
-    market = RandomWalkMarket(("BTCUSDT",), seed, MarketParams(tick_size=Decimal("1")))
-    simulator = ExchangeSimulator(market, seed=seed, rate=rate)
-    await simulator.start()
+    binance = args is not None and args.broker == "binance"
+    venue = await start_demo_venue(seed=seed, rate=rate, trading=binance)
+    simulator = venue.simulator
     print(f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)", flush=True)
     data_dir = None if args is None or args.memory else str(args.data_dir)
     reset = args is not None and args.reset_state
-    settings = demo_settings(simulator.ws_url, simulator.rest_url, data_dir=data_dir)
+    trading = None
+    if venue.trading is not None:
+        trading = (venue.trading.rest_url, venue.trading.ws_api_url)
+        print(f"simulated Binance trading venue on {trading[0]} and {trading[1]}", flush=True)
+        # The venue is new each run, so is the account: what a last run kept would not match it.
+        reset = True
+        # A throwaway key for this run's simulated venue, given the way containers give theirs.
+        os.environ["TRADEPLANE_BINANCE_API_KEY"] = venue.api_key
+        os.environ["TRADEPLANE_BINANCE_API_SECRET"] = venue.api_secret
+    settings = demo_settings(simulator.ws_url, simulator.rest_url, data_dir=data_dir, trading=trading)
     server = None
     try:
         app = bootstrap(settings, reset_state=reset)
     except ConfigError as error:
-        await simulator.stop()
+        await venue.stop()
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2
     kept = (
@@ -112,6 +133,7 @@ async def run_demo(
         else f"state kept in {data_dir}/ (--reset-state starts afresh)"
     )
     print(f"storage: {kept}", flush=True)
+    print(brokers.describe(settings, app.broker), flush=True)
     try:
         grpc = launch.grpc_settings(settings, args) if args is not None else None
         if grpc is not None:
@@ -119,12 +141,14 @@ async def run_demo(
             server = await launch.start_control_plane(app, settings, grpc, mode="demo", admin_token=token)
             print("\n".join(launch.usage_lines(server, token)), flush=True)
     except ConfigError as error:
-        await simulator.stop()
+        app.close()
+        await venue.stop()
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2
     tune_gc()
     how_long = f"for {duration:g}s" if duration else "until Ctrl-C"
-    print(f"engine running {how_long}: SMA crossover on BTCUSDT, paper broker", flush=True)
+    how = "the Binance adapter against the simulated venue" if binance else "paper broker"
+    print(f"engine running {how_long}: SMA crossover on BTCUSDT, {how}", flush=True)
     try:
         final = await run_engine(
             app.engine, duration=duration, status_interval=status_interval, cancel_open_orders=True
@@ -133,7 +157,7 @@ async def run_demo(
         if server is not None:
             await server.stop()
         app.close()
-        await simulator.stop()
+        await venue.stop()
     return 0 if final.handler_errors == 0 else 1
 
 
@@ -162,6 +186,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="where the demo keeps its state (default data/demo)",
     )
     parser.add_argument("--memory", action="store_true", help="keep nothing: in-memory stores")
+    parser.add_argument(
+        "--broker",
+        choices=("paper", "binance"),
+        default="paper",
+        help="paper (default), or binance: the real Binance adapter against a simulated venue over loopback",
+    )
     parser.add_argument(
         "--reset-state",
         action="store_true",
