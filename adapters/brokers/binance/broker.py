@@ -478,6 +478,7 @@ class BinanceBroker:
         return VenueSnapshot(self, answers, open_orders)
 
     def health(self) -> BrokerHealth:
+        """How the connection stands; the account is named by uid and key hint only."""
         limiter = self._limiter
         stream = self._stream
         blocked = limiter.blocked_until_ns if limiter.blocked_until_ns > self._clock.now_ns() else 0
