@@ -111,7 +111,7 @@ class BinanceBroker:
         self._rest: AsyncRestClient | None = None
         self._stream: UserStream | None = None
         self._queries = VenueQueries(self._sync, self._symbols, clock)
-        self._tracker = OrderTracker(clock)
+        self._tracker = OrderTracker(clock, stale_hold_ns=int(config.request_timeout_s * 2e9))
         self._rules: dict[str, SymbolRules] = {}
         self._account: AccountInfo | None = None
         self.commission_rates: dict[str, tuple[Decimal, Decimal]] = {}

@@ -13,6 +13,12 @@ order, so ``OrderTracker`` keeps, per order we track, what has been published:
   the close follows them. A FILLED order is closed by its fills.
 
 A stream event seen twice (same execution id ``I``) is dropped before anything else.
+
+Balances (``outboundAccountPosition``) are totals as of their place in the stream. A fill
+booked from a request's answer before the stream brought it makes the stream's balances
+stale until the stream catches up with that fill: they are not reported meanwhile (for at
+most ``stale_hold_ns``, in case the stream never brings it), so the engine's cash never steps
+back to a total that predates a fill it has booked.
 Reports about orders not tracked here (placed outside the engine) are counted, not published:
 the engine has never heard of them, and reconciliation takes them in with their history.
 """
@@ -86,6 +92,7 @@ class TrackerStats:
     duplicate_events: int = 0
     untracked_reports: int = 0
     malformed: int = 0
+    stale_balances: int = 0
 
 
 class OrderTracker:
@@ -95,14 +102,18 @@ class OrderTracker:
     ``clock`` dates a report the venue gave no time for.
     """
 
-    def __init__(self, clock: Clock, *, history: int = HISTORY) -> None:
+    def __init__(self, clock: Clock, *, history: int = HISTORY, stale_hold_ns: int = 10_000_000_000) -> None:
         self._clock = clock
         self._history = history
+        self._stale_hold_ns = stale_hold_ns
+        self._ahead_of_stream: dict[tuple[str, str], int] = {}
+        """Fills booked from an answer that the stream has not brought yet -> until when
+        (our clock) the stream's balances are held back for them."""
         self.orders: dict[ClientOrderId, TrackedOrder] = {}
         self._by_venue_id: dict[tuple[str, str], ClientOrderId] = {}
         self._closed: deque[ClientOrderId] = deque()
         self._executions: OrderedDict[tuple[str, int], None] = OrderedDict()
-        self._balance_events: OrderedDict[tuple[object, object], None] = OrderedDict()
+        self._balance_events: OrderedDict[object, None] = OrderedDict()
         self.needs_trades: set[ClientOrderId] = set()
         """Orders with executed quantity not booked yet: their trades must be asked for."""
         self.last_trade_id: dict[str, int] = {}
@@ -206,18 +217,22 @@ class OrderTracker:
         if status is not OrderStatus.REJECTED and type(order_id) is int:
             self._accept(tracked, str(order_id), ts, out)
         if event.get("x") == "TRADE":
-            self._book(tracked, _fill_of_event(event, tracked), out)
+            self._book(tracked, _fill_of_event(event, tracked), out, from_stream=True)
         if status is not None:
             self._settle(tracked, status, _reason(status, status_name, event), ts, out)
         return out
 
     def on_balances(self, event: Mapping[str, Any]) -> BalancesReported | None:
         """An ``outboundAccountPosition``: each listed asset's total (free + locked)."""
-        key = (event.get("E"), event.get("u"))
+        key = _frozen(event)
         if key in self._balance_events:
             self.stats.duplicate_events += 1
             return None
         self._remember(self._balance_events, key)
+        if self._stream_is_behind():
+            self.stats.stale_balances += 1
+            log.debug("account update held back: the stream has not caught up with fills booked")
+            return None
         balances: dict[str, Decimal] = {}
         for entry in event.get("B") or ():
             if not isinstance(entry, dict) or not isinstance(entry.get("a"), str):
@@ -249,7 +264,7 @@ class OrderTracker:
         if status is not OrderStatus.REJECTED:
             self._accept(tracked, state.order_id, ts, out)
         for fill in fills:
-            self._book(tracked, fill, out)
+            self._book(tracked, fill, out, ahead=True)
         self._settle(tracked, status, _reason(status, state.status, {}), ts, out)
         return out
 
@@ -303,11 +318,25 @@ class OrderTracker:
                 )
             )
 
-    def _book(self, tracked: TrackedOrder, fill: Fill, out: list[object]) -> None:
+    def _book(
+        self,
+        tracked: TrackedOrder,
+        fill: Fill,
+        out: list[object],
+        *,
+        from_stream: bool = False,
+        ahead: bool = False,
+    ) -> None:
         """Publish ``fill`` unless its trade id was booked already; a fill that completes the
-        order closes it, one that completes the venue's count releases a held close."""
+        order closes it, one that completes the venue's count releases a held close. ``ahead``:
+        it comes in an answer that may beat the stream (which will bring it too)."""
+        key = (tracked.symbol, str(fill.trade_id))
+        if from_stream:
+            self._ahead_of_stream.pop(key, None)
         if fill.trade_id in tracked.trade_ids:
             return
+        if ahead:
+            self._ahead_of_stream[key] = self._clock.now_ns() + self._stale_hold_ns
         if not tracked.accepted and not tracked.final and fill.venue_order_id is not None:
             self._accept(tracked, fill.venue_order_id, fill.ts_event, out)
         tracked.trade_ids.add(fill.trade_id)
@@ -370,10 +399,28 @@ class OrderTracker:
         if number >= 0 and number > self.last_trade_id.get(symbol, -1):
             self.last_trade_id[symbol] = number
 
+    def _stream_is_behind(self) -> bool:
+        """True while a fill booked from an answer has not come on the stream (nor timed out)."""
+        ahead = self._ahead_of_stream
+        if ahead:
+            now = self._clock.now_ns()
+            for key in [key for key, until in ahead.items() if until <= now]:
+                del ahead[key]
+        return bool(ahead)
+
     def _remember(self, seen: OrderedDict[Any, None], key: object) -> None:
         seen[key] = None
         if len(seen) > self._history * 10:
             seen.popitem(last=False)
+
+
+def _frozen(event: Mapping[str, Any]) -> object:
+    """A hashable copy of an account update: the same update delivered twice has the same one."""
+    entries = event.get("B") or ()
+    balances = tuple(
+        (entry.get("a"), entry.get("f"), entry.get("l")) for entry in entries if isinstance(entry, dict)
+    )
+    return event.get("E"), event.get("u"), balances
 
 
 def _numeric(value: object) -> int:

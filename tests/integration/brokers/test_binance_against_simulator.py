@@ -237,6 +237,38 @@ def test_a_market_order_fills_at_once_each_fill_booked_once() -> None:
     run(scenario)
 
 
+def test_the_account_updates_agree_with_the_fills_booked_before_them() -> None:
+    """Cash never steps back: each balance reported matches the fills published before it."""
+
+    async def scenario(h: Harness) -> None:
+        resting = h.best_bid - Decimal("1")
+        orders = [
+            h.submit(OrderType.MARKET, "0.1"),
+            h.submit(OrderType.MARKET, "0.2", side=OrderSide.SELL),
+            h.submit(OrderType.LIMIT, "0.3", price=resting),
+        ]
+        await h.until(lambda: len(h.fills(orders[0].client_order_id)) > 0 and len(h.of(OrderAccepted)) == 3)
+        h.trade_at(resting, "0.3")
+        await h.until(lambda: sum(f.quantity for f in h.fills(orders[2].client_order_id)) == Decimal("0.3"))
+        await asyncio.sleep(0.3)
+
+        ledger = {"USDT": Decimal("100000"), "BTC": Decimal("2")}
+        for report in h.published:
+            if isinstance(report, OrderFilled):
+                fill = report.fill
+                sign = 1 if fill.side is OrderSide.BUY else -1
+                ledger["BTC"] += sign * fill.quantity
+                ledger["USDT"] -= sign * fill.quantity * fill.price
+                ledger[fill.fee_asset] -= fill.fee
+            elif isinstance(report, BalancesReported):
+                for asset, total in report.balances.items():
+                    assert total == ledger[asset], (asset, total, ledger[asset], h.published)
+        venue = h.venue.balances()
+        assert {asset: free + locked for asset, (free, locked) in venue.items() if asset in ledger} == ledger
+
+    run(scenario)
+
+
 def test_a_resting_limit_fills_in_parts_as_maker() -> None:
     async def scenario(h: Harness) -> None:
         price = h.best_bid - Decimal("1.00")

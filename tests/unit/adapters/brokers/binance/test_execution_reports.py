@@ -312,3 +312,58 @@ def test_any_interleaving_books_each_fill_once_and_closes_once_after_them(
         assert published[-1] is closes[0]
     assert tracker.get(COID).final  # type: ignore[union-attr]
     assert tracker.needs_trades == set()
+
+
+def _position(u: int, btc: str) -> dict[str, Any]:
+    return {"e": "outboundAccountPosition", "E": T0_MS, "u": u, "B": [{"a": "BTC", "f": btc, "l": "0"}]}
+
+
+def test_two_account_updates_in_the_same_millisecond_are_both_reported() -> None:
+    tracker = _tracker()
+
+    first = tracker.on_balances(_position(T0_MS, "1.5"))
+    second = tracker.on_balances(_position(T0_MS, "1.6"))
+
+    assert first is not None
+    assert second is not None
+    assert second.balances == {"BTC": Decimal("1.6")}
+
+
+def test_account_updates_wait_for_the_stream_to_bring_a_fill_an_answer_booked() -> None:
+    clock = ManualClock(T0_MS * 1_000_000)
+    tracker = OrderTracker(clock, stale_hold_ns=5_000_000_000)
+    order = make_order(quantity="1", price="100")
+    tracker.track(order)
+    answer = order_answer(
+        status="FILLED",
+        executedQty="1",
+        fills=[{"price": "100", "qty": "1", "commission": "0.001", "commissionAsset": "BNB", "tradeId": 1}],
+    )
+    state = parse_order(answer)
+    tracker.on_order(state, fills_of_response(answer, state, BTCUSDT, 0))
+
+    before_the_fill = tracker.on_balances(_position(T0_MS, "1.0"))  # the stream has not caught up
+    tracker.on_execution_report(trade_report(1, "1", "1", status="FILLED"))
+    after_the_fill = tracker.on_balances(_position(T0_MS + 1, "2.0"))
+
+    assert before_the_fill is None
+    assert tracker.stats.stale_balances == 1
+    assert after_the_fill is not None
+    assert after_the_fill.balances == {"BTC": Decimal("2.0")}
+
+
+def test_account_updates_are_held_back_only_for_a_while() -> None:
+    clock = ManualClock(T0_MS * 1_000_000)
+    tracker = OrderTracker(clock, stale_hold_ns=5_000_000_000)
+    tracker.track(make_order(quantity="1", price="100"))
+    answer = order_answer(
+        status="FILLED",
+        executedQty="1",
+        fills=[{"price": "100", "qty": "1", "commission": "0", "commissionAsset": "USDT", "tradeId": 1}],
+    )
+    state = parse_order(answer)
+    tracker.on_order(state, fills_of_response(answer, state, BTCUSDT, 0))
+
+    assert tracker.on_balances(_position(T0_MS, "1.0")) is None
+    clock.advance(5_000_000_000)  # the stream never brought it (a drop): stop waiting for it
+    assert tracker.on_balances(_position(T0_MS + 1, "2.0")) is not None
