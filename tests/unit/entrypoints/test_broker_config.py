@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from entrypoints.brokers import build_instruments
+from application.ports import BrokerHealth
+from entrypoints.brokers import build_instruments, describe, live_banner
 from entrypoints.config import ConfigError, parse_settings
 
 BASE = {
@@ -82,3 +83,53 @@ def test_an_unknown_broker_kind_is_named() -> None:
     )
     with pytest.raises(ConfigError, match="broker kind 'ftx' is unknown; known: paper, binance"):
         build_instruments(settings)
+
+
+def test_live_trading_must_be_asked_for_in_so_many_words() -> None:
+    live = parse_settings({**BASE, "broker": {"kind": "binance", "environment": "live"}}, source="<test>")
+    with pytest.raises(ConfigError, match="live_trading = true"):
+        build_instruments(live)  # refused before anything is asked of the venue
+    sloppy = {"kind": "binance", "environment": "live", "live_trading": "yes"}
+    with pytest.raises(ConfigError, match="live_trading must be true or false"):
+        build_instruments(parse_settings({**BASE, "broker": sloppy}, source="<test>"))
+
+
+def test_an_unknown_environment_is_named() -> None:
+    settings = parse_settings({**BASE, "broker": {"kind": "binance", "environment": "prod"}}, source="<test>")
+    with pytest.raises(ConfigError, match="environment"):
+        build_instruments(settings)
+
+
+class _Live:
+    name = "binance"
+    supports_stop_orders = True
+
+    def __init__(self, environment: str) -> None:
+        self.environment = environment
+
+    def health(self) -> BrokerHealth:
+        return BrokerHealth(
+            name="binance", environment=self.environment, account="uid 9 (SPOT)", connected=True
+        )
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    def busy(self, client_order_id: str) -> bool:
+        return False
+
+    async def venue_view(self, client_order_ids: object) -> object:
+        return self
+
+
+def test_a_banner_names_the_account_when_real_funds_are_at_stake() -> None:
+    settings = parse_settings(BASE, source="<test>")
+    banner = live_banner(settings, _Live("live"))  # type: ignore[arg-type]
+    assert banner is not None
+    assert "LIVE TRADING" in banner
+    assert "uid 9 (SPOT)" in banner
+    assert live_banner(settings, _Live("testnet")) is None  # type: ignore[arg-type]
+    assert (
+        describe(settings, _Live("testnet")) == "broker: binance, environment testnet, account uid 9 (SPOT)"
+    )  # type: ignore[arg-type]
