@@ -56,3 +56,19 @@ def test_ctrl_c_ends_the_demo_cleanly_with_a_summary(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "summary:" in out
     assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_the_binance_demo_trades_through_the_real_adapter_offline(tmp_path: Path) -> None:
+    process = _demo(tmp_path / "data", "--broker", "binance", "--duration", "10", "--log-level", "INFO")
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 0, err
+    assert "simulated Binance trading venue on http://127.0.0.1:" in out
+    assert "broker: binance, environment testnet, account uid" in out
+    assert re.search(r"\| binance up", out), out  # the order-update stream, on every status line
+    summary = out.split("summary:")[1]
+    fills = int(re.search(r"fills\s+(\d+)", summary).group(1))  # type: ignore[union-attr]
+    assert fills > 0, out
+    assert "Traceback" not in err
+    assert " ERROR " not in err, err
+    assert "venue refused" not in err, err
