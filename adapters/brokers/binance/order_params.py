@@ -305,4 +305,5 @@ def venue_order(
         fills=fills,
         reason=reason or (f"{state.status.lower()} at the venue" if status.is_terminal else ""),
         ts_last=state.ts_ns or fallback_ns,
+        post_only=state.venue_type == "LIMIT_MAKER",
     )

@@ -168,6 +168,13 @@ def test_a_venue_order_for_reconciliation() -> None:
     assert view.filled_quantity == Decimal("0.25")
     assert view.fills == (fill,)
     assert view.reason == "canceled at the venue"
+    assert view.post_only  # a LIMIT_MAKER taken in stays post-only
+
+
+def test_a_plain_limit_venue_order_is_not_post_only() -> None:
+    state = parse_order(order_answer(type="LIMIT"))
+
+    assert not venue_order(state, (), instrument_id=BTCUSDT, fallback_ns=0).post_only
 
 
 def test_a_market_venue_order_has_no_price() -> None:
