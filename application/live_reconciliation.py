@@ -52,7 +52,7 @@ class LiveReconciliation:
         broker, orders = self._broker, self._orders
         asked = [coid for coid in orders.open_orders if not orders.is_held(coid) and not broker.busy(coid)]
         view = await broker.venue_view(asked)
-        report = reconcile(orders, self._reports, view, only=frozenset(asked), skip=broker.busy)
+        report = reconcile(orders, self._reports, view, only=frozenset(asked), skip=broker.busy, quiet=True)
         self.runs += 1
         self.differences += len(report.actions)
         return report

@@ -77,14 +77,16 @@ def reconcile(
     *,
     only: Collection[ClientOrderId] | None = None,
     skip: Callable[[ClientOrderId], bool] | None = None,
+    quiet: bool = False,
 ) -> ReconciliationReport:
     """Bring ``orders`` (already recovered from their store) in line with ``broker``; the
     venue's answers are applied as the broker reports they stand for, by ``reports``.
 
     While the engine runs, the broker's answers were fetched a moment ago: ``only`` limits the
     check to the orders that were asked about (an order placed since is not in the answers,
-    which must not read as "unknown to the venue"), and ``skip`` leaves out an order whose
-    request is still travelling (its venue state is about to change)."""
+    which must not read as "unknown to the venue"), ``skip`` leaves out an order whose
+    request is still travelling (its venue state is about to change), and ``quiet`` logs the
+    summary only when something was done (every difference is logged regardless)."""
     report = ReconciliationReport()
     for order in list(orders.open_orders.values()):
         coid = order.client_order_id
@@ -103,7 +105,8 @@ def reconcile(
     for venue in broker.query_open_orders():
         if orders.find(venue.client_order_id) is None and (skip is None or not skip(venue.client_order_id)):
             _take_external(orders, reports, venue, report)
-    log.info(report.summary())
+    if report.actions or not quiet:
+        log.info(report.summary())
     return report
 
 
