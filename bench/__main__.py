@@ -17,6 +17,7 @@ SUITES = [
     "bench.domain_micro",
     "bench.risk_check",
     "bench.engine_e2e",
+    "bench.broker_roundtrip",
     "bench.ws_ingest",
     "bench.grpc_api",
     "bench.persistence",
