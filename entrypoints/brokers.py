@@ -138,6 +138,7 @@ def _binance(
     try:
         broker.start_session()
     except BinanceBrokerError as error:
+        broker.close()
         raise ConfigError(f"[broker] binance: {error}") from None
     return broker
 
@@ -165,6 +166,11 @@ def live_banner(settings: Settings, broker: ReconcilableBroker) -> str | None:
     line = f"LIVE TRADING with real funds on {broker.health().name}: account {broker.health().account}"
     bar = "!" * (len(line) + 4)
     return f"{bar}\n! {line} !\n{bar}"
+
+
+def broker_closer(broker: ReconcilableBroker) -> Callable[[], None] | None:
+    """What releases a networked broker's connections once the engine is closed, if it holds any."""
+    return broker.close if isinstance(broker, BinanceBroker) else None
 
 
 def connected(broker: ReconcilableBroker) -> ConnectedBroker | None:

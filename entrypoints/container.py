@@ -57,6 +57,7 @@ from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
 from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
 from entrypoints.brokers import (
+    broker_closer,
     build_broker,
     build_instruments,
     connected,
@@ -373,6 +374,9 @@ def bootstrap(
     app.engine.on_close(opened.close)
     if venue_log is not None:
         app.engine.on_close(venue_log.close)
+    release = broker_closer(app.broker)
+    if release is not None:  # a networked broker's blocking client, kept for reconciliation at start
+        app.engine.on_close(release)
     try:
         _finish(app, settings, reset_state=reset_state)
     except BaseException:

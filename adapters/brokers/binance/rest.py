@@ -2,6 +2,11 @@
 loop runs, one asynchronous client inside it, sharing the signing, the venue clock and the
 rate limits (``RestCore``).
 
+The blocking client is httpx's. The asynchronous one, on the order path, is aiohttp's: it
+spends about a seventh of httpx's CPU time per request (about 0.15 ms against 0.9 ms here,
+measured on loopback), and each order costs one request. Tests that need a scripted
+misbehaviour hand it an httpx transport instead (``transport=``).
+
 A signed request carries ``recvWindow`` and ``timestamp`` (the venue's time as last measured),
 then ``signature``: HMAC (or Ed25519) over the query string followed by the body, per
 ``signing.rest_payload``. GET sends its parameters in the query, POST and DELETE in a form
@@ -25,8 +30,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import httpx
 import orjson
+from yarl import URL
 
 from adapters.brokers.binance.config import BinanceBrokerConfig
 from adapters.brokers.binance.credentials import ApiCredentials
@@ -151,9 +158,11 @@ class RestCore:
         until = self.clock.local.now_ns() + int(wait_s * 1e9)
         return RateLimitBlocked(what, until, detail)
 
-    def interpret(self, prepared: Prepared, status: int, headers: httpx.Headers, content: bytes) -> Any:
+    def interpret(
+        self, prepared: Prepared, status: int, headers: Sequence[tuple[str, str]], content: bytes
+    ) -> Any:
         """The parsed body of a 2xx answer; raises VenueError or TransportError otherwise."""
-        self.limiter.observe(headers.multi_items(), self.clock.now_ms())
+        self.limiter.observe(headers, self.clock.now_ms())
         try:
             body = orjson.loads(content) if content else None
         except orjson.JSONDecodeError:
@@ -200,8 +209,8 @@ class RestCore:
         return credentials.redact(text) if credentials is not None else text
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("Retry-After")
+def _retry_after(headers: Sequence[tuple[str, str]]) -> float | None:
+    value = next((v for name, v in headers if name.lower() == "retry-after"), None)
     if value is None:
         return None
     try:
@@ -270,13 +279,16 @@ class SyncRestClient:
             )
         except httpx.HTTPError as exc:
             raise self.core.transport_error(prepared, exc) from None
-        return self.core.interpret(prepared, response.status_code, response.headers, response.content)
+        return self.core.interpret(
+            prepared, response.status_code, response.headers.multi_items(), response.content
+        )
 
 
 class AsyncRestClient:
-    """Requests from inside the event loop (``httpx.AsyncClient``); ``in_flight`` counts them."""
+    """Requests from inside the event loop (aiohttp, or an httpx transport a test gives);
+    ``in_flight`` counts them."""
 
-    __slots__ = ("_client", "core", "in_flight")
+    __slots__ = ("_client", "_config", "_session", "core", "in_flight")
 
     def __init__(
         self,
@@ -287,7 +299,13 @@ class AsyncRestClient:
     ) -> None:
         self.core = core
         self.in_flight = 0
-        self._client = httpx.AsyncClient(transport=transport, **_client_options(config))
+        self._config = config
+        self._session: aiohttp.ClientSession | None = None  # made in the loop, at the first request
+        self._client = (
+            httpx.AsyncClient(transport=transport, **_client_options(config))
+            if transport is not None
+            else None
+        )
 
     async def request(
         self,
@@ -328,19 +346,57 @@ class AsyncRestClient:
         return self.core.clock.record(sent, _server_time(body), received)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _send(self, prepared: Prepared) -> Any:
         self.in_flight += 1
         try:
-            response = await self._client.request(
+            if self._client is not None:
+                return await self._send_httpx(self._client, prepared)
+            return await self._send_aiohttp(prepared)
+        finally:
+            self.in_flight -= 1
+
+    async def _send_httpx(self, client: httpx.AsyncClient, prepared: Prepared) -> Any:
+        try:
+            response = await client.request(
                 prepared.method, prepared.target, content=prepared.body or None, headers=prepared.headers
             )
         except httpx.HTTPError as exc:
             raise self.core.transport_error(prepared, exc) from None
-        finally:
-            self.in_flight -= 1
-        return self.core.interpret(prepared, response.status_code, response.headers, response.content)
+        return self.core.interpret(
+            prepared, response.status_code, response.headers.multi_items(), response.content
+        )
+
+    async def _send_aiohttp(self, prepared: Prepared) -> Any:
+        session = self._session
+        if session is None or session.closed:
+            config = self._config
+            session = self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=config.request_timeout_s),
+                trust_env=config.use_system_proxy,
+                headers={"User-Agent": _USER_AGENT},
+                auto_decompress=True,
+            )
+        # encoded=True: the query goes out byte for byte as it was signed, never re-quoted.
+        url = URL(self._config.rest_url + prepared.target, encoded=True)
+        try:
+            async with session.request(
+                prepared.method,
+                url,
+                data=prepared.body.encode() if prepared.body else None,
+                headers=prepared.headers,
+            ) as response:
+                content = await response.read()
+                headers = list(response.headers.items())
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self.core.transport_error(prepared, exc) from None
+        return self.core.interpret(prepared, status, headers, content)
 
 
 def _server_time(body: Any) -> int:
