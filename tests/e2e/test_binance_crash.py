@@ -21,7 +21,8 @@ REST (``allOrders`` and ``myTrades``, signed as the broker signs):
 - every trade of the venue is stored once, as a fill of the order with that client order id,
   with the venue's quantity, price, fee and fee asset; no stored fill is unknown to the venue;
 - every order the venue has is stored with the venue's status, order id and executed
-  quantity; a stored order the venue never took is REJECTED, with no venue id and no fill.
+  quantity; a stored order the venue never took is REJECTED, with no venue id and no fill;
+- the stored balances of BTC and USDT are the venue's (free + locked).
 
 Every wait is bounded; the simulator and the engines are killed in ``finally``.
 """
@@ -199,25 +200,26 @@ def _engine(run: int, config: Path, tmp_path: Path) -> Child:
 
 @dataclass(frozen=True)
 class VenueAccount:
-    """The account's orders (by client order id) and trades, as the venue lists them."""
+    """The account's orders (by client order id), trades and balances (free + locked), as the
+    venue lists them."""
 
     orders: dict[str, dict[str, Any]]
     trades: list[dict[str, Any]]
+    balances: dict[str, Decimal]
 
 
 def _read_venue(rest_url: str) -> VenueAccount:
-    """Every order and every trade of the account on BTCUSDT, page by page, over signed REST."""
+    """Every order and trade of the account on BTCUSDT (page by page) and its balances, over
+    signed REST."""
     signer = HmacSigner(API_SECRET)
     with httpx.Client(base_url=rest_url, trust_env=False, timeout=VENUE_TIMEOUT_S) as http:
 
-        def signed_get(path: str, params: list[tuple[str, object]]) -> list[dict[str, Any]]:
+        def signed_get(path: str, params: list[tuple[str, object]]) -> Any:
             query = encode_params([*params, ("recvWindow", 5000), ("timestamp", time.time_ns() // 1_000_000)])
             signature = signer.sign(rest_payload(query))
             response = http.get(f"{path}?{query}&signature={signature}", headers={"X-MBX-APIKEY": API_KEY})
             assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
-            body = response.json()
-            assert isinstance(body, list), body
-            return body
+            return response.json()
 
         orders: list[dict[str, Any]] = []
         while True:
@@ -233,9 +235,11 @@ def _read_venue(rest_url: str) -> VenueAccount:
             trades += page
             if len(page) < PAGE:
                 break
+        account = signed_get("/api/v3/account", [])
     by_coid = {order["clientOrderId"]: order for order in orders}
     assert len(by_coid) == len(orders), "the venue gave one client order id to two orders"
-    return VenueAccount(by_coid, trades)
+    balances = {row["asset"]: Decimal(row["free"]) + Decimal(row["locked"]) for row in account["balances"]}
+    return VenueAccount(by_coid, trades, balances)
 
 
 # -- the test ----------------------------------------------------------------------------------
@@ -312,14 +316,14 @@ def test_kill_9_on_binance_loses_and_doubles_nothing_and_the_store_agrees_with_t
         assert re.search(r"reconciliation: \d+ order\(s\) checked with the broker", text[:started]), (
             engine.output()
         )
-    assert "Traceback" not in sim.stderr(), sim.output()
     assert not seen.streamed_twice, f"fills streamed twice: {seen.streamed_twice}"
 
     trades = store.database.track(SqlTradeRepository(store.database.open()))
     orders = {order.client_order_id: order for order in trades.list_orders()}
     fills = trades.list_fills()
     _check_store(store.database, trades.positions(), orders, fills, seen)
-    _check_venue_agrees(orders, fills, account)
+    _check_venue_agrees(orders, fills, trades.balances(), account)
+    assert "Traceback" not in sim.stderr(), sim.output()  # last: the store was checked all the same
 
 
 def _check_store(
@@ -377,8 +381,11 @@ def _check_store(
     assert not unfilled, f"acknowledged market orders neither filled nor rejected: {unfilled}"
 
 
-def _check_venue_agrees(orders: dict[ClientOrderId, Order], fills: list[Fill], account: VenueAccount) -> None:
-    """The venue is the truth: the store has each of its orders and trades exactly as it does."""
+def _check_venue_agrees(
+    orders: dict[ClientOrderId, Order], fills: list[Fill], cash: dict[str, Decimal], account: VenueAccount
+) -> None:
+    """The venue is the truth: the store has each of its orders and trades, and the balances of
+    the assets traded, exactly as it does."""
     assert account.trades, "the venue made no trade"
     coid_of = {order["orderId"]: coid for coid, order in account.orders.items()}
     stored: Counter[tuple[str, str]] = Counter((fill.client_order_id, fill.trade_id) for fill in fills)
@@ -416,6 +423,9 @@ def _check_venue_agrees(orders: dict[ClientOrderId, Order], fills: list[Fill], a
         assert order.status is VENUE_STATUS[venue["status"]], (order, venue)
         assert order.venue_order_id == str(venue["orderId"]), (order, venue)
         assert order.filled_quantity == Decimal(venue["executedQty"]), (order, venue)
+    # The cash of the assets traded is the venue's, to the last unit.
+    held = {asset: cash.get(asset) for asset in (BASE, QUOTE)}
+    assert held == {asset: account.balances.get(asset) for asset in (BASE, QUOTE)}, (held, account.balances)
     print(
         f"venue agrees: {len(account.orders)} order(s), {len(account.trades)} trade(s);"
         f" never at the venue: {dict(turned_down) or 'none'}"
