@@ -10,8 +10,8 @@ of the minimum quantity (client order ids of its own) and watches StreamOrderEve
 the status checks and the process handling are those of ``test_crash_recovery``. The engine is
 killed ``KILLS`` times at seeded random moments (two of them at the next acknowledgment after
 that moment, so that an order is on its way to the venue), restarted each time, and finally
-stopped with Ctrl-C. Then the store is read with ``adapters.persistence`` and the venue is asked over signed
-REST (``allOrders`` and ``myTrades``, signed as the broker signs):
+stopped with Ctrl-C. Then the store is read with ``adapters.persistence`` and the venue is asked
+over signed REST (``allOrders``, ``myTrades`` and ``account``, signed as the broker signs):
 
 - every acknowledged order is stored as submitted; every fill the stream showed is stored,
   exactly once; every order rebuilds from its journal with its fills; every position is the
