@@ -84,6 +84,9 @@ class RestApi:
             result = await self._run(endpoint, request)
         except VenueError as error:
             return self._error(error, order_counts=order_counts)
+        except ConnectionResetError:  # the client went away mid-request (killed): no one to answer
+            _log.info("client left during %s %s", request.method, request.path)
+            return web.Response(status=400)
         except Exception:  # a bug in the venue must not look like a client error
             _log.exception("venue REST handler failed on %s %s", request.method, request.path)
             return self._error(VenueError(-1000, UNKNOWN_ERROR, status=500), order_counts=False)

@@ -135,3 +135,30 @@ def test_a_malformed_public_trade_never_stops_the_market_from_stepping(
     assert "failed to observe" in caplog.text
     market.print_trade("BTCUSDT", "30000.00", "1")
     assert len(venue.market.step(venue.now_ms())) == 1
+
+
+def test_a_client_that_leaves_mid_body_is_no_error_of_the_venue(caplog: pytest.LogCaptureFixture) -> None:
+    """A killed engine's half-sent order: nothing placed, no traceback, the next client served."""
+
+    async def scenario() -> None:
+        venue = make_venue()
+        async with serving(venue):
+            port = int(venue.rest_url.rsplit(":", 1)[1])
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            head = (
+                "POST /api/v3/order HTTP/1.1\r\nHost: x\r\n"
+                f"X-MBX-APIKEY: {API_KEY}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\n"
+            )
+            writer.write(head.encode() + b"symbol=BTC")
+            await writer.drain()
+            writer.transport.abort()  # gone, mid-body
+            await asyncio.sleep(0.2)
+            assert venue.orders() == []
+            async with RestClient(venue) as client:
+                assert (await client.public("GET", "/api/v3/time")).status_code == 200
+
+    with caplog.at_level("INFO"):
+        run(scenario)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert "Traceback" not in caplog.text
