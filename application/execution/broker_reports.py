@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from application.execution.order_journal import OrderJournal
 from application.execution.risk_monitor import RiskMonitor
@@ -102,6 +102,9 @@ class BrokerReports:
         order = self._order(fill.client_order_id, "a fill")
         if order is None:
             return
+        if fill.strategy_id is None and order.strategy_id is not None:
+            # A real venue knows nothing of strategies: the fill is the order's strategy's.
+            fill = replace(fill, strategy_id=order.strategy_id)
         try:
             order.fill(fill)
         except DuplicateFill:

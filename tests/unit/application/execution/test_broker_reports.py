@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from application.messages import CancelRejected, OrderAccepted, OrderFilled, OrderUpdated, PositionChanged
 from domain.identifiers import ClientOrderId, VenueOrderId
 from domain.orders import OrderType, TimeInForce
-from tests.builders import make_intent
+from tests.builders import make_fill_for, make_intent
 from tests.unit.application.execution.support import Make, S, at, limit
 from tests.unit.application.harness import BTC
 
@@ -152,3 +153,17 @@ def test_reports_for_unknown_orders_are_counted_and_ignored(make: Make) -> None:
 
     assert h.reports.stats.unknown_reports == 2
     assert h.trades.journal() == []
+
+
+def test_a_venues_fill_without_a_strategy_is_booked_as_its_orders_strategys(make: Make) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(quantity="1", price="100"))
+    h.broker.accept(order, h.advance())
+    anonymous = replace(make_fill_for(order, ts_event=h.advance()), strategy_id=None)
+
+    h.bus.publish(OrderFilled(fill=anonymous))
+
+    assert order.strategy_id is not None
+    assert [f.strategy_id for f in h.trades.list_fills()] == [order.strategy_id]
+    assert order.fills[0].strategy_id == order.strategy_id
