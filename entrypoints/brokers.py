@@ -74,8 +74,9 @@ def build_instruments(settings: Settings) -> InstrumentRegistry:
     if _check_kind(settings) == "paper":
         return InstrumentRegistry(settings.instruments)
     ids = [InstrumentId(i) for i in settings.instrument_ids]
+    config = _binance_config(settings)
     try:
-        venue = list(BinanceInstrumentProvider(_binance_config(settings), None).instruments(ids))
+        venue = list(BinanceInstrumentProvider(config, None).instruments(ids))
     except (BinanceBrokerError, ValueError) as error:
         raise ConfigError(f"[broker] binance: the venue's instruments could not be read: {error}") from None
     _compare_typed(settings.instruments, venue)
