@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
+from adapters.config_checks import url, whole_number
 from domain.errors import InvalidParameter
 
 ENDPOINTS: dict[str, tuple[str, str]] = {
@@ -30,21 +31,6 @@ def _seconds(value: object, field: str, *, high: float = 86_400.0) -> float:
     if not 0 < value <= high:
         raise InvalidParameter(field, value, f"must be greater than 0 and at most {high:g}")
     return float(value)
-
-
-def _whole(value: object, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidParameter(field, value, f"must be a whole number between {low} and {high}")
-    return value
-
-
-def _url(value: object, field: str, schemes: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise InvalidParameter(field, value, "must be a URL string")
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
-        raise InvalidParameter(field, value, f"must be a {'/'.join(schemes)} URL without query")
-    return value.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,13 +79,19 @@ class BinanceBrokerConfig:
         if self.environment not in ENDPOINTS:
             raise InvalidParameter("environment", self.environment, f"must be one of {sorted(ENDPOINTS)}")
         rest_default, ws_default = ENDPOINTS[self.environment]
-        rest = _url(self.rest_url or rest_default, "rest_url", ("http", "https"))
+        rest = url(self.rest_url or rest_default, "rest_url", ("http", "https"))
         if urlsplit(rest).path.rstrip("/").endswith("/api"):
             raise InvalidParameter("rest_url", self.rest_url, "must be the base without /api")
         set_(self, "rest_url", rest)
-        set_(self, "ws_api_url", _url(self.ws_api_url or ws_default, "ws_api_url", ("ws", "wss")))
-        set_(self, "recv_window_ms", _whole(self.recv_window_ms, "recv_window_ms", 1, MAX_RECV_WINDOW_MS))
-        set_(self, "no_record_margin_ms", _whole(self.no_record_margin_ms, "no_record_margin_ms", 0, 600_000))
+        set_(self, "ws_api_url", url(self.ws_api_url or ws_default, "ws_api_url", ("ws", "wss")))
+        set_(
+            self, "recv_window_ms", whole_number(self.recv_window_ms, "recv_window_ms", 1, MAX_RECV_WINDOW_MS)
+        )
+        set_(
+            self,
+            "no_record_margin_ms",
+            whole_number(self.no_record_margin_ms, "no_record_margin_ms", 0, 600_000),
+        )
         for name in (
             "request_timeout_s",
             "reconnect_initial_delay",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from urllib.parse import urlsplit
 
+from adapters.config_checks import url, whole_number
 from adapters.exchanges.binance.schemas import (
     MAX_INCOMING_MESSAGES_PER_SECOND,
     MAX_STREAMS_PER_CONNECTION,
@@ -29,21 +29,6 @@ def _seconds(value: object, field: str, *, zero_ok: bool = False, optional: bool
     if value < 0 or (value == 0 and not zero_ok):
         raise InvalidParameter(field, value, "must not be negative" if zero_ok else "must be greater than 0")
     return float(value)
-
-
-def _whole(value: object, field: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidParameter(field, value, f"must be a whole number between {low} and {high}")
-    return value
-
-
-def _url(value: object, field: str, schemes: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise InvalidParameter(field, value, "must be a URL string")
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
-        raise InvalidParameter(field, value, f"must be a {'/'.join(schemes)} URL without query")
-    return value.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,10 +95,10 @@ class BinanceFeedConfig:
         set_(self, "instrument_ids", _instruments(self.instrument_ids))
         if not isinstance(self.name, str) or not self.name:
             raise InvalidParameter("name", self.name, "must be a non-empty string")
-        set_(self, "ws_url", _url(self.ws_url, "ws_url", ("ws", "wss")))
-        set_(self, "rest_url", _url(self.rest_url, "rest_url", ("http", "https")))
+        set_(self, "ws_url", url(self.ws_url, "ws_url", ("ws", "wss")))
+        set_(self, "rest_url", url(self.rest_url, "rest_url", ("http", "https")))
         set_(self, "streams", _streams(self.streams))
-        set_(self, "depth_limit", _whole(self.depth_limit, "depth_limit", 1, MAX_DEPTH_LIMIT))
+        set_(self, "depth_limit", whole_number(self.depth_limit, "depth_limit", 1, MAX_DEPTH_LIMIT))
         for field in ("reconnect_initial_delay", "reconnect_max_delay", "max_connection_age"):
             set_(self, field, _seconds(getattr(self, field), field))
         for field in ("stale_after", "handover_timeout", "open_timeout", "snapshot_timeout"):
@@ -142,7 +127,7 @@ class BinanceFeedConfig:
         set_(
             self,
             "max_streams_per_connection",
-            _whole(
+            whole_number(
                 self.max_streams_per_connection, "max_streams_per_connection", 1, MAX_STREAMS_PER_CONNECTION
             ),
         )
@@ -152,28 +137,28 @@ class BinanceFeedConfig:
                 self.max_streams_per_connection,
                 f"must hold the {len(self.streams)} streams of one instrument",
             )
-        set_(self, "max_url_length", _whole(self.max_url_length, "max_url_length", 64, 65_536))
+        set_(self, "max_url_length", whole_number(self.max_url_length, "max_url_length", 64, 65_536))
         set_(
             self,
             "streams_per_subscribe",
-            _whole(self.streams_per_subscribe, "streams_per_subscribe", 1, MAX_STREAMS_PER_CONNECTION),
+            whole_number(self.streams_per_subscribe, "streams_per_subscribe", 1, MAX_STREAMS_PER_CONNECTION),
         )
         set_(
             self,
             "connection_attempts_per_5min",
-            _whole(self.connection_attempts_per_5min, "connection_attempts_per_5min", 1, 300),
+            whole_number(self.connection_attempts_per_5min, "connection_attempts_per_5min", 1, 300),
         )
         set_(
             self,
             "rest_weight_per_minute",
-            _whole(self.rest_weight_per_minute, "rest_weight_per_minute", 250, 6000),
+            whole_number(self.rest_weight_per_minute, "rest_weight_per_minute", 250, 6000),
         )
         set_(
             self,
             "max_buffered_deltas",
-            _whole(self.max_buffered_deltas, "max_buffered_deltas", 1, 10_000_000),
+            whole_number(self.max_buffered_deltas, "max_buffered_deltas", 1, 10_000_000),
         )
-        set_(self, "max_frame_bytes", _whole(self.max_frame_bytes, "max_frame_bytes", 1024, 2**30))
+        set_(self, "max_frame_bytes", whole_number(self.max_frame_bytes, "max_frame_bytes", 1024, 2**30))
         if not isinstance(self.use_system_proxy, bool):
             raise InvalidParameter("use_system_proxy", self.use_system_proxy, "must be true or false")
 
