@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bench.harness import Result, ns_per_call
-from domain.identifiers import InstrumentId
+from domain.identifiers import ClientOrderId, InstrumentId, TradeId
 from domain.indicators import SMA
 from domain.market_data import BookDelta, BookSnapshot, TradeTick
 from domain.order_book import OrderBook
@@ -53,7 +53,7 @@ def run() -> list[Result]:
                 Fill(
                     instrument_id=BTC,
                     client_order_id=order.client_order_id,
-                    trade_id="t1",
+                    trade_id=TradeId("t1"),
                     side=OrderSide.BUY,
                     quantity=size,
                     price=price,
@@ -64,8 +64,8 @@ def run() -> list[Result]:
     fills = [
         Fill(
             instrument_id=BTC,
-            client_order_id="c",
-            trade_id=str(i),
+            client_order_id=ClientOrderId("c"),
+            trade_id=TradeId(str(i)),
             side=OrderSide.BUY if i % 3 else OrderSide.SELL,
             quantity=size,
             price=price + i % 7,
