@@ -444,9 +444,9 @@ async def _binance_orders(app: App, orders: int, warmup: int) -> Figures:
         raise RuntimeError(f"[broker] kind = binance built a {type(broker).__name__}")
     meter = CpuMeter()
     probes = Probes(app)
-    watch = StreamWatch(broker._on_event, probes.progress)
+    watch = StreamWatch(broker._recovery.on_event, probes.progress)
     # Before connect: the stream takes its handler then. What the adapter publishes is the engine's.
-    broker._on_event = watch  # type: ignore[method-assign]
+    broker._recovery.on_event = watch  # type: ignore[method-assign]
     broker._publish = meter.wrap(ENGINE, broker._publish)
     broker.submit = meter.wrap(ADAPTER, broker.submit)  # type: ignore[method-assign]
     meter_adapter_tasks(asyncio.get_running_loop(), meter, probes.progress.set)

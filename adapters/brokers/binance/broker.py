@@ -8,6 +8,11 @@ In the loop, ``connect`` opens the order-update stream; ``submit`` and ``cancel`
 once and their requests run as tasks; every outcome is published later, from the loop, as the
 broker reports of ``application.messages`` (``OrderTracker`` makes sure each is published once).
 
+This module is the ports' surface: it builds the parts and wires them, runs the tasks and
+publishes. The order requests and how their outcomes are settled are ``order_requests``; the
+order-update stream's events and the catching up after each (re)subscription are
+``stream_recovery``; what the venue is asked is ``venue_queries``.
+
 The rules that matter:
 
 * An unknown outcome is never a failure. A timeout, a dropped connection, a 5xx or
@@ -29,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -41,21 +45,21 @@ from adapters.brokers.binance.credentials import ApiCredentials
 from adapters.brokers.binance.errors import (
     BinanceBrokerError,
     MalformedPayload,
-    Outcome,
     RateLimitBlocked,
     TransportError,
     VenueError,
 )
 from adapters.brokers.binance.execution_reports import OrderTracker
-from adapters.brokers.binance.instruments import SymbolRules, check_order
-from adapters.brokers.binance.order_params import VENUE, fills_of_response, new_order_params, parse_order
+from adapters.brokers.binance.instruments import SymbolRules
+from adapters.brokers.binance.order_params import VENUE
+from adapters.brokers.binance.order_requests import NO_RECORD, OrderRequests, precheck
 from adapters.brokers.binance.rate_limits import RateLimiter
-from adapters.brokers.binance.rest import AsyncRestClient, Params, RestCore, SyncRestClient, clock_time
+from adapters.brokers.binance.rest import AsyncRestClient, RestCore, SyncRestClient
 from adapters.brokers.binance.session import AccountInfo, open_session, read_balances
+from adapters.brokers.binance.stream_recovery import StreamRecovery
 from adapters.brokers.binance.user_stream import UserStream
 from adapters.brokers.binance.venue_clock import VenueClock
-from adapters.brokers.binance.venue_queries import TRADES_PAGE, VenueQueries, VenueSnapshot
-from adapters.pacing import Backoff
+from adapters.brokers.binance.venue_queries import VenueQueries, VenueSnapshot
 from application.messages import VenueOrder
 from application.ports import BrokerHealth, Clock, ReconcilableBroker
 from domain.identifiers import ClientOrderId, InstrumentId
@@ -64,7 +68,7 @@ from domain.orders import Order
 
 log = logging.getLogger("tradeplane.broker.binance")
 
-NO_RECORD = "the venue has no record of it: the request can no longer be executed"
+__all__ = ["NO_RECORD", "BinanceBroker"]  # NO_RECORD: the reason of a rejection for "no such order"
 
 
 class BinanceBroker:
@@ -118,15 +122,32 @@ class BinanceBroker:
         """Per symbol, the account's (maker, taker) commission rates."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._owed: set[asyncio.Task[Any]] = set()
-        self._busy: Counter[ClientOrderId] = Counter()
-        self._placing: dict[ClientOrderId, asyncio.Event] = {}
-        self._unresolved: set[ClientOrderId] = set()
-        self._recovering_trades: set[ClientOrderId] = set()
         self._deferred: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.unknown_outcomes_total = 0
-        """Requests whose outcome was unknown at first, since the start."""
         self._last_error = ""
+        self._requests = OrderRequests(
+            config=config,
+            clock=clock,
+            venue_clock=self._venue_clock,
+            limiter=self._limiter,
+            core=self._core,
+            queries=self._queries,
+            tracker=self._tracker,
+            rest=self._rest_client,
+            emit=self._emit,
+            later=self._later,
+            spawn=self._spawn,
+            note_error=self._note_error,
+        )
+        self._recovery = StreamRecovery(
+            config=config,
+            queries=self._queries,
+            tracker=self._tracker,
+            requests=self._requests,
+            emit=self._emit,
+            spawn=self._spawn,
+            note_error=self._note_error,
+        )
 
     # -- the session (blocking, before the event loop) -------------------------------------
 
@@ -176,198 +197,21 @@ class BinanceBroker:
         if not isinstance(order, Order):
             raise TypeError(f"submit takes an Order, was {type(order).__name__}")
         self._tracker.track(order)
-        problem = self._precheck(order)
+        problem = precheck(order, self._symbols, self._rules)
         if problem is not None:
             log.warning("binance: %s not sent: %s", order.client_order_id, problem)
             self._later(self._tracker.reject(order.client_order_id, problem, self._clock.now_ns()))
             return
-        self._when_connected(lambda: self._start_placing(order))
+        self._when_connected(lambda: self._requests.start_placing(order))
 
     def cancel(self, order: Order) -> None:
         """Ask the venue to cancel ``order`` in a task (after its submission is answered)."""
         if not isinstance(order, Order):
             raise TypeError(f"cancel takes an Order, was {type(order).__name__}")
         self._tracker.track(order)
-        self._when_connected(lambda: self._spawn(self._cancel(order), f"cancel-{order.client_order_id}"))
-
-    def _precheck(self, order: Order) -> str | None:
-        symbol = order.instrument_id.symbol
-        if order.instrument_id.venue != VENUE or symbol not in self._symbols:
-            return f"{order.instrument_id} is not traded by this broker"
-        rules = self._rules.get(symbol)
-        if rules is None:
-            return f"the filters of {symbol} are not known (the session was not started)"
-        return check_order(order, rules)
-
-    def _start_placing(self, order: Order) -> None:
-        coid = order.client_order_id
-        wait, detail = self._core.admission(1, order=True)
-        if wait > 0:
-            self._limiter.local_refusals += 1
-            log.warning("binance: %s not sent: %s", coid, detail)
-            self._later(self._tracker.reject(coid, f"not sent: {detail}", self._clock.now_ns()))
-            return
-        self._placing[coid] = asyncio.Event()
-        self._spawn(self._place(order), f"submit-{coid}")
-
-    async def _place(self, order: Order) -> None:
-        coid = order.client_order_id
-        self._busy[coid] += 1
-        try:
-            try:
-                body = await self._rest_client.request(
-                    "POST", "/api/v3/order", new_order_params(order), signed=True, order=True, wait=False
-                )
-            except RateLimitBlocked as error:
-                self._emit(self._tracker.reject(coid, f"not sent: {error.detail}", self._clock.now_ns()))
-            except VenueError as error:
-                if error.outcome is Outcome.UNKNOWN:
-                    await self._resolve_submission(order, error)
-                else:
-                    self._refused(coid, error)
-            except TransportError as error:
-                await self._resolve_submission(order, error)
-            else:
-                try:
-                    state = parse_order(body, client_order_id=coid)
-                    fills = fills_of_response(body, state, order.instrument_id, self._clock.now_ns())
-                except MalformedPayload as error:  # it was placed, but what it says is unreadable
-                    await self._resolve_submission(order, error)
-                else:
-                    self._emit(self._tracker.on_order(state, fills))
-        finally:
-            self._release(coid)
-            event = self._placing.pop(coid, None)
-            if event is not None:
-                event.set()
-
-    def _refused(self, coid: ClientOrderId, error: VenueError) -> None:
-        reason = error.reason
-        if error.outcome is Outcome.RATE_LIMITED:
-            reason += (
-                f"; the venue's rate limit is in force until {clock_time(self._limiter.blocked_until_ns)}"
-            )
-        log.warning("binance: %s rejected: %s", coid, reason)
-        self._emit(self._tracker.reject(coid, reason, self._clock.now_ns()))
-
-    async def _resolve_submission(self, order: Order, error: BinanceBrokerError) -> None:
-        """Ask the venue about an order whose submission has no known outcome, until it says."""
-        coid = order.client_order_id
-        sent_ms = getattr(error, "request_timestamp_ms", 0) or self._venue_clock.now_ms()
-        self._unresolved.add(coid)
-        self.unknown_outcomes_total += 1
-        self._note_error(f"{coid}: outcome unknown ({error})")
-        backoff = self._unknown_backoff()
-        try:
-            while True:
-                await asyncio.sleep(backoff.next_delay())
-                tracked = self._tracker.get(coid)
-                if tracked is None or tracked.final:
-                    return  # the order-update stream told it all
-                try:
-                    state = await self._queries.order(order.instrument_id.symbol, coid)
-                except BinanceBrokerError as query_error:
-                    self._note_error(f"{coid}: asking the venue failed ({query_error}); asking again")
-                    continue
-                if state is not None:
-                    log.info("binance: %s found at the venue: %s", coid, state.status)
-                    self._emit(self._tracker.on_order(state))
-                    return
-                margin = self._config.recv_window_ms + self._config.no_record_margin_ms
-                if self._venue_clock.now_ms() > sent_ms + margin:
-                    log.warning("binance: %s rejected: %s", coid, NO_RECORD)
-                    self._emit(self._tracker.reject(coid, NO_RECORD, self._clock.now_ns()))
-                    return
-        finally:
-            self._unresolved.discard(coid)
-
-    async def _cancel(self, order: Order) -> None:
-        coid = order.client_order_id
-        symbol = order.instrument_id.symbol
-        self._busy[coid] += 1
-        try:
-            placing = self._placing.get(coid)
-            if placing is not None:  # a cancel never overtakes its order's submission
-                await placing.wait()
-            params: Params = [("symbol", symbol), ("origClientOrderId", coid)]
-            limited = self._unknown_backoff()
-            while True:
-                tracked = self._tracker.get(coid)
-                if tracked is not None and tracked.final:
-                    return
-                try:
-                    body = await self._rest_client.request("DELETE", "/api/v3/order", params, signed=True)
-                except VenueError as error:
-                    if error.outcome is Outcome.RATE_LIMITED:  # the next request waits for the block
-                        await asyncio.sleep(limited.next_delay())
-                        continue
-                    if error.outcome is Outcome.UNKNOWN:
-                        if await self._settle_unknown_cancel(order, error):
-                            return
-                        continue
-                    log.warning("binance: cancel of %s refused: %s", coid, error.reason)
-                    self._emit(self._tracker.cancel_rejected(coid, error.reason, self._clock.now_ns()))
-                    await self._settle(order)
-                    return
-                except TransportError as error:
-                    if await self._settle_unknown_cancel(order, error):
-                        return
-                    continue
-                try:
-                    state = parse_order(body, client_order_id=coid)
-                except MalformedPayload:
-                    await self._settle(order)
-                    return
-                self._emit(self._tracker.on_order(state))
-                return
-        finally:
-            self._release(coid)
-
-    async def _settle_unknown_cancel(self, order: Order, error: BinanceBrokerError) -> bool:
-        """A cancel with no known outcome: True once the venue says the order is closed,
-        False when the cancel can no longer be executed and the order still works (resend)."""
-        coid = order.client_order_id
-        sent_ms = getattr(error, "request_timestamp_ms", 0) or self._venue_clock.now_ms()
-        self._unresolved.add(coid)
-        self.unknown_outcomes_total += 1
-        self._note_error(f"cancel of {coid}: outcome unknown ({error})")
-        backoff = self._unknown_backoff()
-        try:
-            while True:
-                await asyncio.sleep(backoff.next_delay())
-                tracked = self._tracker.get(coid)
-                if tracked is not None and tracked.final:
-                    return True
-                try:
-                    state = await self._queries.order(order.instrument_id.symbol, coid)
-                except BinanceBrokerError as query_error:
-                    self._note_error(f"{coid}: asking the venue failed ({query_error}); asking again")
-                    continue
-                if state is None:
-                    return True  # nothing to cancel; reconciliation settles what the venue lost
-                self._emit(self._tracker.on_order(state))
-                if state.our_status.is_terminal:
-                    return True
-                margin = self._config.recv_window_ms + self._config.no_record_margin_ms
-                if self._venue_clock.now_ms() > sent_ms + margin:
-                    return False
-        finally:
-            self._unresolved.discard(coid)
-
-    async def _settle(self, order: Order) -> None:
-        """Ask the order's status (a refused cancel, an unreadable answer) until answered."""
-        coid = order.client_order_id
-        backoff = self._unknown_backoff()
-        while True:
-            try:
-                state = await self._queries.order(order.instrument_id.symbol, coid)
-            except BinanceBrokerError as error:
-                self._note_error(f"{coid}: asking the venue failed ({error}); asking again")
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if state is not None:
-                self._emit(self._tracker.on_order(state))
-            return
+        self._when_connected(
+            lambda: self._spawn(self._requests.cancel(order), f"cancel-{order.client_order_id}")
+        )
 
     # -- ReconcilableBroker (blocking, before connect) --------------------------------------
 
@@ -416,8 +260,8 @@ class BinanceBroker:
                 config=self._config,
                 credentials=self._credentials,
                 clock=self._venue_clock,
-                on_event=self._on_event,
-                on_subscribed=self._on_subscribed,
+                on_event=self._recovery.on_event,
+                on_subscribed=self._recovery.on_subscribed,
                 resync_clock=rest.sync_clock,
             )
             self._rest = self._queries.rest = rest
@@ -451,7 +295,7 @@ class BinanceBroker:
 
     def busy(self, client_order_id: ClientOrderId) -> bool:
         """True while a request about the order has no answer yet."""
-        return self._busy[client_order_id] > 0 or client_order_id in self._placing
+        return self._requests.busy(client_order_id)
 
     async def venue_view(self, client_order_ids: Sequence[ClientOrderId]) -> ReconcilableBroker:
         """The venue's answers about ``client_order_ids`` and its open orders, read without
@@ -477,6 +321,11 @@ class BinanceBroker:
                 self._tracker.adopt(view)
         return VenueSnapshot(self, answers, open_orders)
 
+    @property
+    def unknown_outcomes_total(self) -> int:
+        """Requests whose outcome was unknown at first, since the start."""
+        return self._requests.unknown_outcomes_total
+
     def health(self) -> BrokerHealth:
         """How the connection stands; the account is named by uid and key hint only."""
         limiter = self._limiter
@@ -488,7 +337,7 @@ class BinanceBroker:
             account=self.account_label(),
             connected=stream is not None and stream.connected,
             requests_in_flight=self._rest.in_flight if self._rest is not None else 0,
-            unknown_outcomes=len(self._unresolved),
+            unknown_outcomes=self._requests.unknown_outcomes,
             rate_limited=limiter.rate_limited,
             blocked_until_ns=blocked,
             used_weight=limiter.used_weight,
@@ -497,107 +346,30 @@ class BinanceBroker:
             last_error=self._last_error or (stream.last_error if stream is not None else ""),
         )
 
-    # -- the stream ----------------------------------------------------------------------------
-
-    def _on_event(self, event: Mapping[str, Any]) -> None:
-        kind = event.get("e")
-        try:
-            if kind == "executionReport":
-                coid = event.get("C") or event.get("c")
-                if event.get("X") == "REJECTED" and coid in self._placing and coid not in self._unresolved:
-                    return  # the answer to the request says why, with the venue's code
-                self._emit(self._tracker.on_execution_report(event))
-            elif kind == "outboundAccountPosition":
-                balances = self._tracker.on_balances(event)
-                if balances is not None:
-                    self._emit([balances])
-        except MalformedPayload as error:
-            self._tracker.stats.malformed += 1
-            log.warning("binance: an order update could not be read: %s", error)
-
-    def _on_subscribed(self, why: str) -> None:
-        self._spawn(self._recover(why), "binance-background", owed=False)
-
-    async def _recover(self, why: str) -> None:
-        """After a (re)subscription: the trades since the last one booked per symbol, then the
-        state of every order still open here, until the venue has answered."""
-        backoff = self._unknown_backoff()
-        while True:
-            try:
-                await self._recover_trades_since_last()
-                for tracked in self._tracker.open_orders():
-                    coid = tracked.client_order_id
-                    if coid in self._unresolved or coid in self._placing:
-                        continue  # its own request is being settled
-                    state = await self._queries.order(tracked.symbol, coid)
-                    if state is not None:
-                        self._emit(self._tracker.on_order(state))
-            except BinanceBrokerError as error:
-                self._note_error(f"recovery after the stream {why} failed ({error}); trying again")
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            return
-
-    async def _recover_trades_since_last(self) -> None:
-        for symbol, last in sorted(self._tracker.last_trade_id.items()):
-            from_id = last + 1
-            while True:
-                page = await self._queries.trades_from(symbol, from_id)
-                self._emit(self._tracker.on_trades(symbol, page))
-                ids = [t["id"] for t in page if isinstance(t, dict) and type(t.get("id")) is int]
-                if len(page) < TRADES_PAGE or not ids:
-                    break
-                from_id = max(ids) + 1
-
-    async def _recover_order_trades(self, coid: ClientOrderId) -> None:
-        """Fills the venue counts for ``coid`` that have not been booked: ask for its trades."""
-        backoff = self._unknown_backoff()
-        try:
-            while True:
-                await asyncio.sleep(backoff.next_delay())
-                tracked = self._tracker.get(coid)
-                if tracked is None or not tracked.missing:
-                    return
-                if tracked.venue_order_id is None:
-                    continue
-                try:
-                    trades = await self._queries.order_trades(tracked.symbol, tracked.venue_order_id)
-                    self._emit(self._tracker.on_trades(tracked.symbol, trades))
-                except BinanceBrokerError as error:
-                    self._note_error(f"{coid}: asking for its trades failed ({error}); asking again")
-        finally:
-            self._recovering_trades.discard(coid)
-            self._tracker.needs_trades.discard(coid)
+    # -- in the background -----------------------------------------------------------------
 
     async def _resync_clock_forever(self) -> None:
         while True:
             await asyncio.sleep(self._config.clock_resync_interval_s)
             try:
-                await self._rest_client.sync_clock()
+                await self._rest_client().sync_clock()
             except BinanceBrokerError as error:
                 self._note_error(f"clock resync failed: {error}")
 
     # -- helpers -----------------------------------------------------------------------------
 
-    @property
     def _rest_client(self) -> AsyncRestClient:
         rest = self._rest
         if rest is None:
             raise BinanceBrokerError("the broker is not connected")
         return rest
 
-    def _unknown_backoff(self) -> Backoff:
-        return Backoff(self._config.unknown_outcome_retry_s, self._config.unknown_outcome_max_delay_s)
-
     def _emit(self, reports: Sequence[object]) -> None:
         """Publish ``reports`` (in the loop), then ask for any fills the venue counts unbooked."""
         for report in reports:
             self._publish(report)
         if self._tracker.needs_trades and self._rest is not None:
-            for coid in list(self._tracker.needs_trades):
-                if coid not in self._recovering_trades:
-                    self._recovering_trades.add(coid)
-                    self._spawn(self._recover_order_trades(coid), "binance-background", owed=False)
+            self._recovery.recover_missing_trades()
 
     def _later(self, reports: Sequence[object]) -> None:
         """Publish from the loop after the current call returns (or once connected)."""
@@ -634,11 +406,6 @@ class BinanceBroker:
             error = task.exception()
             self._note_error(f"{task.get_name()} failed: {error}")
             log.error("binance: %s failed", task.get_name(), exc_info=error)
-
-    def _release(self, coid: ClientOrderId) -> None:
-        self._busy[coid] -= 1
-        if self._busy[coid] <= 0:
-            del self._busy[coid]
 
     def _note_error(self, message: str) -> None:
         self._last_error = self._credentials.redact(message)
