@@ -54,7 +54,7 @@ def status_line(status: EngineStatus) -> str:
     parts.extend(feeds)
     broker = status.broker
     if broker is not None:
-        line = f"{broker.name} {'up' if broker.connected else 'DOWN'}"
+        line = f"broker {broker.name} {'up' if broker.connected else 'DOWN'}"
         if broker.requests_in_flight:
             line += f" in flight {broker.requests_in_flight}"
         if broker.unknown_outcomes:

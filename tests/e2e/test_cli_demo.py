@@ -65,7 +65,7 @@ def test_the_binance_demo_trades_through_the_real_adapter_offline(tmp_path: Path
     assert process.returncode == 0, err
     assert "simulated Binance trading venue on http://127.0.0.1:" in out
     assert "broker: binance, environment testnet, account uid" in out
-    assert re.search(r"\| binance up", out), out  # the order-update stream, on every status line
+    assert re.search(r"\| broker binance up", out), out  # the order-update stream, on every status line
     summary = out.split("summary:")[1]
     fills = int(re.search(r"fills\s+(\d+)", summary).group(1))  # type: ignore[union-attr]
     assert fills > 0, out
