@@ -56,7 +56,8 @@ def _binance_config(settings: Settings) -> BinanceBrokerConfig:
     try:
         config = BinanceBrokerConfig.from_mapping(options)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"[broker] binance: {error}") from None
+        engine = ", ".join(sorted(_ENGINE_OPTIONS))
+        raise ConfigError(f"[broker] binance: {error}; the engine's own [broker] options: {engine}") from None
     live_trading = settings.broker.options.get("live_trading", False)
     if not isinstance(live_trading, bool):
         raise ConfigError(f"[broker] live_trading must be true or false (was {live_trading!r})")

@@ -133,3 +133,14 @@ def test_a_banner_names_the_account_when_real_funds_are_at_stake() -> None:
     assert (
         describe(settings, _Live("testnet")) == "broker: binance, environment testnet, account uid 9 (SPOT)"
     )  # type: ignore[arg-type]
+
+
+def test_an_unknown_binance_option_is_named_with_every_option_there_is() -> None:
+    settings = parse_settings({**BASE, "broker": {"kind": "binance", "latency_ns": 0}}, source="<test>")
+    with pytest.raises(ConfigError) as caught:
+        build_instruments(settings)
+    message = str(caught.value)
+    assert "latency_ns" in message
+    assert "recv_window_ms" in message  # the adapter's options
+    assert "reconcile_interval_s" in message  # and the engine's
+    assert message.count("[broker] binance") == 1
