@@ -9,10 +9,11 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from functools import reduce
 from typing import TextIO
 
 from application.engine import Engine, EngineStatus
-from domain.values import plain
+from domain.values import exact_add, plain
 
 
 def _money(value: Decimal | None, places: str = "0.01") -> str:
@@ -35,13 +36,15 @@ def status_line(status: EngineStatus) -> str:
         if position.quantity:
             avg = _money(position.avg_entry_price).lstrip("+")
             parts.append(f"pos {_plain(position.quantity)} @ {avg}")
-    realized = sum((p.realized_pnl - p.fees for p in status.positions), Decimal(0))
-    unrealized = sum((p.unrealized_pnl or Decimal(0) for p in status.positions), Decimal(0))
-    parts.append(f"P&L realized {_money(realized)} unrealized {_money(unrealized)}")
+    realized, fees, unrealized = pnl(status)
+    parts.append(
+        f"P&L realized {_money(realized)} fees {_money(fees).lstrip('+')}"
+        f" net {_money(realized - fees)} unrealized {_money(unrealized)}"
+    )
     parts.append(f"equity {_money(status.equity).lstrip('+')}")
     parts.append(
-        f"orders {status.orders_submitted} fills {status.fills} rejected {status.risk_rejections}"
-        f" open {status.open_orders}"
+        f"since start: orders {status.orders_submitted} fills {status.fills}"
+        f" rejected {status.risk_rejections} | open {status.open_orders}"
     )
     feeds = []
     for feed in status.feeds:
@@ -67,22 +70,40 @@ def status_line(status: EngineStatus) -> str:
     return " | ".join(parts)
 
 
+def pnl(status: EngineStatus) -> tuple[Decimal, Decimal, Decimal]:
+    """Realized P&L before fees, fees, and unrealized P&L, over every position (net is
+    realized minus fees): one definition for the status line and the summary."""
+    positions = status.positions
+    realized = reduce(exact_add, (p.realized_pnl for p in positions), Decimal(0))
+    fees = reduce(exact_add, (p.fees for p in positions), Decimal(0))
+    unrealized = reduce(exact_add, (p.unrealized_pnl or Decimal(0) for p in positions), Decimal(0))
+    return realized, fees, unrealized
+
+
 def summary(status: EngineStatus) -> str:
+    realized, fees, unrealized = pnl(status)
     lines = [
         "summary:",
+        "  since this start:",
         f"  trades seen      {status.trades_seen}",
         f"  signals          {status.signals}",
         f"  orders submitted {status.orders_submitted}",
         f"  fills            {status.fills}",
         f"  risk rejections  {status.risk_rejections}",
+        "  the account (carried across restarts):",
         f"  equity           {_money(status.equity).lstrip('+')}",
+        f"  realized P&L     {_money(realized)} before fees",
+        f"  fees             {_money(fees).lstrip('+')}",
+        f"  net realized     {_money(realized - fees)}",
+        f"  unrealized P&L   {_money(unrealized)}",
         f"  trading state    {status.trading_state.value}",
     ]
     for position in status.positions:
         lines.append(
             f"  {position.instrument_id}: qty {_plain(position.quantity)}"
-            f" realized {_money(position.realized_pnl)} unrealized {_money(position.unrealized_pnl)}"
-            f" fees {_money(position.fees).lstrip('+')}"
+            f" realized {_money(position.realized_pnl)} fees {_money(position.fees).lstrip('+')}"
+            f" net {_money(position.realized_pnl - position.fees)}"
+            f" unrealized {_money(position.unrealized_pnl)}"
         )
     return "\n".join(lines)
 
