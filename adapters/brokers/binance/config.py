@@ -77,7 +77,9 @@ class BinanceBrokerConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if self.environment not in ENDPOINTS:
-            raise InvalidParameter("environment", self.environment, f"must be one of {sorted(ENDPOINTS)}")
+            raise InvalidParameter(
+                "environment", self.environment, f"must be one of {', '.join(sorted(ENDPOINTS))}"
+            )
         rest_default, ws_default = ENDPOINTS[self.environment]
         rest = url(self.rest_url or rest_default, "rest_url", ("http", "https"))
         if urlsplit(rest).path.rstrip("/").endswith("/api"):
@@ -126,7 +128,9 @@ class BinanceBrokerConfig:
         unknown = sorted(str(key) for key in values if key not in known)
         if unknown:
             raise InvalidParameter(
-                unknown[0], values[unknown[0]], f"is not a binance broker setting (known: {sorted(known)})"
+                unknown[0],
+                values[unknown[0]],
+                f"is not a binance broker setting (known: {', '.join(sorted(known))})",
             )
         for key in ("environment", "rest_url", "ws_api_url"):
             if key in values and not isinstance(values[key], str):

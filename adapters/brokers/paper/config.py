@@ -85,5 +85,7 @@ class PaperBrokerConfig:
         known = {field.name for field in fields(cls)}
         for key in values:
             if key not in known:
-                raise InvalidParameter(key, values[key], f"is not a paper broker setting ({sorted(known)})")
+                raise InvalidParameter(
+                    key, values[key], f"is not a paper broker setting (known: {', '.join(sorted(known))})"
+                )
         return cls(**values)  # type: ignore[arg-type]  # each value is validated in __post_init__

@@ -174,7 +174,9 @@ class BinanceFeedConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise InvalidParameter(
-                unknown[0], values[unknown[0]], f"is not a setting (known: {sorted(known)})"
+                unknown[0],
+                values[unknown[0]],
+                f"is not a binance feed setting (known: {', '.join(sorted(known))})",
             )
         arguments = dict(values)
         for key in ("instrument_ids", "streams"):
@@ -199,11 +201,13 @@ def _instruments(values: object) -> tuple[InstrumentId, ...]:
 
 def _streams(values: object) -> tuple[str, ...]:
     if isinstance(values, str) or not isinstance(values, tuple | list) or not values:
-        raise InvalidParameter("streams", values, f"must be a non-empty tuple among {SUPPORTED_STREAMS}")
+        raise InvalidParameter(
+            "streams", values, f"must be a non-empty list among {', '.join(SUPPORTED_STREAMS)}"
+        )
     result = tuple(values)
     for value in result:
         if value not in SUPPORTED_STREAMS:
-            raise InvalidParameter("streams", value, f"must be one of {SUPPORTED_STREAMS}")
+            raise InvalidParameter("streams", value, f"must be one of {', '.join(SUPPORTED_STREAMS)}")
     if len(set(result)) != len(result) or sum(kind.startswith("depth") for kind in result) > 1:
         raise InvalidParameter("streams", values, "must not repeat a stream or hold two depth streams")
     return result

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from adapters.exchanges.binance.config import BinanceFeedConfig
 from domain.errors import InvalidParameter, InvalidValue
@@ -65,3 +69,22 @@ def test_feed_config_from_a_toml_table_refuses_unknown_keys() -> None:
     assert not config.has_depth
     with pytest.raises(InvalidParameter, match="stale_afterr"):
         BinanceFeedConfig.from_mapping({"instrument_ids": ["BTCUSDT.BINANCE"], "stale_afterr": 5})
+
+
+@given(key=st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True))
+def test_an_unknown_key_is_refused_with_the_known_ones_as_words(key: str) -> None:
+    assume(key not in {field.name for field in fields(BinanceFeedConfig)})
+    with pytest.raises(InvalidParameter) as caught:
+        BinanceFeedConfig.from_mapping({"instrument_ids": ["BTCUSDT.BINANCE"], key: 1})
+    message = str(caught.value)
+    assert message.startswith(f"{key} is not a binance feed setting (known: ")
+    known = message.split("(known: ")[1].split(")", maxsplit=1)[0]
+    assert known.split(", ") == sorted(field.name for field in fields(BinanceFeedConfig))
+
+
+@pytest.mark.parametrize("streams", [["trade", "kline"], "trade", []])
+def test_the_supported_streams_read_as_words(streams: object) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        BinanceFeedConfig.from_mapping({"instrument_ids": ["BTCUSDT.BINANCE"], "streams": streams})
+    assert "trade, bookTicker, depth, depth@100ms" in str(caught.value)
+    assert "('" not in str(caught.value)
