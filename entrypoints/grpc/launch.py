@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
+import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from entrypoints.backtest.stored_runs import open_results
 from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
@@ -80,12 +83,60 @@ def grpcurl_command() -> str:
     return shutil.which("grpcurl") or "grpcurl"
 
 
-def usage_lines(server: GrpcServer, token: str) -> list[str]:
+class Served(Protocol):
+    """What the usage lines need of a running control plane."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def tls(self) -> bool: ...
+
+
+def usage_lines(server: Served, token: str, *, from_env: bool = False) -> list[str]:
+    """How to call the control plane. A token the user chose (``from_env``) is never printed
+    (captured output would keep it): the variable stands in for it; a generated one is shown,
+    being the only way the user learns it."""
     plaintext = "" if server.tls else "-plaintext "
     grpcurl = grpcurl_command()
+    shown = f"from {ADMIN_TOKEN_ENV}" if from_env else token
+    bearer = f'"authorization: Bearer ${ADMIN_TOKEN_ENV}"' if from_env else f"'authorization: Bearer {token}'"
     return [
-        f"gRPC control plane on {server.address}; admin token: {token}",
+        f"gRPC control plane on {server.address}; admin token: {shown}",
         "  try in another terminal:",
-        f"  {grpcurl} {plaintext}-H 'authorization: Bearer {token}' {server.address}"
-        " tradeplane.v1.EngineService/GetStatus",
+        f"  {grpcurl} {plaintext}-H {bearer} {server.address} tradeplane.v1.EngineService/GetStatus",
     ]
+
+
+def check_port_free(listen: str) -> None:
+    """Refuse, before anything starts, a ``HOST:PORT`` another process listens on already.
+
+    Port 0 (any free port) always passes. A race with a process binding it in the meantime is
+    still caught when the server binds; this check makes the common case say what to do."""
+    host, _, port_text = listen.rpartition(":")
+    port = int(port_text)
+    if port == 0:
+        return
+    host = host.strip("[]")
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise ConfigError(f"gRPC cannot listen on {listen}: the host {host} cannot be resolved") from None
+    failures: list[OSError] = []
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise ConfigError(
+                        f"gRPC cannot listen on {listen}: the port is in use by another process"
+                        " (another tradeplane?). Stop that process, or pass --grpc-listen"
+                        f" {host if ':' not in host else f'[{host}]'}:0 for any free port"
+                        " (or --no-grpc to run without the control plane)"
+                    ) from None
+                failures.append(error)
+    if failures and len(failures) == len(addresses):
+        reason = failures[0].strerror or str(failures[0])
+        raise ConfigError(f"gRPC cannot listen on {listen}: {reason}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import socket
+from dataclasses import dataclass
 
 import pytest
 
@@ -35,3 +37,45 @@ def test_the_admin_token_from_the_environment_must_be_long_enough(monkeypatch: p
         launch.admin_token_from_env()
     monkeypatch.setenv(launch.ADMIN_TOKEN_ENV, "  a-token-of-sixteen+ ")
     assert launch.admin_token_from_env() == "a-token-of-sixteen+"
+
+
+@dataclass(frozen=True)
+class _Served:
+    address: str = "127.0.0.1:50999"
+    tls: bool = False
+
+
+def test_a_token_the_user_chose_is_never_printed_only_where_it_comes_from() -> None:
+    token = "a-secret-token-of-the-user-0123"
+    lines = "\n".join(launch.usage_lines(_Served(), token, from_env=True))
+    assert token not in lines
+    assert "admin token: from TRADEPLANE_ADMIN_TOKEN" in lines
+    assert '-H "authorization: Bearer $TRADEPLANE_ADMIN_TOKEN" 127.0.0.1:50999' in lines
+
+
+def test_a_generated_token_is_printed_once_for_the_user_to_use() -> None:
+    lines = launch.usage_lines(_Served(), "generated-token-0123456789")
+    assert lines[0] == "gRPC control plane on 127.0.0.1:50999; admin token: generated-token-0123456789"
+    assert "-plaintext -H 'authorization: Bearer generated-token-0123456789'" in lines[2]
+
+
+def test_a_port_in_use_is_refused_before_anything_starts_saying_what_to_do() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError) as caught:
+            launch.check_port_free(f"127.0.0.1:{port}")
+    message = str(caught.value)
+    assert f"127.0.0.1:{port}" in message
+    assert "in use" in message
+    assert "--grpc-listen 127.0.0.1:0" in message
+    assert "Stop that process" in message
+
+
+def test_a_free_port_and_port_zero_pass() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    launch.check_port_free(f"127.0.0.1:{port}")
+    launch.check_port_free("127.0.0.1:0")
