@@ -10,9 +10,10 @@ refused with the path that holds them; secrets are never part of this object's r
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.resources import files
@@ -193,10 +194,17 @@ def example_config_path() -> Path:
     return Path(str(files("entrypoints") / EXAMPLE_CONFIG))
 
 
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``path`` (default: the shipped example), apply environment overrides, validate.
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    check: Callable[[Settings], None] | None = None,
+) -> Settings:
+    """Read ``path`` (default: the shipped example), apply environment overrides, validate,
+    then run ``check`` (a further, offline validation) on the result.
 
-    Raises ConfigError naming the file and key for anything malformed or unknown.
+    Raises ConfigError naming the file and key for anything malformed or unknown; when an
+    environment override is what made the configuration wrong, the error names that variable.
     """
     source = path or example_config_path()
     try:
@@ -209,8 +217,58 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         raise ConfigError(f"config file {source} is not UTF-8 text") from None
     except OSError as error:  # a directory, no permission, an I/O error
         raise ConfigError(f"config file {source} cannot be read: {error.strerror or error}") from None
-    apply_overrides(raw, os.environ if environ is None else environ)
-    return parse_settings(raw, source=str(source))
+    overrides = _overrides(os.environ if environ is None else environ)
+
+    def build(applied: Mapping[str, str]) -> Settings:
+        tree = copy.deepcopy(raw)
+        apply_overrides(tree, applied)
+        settings = parse_settings(tree, source=str(source))
+        if check is not None:
+            check(settings)
+        return settings
+
+    try:
+        return build(overrides)
+    except ConfigError as error:
+        if str(error).startswith("environment variable "):  # named already
+            raise
+        culprit = _culprit(build, overrides, str(error))
+        if culprit is None:
+            raise
+        message = str(error).removeprefix(f"{source}: ")
+        raise ConfigError(f"environment variable {culprit}: {message}") from None
+
+
+def _overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``TRADEPLANE_SECTION__KEY`` variables that override the configuration."""
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if name.startswith(ENV_PREFIX) and "__" in name and _override_path(name) is not None
+    }
+
+
+def _override_path(name: str) -> list[str] | None:
+    path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+    if path[0] not in _SECTIONS or any(not part for part in path):
+        return None
+    return path
+
+
+def _culprit(
+    build: Callable[[Mapping[str, str]], Settings], overrides: Mapping[str, str], error: str
+) -> str | None:
+    """The first override without which ``error`` goes away (or becomes another error): the one
+    that caused it. None when every override can go and the error stays: the file's own."""
+    for name in overrides:
+        others = {other: value for other, value in overrides.items() if other != name}
+        try:
+            build(others)
+        except ConfigError as without:
+            if str(without) == error:
+                continue
+        return name
+    return None
 
 
 def apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -218,14 +276,14 @@ def apply_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
     for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
-        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
-        if path[0] not in _SECTIONS or any(not part for part in path):
+        path = _override_path(name)
+        if path is None:
             continue
         table = raw
         for part in path[:-1]:
             nested = table.setdefault(part, {})
             if not isinstance(nested, dict):
-                raise ConfigError(f"environment {name}: {part} is not a table in the config")
+                raise ConfigError(f"environment variable {name}: {part} is not a table in the config")
             table = nested
         table[path[-1]] = _literal(value)
 
@@ -246,7 +304,7 @@ def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _known(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+def _known(table: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigError(

@@ -181,6 +181,8 @@ def _main(args: argparse.Namespace) -> int:
     from entrypoints.backtest import stored_runs  # sqlalchemy: only when a run is stored or listed
 
     try:
+        if args.config is not None:  # all of it, before a store is opened or a file read
+            _check_config(args.config)
         if args.list:
             return _list(args.config, strategy=args.strategy, limit=args.limit)
         specs = specs_from(args)
@@ -195,6 +197,16 @@ def _main(args: argparse.Namespace) -> int:
     except BacktestError as error:
         print(f"tradeplane backtest: {error}", file=sys.stderr)
         return 2
+
+
+def _check_config(config: str) -> None:
+    from entrypoints.config import ConfigError
+    from entrypoints.validation import load_validated
+
+    try:
+        load_validated(Path(config))
+    except ConfigError as error:
+        raise BacktestError(str(error)) from None
 
 
 def _list(config: str | None, *, strategy: str | None, limit: int) -> int:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from entrypoints import brokers
 from entrypoints.commands.demo_venue import start_demo_venue
-from entrypoints.config import ConfigError, Settings, parse_settings
+from entrypoints.config import ConfigError, GrpcSettings, Settings, parse_settings
 from entrypoints.container import bootstrap
 from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.grpc.auth import new_token
 from entrypoints.logs import configure_logging
+from entrypoints.validation import validate
 
 log = logging.getLogger("tradeplane.demo")
 
@@ -96,6 +97,24 @@ def demo_settings(
     )
 
 
+_NOT_STARTED = ("ws://127.0.0.1:1", "http://127.0.0.1:1")
+"""Where the simulator will be, for checking the demo's settings before it starts."""
+
+
+def _preflight(
+    args: argparse.Namespace | None, *, data_dir: str | None, binance: bool
+) -> tuple[GrpcSettings | None, str | None]:
+    """Everything checkable offline, before the simulator starts or a file opens: the settings,
+    the control plane's address (free?) and the admin token of the environment, if any."""
+    planned = demo_settings(*_NOT_STARTED, data_dir=data_dir, trading=_NOT_STARTED if binance else None)
+    validate(planned)
+    grpc = launch.grpc_settings(planned, args) if args is not None else None
+    env_token = launch.admin_token_from_env()
+    if grpc is not None:
+        launch.check_port_free(grpc.listen)
+    return grpc, env_token
+
+
 async def run_demo(
     duration: float | None,
     *,
@@ -105,10 +124,15 @@ async def run_demo(
     args: argparse.Namespace | None = None,
 ) -> int:
     binance = args is not None and args.broker == "binance"
+    data_dir = None if args is None or args.memory else str(args.data_dir)
+    try:
+        grpc, env_token = _preflight(args, data_dir=data_dir, binance=binance)
+    except ConfigError as error:
+        print(f"tradeplane: {error}", file=sys.stderr)
+        return 2
     venue = await start_demo_venue(seed=seed, rate=rate, trading=binance)
     simulator = venue.simulator
     print(f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)", flush=True)
-    data_dir = None if args is None or args.memory else str(args.data_dir)
     reset = args is not None and args.reset_state
     trading = None
     if venue.trading is not None:
@@ -135,11 +159,11 @@ async def run_demo(
     print(f"storage: {kept}", flush=True)
     print(brokers.describe(settings, app.broker), flush=True)
     try:
-        grpc = launch.grpc_settings(settings, args) if args is not None else None
         if grpc is not None:
-            token = launch.admin_token_from_env() or new_token()
+            token = env_token or new_token()
             server = await launch.start_control_plane(app, settings, grpc, mode="demo", admin_token=token)
-            print("\n".join(launch.usage_lines(server, token)), flush=True)
+            lines = launch.usage_lines(server, token, from_env=env_token is not None)
+            print("\n".join(lines), flush=True)
     except ConfigError as error:
         app.close()
         await venue.stop()

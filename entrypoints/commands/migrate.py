@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from entrypoints.config import ConfigError, load_settings
+from entrypoints.config import ConfigError
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,11 +23,12 @@ def _main(args: argparse.Namespace) -> int:
 
     from adapters.persistence.migrate import upgrade
     from entrypoints.storage import open_engines
+    from entrypoints.validation import load_validated
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # this command says what it did itself
 
     try:
-        settings = load_settings(args.config)
+        settings = load_validated(args.config)  # the whole of it, before a database is created
         if settings.storage.kind == "memory":
             print("[storage] kind is memory: nothing to migrate")
             return 0

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from application.engine import EngineStatus
 from entrypoints import brokers
-from entrypoints.config import ConfigError, GrpcSettings, Settings, example_config_path, load_settings
+from entrypoints.config import ConfigError, GrpcSettings, Settings, example_config_path
 from entrypoints.container import App, bootstrap
 from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.logs import configure_logging
+from entrypoints.validation import load_validated
 
 log = logging.getLogger("tradeplane.run")
 
@@ -40,15 +41,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings(args.config)
+        settings = load_validated(args.config)  # everything offline first: nothing is created yet
+        grpc = launch.grpc_settings(settings, args)
+        admin_token = launch.admin_token_from_env()
+        if grpc is not None:
+            launch.check_port_free(grpc.listen)
     except ConfigError as error:
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2
     configure_logging(args.log_level or settings.logging.level, settings.logging.format)
     try:
         app = bootstrap(settings, reset_state=args.reset_state)
-        grpc = launch.grpc_settings(settings, args)
-        admin_token = launch.admin_token_from_env()
     except ConfigError as error:
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,77 @@
+"""Everything a configuration says that can be checked offline, checked before any side effect.
+
+``bootstrap`` finds a bad broker option or strategy only once it has opened (and so created)
+the stores, and a networked broker only once it has connected; ``validate`` builds the same
+configs beforehand, touching no file, socket or clock, so a typo costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from adapters.brokers.paper import PaperBrokerConfig
+from adapters.exchanges.binance import BinanceFeedConfig
+from domain.errors import DomainError
+from domain.identifiers import InstrumentId, strategy_id
+from domain.strategies import create_strategy
+from entrypoints import brokers
+from entrypoints.config import ConfigError, FeedSettings, Settings, StrategySettings, load_settings
+from entrypoints.container import build_sizer
+
+
+def validate(settings: Settings) -> None:
+    """Raise ConfigError for the first thing ``settings`` gets wrong: broker, feeds or strategies
+    (the sections load_settings parses are checked there already)."""
+    _broker(settings)
+    for feed in settings.feeds:
+        _feed(feed)
+    known = frozenset(settings.instrument_ids)
+    for entry in settings.strategies:
+        _strategy(entry, known)
+
+
+def load_validated(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """``load_settings`` plus ``validate``; a mistake an environment override made names it."""
+    return load_settings(path, environ, check=validate)
+
+
+def _broker(settings: Settings) -> None:
+    # The very checks build_broker makes first, before it reads the venue or its keys.
+    if brokers._check_kind(settings) == "binance":
+        brokers._binance_config(settings)
+        return
+    try:
+        PaperBrokerConfig.from_mapping(settings.broker.options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"[broker]: {error}") from None
+
+
+def _feed(feed: FeedSettings) -> None:
+    if feed.kind != "binance":
+        raise ConfigError(f"feed kind {feed.kind!r} is unknown; known: binance")
+    options = dict(feed.options)
+    try:
+        options["instrument_ids"] = tuple(InstrumentId(i) for i in options.get("instrument_ids", ()))
+        BinanceFeedConfig.from_mapping(options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"[feeds.binance]: {error}") from None
+
+
+def _strategy(entry: StrategySettings, known: frozenset[str]) -> None:
+    unknown = [i for i in entry.instruments if i not in known]
+    if unknown:
+        raise ConfigError(
+            f"strategy {entry.id}: instrument(s) {', '.join(unknown)} not in [[instruments]]"
+            f" (known: {', '.join(sorted(known))})"
+        )
+    try:
+        create_strategy(
+            entry.kind,
+            strategy_id=strategy_id(entry.id),
+            instrument_ids=[InstrumentId(i) for i in entry.instruments],
+            params=entry.params,
+        )
+    except (DomainError, ValueError) as error:
+        raise ConfigError(f"strategy {entry.id}: {error}") from None
+    build_sizer(entry.sizing)
