@@ -11,6 +11,17 @@ from application.bus import HandlerFailure
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
 
+QUIET_LIBRARIES = (
+    "alembic",
+    "sqlalchemy",
+    "aiohttp.access",
+    "websockets.server",
+    "websockets.client",
+    "httpx",
+)
+"""Libraries that log routine work at INFO (each migration step, each request, each connection):
+kept at WARNING unless the level is DEBUG."""
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, msg, plus any ``extra=`` fields."""
@@ -39,8 +50,9 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs every request at INFO (the REST depth snapshots): keep only its problems.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    debugging = root.level <= logging.DEBUG
+    for name in QUIET_LIBRARIES:  # their INFO lines drown the engine's; DEBUG brings them back
+        logging.getLogger(name).setLevel(logging.NOTSET if debugging else max(logging.WARNING, root.level))
 
 
 def log_handler_failure(failure: HandlerFailure, error: BaseException) -> None:
