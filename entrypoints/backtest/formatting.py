@@ -1,15 +1,20 @@
-"""How a backtest's figures read: times, durations, money, and the metrics as a terminal table.
+"""How a backtest's figures read: times, durations, money, counts, parameters, and the metrics
+as a terminal table.
 
-The HTML report and the command line share these, so a figure reads the same in both.
+The HTML report, the command line and the progress display share these, so a figure reads
+the same everywhere: counts with thousands separators (1,500,000), percentages with a space
+before the sign (12.34 %), parameters as ``fast=10 slow=30``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from domain.performance import NS_PER_SECOND, PerformanceReport
 from domain.values import plain
+from entrypoints.backtest.refusals import RefusalCounts
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOT_DEFINED = "n/a"
@@ -48,21 +53,58 @@ def format_money(value: Decimal | None) -> str:
     return plain(value.quantize(Decimal("1e-8")))
 
 
-def _percent(value: float | Decimal | None) -> str:
-    return NOT_DEFINED if value is None else f"{float(value) * 100:,.2f} %"
+def format_count(value: int) -> str:
+    """A whole number of things (events, signals, runs) with thousands separators: 1,500,000."""
+    return f"{value:,}"
 
 
-def _ratio(value: float | None) -> str:
-    return NOT_DEFINED if value is None else f"{value:,.2f}"
+def format_percent(value: float | Decimal | None, places: int = 2) -> str:
+    """A fraction as a percentage, "12.34 %" (0.1234), with thousands separators."""
+    return NOT_DEFINED if value is None else f"{float(value) * 100:,.{places}f} %"
 
 
-def metric_rows(report: PerformanceReport) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The metrics as (section, [(label, text)]), in reading order."""
+def format_ratio(value: float | Decimal | None) -> str:
+    """A ratio (Sharpe, profit factor) with two decimals."""
+    return NOT_DEFINED if value is None else f"{float(value):,.2f}"
+
+
+def format_params(params: Mapping[str, object]) -> str:
+    """Strategy parameters as typed on the command line: "fast=10 slow=30" ("no parameters")."""
+    return " ".join(f"{name}={value}" for name, value in params.items()) or "no parameters"
+
+
+PERCENT_METRICS = frozenset(
+    {"total_return", "annualized_return", "annualized_volatility", "max_drawdown", "win_rate", "exposure"}
+)
+MONEY_METRICS = frozenset({"net_profit", "final_equity", "fees_paid", "max_drawdown_amount"})
+
+
+def format_metric(name: str, value: float | Decimal | None) -> str:
+    """One metric of ``PerformanceReport`` by its attribute name, as the metrics table shows it."""
+    if name in PERCENT_METRICS:
+        return format_percent(value)
+    if name in MONEY_METRICS:
+        return format_money(None if value is None else Decimal(value))
+    return format_ratio(value)
+
+
+def refusal_rows(refusals: RefusalCounts) -> list[tuple[str, str]]:
+    """Pre-trade risk refusals as (label, count) rows: the total, then each reason, most first."""
+    rows = [("Refused intents", format_count(refusals.total))]
+    rows.extend((f"  {reason}", format_count(count)) for reason, count in refusals.ordered())
+    return rows
+
+
+def metric_rows(
+    report: PerformanceReport, refusals: RefusalCounts | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The metrics as (section, [(label, text)]), in reading order; with ``refusals`` (see
+    ``refusal_rows``) a last section counts what pre-trade risk refused."""
     r = report
     recovery = format_time(r.max_drawdown_recovery_ns) if r.max_drawdown_recovery_ns else "not recovered"
     if r.max_drawdown_peak_ns is None:
         recovery = NOT_DEFINED
-    return [
+    sections = [
         (
             "Run",
             [
@@ -73,19 +115,19 @@ def metric_rows(report: PerformanceReport) -> list[tuple[str, list[tuple[str, st
                 ("Final equity", format_money(r.final_equity)),
                 ("Net profit", format_money(r.net_profit)),
                 ("Fees paid", format_money(r.fees_paid)),
-                ("Exposure", _percent(r.exposure)),
+                ("Exposure", format_percent(r.exposure)),
             ],
         ),
         (
             "Returns and risk",
             [
-                ("Total return", _percent(r.total_return)),
-                ("Annualized return (CAGR)", _percent(r.annualized_return)),
-                ("Annualized volatility", _percent(r.annualized_volatility)),
-                ("Sharpe ratio", _ratio(r.sharpe_ratio)),
-                ("Sortino ratio", _ratio(r.sortino_ratio)),
-                ("Calmar ratio", _ratio(r.calmar_ratio)),
-                ("Max drawdown", _percent(r.max_drawdown)),
+                ("Total return", format_percent(r.total_return)),
+                ("Annualized return (CAGR)", format_percent(r.annualized_return)),
+                ("Annualized volatility", format_percent(r.annualized_volatility)),
+                ("Sharpe ratio", format_ratio(r.sharpe_ratio)),
+                ("Sortino ratio", format_ratio(r.sortino_ratio)),
+                ("Calmar ratio", format_ratio(r.calmar_ratio)),
+                ("Max drawdown", format_percent(r.max_drawdown)),
                 ("Max drawdown amount", format_money(r.max_drawdown_amount)),
                 ("Max drawdown peak", format_time(r.max_drawdown_peak_ns)),
                 ("Max drawdown trough", format_time(r.max_drawdown_trough_ns)),
@@ -97,13 +139,13 @@ def metric_rows(report: PerformanceReport) -> list[tuple[str, list[tuple[str, st
         (
             "Trades",
             [
-                ("Closed trades", str(r.trade_count)),
-                ("Winning / losing", f"{r.winning_trades} / {r.losing_trades}"),
-                ("Win rate", _percent(r.win_rate)),
+                ("Closed trades", format_count(r.trade_count)),
+                ("Winning / losing", f"{format_count(r.winning_trades)} / {format_count(r.losing_trades)}"),
+                ("Win rate", format_percent(r.win_rate)),
                 ("Average win", format_money(r.average_win)),
                 ("Average loss", format_money(r.average_loss)),
                 ("Average trade", format_money(r.average_trade)),
-                ("Profit factor", _ratio(r.profit_factor)),
+                ("Profit factor", format_ratio(r.profit_factor)),
                 ("Gross profit / loss", f"{format_money(r.gross_profit)} / {format_money(r.gross_loss)}"),
                 ("Average holding time", format_duration(r.average_holding_ns)),
             ],
@@ -112,17 +154,20 @@ def metric_rows(report: PerformanceReport) -> list[tuple[str, list[tuple[str, st
             "Sampling",
             [
                 ("Return period", format_duration(r.period_ns)),
-                ("Periods in run", str(r.periods)),
+                ("Periods in run", format_count(r.periods)),
                 ("Periods per year", f"{r.periods_per_year:g}"),
-                ("Risk-free rate (annual)", _percent(r.risk_free_rate)),
+                ("Risk-free rate (annual)", format_percent(r.risk_free_rate)),
             ],
         ),
     ]
+    if refusals is not None:
+        sections.append(("Risk refusals", refusal_rows(refusals)))
+    return sections
 
 
-def format_metrics_table(report: PerformanceReport) -> str:
-    """The metrics as an aligned plain-text table for the terminal."""
-    sections = metric_rows(report)
+def format_metrics_table(report: PerformanceReport, refusals: RefusalCounts | None = None) -> str:
+    """The metrics (and ``refusals``, see ``metric_rows``) as an aligned plain-text table."""
+    sections = metric_rows(report, refusals)
     width = max(len(label) for _, rows in sections for label, _ in rows)
     values = max(len(text) for _, rows in sections for _, text in rows)
     lines: list[str] = []

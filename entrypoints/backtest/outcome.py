@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from adapters.historical import ReadStats
 from application.backtest import BacktestResult
 from domain.performance import PerformanceReport
+from entrypoints.backtest.formatting import format_params
+from entrypoints.backtest.refusals import RefusalCounts
 from entrypoints.backtest.spec import BacktestSpec
 
 
 @dataclass(slots=True)
 class BacktestOutcome:
-    """A finished run: what was asked, what the replay did, its metrics, and how long it took."""
+    """A finished run: what was asked, what the replay did, its metrics, how long it took, and
+    what pre-trade risk refused on the way."""
 
     spec: BacktestSpec
     result: BacktestResult
@@ -23,6 +26,7 @@ class BacktestOutcome:
     quote: str
     seconds: float
     stats: list[ReadStats]
+    refusals: RefusalCounts = field(default_factory=RefusalCounts)
 
 
 def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, Any]:
@@ -44,6 +48,7 @@ def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, 
         "seconds": round(outcome.seconds, 3),
         "events_per_second": round(result.events / outcome.seconds) if outcome.seconds else None,
         "skipped_rows": sum(s.skipped_total for s in outcome.stats),
+        "risk_refusals": outcome.refusals.as_dict(),
         "metrics": outcome.metrics.as_dict(trades=trades),
     }
 
@@ -63,8 +68,9 @@ def write_outcome_report(outcome: BacktestOutcome, directory: Path) -> Path:
     }
     files = write_report(
         directory,
-        title=f"{spec.strategy} on {outcome.instrument}",
+        title=f"{spec.strategy} {format_params(spec.params)} on {outcome.instrument}",
         metrics=outcome.metrics,
+        refusals=outcome.refusals,
         equity_curve=outcome.result.equity_curve,
         prices=next(iter(outcome.result.prices.values()), []),
         parameters=parameters,

@@ -26,6 +26,7 @@ from domain.round_trips import RoundTrip
 from domain.values import plain
 from entrypoints.backtest import charts
 from entrypoints.backtest.formatting import format_duration, format_money, format_time, metric_rows
+from entrypoints.backtest.refusals import RefusalCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +52,13 @@ def write_report(
     fills: Sequence[Fill] | None = None,
     instrument: str = "",
     currency: str = "",
+    refusals: RefusalCounts | None = None,
 ) -> ReportFiles:
     """Write the report files into ``directory`` (created if missing); returns their paths.
 
     ``trades`` default to ``metrics.trades``. With ``fills`` the price chart marks every fill;
-    without, each trade's entry and exit. Existing files of the same names are replaced.
+    without, each trade's entry and exit. ``refusals`` adds what pre-trade risk refused, by
+    reason. Existing files of the same names are replaced.
     """
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,8 @@ def write_report(
         "metrics": metrics.as_dict(trades=False),
         "trades": [trade.as_dict() for trade in trade_list],
     }
+    if refusals is not None:
+        result["risk_refusals"] = refusals.as_dict()
     files.result_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     page = render_html(
         title=title,
@@ -91,6 +96,7 @@ def write_report(
         parameters=parameters,
         equity_png=files.equity_png,
         price_png=files.price_png,
+        refusals=refusals,
     )
     files.html.write_text(page, encoding="utf-8")
     return files
@@ -154,11 +160,12 @@ def render_html(
     parameters: Mapping[str, str],
     equity_png: Path,
     price_png: Path,
+    refusals: RefusalCounts | None = None,
 ) -> str:
     """The report page: one file, images inlined, no external resource."""
     esc = html.escape
     metric_tables = []
-    for section, rows in metric_rows(metrics):
+    for section, rows in metric_rows(metrics, refusals):
         body = "".join(
             f'<tr><th>{esc(label)}</th><td class="num">{esc(text)}</td></tr>' for label, text in rows
         )

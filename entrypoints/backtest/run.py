@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from adapters.historical import HistoricalDataError, ReadStats
 from application.backtest import HOUR_NS, BacktestProgress, BacktestRunner, ReplayClock
+from application.messages import IntentRejected
 from domain.errors import DomainError
 from domain.market_data import Bar, MarketEvent
 from domain.performance import PerformanceConfig, compute_performance
 from entrypoints.backtest.history import describe_source, open_events
 from entrypoints.backtest.outcome import BacktestOutcome
+from entrypoints.backtest.refusals import RefusalCounts, refusal_warnings_counted
 from entrypoints.backtest.settings import settings_for
 from entrypoints.backtest.spec import BacktestError, BacktestSpec
 from entrypoints.config import ConfigError
@@ -32,7 +34,7 @@ def run_backtest(
     """One run, start to end; raises BacktestError for data or parameters that cannot run.
 
     ``progress``, when given, is called with a ``BacktestProgress`` every ``progress_every``
-    events and once at the end.
+    events and once at the end (``done``); never twice for the same point of the replay.
     """
     stats: list[ReadStats] = []
     closers: list[Callable[[], None]] = []
@@ -74,12 +76,23 @@ def _replay(
         app = bootstrap(settings, clock=clock, feeds=[], record_market_data=False)
     except ConfigError as error:
         raise BacktestError(str(error)) from None
+    refusals = RefusalCounts()
+    app.bus.subscribe(IntentRejected, refusals.on_rejected)
+    ended = _End()
     runner = replay_runner(
-        app, clock, sample_ns=spec.sample_ns, progress_every=progress_every, on_progress=progress
+        app,
+        clock,
+        sample_ns=spec.sample_ns,
+        progress_every=progress_every,
+        on_progress=None if progress is None else _once_at_the_end(progress, ended),
     )
+    stream = itertools.chain((first,), events)
+    if progress is not None:
+        stream = itertools.chain.from_iterable(_peeking(stream, max(1, progress_every), ended))
     started = time.perf_counter()
     try:
-        result = runner.run(itertools.chain((first,), events))
+        with refusal_warnings_counted():
+            result = runner.run(stream)
     except HistoricalDataError as error:
         raise BacktestError(str(error), field="data") from None
     finally:
@@ -99,7 +112,51 @@ def _replay(
     except DomainError as error:
         raise BacktestError(f"measuring the run failed: {error}") from None
     quote = settings.engine.valuation_currency
-    return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats)
+    return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats, refusals)
+
+
+@dataclass(slots=True)
+class _End:
+    """Set once the events are known to end with the one being replayed."""
+
+    reached: bool = False
+
+
+_NOTHING = object()
+
+
+def _peeking(events: Iterator[MarketEvent], every: int, ended: _End) -> Iterator[Iterable[MarketEvent]]:
+    """``events`` in blocks for ``itertools.chain.from_iterable``, reading one event ahead at
+    every ``every``-th: when the runner reports progress there, ``ended`` already tells
+    whether that event was the last. The events between go through ``islice`` untouched, so
+    the replay loop pays nothing per event for it."""
+    head = next(events, _NOTHING)
+    while head is not _NOTHING:
+        # head is the first event after a multiple of ``every``.
+        if every > 1:
+            yield (head,)  # type: ignore[misc]
+            if every > 2:
+                yield itertools.islice(events, every - 2)
+            head = next(events, _NOTHING)  # the every-th event of the block
+            if head is _NOTHING:
+                return
+        after = next(events, _NOTHING)
+        ended.reached = after is _NOTHING
+        yield (head,)  # type: ignore[misc]
+        head = after
+
+
+def _once_at_the_end(
+    progress: Callable[[BacktestProgress], None], ended: _End
+) -> Callable[[BacktestProgress], None]:
+    """``progress`` without the runner's in-loop report on the last event: the final report
+    (``done``) that follows says the same, and a listener would otherwise get it twice."""
+
+    def report(update: BacktestProgress) -> None:
+        if update.done or not ended.reached:
+            progress(update)
+
+    return report
 
 
 def replay_runner(

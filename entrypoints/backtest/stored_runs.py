@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -21,7 +20,13 @@ from adapters.memory.repositories import InMemoryBacktestResults
 from adapters.persistence.backtest_store import SqlBacktestStore
 from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
 from application.ports import BacktestRecord, BacktestResults
-from entrypoints.backtest.formatting import format_time
+from entrypoints.backtest.formatting import (
+    format_count,
+    format_params,
+    format_percent,
+    format_ratio,
+    format_time,
+)
 from entrypoints.backtest.outcome import BacktestOutcome
 from entrypoints.backtest.spec import BacktestError
 from entrypoints.config import ConfigError, StorageSettings
@@ -104,23 +109,18 @@ def format_runs(records: Sequence[BacktestRecord]) -> str:
     """The listing of ``tradeplane backtest --list``: one line per run, newest first."""
     header = (
         f"{'run id':<32}  {'when (UTC)':<16}  {'strategy':<18} {'instrument':<18} {'params':<28}"
-        f" {'return':>9} {'sharpe':>7} {'max dd':>7} {'trades':>6}"
+        f" {'return':>9} {'sharpe':>7} {'max dd':>9} {'trades':>6}"
     )
     lines = [header]
     for record in records:
         when = format_time(record.created_ns)[:16]
-        params = " ".join(f"{k}={v}" for k, v in record.params.items())
-        sharpe = "n/a" if record.sharpe is None else f"{record.sharpe:.2f}"
+        params = format_params(record.params)
         lines.append(
             f"{record.run_id:<32}  {when:<16}  {record.strategy:<18} {record.instrument_id:<18}"
-            f" {params:<28} {_percent(record.total_return):>9} {sharpe:>7}"
-            f" {record.max_drawdown:>7.2%} {record.trade_count:>6}"
+            f" {params:<28} {format_percent(record.total_return):>9} {format_ratio(record.sharpe):>7}"
+            f" {format_percent(record.max_drawdown):>9} {format_count(record.trade_count):>6}"
         )
     return "\n".join(lines)
-
-
-def _percent(value: Decimal) -> str:
-    return f"{float(value):.2%}"
 
 
 def storage_of(config: str | None) -> StorageSettings:
