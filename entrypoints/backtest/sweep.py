@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from domain.errors import DomainError
+from entrypoints.backtest.formatting import format_count, format_params
 from entrypoints.backtest.outcome import BacktestOutcome
 from entrypoints.backtest.run import run_backtest
-from entrypoints.backtest.spec import BacktestError, BacktestSpec
+from entrypoints.backtest.spec import BacktestError, BacktestSpec, check_strategy
 
 RANKABLE = (
     "sharpe_ratio",
@@ -74,6 +78,51 @@ def grid(params: Sequence[str]) -> list[dict[str, str]]:
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(parsed[k] for k in keys))]
 
 
+@dataclass(slots=True)
+class SkippedCombinations:
+    """The combinations of a grid the strategy refuses (``fast=20 slow=20``), set aside before
+    the sweep runs: each with its reason, and how many gave each reason."""
+
+    total: int = 0
+    combinations: list[tuple[dict[str, str], str]] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def summary(self, strategy: str) -> str:
+        """One line: how many were skipped of how many, and why."""
+        why = "; ".join(f"{reason} ({format_count(count)})" for reason, count in self.reasons.most_common())
+        return (
+            f"skipped {format_count(len(self.combinations))} of {format_count(self.total)} parameter"
+            f" combinations that {strategy} refuses: {why}"
+        )
+
+    def as_json(self) -> list[dict[str, object]]:
+        return [{"params": params, "reason": reason} for params, reason in self.combinations]
+
+
+_VALUE_IN_BRACKETS = re.compile(r"\s*\([^()]*\)")
+
+
+def valid_combinations(
+    strategy: str, combinations: Sequence[dict[str, str]]
+) -> tuple[list[dict[str, str]], SkippedCombinations]:
+    """The combinations ``strategy`` accepts, in order, and those it refuses with why.
+
+    Refusals are grouped by their message without the values in brackets, so "fast must be
+    less than slow (20) (was 30)" and "... (40) (was 50)" count as one reason.
+    """
+    valid: list[dict[str, str]] = []
+    skipped = SkippedCombinations(total=len(combinations))
+    for params in combinations:
+        try:
+            check_strategy(strategy, params)
+        except BacktestError as error:
+            skipped.combinations.append((params, str(error)))
+            skipped.reasons[_VALUE_IN_BRACKETS.sub("", str(error))] += 1
+        else:
+            valid.append(params)
+    return valid, skipped
+
+
 def rank_key(metric: str) -> Callable[[BacktestOutcome], tuple[bool, float]]:
     """A sort key putting the best run on ``metric`` first and runs without a value last."""
 
@@ -92,16 +141,36 @@ def _sweep_one(spec: BacktestSpec) -> BacktestOutcome | str:
     try:
         return run_backtest(spec)
     except (BacktestError, DomainError, ValueError, OSError) as error:  # one run fails, the sweep goes on
-        return f"{dict(spec.params)}: {error}"
+        return f"{format_params(spec.params)}: {error}"
 
 
-def run_sweep(specs: Sequence[BacktestSpec], jobs: int) -> tuple[list[BacktestOutcome], list[str]]:
-    """Each spec in its own process (``jobs`` at a time); outcomes in the order of ``specs``."""
-    if jobs <= 1 or len(specs) == 1:
-        answers = [_sweep_one(spec) for spec in specs]
+def run_sweep(
+    specs: Sequence[BacktestSpec],
+    jobs: int,
+    *,
+    on_run_done: Callable[[int, int], None] | None = None,
+) -> tuple[list[BacktestOutcome], list[str]]:
+    """Each spec in its own process (``jobs`` at a time); outcomes in the order of ``specs``.
+
+    ``on_run_done(done, total)`` is called as each run ends, whichever ends first.
+    """
+    total = len(specs)
+
+    def finished(done: int) -> None:
+        if on_run_done is not None:
+            on_run_done(done, total)
+
+    answers: list[BacktestOutcome | str | None] = [None] * total
+    if jobs <= 1 or total == 1:
+        for index, spec in enumerate(specs):
+            answers[index] = _sweep_one(spec)
+            finished(index + 1)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            answers = list(pool.map(_sweep_one, specs))
+            futures = {pool.submit(_sweep_one, spec): index for index, spec in enumerate(specs)}
+            for done, future in enumerate(as_completed(futures), start=1):
+                answers[futures[future]] = future.result()
+                finished(done)
     outcomes = [a for a in answers if isinstance(a, BacktestOutcome)]
     failures = [a for a in answers if isinstance(a, str)]
     return outcomes, failures

@@ -22,8 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domain.identifiers import InstrumentId
-from entrypoints.backtest.formatting import format_metrics_table, format_time
+from entrypoints.backtest.formatting import (
+    format_count,
+    format_metric,
+    format_metrics_table,
+    format_params,
+    format_percent,
+)
 from entrypoints.backtest.outcome import BacktestOutcome, outcome_json, write_outcome_report
+from entrypoints.backtest.progress import count_rows, replay_progress, sweep_progress
 from entrypoints.backtest.run import run_backtest
 from entrypoints.backtest.spec import (
     DEFAULT_FRACTION,
@@ -32,10 +39,16 @@ from entrypoints.backtest.spec import (
     check_strategy,
     parse_amount,
 )
-from entrypoints.backtest.sweep import RANKABLE, grid, rank_key, run_sweep
+from entrypoints.backtest.sweep import (
+    RANKABLE,
+    SkippedCombinations,
+    grid,
+    rank_key,
+    run_sweep,
+    valid_combinations,
+)
 
 if TYPE_CHECKING:
-    from application.backtest import BacktestProgress
     from entrypoints.backtest.stored_runs import OpenedResults
 
 
@@ -94,7 +107,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the result (or the sweep) as JSON")
     parser.add_argument("--rank-by", default="sharpe_ratio", choices=RANKABLE, help="sweep ranking metric")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="sweep processes (all cores)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress on stderr (a bar on a terminal, a line per tenth of the run elsewhere)",
+    )
     parser.set_defaults(handler=_main)
 
 
@@ -124,8 +141,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise BacktestError(f"--json {args.json}: the folder {args.json.parent} does not exist")
 
 
-def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
-    """The runs the arguments ask for (one, or a sweep's grid); BacktestError if they cannot run."""
+def specs_from(args: argparse.Namespace) -> tuple[list[BacktestSpec], SkippedCombinations]:
+    """The runs the arguments ask for (one, or a sweep's grid) and the combinations of a grid
+    the strategy refuses (set aside); BacktestError if they cannot run."""
     from_store = getattr(args, "from_store", False)
     if from_store and args.data:
         raise BacktestError("give either --data files or --from-store, not both")
@@ -170,11 +188,17 @@ def specs_from(args: argparse.Namespace) -> list[BacktestSpec]:
         skip_bad_rows=args.skip_bad_rows,
         config=args.config,
     )
-    specs = [replace(base, params=params) for params in grid(args.param)]
-    # A single run is checked whole before any data is read; a sweep only for its strategy,
-    # since some combinations of a grid (fast >= slow) are expected to fail on their own.
-    check_strategy(args.strategy, specs[0].params if len(specs) == 1 else {})
-    return specs
+    combinations = grid(args.param)
+    if len(combinations) == 1:  # a single run is checked whole before any data is read
+        check_strategy(args.strategy, combinations[0])
+        return [replace(base, params=combinations[0])], SkippedCombinations(total=1)
+    # A grid crosses ranges, so some combinations (fast >= slow) are expected to be refused:
+    # they are set aside and counted; the grid fails only when nothing in it can run.
+    check_strategy(args.strategy, {})
+    valid, skipped = valid_combinations(args.strategy, combinations)
+    if not valid:
+        raise BacktestError(skipped.summary(args.strategy).replace("skipped", "no run left:", 1))
+    return [replace(base, params=params) for params in valid], skipped
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -185,12 +209,12 @@ def _main(args: argparse.Namespace) -> int:
             _check_config(args.config)
         if args.list:
             return _list(args.config, strategy=args.strategy, limit=args.limit)
-        specs = specs_from(args)
+        specs, skipped = specs_from(args)
         store = stored_runs.store_for(args.config) if args.store else None
         try:
-            if len(specs) == 1:
+            if skipped.total == 1:
                 return _one(specs[0], args, store)
-            return _sweep(specs, args, store)
+            return _sweep(specs, skipped, args, store)
         finally:
             if store is not None:
                 store.close()
@@ -238,8 +262,12 @@ def _list(config: str | None, *, strategy: str | None, limit: int) -> int:
 
 
 def _one(spec: BacktestSpec, args: argparse.Namespace, store: OpenedResults | None) -> int:
-    progress = _ProgressBar() if not args.no_progress and sys.stderr.isatty() else None
-    outcome = run_backtest(spec, progress=progress)
+    if args.no_progress:
+        outcome = run_backtest(spec)
+    else:
+        total = None if spec.from_store else count_rows(spec.data)
+        with replay_progress(sys.stderr, total) as progress:
+            outcome = run_backtest(spec, progress=progress)
     _print_one(outcome)
     if store is not None:
         print(f"stored as run {_save(store, outcome)}")
@@ -260,20 +288,33 @@ def _print_one(outcome: BacktestOutcome) -> None:
     result = outcome.result
     rate = result.events / outcome.seconds if outcome.seconds else 0.0
     print(
-        f"{outcome.spec.strategy} {dict(outcome.spec.params)} on {outcome.instrument}:"
-        f" {result.events:,} events in {outcome.seconds:.2f}s ({rate:,.0f}/s),"
-        f" {result.signals} signals, {result.orders} orders, {len(result.fills)} fills"
+        f"{outcome.spec.strategy} {format_params(outcome.spec.params)} on {outcome.instrument}:"
+        f" {format_count(result.events)} events in {outcome.seconds:.2f}s ({format_count(round(rate))}/s),"
+        f" {format_count(result.signals)} signals, {format_count(result.orders)} orders,"
+        f" {format_count(len(result.fills))} fills, {format_count(outcome.refusals.total)} refused by risk"
     )
     skipped = sum(s.skipped_total for s in outcome.stats)
     if skipped:
-        print(f"skipped {skipped} malformed row(s) (--skip-bad-rows)")
-    print(format_metrics_table(outcome.metrics))
+        print(f"skipped {format_count(skipped)} malformed row(s) (--skip-bad-rows)")
+    print(format_metrics_table(outcome.metrics, outcome.refusals))
 
 
-def _sweep(specs: list[BacktestSpec], args: argparse.Namespace, store: OpenedResults | None) -> int:
+def _sweep(
+    specs: list[BacktestSpec],
+    skipped: SkippedCombinations,
+    args: argparse.Namespace,
+    store: OpenedResults | None,
+) -> int:
     started = time.perf_counter()
-    print(f"sweep: {len(specs)} runs on {min(args.jobs, len(specs))} process(es)", file=sys.stderr)
-    outcomes, failures = run_sweep(specs, args.jobs)
+    if skipped.combinations:
+        print(skipped.summary(specs[0].strategy), file=sys.stderr)
+    jobs = min(args.jobs, len(specs))
+    print(f"sweep: {format_count(len(specs))} runs on {format_count(jobs)} process(es)", file=sys.stderr)
+    if args.no_progress:
+        outcomes, failures = run_sweep(specs, args.jobs)
+    else:
+        with sweep_progress(sys.stderr, len(specs)) as progress:
+            outcomes, failures = run_sweep(specs, args.jobs, on_run_done=progress)
     outcomes.sort(key=rank_key(args.rank_by))
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)
@@ -281,38 +322,22 @@ def _sweep(specs: list[BacktestSpec], args: argparse.Namespace, store: OpenedRes
     print(header + ("  run id" if store is not None else ""))
     for rank, outcome in enumerate(outcomes, start=1):
         metrics = outcome.metrics
-        value = getattr(metrics, args.rank_by)
-        shown = "n/a" if value is None else f"{float(value):.4f}"
-        params = " ".join(f"{k}={v}" for k, v in outcome.spec.params.items())
+        shown = format_metric(args.rank_by, getattr(metrics, args.rank_by))
+        params = format_params(outcome.spec.params)
         run_id = f"  {_save(store, outcome)}" if store is not None else ""
         print(
-            f"{rank:>4}  {params:<40} {shown:>14} {float(metrics.total_return):>10.2%}"
-            f" {metrics.max_drawdown:>8.2%} {metrics.trade_count:>7}{run_id}"
+            f"{rank:>4}  {params:<40} {shown:>14} {format_percent(metrics.total_return):>10}"
+            f" {format_percent(metrics.max_drawdown):>8} {format_count(metrics.trade_count):>7}{run_id}"
         )
-    print(f"{len(outcomes)} run(s) in {time.perf_counter() - started:.1f}s")
+    print(f"{format_count(len(outcomes))} run(s) in {time.perf_counter() - started:.1f}s")
     if args.json:
-        ranked = [outcome_json(o, trades=False) for o in outcomes]
-        args.json.write_text(
-            json.dumps({"rank_by": args.rank_by, "runs": ranked, "failures": failures}, indent=2) + "\n"
-        )
+        document = {
+            "rank_by": args.rank_by,
+            "runs": [outcome_json(o, trades=False) for o in outcomes],
+            "failures": failures,
+            "skipped": skipped.as_json(),
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
     if args.report and outcomes:
         print(f"report of the best run: {write_outcome_report(outcomes[0], args.report)}")
     return 0 if outcomes else 2
-
-
-class _ProgressBar:
-    """A one-line progress report on stderr for long runs (events and the replayed date)."""
-
-    def __init__(self) -> None:
-        self._last = 0.0
-
-    def __call__(self, progress: BacktestProgress) -> None:
-        now = time.monotonic()
-        if not progress.done and now - self._last < 0.5:
-            return
-        self._last = now
-        day = format_time(progress.ts_event)[:16] if progress.ts_event else "-"
-        end = "\n" if progress.done else ""
-        print(
-            f"\r  {progress.events:>12,} events replayed, at {day} UTC", end=end, file=sys.stderr, flush=True
-        )
