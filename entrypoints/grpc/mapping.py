@@ -42,13 +42,20 @@ from domain.positions import Position
 from domain.risk import RiskLimits, TradingState
 from domain.signals import Signal
 from domain.values import AggressorSide, OrderSide, plain, to_decimal
-from entrypoints.grpc.errors import invalid
+from entrypoints.grpc.errors import echo, invalid
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 MAX_BOOK_DEPTH = 1000
 DEFAULT_BOOK_DEPTH = 10
 MAX_ID_LENGTH = 64
+MAX_PAGE_TOKEN = 256
+"""Characters of a page token; the server's own are far shorter."""
+MAX_CURSOR_ID = 128
+MAX_CURSOR_TIME = 2**63 - 1
+"""A cursor's timestamp must fit a signed 64-bit integer, as the stores keep it."""
+NOT_ISSUED = "is not a token this server issued; send back next_page_token as it came"
+_CURSOR_TIME = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() also takes '²'
 
 E = TypeVar("E")
 
@@ -308,8 +315,7 @@ def parse_decimal(value: str, field: str, *, positive: bool = False, required: b
             raise invalid(field, 'is required (a decimal string such as "0.5")')
         return None
     if len(value) > 40 or _WIRE_DECIMAL.fullmatch(value) is None:
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        raise invalid(field, f"is not a decimal number (was {shown!r}); use digits and one '.'")
+        raise invalid(field, f"is not a decimal number (was {echo(value)}); use digits and one '.'")
     try:
         result = to_decimal(value, field)
     except InvalidValue as error:
@@ -338,10 +344,10 @@ def parse_instrument_id(
     try:
         instrument_id = InstrumentId(value)
     except InvalidValue as error:
-        raise invalid(field, f"{error.problem} (was {value[:80]!r})") from None
+        raise invalid(field, f"{error.problem} (was {echo(value)})") from None
     if known is not None and instrument_id not in known:
         listed = ", ".join(sorted(known)) or "none"
-        raise invalid(field, f"unknown instrument {value!r}; known: {listed}")
+        raise invalid(field, f"unknown instrument {echo(value)}; known: {listed}")
     return instrument_id
 
 
@@ -350,7 +356,7 @@ def parse_client_order_id(value: str, field: str = "client_order_id") -> ClientO
         return checked_client_order_id(value)
     except InvalidValue:
         raise invalid(
-            field, f"must be 1-{MAX_ID_LENGTH} characters of letters, digits and ._:- (was {value[:80]!r})"
+            field, f"must be 1-{MAX_ID_LENGTH} characters of letters, digits and ._:- (was {echo(value)})"
         ) from None
 
 
@@ -359,7 +365,7 @@ def parse_strategy_id(value: str, field: str = "strategy_id") -> StrategyId:
         return checked_strategy_id(value)
     except InvalidValue:
         raise invalid(
-            field, f"must be 1-{MAX_ID_LENGTH} characters of letters, digits and ._:- (was {value[:80]!r})"
+            field, f"must be 1-{MAX_ID_LENGTH} characters of letters, digits and ._:- (was {echo(value)})"
         ) from None
 
 
@@ -390,22 +396,33 @@ def encode_page_token(*key: object) -> str:
 
 
 def decode_cursor(token: str, field: str = "page_token") -> tuple[int, str] | None:
-    """The (timestamp, id) sort key a page token carries; None for the first page."""
+    """The (timestamp, id) sort key a page token carries; None for the first page.
+
+    A token comes back from the client, so nothing in it is trusted: the timestamp must be
+    ASCII digits that fit a signed 64-bit integer (a store's INTEGER), the id short and set.
+    """
     parts = decode_page_token(token, 2, field)
     if parts is None:
         return None
-    if not parts[0].isdigit():
-        raise invalid(field, "is not a token this server issued")
-    return int(parts[0]), parts[1]
+    stamp, key = parts
+    if _CURSOR_TIME.fullmatch(stamp) is None or int(stamp) > MAX_CURSOR_TIME:
+        raise invalid(field, NOT_ISSUED)
+    if not key or len(key) > MAX_CURSOR_ID:
+        raise invalid(field, NOT_ISSUED)
+    return int(stamp), key
 
 
 def decode_page_token(token: str, parts: int, field: str = "page_token") -> list[str] | None:
+    """The ``parts`` pieces of a token ``encode_page_token`` made; None for an empty token."""
     if not token:
         return None
+    if len(token) > MAX_PAGE_TOKEN:
+        raise invalid(field, f"{NOT_ISSUED} (it is {len(token)} characters long)")
     try:
-        decoded = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8").split("\x1f")
+        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        decoded = raw.decode("utf-8").split("\x1f")
     except (ValueError, UnicodeError):
-        raise invalid(field, "is not a token this server issued") from None
+        raise invalid(field, NOT_ISSUED) from None
     if len(decoded) != parts:
-        raise invalid(field, "is not a token this server issued")
+        raise invalid(field, NOT_ISSUED)
     return decoded

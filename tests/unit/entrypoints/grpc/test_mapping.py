@@ -244,3 +244,38 @@ def test_broker_health_maps_every_field_and_an_unset_block_reads_as_now() -> Non
         BrokerHealth(name="b", environment="live", account="a", connected=True)
     )
     assert not unblocked.HasField("blocked_until")
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["\u00b2", "\u0661", "9" * 29, str(2**63), "9" * 5000, "-5", "+5", " 5", ""],
+)
+def test_a_cursor_timestamp_is_ascii_digits_that_fit_64_bits(stamp: str) -> None:
+    token = mapping.encode_page_token(stamp, "TP-1")
+    assert _invalid(mapping.decode_cursor, token).field == "page_token"
+
+
+def test_a_cursor_is_bounded_in_length_and_alphabet() -> None:
+    assert mapping.decode_cursor(mapping.encode_page_token(2**63 - 1, "TP-1")) == (2**63 - 1, "TP-1")
+    for token in ("A" * 100_000, mapping.encode_page_token(5, "x" * 200), mapping.encode_page_token(5, "")):
+        assert _invalid(mapping.decode_cursor, token).message.startswith("page_token: is not a token")
+    assert _invalid(mapping.decode_cursor, "YWJj!!!!").field == "page_token"
+
+
+@given(st.text(max_size=300))
+def test_any_page_token_decodes_or_is_invalid_argument(token: str) -> None:
+    outcome: tuple[int, str] | ApiError | None
+    try:
+        outcome = mapping.decode_cursor(token)
+    except ApiError as error:
+        outcome = error
+    if isinstance(outcome, ApiError):
+        assert outcome.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert outcome.field == "page_token"
+    else:
+        assert outcome is None or 0 <= outcome[0] < 2**63
+
+
+@given(st.integers(0, 2**63 - 1), st.text(min_size=1, max_size=64).filter(lambda t: "\x1f" not in t))
+def test_every_cursor_the_server_issues_round_trips(stamp: int, key: str) -> None:
+    assert mapping.decode_cursor(mapping.encode_page_token(stamp, key)) == (stamp, key)
