@@ -27,7 +27,7 @@ from entrypoints.backtest.spec import (
 )
 from entrypoints.backtest.sweep import parse_param
 from entrypoints.grpc import mapping
-from entrypoints.grpc.errors import ApiError, invalid
+from entrypoints.grpc.errors import ApiError, echo, invalid
 
 MAX_FILES = 100
 MAX_PATH = 1024
@@ -35,6 +35,7 @@ MAX_PARAMETERS = 64
 MAX_PARAMETER_TEXT = 200
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+MAX_STRATEGY_NAME = 64
 RUN_ID = re.compile(r"[0-9a-f]{32}")
 DATA_DIR = "the server's backtest data directory"
 
@@ -55,20 +56,20 @@ def data_paths(paths: Sequence[str], root: Path) -> tuple[str, ...]:
     resolved: list[str] = []
     for given in paths:
         if not given or len(given) > MAX_PATH or "\x00" in given:
-            raise invalid("data", f"each path must have 1 to {MAX_PATH} characters (was {given[:40]!r})")
+            raise invalid("data", f"each path must have 1 to {MAX_PATH} characters (was {echo(given)})")
         path = PurePosixPath(given)
         if path.is_absolute():
-            raise invalid("data", f"{given!r} is absolute; give a path relative to {DATA_DIR}")
+            raise invalid("data", f"{echo(given)} is absolute; give a path relative to {DATA_DIR}")
         if ".." in path.parts:
-            raise invalid("data", f"{given!r} contains '..'; only files inside {DATA_DIR} can be read")
+            raise invalid("data", f"{echo(given)} contains '..'; only files inside {DATA_DIR} can be read")
         try:
             real = (base / path).resolve(strict=True)
         except (OSError, RuntimeError):  # missing, or a symlink loop
-            raise invalid("data", f"no such file in {DATA_DIR}: {given!r}") from None
+            raise invalid("data", f"no such file in {DATA_DIR}: {echo(given)}") from None
         if not real.is_relative_to(base):
-            raise invalid("data", f"{given!r} leads outside {DATA_DIR} (a symlink); refused")
+            raise invalid("data", f"{echo(given)} leads outside {DATA_DIR} (a symlink); refused")
         if not real.is_file():
-            raise invalid("data", f"{given!r} is not a file")
+            raise invalid("data", f"{echo(given)} is not a file")
         resolved.append(str(real))
     return tuple(resolved)
 
@@ -78,16 +79,16 @@ def _params(params: Mapping[str, str]) -> dict[str, str]:
         raise invalid("params", f"at most {MAX_PARAMETERS} parameters (was {len(params)})")
     checked: dict[str, str] = {}
     for name, value in params.items():
-        field = f"params.{name[:40]}"
+        field = f"params.{name}"  # bounded by ``invalid``
         if len(value) > MAX_PARAMETER_TEXT:
             raise invalid(field, f"is longer than {MAX_PARAMETER_TEXT} characters")
         try:
             key, values = parse_param(f"{name}={value}")
         except BacktestError:
-            raise invalid(field, f"needs a value (was {value!r})") from None
+            raise invalid(field, f"needs a value (was {echo(value)})") from None
         if len(values) != 1:
             raise invalid(
-                field, f"takes one value per run (was {value!r}); sweeps are for `tradeplane backtest`"
+                field, f"takes one value per run (was {echo(value)}); sweeps are for `tradeplane backtest`"
             )
         checked[key] = values[0]
     return checked
@@ -146,8 +147,15 @@ def refusal(field: str | None, problem: str, data_dir: Path) -> ApiError:
 
 def run_id(value: str) -> str:
     if not RUN_ID.fullmatch(value):
-        raise invalid("run_id", f"must be the 32 hex digits RunBacktest gave (was {value[:40]!r})")
+        raise invalid("run_id", f"must be the 32 hex digits RunBacktest gave (was {echo(value)})")
     return value
+
+
+def strategy_filter(value: str) -> str | None:
+    """ListBacktests' optional strategy name: None for all, else a name of at most 64 characters."""
+    if len(value) > MAX_STRATEGY_NAME:
+        raise invalid("strategy", f"must be at most {MAX_STRATEGY_NAME} characters (was {len(value)})")
+    return value or None
 
 
 def limit(value: int) -> int:

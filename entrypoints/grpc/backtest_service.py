@@ -82,7 +82,7 @@ class BacktestService(backtest_pb2_grpc.BacktestServiceServicer):
         self, request: backtest_pb2.ListBacktestsRequest, context: Ctx
     ) -> backtest_pb2.ListBacktestsResponse:
         limit = backtest_mapping.limit(request.limit)
-        strategy = request.strategy or None
+        strategy = backtest_mapping.strategy_filter(request.strategy)
         records = await asyncio.to_thread(self._results.list, strategy=strategy, limit=limit)
         return backtest_pb2.ListBacktestsResponse(
             runs=[backtest_mapping.summary_to_proto(r) for r in records]

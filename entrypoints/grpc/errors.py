@@ -5,6 +5,10 @@ wrap every RPC so the client always gets the proper code and a sentence, with th
 details a program can read (``google.rpc.BadRequest``, ``ErrorInfo``,
 ``PreconditionFailure``) in ``grpc-status-details-bin``. Anything unexpected is INTERNAL,
 logged with its traceback, and the server goes on.
+
+Client input shown in an error goes through ``echo`` (cut to ``MAX_ECHO`` characters, quoted),
+and every message and field name is bounded and escaped here as a last guard, so no request
+can make a status trailer large (clients refuse big trailers) or carry control characters.
 """
 
 from __future__ import annotations
@@ -28,6 +32,28 @@ log = logging.getLogger("tradeplane.grpc")
 
 DOMAIN = "tradeplane"
 """ErrorInfo.domain of every error this server sends."""
+MAX_ECHO = 64
+"""Characters of a client's value an error shows; the rest becomes an ellipsis."""
+MAX_MESSAGE = 600
+MAX_FIELD = 120
+
+
+def cut(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def echo(value: object) -> str:
+    """A client's value as an error shows it: quoted, escaped, at most ``MAX_ECHO`` characters."""
+    return repr(cut(str(value)))
+
+
+def _escaped(text: str, limit: int) -> str:
+    """Bounded, with control characters written as escapes (a last guard: ``echo`` is the rule)."""
+    text = cut(text, limit)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class ApiError(Exception):
@@ -42,16 +68,19 @@ class ApiError(Exception):
         reason: str | None = None,
         violations: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        message = _escaped(message, MAX_MESSAGE)
         super().__init__(message)
         self.code = code
         self.message = message
-        self.field = field
+        self.field = _escaped(field, MAX_FIELD) if field is not None else None
         self.reason = reason
-        self.violations = violations  # (type, description) for FAILED_PRECONDITION
+        # (type, description) for FAILED_PRECONDITION
+        self.violations = tuple((kind, _escaped(text, MAX_MESSAGE)) for kind, text in violations)
 
 
 def invalid(field: str, problem: str) -> ApiError:
     """INVALID_ARGUMENT: ``field`` is wrong; the message starts with the field name."""
+    field = _escaped(field, MAX_FIELD)
     return ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {problem}", field=field, reason="BAD_FIELD")
 
 
@@ -175,4 +204,14 @@ def server_stream(
     return wrapper
 
 
-__all__ = ["ApiError", "abort", "invalid", "not_found", "precondition", "server_stream", "unary"]
+__all__ = [
+    "ApiError",
+    "abort",
+    "cut",
+    "echo",
+    "invalid",
+    "not_found",
+    "precondition",
+    "server_stream",
+    "unary",
+]

@@ -13,7 +13,7 @@ from domain.identifiers import InstrumentId
 from domain.instrument import InstrumentRegistry
 from domain.market_data import QuoteTick, TradeTick
 from entrypoints.grpc import mapping
-from entrypoints.grpc.errors import invalid, not_found, precondition, server_stream, unary
+from entrypoints.grpc.errors import echo, invalid, not_found, precondition, server_stream, unary
 from entrypoints.grpc.streams import StreamHub
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
     def _instrument(self, value: str) -> InstrumentId:
         instrument_id = mapping.parse_instrument_id(value)
         if instrument_id not in self._instruments:
-            raise not_found(f"instrument {value!r} is not configured; see ListInstruments")
+            raise not_found(f"instrument {echo(value)} is not configured; see ListInstruments")
         return instrument_id
 
     def _filter(self, values: Sequence[str]) -> frozenset[InstrumentId] | None:

@@ -17,7 +17,7 @@ from domain.intents import OrderIntent
 from domain.orders import Fill, Order, OrderType, TimeInForce
 from entrypoints.grpc import mapping
 from entrypoints.grpc.auth import CALLER
-from entrypoints.grpc.errors import ApiError, invalid, not_found, server_stream, unary
+from entrypoints.grpc.errors import ApiError, echo, invalid, not_found, server_stream, unary
 from entrypoints.grpc.streams import StreamHub
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             coid = mapping.parse_client_order_id(request.client_order_id)
             order = self._orders.find(coid)
             if order is None:
-                raise not_found(f"no order with client_order_id {coid!r}")
+                raise not_found(f"no order with client_order_id {echo(coid)}")
             return order
         if which == "venue_order_id":
             venue_id = request.venue_order_id
@@ -158,7 +158,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                     return order
             found = self._trades.find_by_venue_order_id(venue_id)
             if found is None:
-                raise not_found(f"no order with venue_order_id {venue_id!r}")
+                raise not_found(f"no order with venue_order_id {echo(venue_id)}")
             return found
         raise invalid("id", "set client_order_id or venue_order_id")
 

@@ -13,7 +13,7 @@ from application.ports import CommandBus
 from domain.errors import InvalidParameter
 from domain.risk import RiskLimits
 from entrypoints.grpc import mapping
-from entrypoints.grpc.errors import invalid, unary
+from entrypoints.grpc.errors import echo, invalid, unary
 
 if TYPE_CHECKING:
     Ctx = grpc.aio.ServicerContext[Any, Any]
@@ -110,10 +110,10 @@ def _changes(request: risk_pb2.UpdateRiskLimitsRequest) -> dict[str, object]:
     for index, name in enumerate(request.clear):
         if name not in _LIMIT_NAMES:
             raise invalid(
-                f"clear[{index}]", f"{name!r} is not a risk limit; known: {', '.join(_LIMIT_NAMES)}"
+                f"clear[{index}]", f"{echo(name)} is not a risk limit; known: {', '.join(_LIMIT_NAMES)}"
             )
         if name in changes:
-            raise invalid(f"clear[{index}]", f"{name!r} is both set and cleared")
+            raise invalid(f"clear[{index}]", f"{echo(name)} is both set and cleared")
         changes[name] = {} if name == "instrument_limits" else None
     return changes
 

@@ -72,7 +72,7 @@ class StrategyService(strategies_pb2_grpc.StrategyServiceServicer):
             raise invalid("parameters", f"at most {MAX_PARAMETERS} at once (was {len(params)})")
         for name, value in params.items():
             if len(value) > MAX_PARAMETER_TEXT:
-                raise invalid(f"parameters.{name[:40]}", f"is longer than {MAX_PARAMETER_TEXT} characters")
+                raise invalid(f"parameters.{name}", f"is longer than {MAX_PARAMETER_TEXT} characters")
         update = getattr(slot.strategy, "update_parameters", None)
         if update is None:
             raise ApiError(
