@@ -5,6 +5,11 @@ prints a new token and the line to paste). Each maps to a role; a role may call 
 the roles below it may. Health checks and reflection need no token, so probes and
 ``grpcurl list/describe`` work anywhere. The caller's identity reaches handlers through
 a context variable (grpc.aio runs the interceptor and the handler in one context).
+
+Every refusal is logged at WARNING (the method, the peer, the code and why; never the token,
+not even part of it), at most once a minute per peer and reason, and counted:
+``auth_refusals`` (UNAUTHENTICATED and PERMISSION_DENIED) appears in ``GetStatus``. A refused
+call is answered without decoding its body.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from adapters.pacing import TokenBucket
+from entrypoints.grpc.throttled_log import ThrottledLog, peer_host
 
 log = logging.getLogger("tradeplane.grpc.audit")
 if TYPE_CHECKING:
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
 MAX_SEEN_TOKENS = 1024
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 REFLECTION_PREFIX = "/grpc.reflection."
+AUTH_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 
 
 class Role(IntEnum):
@@ -104,6 +111,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         rate_per_second: float,
         burst: int,
         monotonic: Callable[[], float] = time.monotonic,
+        warnings: ThrottledLog | None = None,
     ) -> None:
         self._by_hash = {entry.sha256.lower(): entry for entry in tokens}
         self._rate = rate_per_second
@@ -111,10 +119,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._monotonic = monotonic
         self._buckets: dict[str, TokenBucket] = {}
         self._seen: dict[str, TokenEntry] = {}  # token -> entry, for tokens already verified once
+        self._warnings = warnings or ThrottledLog(log, monotonic=monotonic)
         self.requests = 0
         self.refused = 0
+        self.auth_refusals = 0
 
-    def _entry(self, metadata: Iterable[tuple[str, Any]]) -> TokenEntry | str | None:
+    def _entry(self, metadata: Iterable[tuple[str, Any]]) -> TokenEntry | str:
         """The token's entry; a string says what is wrong with the header."""
         header = None
         for key, value in metadata:
@@ -149,8 +159,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return await continuation(details)
         self.requests += 1
         entry = self._entry(details.invocation_metadata or ())
-        if isinstance(entry, str) or entry is None:
-            return await self._refuse(continuation, details, grpc.StatusCode.UNAUTHENTICATED, str(entry))
+        if isinstance(entry, str):
+            return await self._refuse(continuation, details, grpc.StatusCode.UNAUTHENTICATED, entry)
         needed = REQUIRED_ROLE.get(method, Role.VIEWER)
         if entry.role < needed:
             message = (
@@ -182,26 +192,31 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         code: grpc.StatusCode,
         message: str,
     ) -> Handler | None:
-        self.refused += 1
+        """A handler that answers ``code``; its deserializer is None, so the body is never parsed."""
         handler = await continuation(details)
-
-        async def deny(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-            await context.abort(code, message)
-
         if handler is None:  # an unknown method: let grpc answer UNIMPLEMENTED
             return None
+        method: str = details.method
+
+        async def deny(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+            self._count_and_log(code, message, method, context.peer())
+            await context.abort(code, message)
+
+        serializer = handler.response_serializer
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                deny, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_unary_rpc_method_handler(deny, None, serializer)
         if handler.unary_stream:  # a coroutine may answer a stream (grpc.aio): it aborts first
-            return grpc.unary_stream_rpc_method_handler(
-                deny, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_stream_rpc_method_handler(deny, None, serializer)
         if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                deny, handler.request_deserializer, handler.response_serializer
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            deny, handler.request_deserializer, handler.response_serializer
+            return grpc.stream_unary_rpc_method_handler(deny, None, serializer)
+        return grpc.stream_stream_rpc_method_handler(deny, None, serializer)
+
+    def _count_and_log(self, code: grpc.StatusCode, message: str, method: str, peer: str) -> None:
+        self.refused += 1
+        if code in AUTH_CODES:
+            self.auth_refusals += 1
+        host = peer_host(peer)
+        reason = message.split(";", 1)[0].split(":", 1)[0]  # the kind of refusal, not its details
+        self._warnings.warning(
+            (host, code.name, reason), "refused %s from %s: %s %s", method, host, code.name, message
         )

@@ -31,13 +31,21 @@ class EngineInfo:
 
 class EngineService(engine_pb2_grpc.EngineServiceServicer):
     def __init__(
-        self, engine: Engine, clock: Clock, hub: StreamHub, info: EngineInfo, requests: Callable[[], int]
+        self,
+        engine: Engine,
+        clock: Clock,
+        hub: StreamHub,
+        info: EngineInfo,
+        requests: Callable[[], int],
+        *,
+        auth_refusals: Callable[[], int] = lambda: 0,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._hub = hub
         self._info = info
         self._requests = requests
+        self._auth_refusals = auth_refusals
 
     @unary
     async def GetStatus(
@@ -68,6 +76,7 @@ class EngineService(engine_pb2_grpc.EngineServiceServicer):
                 stream_subscribers=self._hub.count(),
                 stream_drops=self._hub.stats.dropped,
                 grpc_requests=self._requests(),
+                auth_refusals=self._auth_refusals(),
             ),
             broker_health=mapping.broker_health_to_proto(status.broker)
             if status.broker is not None

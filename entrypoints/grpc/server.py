@@ -45,6 +45,7 @@ from entrypoints.grpc.engine_service import EngineInfo, EngineService
 from entrypoints.grpc.market_data_service import MarketDataService
 from entrypoints.grpc.order_service import OrderService
 from entrypoints.grpc.portfolio_service import PortfolioService
+from entrypoints.grpc.request_guard import RequestGuard
 from entrypoints.grpc.risk_service import RiskService
 from entrypoints.grpc.strategy_service import StrategyService
 from entrypoints.grpc.streams import StreamHub
@@ -110,6 +111,7 @@ class GrpcServer:
         self.auth = AuthInterceptor(
             tokens, rate_per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
         )
+        self.guard = RequestGuard()
         self.health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
         self._health_task: asyncio.Task[None] | None = None
@@ -130,7 +132,7 @@ class GrpcServer:
     async def start(self) -> int:
         """Bind and serve; returns the port. Raises ConfigError when it cannot listen."""
         server = grpc.aio.server(
-            interceptors=[self.auth],
+            interceptors=[self.auth, self.guard],  # auth first: a refused body is never decoded
             options=[
                 ("grpc.so_reuseport", 0),  # a second engine on the same port must fail, not share it
                 ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
@@ -159,7 +161,15 @@ class GrpcServer:
             StrategyService(app.strategies, hub), server
         )
         engine_pb2_grpc.add_EngineServiceServicer_to_server(
-            EngineService(app.engine, app.clock, hub, self._info, lambda: self.auth.requests), server
+            EngineService(
+                app.engine,
+                app.clock,
+                hub,
+                self._info,
+                lambda: self.auth.requests,
+                auth_refusals=lambda: self.auth.auth_refusals,
+            ),
+            server,
         )
         backtest_pb2_grpc.add_BacktestServiceServicer_to_server(
             BacktestService(

@@ -60,7 +60,7 @@ class BrokerHealth(_message.Message):
     def __init__(self, name: _Optional[str] = ..., environment: _Optional[str] = ..., account: _Optional[str] = ..., connected: _Optional[bool] = ..., requests_in_flight: _Optional[int] = ..., unknown_outcomes: _Optional[int] = ..., rate_limited: _Optional[int] = ..., blocked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., used_weight: _Optional[int] = ..., reconnects: _Optional[int] = ..., clock_offset_ms: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
 
 class Counters(_message.Message):
-    __slots__ = ("trades_seen", "signals", "orders_submitted", "fills", "risk_rejections", "open_orders", "handler_errors", "stream_subscribers", "stream_drops", "grpc_requests")
+    __slots__ = ("trades_seen", "signals", "orders_submitted", "fills", "risk_rejections", "open_orders", "handler_errors", "stream_subscribers", "stream_drops", "grpc_requests", "auth_refusals")
     TRADES_SEEN_FIELD_NUMBER: _ClassVar[int]
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
     ORDERS_SUBMITTED_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,7 @@ class Counters(_message.Message):
     STREAM_SUBSCRIBERS_FIELD_NUMBER: _ClassVar[int]
     STREAM_DROPS_FIELD_NUMBER: _ClassVar[int]
     GRPC_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    AUTH_REFUSALS_FIELD_NUMBER: _ClassVar[int]
     trades_seen: int
     signals: int
     orders_submitted: int
@@ -81,7 +82,8 @@ class Counters(_message.Message):
     stream_subscribers: int
     stream_drops: int
     grpc_requests: int
-    def __init__(self, trades_seen: _Optional[int] = ..., signals: _Optional[int] = ..., orders_submitted: _Optional[int] = ..., fills: _Optional[int] = ..., risk_rejections: _Optional[int] = ..., open_orders: _Optional[int] = ..., handler_errors: _Optional[int] = ..., stream_subscribers: _Optional[int] = ..., stream_drops: _Optional[int] = ..., grpc_requests: _Optional[int] = ...) -> None: ...
+    auth_refusals: int
+    def __init__(self, trades_seen: _Optional[int] = ..., signals: _Optional[int] = ..., orders_submitted: _Optional[int] = ..., fills: _Optional[int] = ..., risk_rejections: _Optional[int] = ..., open_orders: _Optional[int] = ..., handler_errors: _Optional[int] = ..., stream_subscribers: _Optional[int] = ..., stream_drops: _Optional[int] = ..., grpc_requests: _Optional[int] = ..., auth_refusals: _Optional[int] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ()

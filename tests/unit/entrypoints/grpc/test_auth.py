@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 
 import grpc
@@ -93,10 +94,15 @@ def _check(interceptor: AuthInterceptor, method: str, header: str | None) -> str
     class Context:
         code: grpc.StatusCode | None = None
 
+        def peer(self) -> str:
+            return "ipv4:127.0.0.1:40000"
+
         async def abort(self, code: grpc.StatusCode, message: str) -> None:
             self.code = code
             raise Aborted(message)
 
+    assert handler is not None
+    assert handler.request_deserializer is None, "a refusal must never decode the body"
     context = Context()
     with pytest.raises(Aborted):
         asyncio.run(handler.unary_unary(None, context))
@@ -150,3 +156,22 @@ def test_a_token_over_its_rate_is_resource_exhausted_and_others_are_not() -> Non
     outcomes = [_check(interceptor, STATUS, "Bearer viewer-token") for _ in range(3)]
     assert outcomes == ["pass", "pass", "RESOURCE_EXHAUSTED"]
     assert _check(interceptor, STATUS, "Bearer admin-token") == "pass"
+
+
+def test_refusals_are_counted_and_logged_at_a_bounded_pace_without_the_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    interceptor = _interceptor()
+    with caplog.at_level(logging.WARNING, logger="tradeplane.grpc.audit"):
+        for _ in range(20):
+            assert _check(interceptor, STATUS, "Bearer secret-guess-0123456789") == "UNAUTHENTICATED"
+        assert _check(interceptor, HALT, "Bearer trader-token") == "PERMISSION_DENIED"
+        assert _check(interceptor, STATUS, "Bearer viewer-token") == "pass"
+
+    assert interceptor.auth_refusals == 21
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2, lines  # one per peer and reason a minute
+    assert lines[0].startswith(f"refused {STATUS} from ipv4:127.0.0.1: UNAUTHENTICATED unknown")
+    assert "PERMISSION_DENIED" in lines[1]
+    assert "Halt needs admin" in lines[1]
+    assert not any("secret-guess" in line or "trader-token" in line for line in lines)
