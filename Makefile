@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard proto/tradeplane/v1/*.proto)
+ARGS ?=
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,8 +23,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create or refresh .venv with the project and its dev tools
 
-demo: $(STAMP) ## Run the main job
-	$(BIN)/tradeplane demo
+demo: $(STAMP) ## Run the demo offline; options go in ARGS="--grpc-listen 127.0.0.1:0 --duration 60"
+	$(BIN)/tradeplane demo $(ARGS)
 
 fmt: $(STAMP) ## Format and auto-fix the code
 	$(BIN)/ruff format .

@@ -202,19 +202,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--status-interval", type=_positive, default=3.0, help="seconds between status lines")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated market")
     parser.add_argument("--rate", type=_positive, default=50.0, help="simulated market steps per second")
-    parser.add_argument("--log-level", default="WARNING", help="log level (default WARNING)")
+    parser.add_argument("--log-level", default="WARNING", help="log level: DEBUG, INFO, WARNING or ERROR")
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=Path("data/demo"),
-        help="where the demo keeps its state (default data/demo)",
+        help="where the demo keeps its state",
     )
     parser.add_argument("--memory", action="store_true", help="keep nothing: in-memory stores")
     parser.add_argument(
         "--broker",
         choices=("paper", "binance"),
         default="paper",
-        help="paper (default), or binance: the real Binance adapter against a simulated venue over loopback",
+        help="paper, or binance: the real Binance adapter against a simulated venue over loopback",
     )
     parser.add_argument(
         "--reset-state",

@@ -6,13 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from entrypoints.config import ConfigError
+from entrypoints.config import ConfigError, example_config_path
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``migrate`` on the ``tradeplane`` command line."""
     parser = commands.add_parser("migrate", help="create or upgrade the SQL stores to the current schema")
-    parser.add_argument("--config", type=Path, default=None, help="TOML configuration (its [storage] table)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"TOML configuration, its [storage] table (default: {example_config_path()})",
+    )
     parser.set_defaults(handler=_main)
 
 

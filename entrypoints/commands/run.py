@@ -28,7 +28,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--config", type=Path, default=None, help=f"TOML configuration (default: {example_config_path()})"
     )
     parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
-    parser.add_argument("--log-level", default=None, help="overrides [logging] level")
+    parser.add_argument(
+        "--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (default: [logging] level, INFO)"
+    )
     parser.add_argument(
         "--reset-state",
         action="store_true",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 
-def _demo(data_dir: Path, *args: str) -> subprocess.Popen[str]:
+def _demo(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -31,7 +32,7 @@ def _demo(data_dir: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
 
 
@@ -72,3 +73,31 @@ def test_the_binance_demo_trades_through_the_real_adapter_offline(tmp_path: Path
     assert "Traceback" not in err
     assert " ERROR " not in err, err
     assert "venue refused" not in err, err
+
+
+@pytest.mark.slow
+def test_a_token_given_in_the_environment_is_never_printed(tmp_path: Path) -> None:
+    token = "e2e-chosen-admin-token-0123456789"
+    process = _demo(tmp_path / "data", "--duration", "2", env={"TRADEPLANE_ADMIN_TOKEN": token})
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "admin token: from TRADEPLANE_ADMIN_TOKEN" in out
+    assert '"authorization: Bearer $TRADEPLANE_ADMIN_TOKEN"' in out
+    assert token not in out
+    assert token not in err
+
+
+@pytest.mark.slow
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _demo(tmp_path / "data", "--grpc-listen", f"127.0.0.1:{port}", "--duration", "5")
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 2, (out, err)
+    assert f"127.0.0.1:{port}" in err
+    assert "--grpc-listen 127.0.0.1:0" in err
+    assert "exchange simulator" not in out  # nothing was started
+    assert not (tmp_path / "data").exists()
+    assert "Traceback" not in err

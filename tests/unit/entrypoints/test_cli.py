@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,40 @@ def test_run_with_a_broken_config_says_what_is_wrong_without_a_traceback(
     err = capsys.readouterr().err
     assert "cannot be read" in err
     assert "Traceback" not in err
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(commands.choices)
+
+
+def _shown(value: object) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_every_help_shows_the_defaults(command: str) -> None:
+    parser = _subcommands()[command]
+    text = " ".join(parser.format_help().split())
+    for action in parser._actions:
+        if not action.option_strings or action.nargs == 0 or action.default in (None, [], argparse.SUPPRESS):
+            continue
+        assert f"(default: {_shown(action.default)})" in text or "default" in (action.help or ""), (
+            action.option_strings
+        )
+
+
+def test_the_demo_help_reads_its_defaults() -> None:
+    text = " ".join(_subcommands()["demo"].format_help().split())
+    assert "seed of the simulated market (default: 7)" in text
+    assert "(default: 50.0)" in text
+    assert "--no-grpc" in text
+    assert "(default: False)" not in text  # a switch is off unless given: nothing to show
+
+
+@pytest.mark.parametrize(("command", "option"), [("run", "--log-level"), ("migrate", "--config")])
+def test_an_option_defaulting_to_the_configuration_says_so(command: str, option: str) -> None:
+    parser = _subcommands()[command]
+    action = next(a for a in parser._actions if option in a.option_strings)
+    assert "default" in (action.help or "")
