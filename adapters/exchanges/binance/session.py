@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from adapters.exchanges.binance.client import BinanceStreamConnection, combined_stream_url, split_for_url
 from adapters.exchanges.binance.config import BinanceFeedConfig
+from adapters.exchanges.binance.errors import connection_failure
 from adapters.exchanges.binance.schemas import ParsedFrame
 from adapters.pacing import Backoff, TokenBucket
 from application.ports import Clock
@@ -207,10 +208,16 @@ class StreamSession:
                 return await self._connect()
             except Exception as exc:  # network down, DNS, TLS, HTTP status: all retried
                 delay = backoff.next_delay()
-                message = f"cannot connect to {self.url}: {_describe(exc)}"
+                message = connection_failure(exc, self.url)
                 self._handler.on_error(message)
                 _log.warning(
-                    "%s: %s; retrying in %.2fs (attempt %d)", self.name, message, delay, backoff.attempts
+                    "%s: %s (%s: %s); retrying in %.2fs (attempt %d)",
+                    self.name,
+                    message,
+                    _short(self.url),
+                    _describe(exc),
+                    delay,
+                    backoff.attempts,
                 )
                 await self._pause(delay)
         return None
@@ -315,9 +322,11 @@ class StreamSession:
         try:
             new = await self._connect()
         except Exception as exc:
-            message = f"rotation ({why}) failed to connect: {_describe(exc)}"
+            message = f"rotation ({why}) failed: {connection_failure(exc, self.url)}"
             self._handler.on_error(message)
-            _log.warning("%s: %s; keeping the old connection for now", self.name, message)
+            _log.warning(
+                "%s: %s (%s); keeping the old connection for now", self.name, message, _describe(exc)
+            )
             return None
         deadline = time.monotonic() + self._config.handover_timeout
         handler = self._handler
