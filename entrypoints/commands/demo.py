@@ -97,16 +97,18 @@ def demo_settings(
     )
 
 
-_NOT_STARTED = ("ws://127.0.0.1:1", "http://127.0.0.1:1")
-"""Where the simulator will be, for checking the demo's settings before it starts."""
+_NOT_STARTED_WS = "ws://127.0.0.1:1"
+_NOT_STARTED_HTTP = "http://127.0.0.1:1"
+"""Stand-ins for the simulator's addresses, to check the demo's settings before it starts."""
 
 
-def _preflight(
+def preflight(
     args: argparse.Namespace | None, *, data_dir: str | None, binance: bool
 ) -> tuple[GrpcSettings | None, str | None]:
     """Everything checkable offline, before the simulator starts or a file opens: the settings,
     the control plane's address (free?) and the admin token of the environment, if any."""
-    planned = demo_settings(*_NOT_STARTED, data_dir=data_dir, trading=_NOT_STARTED if binance else None)
+    trading = (_NOT_STARTED_HTTP, _NOT_STARTED_WS) if binance else None  # REST, then WebSocket API
+    planned = demo_settings(_NOT_STARTED_WS, _NOT_STARTED_HTTP, data_dir=data_dir, trading=trading)
     validate(planned)
     grpc = launch.grpc_settings(planned, args) if args is not None else None
     env_token = launch.admin_token_from_env()
@@ -126,7 +128,7 @@ async def run_demo(
     binance = args is not None and args.broker == "binance"
     data_dir = None if args is None or args.memory else str(args.data_dir)
     try:
-        grpc, env_token = _preflight(args, data_dir=data_dir, binance=binance)
+        grpc, env_token = preflight(args, data_dir=data_dir, binance=binance)
     except ConfigError as error:
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from entrypoints.cli import main
-from entrypoints.commands.demo import demo_settings
+from entrypoints.cli import build_parser, main
+from entrypoints.commands.demo import demo_settings, preflight
 from entrypoints.config import ConfigError, example_config_path, load_settings, parse_settings
 from entrypoints.validation import load_validated, validate
 
@@ -235,3 +235,12 @@ def test_a_mistake_in_the_file_is_still_the_files(tmp_path: Path) -> None:
         load_validated(config, {"TRADEPLANE_ENGINE__NAME": "other"})
     assert "environment" not in str(caught.value)
     assert "unknown key(s) colour" in str(caught.value)
+
+
+@pytest.mark.parametrize("broker", ["paper", "binance"])
+def test_the_demo_checks_itself_before_starting_the_simulator(broker: str) -> None:
+    args = build_parser().parse_args(["demo", "--broker", broker, "--memory", "--grpc-listen", "127.0.0.1:0"])
+    grpc, token = preflight(args, data_dir=None, binance=broker == "binance")
+    assert grpc is not None
+    assert grpc.listen == "127.0.0.1:0"
+    assert token is None
