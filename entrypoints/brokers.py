@@ -37,7 +37,7 @@ DEFAULT_RECONCILE_INTERVAL_S = 30.0
 _ENGINE_OPTIONS = frozenset({"live_trading", "reconcile_interval_s"})
 
 
-def _check_kind(settings: Settings) -> str:
+def check_kind(settings: Settings) -> str:
     kind = settings.broker.kind
     if kind not in KINDS:
         raise ConfigError(f"broker kind {kind!r} is unknown; known: {', '.join(KINDS)}")
@@ -51,7 +51,7 @@ def reconcile_interval_s(settings: Settings) -> float:
     return float(value)
 
 
-def _binance_config(settings: Settings) -> BinanceBrokerConfig:
+def binance_config(settings: Settings) -> BinanceBrokerConfig:
     options = {k: v for k, v in settings.broker.options.items() if k not in _ENGINE_OPTIONS}
     try:
         config = BinanceBrokerConfig.from_mapping(options)
@@ -72,10 +72,10 @@ def _binance_config(settings: Settings) -> BinanceBrokerConfig:
 
 def build_instruments(settings: Settings) -> InstrumentRegistry:
     """The instruments traded: as typed (paper), or as the venue defines them (binance)."""
-    if _check_kind(settings) == "paper":
+    if check_kind(settings) == "paper":
         return InstrumentRegistry(settings.instruments)
     ids = [InstrumentId(i) for i in settings.instrument_ids]
-    config = _binance_config(settings)
+    config = binance_config(settings)
     try:
         venue = list(BinanceInstrumentProvider(config, None).instruments(ids))
     except (BinanceBrokerError, ValueError) as error:
@@ -104,7 +104,7 @@ def build_broker(
     clock: Clock,
 ) -> ReconcilableBroker:
     """The configured broker, ready: a networked one has checked its keys and its clock."""
-    if _check_kind(settings) == "binance":
+    if check_kind(settings) == "binance":
         return _binance(settings, publish, instruments, clock)
     try:
         config = PaperBrokerConfig.from_mapping(settings.broker.options)
@@ -124,7 +124,7 @@ def _binance(
     settings: Settings, publish: Callable[[object], None], instruments: InstrumentRegistry, clock: Clock
 ) -> ReconcilableBroker:
 
-    config = _binance_config(settings)
+    config = binance_config(settings)
     try:
         api_key, secret = resolve_credentials("binance")
         credentials = ApiCredentials(api_key=api_key, signer=signer_for(secret.reveal()))

@@ -38,8 +38,8 @@ def load_validated(path: Path | None = None, environ: Mapping[str, str] | None =
 
 def _broker(settings: Settings) -> None:
     # The very checks build_broker makes first, before it reads the venue or its keys.
-    if brokers._check_kind(settings) == "binance":
-        brokers._binance_config(settings)
+    if brokers.check_kind(settings) == "binance":
+        brokers.binance_config(settings)
         return
     try:
         PaperBrokerConfig.from_mapping(settings.broker.options)

@@ -197,8 +197,13 @@ def test_the_line_the_demo_prints_works_pasted_into_a_shell(demo: DemoProcess) -
     """What a new user does first: copy the printed grpcurl line, run it, see the engine."""
     assert demo.try_line.startswith(f"{GRPCURL} -plaintext "), demo.try_line
     assert demo.address in demo.try_line
-    result = subprocess.run(
-        ["bash", "-c", demo.try_line], capture_output=True, text=True, timeout=CALL_TIMEOUT_S, check=False
+    result = subprocess.run(  # in the shell where the user set the token the demo was given
+        ["bash", "-c", demo.try_line],
+        capture_output=True,
+        text=True,
+        timeout=CALL_TIMEOUT_S,
+        check=False,
+        env={**os.environ, "TRADEPLANE_ADMIN_TOKEN": TOKEN},
     )
     assert result.returncode == 0, result.stderr
     assert '"running": true' in result.stdout
