@@ -53,7 +53,8 @@ def _escaped(text: str, limit: int) -> str:
     text = cut(text, limit)
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    # An escape is longer than the character it stands for: cut again, after escaping.
+    return cut("".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text), limit)
 
 
 class ApiError(Exception):
