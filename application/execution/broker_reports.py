@@ -22,6 +22,7 @@ from domain.errors import DomainError, IllegalTransition, Overfill
 from domain.identifiers import ClientOrderId
 from domain.orders import DuplicateFill, Order, OrderStatus
 from domain.portfolio import Portfolio
+from domain.values import plain
 
 log = logging.getLogger("tradeplane.execution")
 
@@ -131,9 +132,9 @@ class BrokerReports:
             fill.trade_id,
             order.client_order_id,
             fill.side.name,
-            fill.quantity,
-            fill.price,
-            fill.fee,
+            plain(fill.quantity),
+            plain(fill.price),
+            plain(fill.fee),
             fill.fee_asset or "(quote)",
         )
         trades = self._trades

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
+
 from application.messages import CancelRejected, OrderAccepted, OrderFilled, OrderUpdated, PositionChanged
 from domain.identifiers import ClientOrderId, VenueOrderId
 from domain.orders import OrderType, TimeInForce
@@ -167,3 +169,21 @@ def test_a_venues_fill_without_a_strategy_is_booked_as_its_orders_strategys(make
     assert order.strategy_id is not None
     assert [f.strategy_id for f in h.trades.list_fills()] == [order.strategy_id]
     assert order.fills[0].strategy_id == order.strategy_id
+
+
+def test_a_fill_is_logged_with_decimals_as_the_api_writes_them(
+    make: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    order = h.submit(limit(quantity="1", price="100"))
+    h.broker.accept(order, h.advance())
+    padded = replace(
+        make_fill_for(order, quantity="1.00000000", price="99.87000000", ts_event=h.advance()),
+        fee=Decimal("0.014999935000"),
+    )
+    caplog.set_level("INFO", "tradeplane.execution")
+
+    h.bus.publish(OrderFilled(fill=padded))
+
+    assert "BUY 1 @ 99.87 fee 0.014999935 (quote)" in caplog.text
