@@ -6,45 +6,53 @@ SHELL := bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two install levels in one venv, each with its stamp: the runtime (what `make demo` and
+# `make bench` need) and, on top of it, the development tools (tests, linters, type checker).
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 PROTO_SRC := $(wildcard proto/tradeplane/v1/*.proto)
 ARGS ?=
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-# The venv is (re)built when missing or when pyproject.toml is newer than the last install.
-$(STAMP): pyproject.toml
+# Each level is (re)installed when missing or when pyproject.toml is newer than its last
+# install; the dev level follows the runtime one, so `make demo` then `make test` adds the tools.
+$(RUNTIME): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradeplane needs Python 3.11+")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(RUNTIME)
+
+$(DEV): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(DEV)
 
-venv: $(STAMP) ## Create or refresh .venv with the project and its dev tools
+venv: $(DEV) ## Create or refresh .venv with the project and its dev tools
 
-demo: $(STAMP) ## Run the demo offline; options go in ARGS="--grpc-listen 127.0.0.1:0 --duration 60"
+demo: $(RUNTIME) ## Run the demo offline (runtime dependencies only); options go in ARGS="--duration 60"
 	$(BIN)/tradeplane demo $(ARGS)
 
-fmt: $(STAMP) ## Format and auto-fix the code
+fmt: $(DEV) ## Format and auto-fix the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lint: $(STAMP) ## Lint, format check and the dependency rule
+lint: $(DEV) ## Lint, format check and the dependency rule
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_dependency_rule.py
 
-typecheck: $(STAMP) ## mypy --strict on domain/ and application/
+typecheck: $(DEV) ## mypy --strict on domain/, application/, adapters/ and entrypoints/
 	$(BIN)/mypy
 
-test: lint typecheck ## Lint, type check and run the whole test suite
+test: $(DEV) lint typecheck ## Lint, type check and run the whole test suite
 	$(BIN)/python -m pytest -n auto -q
 
-bench: $(STAMP) ## Run the benchmarks (JSON in bench/results/, table on stdout)
+bench: $(RUNTIME) ## Run the benchmarks (JSON in bench/results/, table on stdout)
 	$(BIN)/python -m bench
 
-proto: $(STAMP) ## Generate Python stubs from proto/
+proto: $(DEV) ## Generate Python stubs from proto/
 	$(BIN)/python -m entrypoints.protogen
 
 clean: ## Remove the venv, caches and build output
