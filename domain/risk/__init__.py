@@ -1,5 +1,6 @@
 """Risk: limits, pre-trade checks, the order-rate throttle, the trading state and position stops."""
 
+from .data_usability import MarketDataState
 from .limits import InstrumentLimits, RiskLimits
 from .pretrade import PreTradeRisk
 from .reasons import APPROVED, RiskDecision, RiskLimitBreached, RiskReason, RiskRejection
@@ -20,6 +21,7 @@ __all__ = [
     "NS_PER_DAY",
     "STOPS_STRATEGY_ID",
     "InstrumentLimits",
+    "MarketDataState",
     "OrderRateThrottle",
     "PositionStops",
     "PreTradeRisk",

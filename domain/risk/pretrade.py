@@ -12,11 +12,13 @@ from domain.orders import Order
 from domain.portfolio import Portfolio
 from domain.values import ZERO, OrderSide, exact_add, exact_sub
 
+from .data_usability import MarketDataState
 from .limits import RiskLimits
 from .reasons import APPROVED, RiskDecision, RiskRejection
 from .rules import (
     Facts,
     count_rules,
+    feed_rules,
     market_data_rules,
     price_band_rule,
     quantity_rules,
@@ -40,7 +42,9 @@ class PreTradeRisk:
     - max gross exposure: the sum over instruments of the worst-case |position| (all buys
       fill, or all sells do) times its price must stay within the limit;
     - price band: a limit price at most ``price_band_fraction`` away from the last trade;
-    - order rate, max open orders, stale market data.
+    - order rate, max open orders, stale market data;
+    - usable market data (given ``data``): FEED_DOWN while the instrument's feed is
+      disconnected, BOOK_OUT_OF_SYNC while its book is, whatever the last price says.
 
     The position and exposure rules never block an intent that makes their measure no
     worse (so a position over a lowered limit can still be cut). Prices: a market order
@@ -96,13 +100,15 @@ class PreTradeRisk:
         last_price_ts: int | None,
         now_ns: int,
         trading_state: TradingState,
+        data: MarketDataState | None = None,
         record: bool = True,
     ) -> RiskDecision:
         """Apply every rule to ``intent``; approved when no rule fails.
 
         ``open_orders`` are the working orders: every non-terminal order counts, including
         one created but not yet sent. ``last_price`` and ``last_price_ts`` describe the last
-        trade of the intent's instrument. The portfolio is only read. Raises
+        trade of the intent's instrument; ``data`` the state of its market data (None: the
+        feed and book are not checked). The portfolio is only read. Raises
         UnknownInstrument for an instrument the portfolio does not know, and InvalidValue
         for a malformed ``now_ns``, ``last_price``, ``last_price_ts`` or ``trading_state``
         or for ``now_ns`` going backwards (with a rate limit set).
@@ -111,6 +117,10 @@ class PreTradeRisk:
             raise InvalidValue("now_ns", now_ns, "must be a non-negative integer of nanoseconds")
         if not isinstance(trading_state, TradingState):
             raise InvalidValue("trading_state", trading_state, "must be a TradingState")
+        if data is not None and (
+            not isinstance(data, MarketDataState) or data.instrument_id != intent.instrument_id
+        ):
+            raise InvalidValue("data", data, f"must be the MarketDataState of {intent.instrument_id} or None")
         if last_price is not None and (
             type(last_price) is not Decimal or not last_price.is_finite() or last_price <= ZERO
         ):
@@ -155,6 +165,7 @@ class PreTradeRisk:
         trading_state_rule(facts, trading_state, rejections)
         quantity_rules(facts, limits, rejections)
         count_rules(facts, limits, self._throttle, now_ns, rejections)
+        feed_rules(data, rejections)
         market_data_rules(facts, limits, last_price_ts, now_ns, rejections)
         value_rules(facts, limits, rejections)
         price_band_rule(facts, limits, rejections)

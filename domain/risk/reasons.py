@@ -23,6 +23,8 @@ class RiskReason(Enum):
     MAX_OPEN_ORDERS = "MAX_OPEN_ORDERS"
     STALE_MARKET_DATA = "STALE_MARKET_DATA"
     NO_MARKET_DATA = "NO_MARKET_DATA"
+    FEED_DOWN = "FEED_DOWN"  # the instrument's market-data feed is disconnected
+    BOOK_OUT_OF_SYNC = "BOOK_OUT_OF_SYNC"  # its L2 book lost the thread until the next snapshot
     TRADING_HALTED = "TRADING_HALTED"
     REDUCE_ONLY = "REDUCE_ONLY"
     INSTRUMENT_RULE = "INSTRUMENT_RULE"  # tick, lot, minimum quantity or notional of the venue

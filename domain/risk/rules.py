@@ -11,6 +11,7 @@ from domain.portfolio import MissingMark, Portfolio
 from domain.values import ROUNDED, ZERO, OrderSide, divide, exact_add, exact_sub, plain
 
 from ._text import duration, percent
+from .data_usability import MarketDataState
 from .limits import RiskLimits
 from .reasons import RiskReason, RiskRejection
 from .throttle import OrderRateThrottle
@@ -167,6 +168,24 @@ def count_rules(
                 value=count,
             )
         )
+
+
+def feed_rules(data: MarketDataState | None, out: list[RiskRejection]) -> None:
+    """FEED_DOWN while the instrument's feed is disconnected, BOOK_OUT_OF_SYNC while its book is:
+    the last price then describes a market nobody can see any more."""
+    if data is None:
+        return
+    if not data.connected:
+        out.append(_data_rejection(data, _R.FEED_DOWN))
+    if data.book_synced is False:
+        out.append(_data_rejection(data, _R.BOOK_OUT_OF_SYNC))
+
+
+def _data_rejection(data: MarketDataState, reason: RiskReason) -> RiskRejection:
+    message = data.feed_down_message() if reason is _R.FEED_DOWN else data.book_message()
+    return RiskRejection(
+        reason=reason, message=f"{message}; no new order until it is back", instrument_id=data.instrument_id
+    )
 
 
 def market_data_rules(
