@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
+from typing import Protocol, runtime_checkable
 
 from application.account_sync import AccountSync
 from application.bus import MessageBus
@@ -20,6 +21,7 @@ from application.market_state import MarketState
 from application.messages import (
     BalancesReported,
     CancelRejected,
+    FeedStatusChanged,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -39,7 +41,7 @@ from application.ports import (
 from application.strategy_engine import StrategyEngine, StrategySlot
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.portfolio import MissingMark, Portfolio
-from domain.risk import TradingState
+from domain.risk import MarketDataState, TradingState
 from domain.values import exact_add
 
 log = logging.getLogger("tradeplane.engine")
@@ -53,6 +55,27 @@ class PositionStatus:
     realized_pnl: Decimal
     unrealized_pnl: Decimal | None
     fees: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentData:
+    """Whether one instrument's market data can be traded on now, and why not (``problem``)."""
+
+    instrument_id: str
+    connected: bool
+    data_age_ns: int | None
+    """None while no price has been received."""
+    book_synced: bool | None
+    """None for an instrument without an L2 book."""
+    usable: bool
+    problem: str = ""
+
+
+@runtime_checkable
+class WatchesFeeds(Protocol):
+    """A simulated venue that must hear when a feed goes down (it stops filling from it)."""
+
+    def on_feed_status(self, event: FeedStatusChanged) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +100,8 @@ class EngineStatus:
     last_prices: dict[str, Decimal]
     broker: BrokerHealth | None = None
     """A networked broker's connection to its venue; None for a simulated one."""
+    instruments: tuple[InstrumentData, ...] = ()
+    """Per traded instrument, whether its market data is usable (see ``Engine.market_data``)."""
 
 
 class Engine:
@@ -153,6 +178,7 @@ class Engine:
         bus.subscribe(BookDelta, market.on_book_delta)
         bus.subscribe(BookInvalidated, market.on_book_invalidated)
         bus.subscribe(Bar, market.on_bar)
+        bus.subscribe(FeedStatusChanged, market.on_feed_status)
         store = self._market_data
         if store is not None:
             bus.subscribe(TradeTick, store.append)
@@ -166,6 +192,8 @@ class Engine:
             bus.subscribe(BookDelta, venue.on_book_delta)
             bus.subscribe(BookInvalidated, venue.on_book_invalidated)
             bus.subscribe(Bar, venue.on_bar)
+            if isinstance(venue, WatchesFeeds):
+                bus.subscribe(FeedStatusChanged, venue.on_feed_status)
         bus.subscribe(TradeTick, risk.on_trade)
         stops.attach(bus, before=risk.on_trade)  # on trades only while it has something to watch
         bus.subscribe(Bar, risk.on_bar)
@@ -264,6 +292,22 @@ class Engine:
 
     # -- observation ----------------------------------------------------------------------
 
+    def market_data(self) -> tuple[InstrumentData, ...]:
+        """Per traded instrument, whether its data is usable: the feed connected, the book in
+        sync, the last price no older than the risk limit ``max_data_age_ns``. The same test
+        pre-trade risk applies, so health, the status and the refusals always agree."""
+        now = self._clock.now_ns()
+        max_age = self._orders.limits.max_data_age_ns
+        market = self._market
+        return tuple(
+            _instrument_data(market.data_state(iid), now, max_age)
+            for iid in sorted(self._portfolio.instruments)
+        )
+
+    def data_usable(self) -> bool:
+        """True when the market data of every traded instrument is usable (``market_data``)."""
+        return all(instrument.usable for instrument in self.market_data())
+
     def status(self) -> EngineStatus:
         portfolio = self._portfolio
         try:
@@ -303,4 +347,17 @@ class Engine:
             handler_errors=self._bus.stats.handler_errors,
             last_prices={str(iid): last.price for iid, last in sorted(self._market.last_trades.items())},
             broker=self._connected.health() if self._connected is not None else None,
+            instruments=self.market_data(),
         )
+
+
+def _instrument_data(state: MarketDataState, now_ns: int, max_age_ns: int | None) -> InstrumentData:
+    problem = state.problem(now_ns, max_age_ns)
+    return InstrumentData(
+        instrument_id=str(state.instrument_id),
+        connected=state.connected,
+        data_age_ns=state.age_ns(now_ns),
+        book_synced=state.book_synced,
+        usable=problem is None,
+        problem="" if problem is None else problem[1],
+    )

@@ -5,11 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Protocol, runtime_checkable
 
+from application.messages import FeedStatusChanged
 from application.ports import FeedHealth, MarketDataFeed
+from domain.identifiers import InstrumentId
 from domain.market_data import MarketEvent
 
 log = logging.getLogger("tradeplane.ingestion")
+
+ConnectionListener = Callable[[tuple[InstrumentId, ...], bool, str, int], None]
+"""Told ``(instruments, connected, reason, ts_ns)`` when a connection goes down or comes back."""
+
+
+@runtime_checkable
+class ReportsConnection(Protocol):
+    """A feed that says when its connection for some instruments goes down or comes back, at
+    the point of its event stream where it happens (a networked feed; a replay never drops)."""
+
+    def watch_connection(self, listener: ConnectionListener) -> None: ...
 
 
 class IngestionService:
@@ -17,12 +32,14 @@ class IngestionService:
 
     A feed that crashes (it should not: feeds reconnect on their own) is logged and
     restarted after ``restart_delay`` seconds, so one bad venue never stops the engine.
+    A feed that reports its connection (``ReportsConnection``) has each change published as a
+    ``FeedStatusChanged`` between its market events, so every consumer sees it in order.
     """
 
     def __init__(
         self,
         feeds: Sequence[MarketDataFeed],
-        publish: Callable[[MarketEvent], None],
+        publish: Callable[[MarketEvent | FeedStatusChanged], None],
         *,
         restart_delay: float = 5.0,
     ) -> None:
@@ -31,6 +48,9 @@ class IngestionService:
         self._restart_delay = restart_delay
         self._tasks: list[asyncio.Task[None]] = []
         self.crashes = 0
+        for feed in self._feeds:
+            if isinstance(feed, ReportsConnection):
+                feed.watch_connection(partial(self._connection_changed, feed.name))
 
     @property
     def feeds(self) -> Sequence[MarketDataFeed]:
@@ -43,6 +63,24 @@ class IngestionService:
         self._tasks = [
             asyncio.create_task(self._supervise(feed), name=f"feed:{feed.name}") for feed in self._feeds
         ]
+
+    def _connection_changed(
+        self, feed: str, instruments: tuple[InstrumentId, ...], connected: bool, reason: str, ts_ns: int
+    ) -> None:
+        log.log(
+            logging.INFO if connected else logging.WARNING,
+            "feed %s %s for %d instrument(s): market data %s (%s)",
+            feed,
+            "reconnected" if connected else "disconnected",
+            len(instruments),
+            "usable again once fresh" if connected else "not usable, new orders refused",
+            reason,
+        )
+        self._publish(
+            FeedStatusChanged(
+                feed=feed, instruments=tuple(instruments), connected=connected, reason=reason, ts_event=ts_ns
+            )
+        )
 
     async def _supervise(self, feed: MarketDataFeed) -> None:
         while True:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from application.messages import FeedStatusChanged
 from application.ports import Cache
 from domain.errors import BookOutOfSync, InvalidValue
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.order_book import OrderBook
+from domain.risk import MarketDataState
 
 
 @dataclass(slots=True)
@@ -25,15 +27,22 @@ class MarketState:
     already sequence-checked; a gap, a crossed book or a malformed level here still marks
     the book out of sync (counted in ``book_errors``) until the next snapshot, rather than
     drifting or raising into the bus.
+
+    ``data_state`` is the one answer to "can this instrument's data be traded on": it joins
+    the feed's connection (``FeedStatusChanged``; an instrument never reported down is taken
+    as up, as in a replay), the book's sync and the last price's time. Risk, health and the
+    status all read it; none of it is on the per-tick path.
     """
 
-    __slots__ = ("_cache", "book_errors", "books", "last_trades", "quotes", "trades_seen")
+    __slots__ = ("_cache", "book_errors", "books", "disconnected", "last_trades", "quotes", "trades_seen")
 
     def __init__(self, cache: Cache | None = None) -> None:
         self._cache = cache
         self.last_trades: dict[InstrumentId, LastTrade] = {}
         self.quotes: dict[InstrumentId, QuoteTick] = {}
         self.books: dict[InstrumentId, OrderBook] = {}
+        self.disconnected: dict[InstrumentId, str] = {}
+        """Instruments whose feed is down, with why."""
         self.book_errors = 0
         self.trades_seen = 0
 
@@ -81,6 +90,32 @@ class MarketState:
             book.apply_delta(delta)
         except (BookOutOfSync, InvalidValue):  # a gap, a crossing, a negative size
             self.book_errors += 1
+
+    def on_feed_status(self, event: FeedStatusChanged) -> None:
+        """A feed went down (its books are stale until their next snapshot) or came back."""
+        if event.connected:
+            for instrument_id in event.instruments:
+                self.disconnected.pop(instrument_id, None)
+            return
+        reason = event.reason or f"feed {event.feed} disconnected"
+        for instrument_id in event.instruments:
+            self.disconnected[instrument_id] = reason
+            book = self.books.get(instrument_id)
+            if book is not None and book.synced:
+                book.invalidate(reason)
+
+    def data_state(self, instrument_id: InstrumentId) -> MarketDataState:
+        """What is known of ``instrument_id``'s data now: connection, book sync, last price time."""
+        down = self.disconnected.get(instrument_id)
+        book = self.books.get(instrument_id)
+        return MarketDataState(
+            instrument_id=instrument_id,
+            connected=down is None,
+            disconnect_reason=down or "",
+            last_price_ts=self.last_price_ts(instrument_id),
+            book_synced=None if book is None else book.synced,
+            book_reason="" if book is None else book.out_of_sync_reason or "",
+        )
 
     def last_price(self, instrument_id: InstrumentId) -> Decimal | None:
         """Last trade price, else the quote mid, else None."""

@@ -106,6 +106,25 @@ class BalancesReported:
 BrokerReport = OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired | CancelRejected
 """Everything a broker can report about an order."""
 
+# -- feed events (ingestion -> market state, simulated venue) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedStatusChanged:
+    """A market-data feed's connection for ``instruments`` went down or came back.
+
+    While it is down, the last prices of those instruments describe a market nobody can see:
+    risk refuses new orders on them and a simulated venue stops filling from them. Published
+    on the bus in the order of the market events, so every consumer sees it at the same point.
+    """
+
+    feed: str
+    instruments: tuple[InstrumentId, ...]
+    connected: bool
+    reason: str
+    ts_event: int
+
+
 # -- engine events (engine -> observers) ------------------------------------------------------
 
 

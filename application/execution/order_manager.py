@@ -20,7 +20,14 @@ from domain.intents import OrderIntent
 from domain.market_data import TradeTick
 from domain.orders import Order, OrderStatus
 from domain.portfolio import Portfolio
-from domain.risk import PreTradeRisk, RiskLimitBreached, RiskReason, RiskRejection, TradingState
+from domain.risk import (
+    PreTradeRisk,
+    RiskLimitBreached,
+    RiskLimits,
+    RiskReason,
+    RiskRejection,
+    TradingState,
+)
 from domain.values import ZERO, OrderSide
 
 log = logging.getLogger("tradeplane.execution")
@@ -86,6 +93,11 @@ class OrderManager:
     # -- queries ----------------------------------------------------------------------------
 
     @property
+    def limits(self) -> RiskLimits:
+        """The pre-trade limits in force (their ``max_data_age_ns`` also judges data health)."""
+        return self._risk.limits
+
+    @property
     def open_orders(self) -> dict[ClientOrderId, Order]:
         """Working orders (held stops included), by client order id."""
         return self._journal.open_orders
@@ -149,6 +161,7 @@ class OrderManager:
             last_price_ts=self._market.last_price_ts(iid),
             now_ns=now,
             trading_state=self._monitor.state,
+            data=self._market.data_state(iid),
         )
         if not decision.approved:
             return self._refuse(intent, decision.rejections, RiskLimitBreached(decision.rejections), now)

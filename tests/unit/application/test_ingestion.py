@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from adapters.memory import InMemoryFeed, ManualClock
 from application.ingestion import IngestionService
+from application.messages import FeedStatusChanged
 from domain.identifiers import InstrumentId
 from domain.market_data import MarketEvent, TradeTick
 from tests.builders import BTCUSDT, ETHUSDT, STEP_NS, TS
@@ -118,3 +119,44 @@ def test_the_in_memory_feed_moves_a_manual_clock_to_each_event() -> None:
 
     assert seen == [(TS + i * STEP_NS, TS + i * STEP_NS) for i in range(3)]
     assert feed.health().messages == 3
+
+
+class DroppingFeed(InMemoryFeed):
+    """A feed that reports its connection going down and back, as a networked one does."""
+
+    def __init__(self) -> None:
+        super().__init__([], name="dropping")
+        self.listeners: list[Callable[[tuple[InstrumentId, ...], bool, str, int], None]] = []
+
+    def watch_connection(self, listener: Callable[[tuple[InstrumentId, ...], bool, str, int], None]) -> None:
+        self.listeners.append(listener)
+
+    def report(self, connected: bool, reason: str, ts: int) -> None:
+        for listener in self.listeners:
+            listener((BTCUSDT, ETHUSDT), connected, reason, ts)
+
+
+def test_connection_changes_of_a_feed_are_published_as_feed_status_events() -> None:
+    feed = DroppingFeed()
+    published: list[object] = []
+    IngestionService([feed, InMemoryFeed([], name="quiet")], published.append)
+
+    feed.report(False, "connection lost: 1006", TS)
+    feed.report(True, "reconnected", TS + STEP_NS)
+
+    assert published == [
+        FeedStatusChanged(
+            feed="dropping",
+            instruments=(BTCUSDT, ETHUSDT),
+            connected=False,
+            reason="connection lost: 1006",
+            ts_event=TS,
+        ),
+        FeedStatusChanged(
+            feed="dropping",
+            instruments=(BTCUSDT, ETHUSDT),
+            connected=True,
+            reason="reconnected",
+            ts_event=TS + STEP_NS,
+        ),
+    ]

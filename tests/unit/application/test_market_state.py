@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from adapters.memory import InMemoryCache
 from application.market_state import MarketState
+from application.messages import FeedStatusChanged
 from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
+from domain.risk import MarketDataState
 from tests.builders import BTCUSDT, ETHUSDT, TS
 
 D = Decimal
@@ -132,3 +134,55 @@ def test_an_invalidated_book_is_out_of_sync_until_the_next_snapshot() -> None:
     state.on_book_snapshot(snapshot(20, [("98", "1")], [("102", "1")]))
     assert book.synced
     state.on_book_invalidated(BookInvalidated(ETHUSDT, "never seen", TS, TS))  # no book: nothing to do
+
+
+# -- usable data: connection and book -----------------------------------------------------------
+
+
+def feed_status(connected: bool, ts: int = TS, reason: str = "connection lost") -> FeedStatusChanged:
+    return FeedStatusChanged(
+        feed="binance", instruments=(BTCUSDT,), connected=connected, reason=reason, ts_event=ts
+    )
+
+
+def test_data_state_follows_the_connection_and_marks_the_book_out_of_sync_until_a_snapshot() -> None:
+    market = MarketState()
+    market.on_trade(trade("100", TS))
+    market.on_book_snapshot(snapshot(1, [("99", "1")], [("101", "1")]))
+    assert market.data_state(BTCUSDT) == MarketDataState(
+        instrument_id=BTCUSDT, last_price_ts=TS, book_synced=True
+    )
+
+    market.on_feed_status(feed_status(False))
+
+    down = market.data_state(BTCUSDT)
+    assert (down.connected, down.disconnect_reason, down.book_synced) == (False, "connection lost", False)
+    assert not down.usable(TS, None)
+    assert market.data_state(ETHUSDT).connected  # another feed's instrument is untouched
+
+    market.on_feed_status(feed_status(True, reason="reconnected"))
+    back = market.data_state(BTCUSDT)
+    assert back.connected
+    assert back.book_synced is False  # the book waits for its resync snapshot
+    market.on_book_snapshot(snapshot(5, [("99", "1")], [("101", "1")]))
+    assert market.data_state(BTCUSDT).usable(TS, None)
+
+
+def test_an_invalidated_book_is_reported_out_of_sync_with_its_reason() -> None:
+    market = MarketState()
+    market.on_quote(quote("99", "101"))
+    market.on_book_snapshot(snapshot(1, [("99", "1")], [("101", "1")]))
+
+    market.on_book_invalidated(BookInvalidated(BTCUSDT, "gap at 7", TS, TS))
+
+    data = market.data_state(BTCUSDT)
+    assert (data.book_synced, data.book_reason) == (False, "gap at 7")
+    assert not data.usable(TS, None)
+
+
+def test_an_instrument_without_a_book_or_status_is_connected_with_no_book() -> None:
+    """A backtest's replay never reports a connection: its data is up while it flows."""
+    market = MarketState()
+    market.on_trade(trade("100", TS))
+
+    assert market.data_state(BTCUSDT) == MarketDataState(instrument_id=BTCUSDT, last_price_ts=TS)

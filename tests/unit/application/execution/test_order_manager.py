@@ -11,9 +11,10 @@ import pytest
 from adapters.memory import InMemoryTradeRepository
 from application.commands import SubmitOrder
 from application.execution import UnknownOrder
-from application.messages import IntentRejected, OrderUpdated
+from application.messages import FeedStatusChanged, IntentRejected, OrderUpdated
 from domain.errors import IllegalTransition, InstrumentRuleViolation
 from domain.intents import OrderIntent
+from domain.market_data import BookInvalidated, BookSnapshot
 from domain.orders import Order, OrderType
 from domain.risk import RiskLimitBreached, RiskLimits, RiskReason, TradingState
 from tests.builders import make_intent
@@ -96,6 +97,23 @@ def _halt(h: Harness) -> None:
     h.halt("operator says stop")
 
 
+def _feed_down(h: Harness) -> None:
+    ts = h.clock.now_ns()
+    h.bus.publish(
+        FeedStatusChanged(feed="binance", instruments=(BTC,), connected=False, reason="dropped", ts_event=ts)
+    )
+
+
+def _book_lost(h: Harness) -> None:
+    ts = h.clock.now_ns()
+    h.bus.publish(
+        BookSnapshot.create(
+            instrument_id=BTC, bids=[("99", "1")], asks=[("101", "1")], sequence=1, ts_event=ts, ts_init=ts
+        )
+    )
+    h.bus.publish(BookInvalidated(BTC, "gap at update ids 3..4", ts, ts))
+
+
 RISK_CASES = {
     "max order quantity": RiskCase(
         RiskLimits(max_order_quantity=Decimal(1)), make_intent(quantity="2"), RiskReason.MAX_ORDER_QUANTITY
@@ -135,6 +153,8 @@ RISK_CASES = {
         RiskLimits(max_data_age_ns=SEC), make_intent(), RiskReason.NO_MARKET_DATA, last_trade=False
     ),
     "halted": RiskCase(RiskLimits(), make_intent(), RiskReason.TRADING_HALTED, _halt),
+    "feed down": RiskCase(RiskLimits(), make_intent(), RiskReason.FEED_DOWN, _feed_down),
+    "book out of sync": RiskCase(RiskLimits(), make_intent(), RiskReason.BOOK_OUT_OF_SYNC, _book_lost),
     "reduce-only intent while flat": RiskCase(
         RiskLimits(), make_intent(side=SELL, reduce_only=True), RiskReason.REDUCE_ONLY
     ),
