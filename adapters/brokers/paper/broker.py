@@ -15,6 +15,12 @@ yet, or a gap until the next snapshot) the last quote's touch stands in for it; 
 market order is rejected, unless ``last_trade_liquidity`` is on (a backtest on trades or bars
 only): then it fills in full at the last trade price.
 
+A lost market. After a ``BookInvalidated``, or once a feed reports its connection down
+(``FeedStatusChanged``), what was seen last is not the market any more: the book is out of sync
+and the last quote no longer stands in (nor, when the feed is down, the last trade price). A
+market order is then rejected naming why, a limit order takes nothing and rests, and resting
+orders fill only from the fresh quotes, trades and snapshots that follow.
+
 What the book cannot fill of a market order expires ("insufficient
 liquidity", as Binance does); an IOC remainder expires ("IOC remainder"); a FOK order fills in
 full or expires untouched. Market orders are never resting orders, whatever their time in force.
@@ -66,6 +72,7 @@ from adapters.brokers.paper.orders import PaperOrder, VenueIds, VenueOrders
 from adapters.brokers.paper.replay import restore
 from adapters.brokers.paper.reports import ExecutionReports
 from adapters.brokers.paper.venue_log import VenueLog
+from application.messages import FeedStatusChanged
 from domain.identifiers import ClientOrderId, InstrumentId
 from domain.instrument import Instrument
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
@@ -101,6 +108,7 @@ class PaperBroker:
         "_ids",
         "_last_prices",
         "_last_trade",
+        "_lost",
         "_orders",
         "_outbox",
         "_pending",
@@ -148,6 +156,7 @@ class PaperBroker:
         self._resting = orders.resting
         self._quotes = engine.quotes
         self._last_prices = engine.last_prices
+        self._lost = engine.lost
         self._outbox = reports.outbox
         if log is not None:
             restore(log, orders, ids)
@@ -263,6 +272,8 @@ class PaperBroker:
         quotes = self._quotes
         before = quotes.get(instrument_id)
         quotes[instrument_id] = quote
+        if self._lost:
+            self._lost.pop(instrument_id, None)
         resting = self._resting.get(instrument_id)
         if resting is not None and not self._engine.book_usable(instrument_id):
             self._engine.match_quote(resting, quote, before)
@@ -279,8 +290,12 @@ class PaperBroker:
             self._reports.flush()
 
     def on_book_invalidated(self, event: BookInvalidated) -> None:
-        """The feed lost the book: stop filling against it (quotes stand in) until a snapshot."""
+        """The feed lost the book: neither it nor the last quote is traded on until fresh data."""
         self._engine.on_book_invalidated(event)
+
+    def on_feed_status(self, event: FeedStatusChanged) -> None:
+        """A feed went down: nothing it showed is traded on until fresh data (see the module)."""
+        self._engine.on_feed_status(event)
 
     def on_book_delta(self, delta: BookDelta) -> None:
         """Book changes: applied when they follow on (a gap waits for a snapshot); rule c."""

@@ -21,6 +21,7 @@ from adapters.brokers.paper.matching import (
 )
 from adapters.brokers.paper.orders import VenueOrders
 from adapters.brokers.paper.reports import ExecutionReports
+from application.messages import FeedStatusChanged
 from domain.errors import BookOutOfSync, InvalidValue
 from domain.identifiers import ClientOrderId, InstrumentId
 from domain.instrument import Instrument
@@ -44,6 +45,10 @@ class MatchingEngine:
     ``last_trade_liquidity``) the last trade price. The broker's trade, bar and quote handlers
     update ``quotes`` and ``last_prices`` themselves and call ``fill_resting`` / ``match_quote``
     only when an instrument has resting orders; book events come here whole.
+
+    Losing the market (a ``BookInvalidated``, a feed going down) forgets what it showed: the
+    book is out of sync, the last quote (and last trade price) no longer stand in, and
+    ``lost`` keeps why, for the refusal of a market order, until fresh data comes.
     """
 
     __slots__ = (
@@ -55,6 +60,7 @@ class MatchingEngine:
         "_use_book",
         "books",
         "last_prices",
+        "lost",
         "quotes",
     )
 
@@ -75,6 +81,8 @@ class MatchingEngine:
         self.books: dict[InstrumentId, OrderBook] = {}
         self.quotes: dict[InstrumentId, QuoteTick] = {}
         self.last_prices: dict[InstrumentId, Decimal] = {}  # only with last_trade_liquidity
+        self.lost: dict[InstrumentId, str] = {}
+        """Why the market of an instrument was lost, until a quote or snapshot comes."""
 
     # -- arrivals -------------------------------------------------------------------------
 
@@ -122,6 +130,9 @@ class MatchingEngine:
         except InvalidValue as error:
             return str(error)
         if order.order_type is OrderType.MARKET and not self._has_market_data(order.instrument_id):
+            lost = self.lost.get(order.instrument_id)
+            if lost is not None:
+                return f"no market data for {order.instrument_id} ({lost}; no quote or book since)"
             book = self.books.get(order.instrument_id)
             why = (
                 "no order book or quote received"
@@ -211,6 +222,7 @@ class MatchingEngine:
         except (BookOutOfSync, InvalidValue):
             pass  # a crossed or malformed snapshot: the book stays unusable, quotes stand in
         else:
+            self.lost.pop(instrument_id, None)
             if resting is not None:
                 self._match_book(resting, book, buys, sells, snapshot.ts_event)
 
@@ -229,10 +241,26 @@ class MatchingEngine:
             self._match_book(resting, book, buys, sells, delta.ts_event)
 
     def on_book_invalidated(self, event: BookInvalidated) -> None:
-        """Stop filling against the book (quotes stand in) until the next snapshot."""
-        book = self.books.get(event.instrument_id)
-        if book is not None:
-            book.invalidate(event.reason)
+        """The feed lost the book: neither it nor the last quote is the market until fresh data."""
+        self._lose(event.instrument_id, f"book invalidated: {event.reason}", forget_trades=False)
+
+    def on_feed_status(self, event: FeedStatusChanged) -> None:
+        """A feed went down: what it showed last is not the market any more (nothing to do on its
+        return: its next quote, trade or snapshot is the market again)."""
+        if event.connected:
+            return
+        why = f"feed {event.feed} disconnected" + (f": {event.reason}" if event.reason else "")
+        for instrument_id in event.instruments:
+            self._lose(instrument_id, why, forget_trades=True)
+
+    def _lose(self, instrument_id: InstrumentId, why: str, *, forget_trades: bool) -> None:
+        book = self.books.get(instrument_id)
+        if book is not None and book.synced:
+            book.invalidate(why)
+        self.quotes.pop(instrument_id, None)
+        if forget_trades:
+            self.last_prices.pop(instrument_id, None)
+        self.lost[instrument_id] = why
 
     # -- resting orders -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog
 from application.bus import HandlerFailure, MessageBus
 from application.messages import (
     CancelRejected,
+    FeedStatusChanged,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -16,7 +17,7 @@ from application.messages import (
 )
 from domain.identifiers import InstrumentId
 from domain.instrument import Instrument
-from domain.market_data import Bar, BookDelta, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.orders import Order, OrderStatus
 from domain.values import AggressorSide
 from tests.builders import BTCUSDT, TS, make_instrument, make_registry
@@ -81,6 +82,8 @@ class PaperVenue:
         self.bus.subscribe(BookSnapshot, self.broker.on_book_snapshot)
         self.bus.subscribe(BookDelta, self.broker.on_book_delta)
         self.bus.subscribe(Bar, self.broker.on_bar)
+        self.bus.subscribe(BookInvalidated, self.broker.on_book_invalidated)
+        self.bus.subscribe(FeedStatusChanged, self.broker.on_feed_status)
 
     def _failed(self, failure: HandlerFailure, error: BaseException) -> None:
         self.failures.append(error)
@@ -113,6 +116,13 @@ class PaperVenue:
     def publish(self, event: object) -> None:
         self.bus.publish(event)
         self.check()
+
+    def feed_status(self, connected: bool, *, ts: int = TS, reason: str = "connection lost") -> None:
+        self.publish(
+            FeedStatusChanged(
+                feed="binance", instruments=(BTCUSDT,), connected=connected, reason=reason, ts_event=ts
+            )
+        )
 
     def snapshot(
         self,

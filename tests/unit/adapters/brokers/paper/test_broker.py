@@ -132,17 +132,54 @@ def test_a_book_gap_falls_back_to_the_last_quote_until_the_next_snapshot() -> No
     assert venue.fills(second) == [(Decimal(1), Decimal("100.00"))]
 
 
-def test_a_book_the_feed_invalidated_is_not_traded_on_until_the_next_snapshot() -> None:
+def test_a_book_the_feed_invalidated_is_not_traded_on_nor_its_last_quote_until_fresh_data() -> None:
     venue = venue_with_book()
     venue.quote("99.00", "3", "100.50", "5")
-    venue.broker.on_book_invalidated(BookInvalidated(BTCUSDT, "feed gap at 11..12", TS, TS))
+    venue.publish(BookInvalidated(BTCUSDT, "feed gap at 11..12", TS, TS))
 
     first = venue.submit(market(quantity="1", client_order_id="A"))
     venue.snapshot(BIDS, ASKS, sequence=20)
     second = venue.submit(market(quantity="1", client_order_id="B"))
 
-    assert venue.fills(first) == [(Decimal(1), Decimal("100.50"))]  # the quote stood in
+    assert first.status is OrderStatus.REJECTED  # the quote from before is not the market any more
+    rejected = next(r for r in venue.reports if isinstance(r, OrderRejected))
+    assert rejected.reason == (
+        "no market data for BTCUSDT.BINANCE (book invalidated: feed gap at 11..12; no quote or book since)"
+    )
     assert venue.fills(second) == [(Decimal(1), Decimal("100.00"))]
+
+
+def test_a_quote_after_an_invalidation_is_the_market_again() -> None:
+    venue = venue_with_book()
+    venue.quote("99.00", "3", "100.50", "5")
+    venue.publish(BookInvalidated(BTCUSDT, "feed gap", TS, TS))
+    venue.quote("99.10", "3", "100.60", "5", ts=LATER)
+
+    order = venue.submit(market(quantity="1"))
+
+    assert venue.fills(order) == [(Decimal(1), Decimal("100.60"))]
+
+
+def test_while_the_feed_is_down_no_market_order_fills_and_no_limit_takes_the_stale_touch() -> None:
+    venue = venue_with_book(PaperBrokerConfig(last_trade_liquidity=True))
+    venue.quote("99.00", "3", "100.50", "5")
+    venue.trade("100.00", "1")
+    venue.feed_status(False, reason="connection lost: 1006")
+
+    taker = venue.submit(market(quantity="1", client_order_id="M"))
+    resting = venue.submit(limit("100.50", "1", client_order_id="L"))
+
+    assert taker.status is OrderStatus.REJECTED
+    rejected = next(r for r in venue.reports if isinstance(r, OrderRejected))
+    assert "feed binance disconnected: connection lost: 1006" in rejected.reason
+    assert resting.status is OrderStatus.ACCEPTED
+    assert resting.filled_quantity == 0
+    assert venue.fills() == []
+
+    venue.feed_status(True, reason="reconnected", ts=LATER)
+    venue.quote("99.00", "3", "100.40", "2", ts=LATER)  # fresh data: the ask now crosses the bid
+
+    assert venue.fills(resting) == [(Decimal(1), Decimal("100.50"))]
 
 
 def test_a_book_gap_with_no_quote_leaves_no_market_data() -> None:
