@@ -55,6 +55,10 @@ def status_line(status: EngineStatus) -> str:
             line += f" ({error if len(error) <= 100 else '…' + error[-99:]})"
         feeds.append(line)
     parts.extend(feeds)
+    for data in status.instruments:  # the same test as the risk guard's: no new order passes on these
+        if not data.usable:
+            problem = data.problem if len(data.problem) <= 100 else data.problem[:99] + "…"
+            parts.append(f"{data.instrument_id.split('.')[0]} data UNUSABLE ({problem})")
     broker = status.broker
     if broker is not None:
         line = f"broker {broker.name} {'up' if broker.connected else 'DOWN'}"

@@ -81,4 +81,5 @@ class EngineService(engine_pb2_grpc.EngineServiceServicer):
             broker_health=mapping.broker_health_to_proto(status.broker)
             if status.broker is not None
             else None,
+            instruments=[mapping.instrument_data_to_proto(data) for data in status.instruments],
         )

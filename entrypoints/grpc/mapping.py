@@ -28,7 +28,7 @@ from tradeplane.v1 import (
     strategies_pb2,
 )
 
-from application.engine import EngineStatus
+from application.engine import EngineStatus, InstrumentData
 from application.ports import BrokerHealth, FeedHealth
 from application.strategy_engine import StrategySlot
 from domain.errors import InvalidValue
@@ -281,6 +281,22 @@ def feed_to_proto(feed: FeedHealth) -> engine_pb2.FeedHealth:
         gaps=feed.gaps,
         malformed=feed.malformed,
         last_error=feed.last_error,
+    )
+
+
+def instrument_data_to_proto(data: InstrumentData) -> engine_pb2.InstrumentData:
+    age = None
+    if data.data_age_ns is not None:
+        age = Duration()
+        age.FromNanoseconds(max(data.data_age_ns, 0))
+    return engine_pb2.InstrumentData(
+        instrument_id=data.instrument_id,
+        connected=data.connected,
+        data_age=age,
+        has_book=data.book_synced is not None,
+        book_synced=bool(data.book_synced),
+        usable=data.usable,
+        problem=data.problem,
     )
 
 

@@ -210,9 +210,12 @@ class GrpcServer:
         not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
         running = self.app.engine.running
         feeds = self.app.ingestion.health()
+        # Market data is served when it can be traded on: every feed connected and every
+        # instrument's data usable (connected, in sync, no older than the risk limit).
+        data_usable = all(feed.connected for feed in feeds) and self.app.engine.data_usable()
         for name in SERVICES:
             status = serving if running else not_serving
-            if name == MARKET_DATA_SERVICE and not all(feed.connected for feed in feeds):
+            if name == MARKET_DATA_SERVICE and not data_usable:
                 status = not_serving
             await self.health.set(name, status)
         await self.health.set("", serving if running else not_serving)

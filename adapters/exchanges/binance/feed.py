@@ -30,6 +30,7 @@ from adapters.exchanges.binance.schemas import (
 )
 from adapters.exchanges.binance.session import Link, StreamSession
 from adapters.pacing import Backoff, TokenBucket
+from application.ingestion import ConnectionListener
 from application.ports import Clock, FeedHealth
 from domain.identifiers import InstrumentId
 from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, TradeTick
@@ -92,6 +93,9 @@ class BinanceMarketDataFeed:
         self._sink_errors = 0
         self._last_message_ns: int | None = None
         self._last_error = ""
+        self._watchers: list[ConnectionListener] = []
+        self._down: dict[InstrumentId, None] = {}
+        """Instruments whose connection was lost and has delivered nothing since (ordered)."""
 
     # -- the port -----------------------------------------------------------------------
 
@@ -159,6 +163,11 @@ class BinanceMarketDataFeed:
             last_error=self._last_error,
         )
 
+    def watch_connection(self, listener: ConnectionListener) -> None:
+        """``listener`` hears ``(instruments, connected, reason, ts_ns)`` when a connection is
+        lost, and when the replacing one delivers its first frame, before that frame's events."""
+        self._watchers.append(listener)
+
     # -- more to observe ----------------------------------------------------------------
 
     @property
@@ -189,6 +198,8 @@ class BinanceMarketDataFeed:
 
     def on_frame(self, raw: bytes, ts_init: int, link: Link) -> None:
         """Parse one frame of a live connection and pass its event on (the hot path)."""
+        if self._down:
+            self._back_up(ts_init)
         self._messages += 1
         self._last_message_ns = ts_init
         try:
@@ -298,9 +309,35 @@ class BinanceMarketDataFeed:
                 state.sync.reset(reason or "connection lost")
                 if was_synced:
                     self._invalidate(instrument_id, reason or "connection lost")
+        lost = tuple(i for i in instrument_ids if i not in self._down)
+        self._down.update(dict.fromkeys(lost))
+        if lost:
+            self._tell_watchers(lost, False, reason or "connection lost", self._clock.now_ns())
 
     def on_error(self, message: str) -> None:
         self._last_error = message
+
+    def _back_up(self, ts_ns: int) -> None:
+        """The lost instruments whose session is connected again are up (their first frame came)."""
+        down = self._down
+        back: list[InstrumentId] = []
+        for session in self._sessions:
+            if session.connected:
+                back += (i for i in session.instrument_ids if i in down)
+        if back:
+            for instrument_id in back:
+                del down[instrument_id]
+            self._tell_watchers(tuple(back), True, "reconnected", ts_ns)
+
+    def _tell_watchers(
+        self, instruments: tuple[InstrumentId, ...], connected: bool, reason: str, ts_ns: int
+    ) -> None:
+        for listener in self._watchers:
+            try:
+                listener(instruments, connected, reason, ts_ns)
+            except Exception:
+                self._sink_errors += 1
+                _log.exception("%s: a connection watcher raised", self.name)
 
     # -- books --------------------------------------------------------------------------
 

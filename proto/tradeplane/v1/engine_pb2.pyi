@@ -31,6 +31,24 @@ class FeedHealth(_message.Message):
     last_error: str
     def __init__(self, name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_message_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[int] = ..., reconnects: _Optional[int] = ..., gaps: _Optional[int] = ..., malformed: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
 
+class InstrumentData(_message.Message):
+    __slots__ = ("instrument_id", "connected", "data_age", "has_book", "book_synced", "usable", "problem")
+    INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    DATA_AGE_FIELD_NUMBER: _ClassVar[int]
+    HAS_BOOK_FIELD_NUMBER: _ClassVar[int]
+    BOOK_SYNCED_FIELD_NUMBER: _ClassVar[int]
+    USABLE_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    instrument_id: str
+    connected: bool
+    data_age: _duration_pb2.Duration
+    has_book: bool
+    book_synced: bool
+    usable: bool
+    problem: str
+    def __init__(self, instrument_id: _Optional[str] = ..., connected: _Optional[bool] = ..., data_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., has_book: _Optional[bool] = ..., book_synced: _Optional[bool] = ..., usable: _Optional[bool] = ..., problem: _Optional[str] = ...) -> None: ...
+
 class BrokerHealth(_message.Message):
     __slots__ = ("name", "environment", "account", "connected", "requests_in_flight", "unknown_outcomes", "rate_limited", "blocked_until", "used_weight", "reconnects", "clock_offset_ms", "last_error")
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -90,7 +108,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("name", "version", "mode", "broker", "running", "start_time", "uptime", "trading_state", "trading_reason", "equity", "feeds", "counters", "broker_health")
+    __slots__ = ("name", "version", "mode", "broker", "running", "start_time", "uptime", "trading_state", "trading_reason", "equity", "feeds", "counters", "broker_health", "instruments")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +122,7 @@ class GetStatusResponse(_message.Message):
     FEEDS_FIELD_NUMBER: _ClassVar[int]
     COUNTERS_FIELD_NUMBER: _ClassVar[int]
     BROKER_HEALTH_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     mode: str
@@ -117,4 +136,5 @@ class GetStatusResponse(_message.Message):
     feeds: _containers.RepeatedCompositeFieldContainer[FeedHealth]
     counters: Counters
     broker_health: BrokerHealth
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., mode: _Optional[str] = ..., broker: _Optional[str] = ..., running: _Optional[bool] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trading_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., trading_reason: _Optional[str] = ..., equity: _Optional[str] = ..., feeds: _Optional[_Iterable[_Union[FeedHealth, _Mapping]]] = ..., counters: _Optional[_Union[Counters, _Mapping]] = ..., broker_health: _Optional[_Union[BrokerHealth, _Mapping]] = ...) -> None: ...
+    instruments: _containers.RepeatedCompositeFieldContainer[InstrumentData]
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., mode: _Optional[str] = ..., broker: _Optional[str] = ..., running: _Optional[bool] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trading_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., trading_reason: _Optional[str] = ..., equity: _Optional[str] = ..., feeds: _Optional[_Iterable[_Union[FeedHealth, _Mapping]]] = ..., counters: _Optional[_Union[Counters, _Mapping]] = ..., broker_health: _Optional[_Union[BrokerHealth, _Mapping]] = ..., instruments: _Optional[_Iterable[_Union[InstrumentData, _Mapping]]] = ...) -> None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from application.engine import EngineStatus, PositionStatus
+from application.engine import EngineStatus, InstrumentData, PositionStatus
 from application.ports import BrokerHealth
 from domain.risk import TradingState
 from entrypoints.foreground import status_line, summary
@@ -69,3 +69,22 @@ def test_the_broker_is_named_apart_from_the_feeds() -> None:
     )
     line = status_line(_status(broker=health))
     assert "broker binance DOWN unknown 1 rate-limited 2" in line
+
+
+def test_an_instrument_whose_data_is_unusable_is_named_with_why() -> None:
+    down = InstrumentData(
+        instrument_id="BTCUSDT.BINANCE",
+        connected=False,
+        data_age_ns=2_000_000_000,
+        book_synced=False,
+        usable=False,
+        problem="the market-data feed of BTCUSDT.BINANCE is disconnected: connection lost",
+    )
+    fine = InstrumentData(
+        instrument_id="ETHUSDT.BINANCE", connected=True, data_age_ns=1, book_synced=True, usable=True
+    )
+
+    line = status_line(_status(instruments=(down, fine)))
+
+    assert "BTCUSDT data UNUSABLE (the market-data feed of BTCUSDT.BINANCE is disconnected" in line
+    assert "ETHUSDT data" not in line
