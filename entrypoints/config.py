@@ -14,11 +14,13 @@ import copy
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+from platformdirs import user_data_dir
 
 from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId
@@ -111,13 +113,21 @@ class GrpcSettings:
     """The only directory BacktestService reads history files from (relative: to the cwd)."""
 
 
+def default_data_dir() -> str:
+    """The per-user data directory (``~/.local/share/tradeplane`` on Linux, or under
+    ``$XDG_DATA_HOME``): state stays in one place whatever folder the engine is started from."""
+    return user_data_dir("tradeplane")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StorageSettings:
     """Where the three stores live. ``kind = "memory"`` keeps nothing (tests, throwaway runs);
     ``"sql"`` uses the URLs, by default SQLite files under ``data_dir``."""
 
     kind: str = "memory"
-    data_dir: str = "data"
+    data_dir: str = field(default_factory=default_data_dir)
+    """The per-user data directory unless set; loaded from a file, a relative path is taken
+    from the file's folder (see ``load_settings``)."""
     trades_url: str = ""
     signals_url: str = ""
     market_data_url: str = ""
@@ -203,6 +213,12 @@ def load_settings(
     """Read ``path`` (default: the shipped example), apply environment overrides, validate,
     then run ``check`` (a further, offline validation) on the result.
 
+    A relative ``[storage] data_dir`` in the file is taken from the file's folder, so the
+    state of a configuration does not move with the current directory; one set in the
+    environment (``TRADEPLANE_STORAGE__DATA_DIR``) is taken from the current directory, as
+    any path typed in a shell. The shipped example sits inside the installed package, no place
+    for state: its relative data_dir is taken from the per-user data directory.
+
     Raises ConfigError naming the file and key for anything malformed or unknown; when an
     environment override is what made the configuration wrong, the error names that variable.
     """
@@ -221,6 +237,7 @@ def load_settings(
 
     def build(applied: Mapping[str, str]) -> Settings:
         tree = copy.deepcopy(raw)
+        _anchor_data_dir(tree, _relative_base(path))
         apply_overrides(tree, applied)
         settings = parse_settings(tree, source=str(source))
         if check is not None:
@@ -237,6 +254,21 @@ def load_settings(
             raise
         message = str(error).removeprefix(f"{source}: ")
         raise ConfigError(f"environment variable {culprit}: {message}") from None
+
+
+def _relative_base(path: Path | None) -> Path:
+    """The folder a relative ``data_dir`` of the file at ``path`` is taken from."""
+    if path is None or Path(path).resolve() == example_config_path().resolve():
+        return Path(default_data_dir())
+    return Path(os.path.abspath(path)).parent
+
+
+def _anchor_data_dir(raw: dict[str, Any], base: Path) -> None:
+    """Make the file's ``[storage] data_dir`` absolute, from ``base`` when it is relative
+    (anything malformed is left for the validation to name)."""
+    storage = raw.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("data_dir"), str) and storage["data_dir"].strip():
+        storage["data_dir"] = os.path.normpath(base / Path(storage["data_dir"]).expanduser())
 
 
 def _overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -463,8 +495,10 @@ def _grpc(table: dict[str, Any]) -> GrpcSettings:
 
 
 def _storage(table: dict[str, Any]) -> StorageSettings:
-    """A configuration keeps its state by default (SQLite files under ``data_dir``);
-    ``kind = "memory"`` keeps nothing. Built in code, ``StorageSettings()`` is in memory."""
+    """A configuration keeps its state by default (SQLite files under ``data_dir``, by default
+    the per-user data directory); ``kind = "memory"`` keeps nothing. Built in code,
+    ``StorageSettings()`` is in memory. A relative data_dir left here (the environment's, or a
+    mapping's) is taken from the current directory, once: the result is absolute."""
     _known(table, set(StorageSettings.__dataclass_fields__), "[storage]")
     settings = StorageSettings(**{"kind": "sql", **table})
     if settings.kind not in {"memory", "sql"}:
@@ -472,6 +506,9 @@ def _storage(table: dict[str, Any]) -> StorageSettings:
     for key in ("data_dir", "trades_url", "signals_url", "market_data_url"):
         if not isinstance(getattr(settings, key), str):
             raise ConfigError(f"[storage] {key} must be a string")
+    if not settings.data_dir.strip():
+        raise ConfigError(f"[storage] data_dir must be a directory path (was {settings.data_dir!r})")
+    settings = replace(settings, data_dir=os.path.abspath(os.path.expanduser(settings.data_dir)))
     for key, value in settings.urls().items():
         if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
             raise ConfigError(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 
 from adapters.memory import InMemoryMarketDataRepository, InMemorySignalRepository, InMemoryTradeRepository
 from adapters.persistence.database import StoreUnavailable, open_engine
@@ -34,6 +36,32 @@ class Stores:
         self.trades.close()
         for engine in {id(e): e for e in self.engines.values()}.values():
             engine.dispose()
+
+
+def where_state_lives(settings: StorageSettings) -> str:
+    """Where ``settings`` keep the engine's state, for the line printed at start: the data
+    folder, and any store whose URL puts it elsewhere (a password in a URL is masked)."""
+    if settings.kind == "memory":
+        return "nothing is kept"
+    defaults = replace(settings, trades_url="", signals_url="", market_data_url="").urls()
+    elsewhere: dict[str, list[str]] = {}
+    for name, url in settings.urls().items():
+        if url != defaults[name]:
+            elsewhere.setdefault(_shown(url), []).append(name.replace("_", " "))
+    places = [f"state kept in {os.path.join(settings.data_dir, '')}"]
+    places += [f"{' and '.join(names)} in {url}" for url, names in elsewhere.items()]
+    return "; ".join(places)
+
+
+def _shown(url: str) -> str:
+    """A database URL as an operator may read it: a SQLite file's path, or the URL with its
+    password masked (one that does not parse is shown as its scheme only)."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url.split("://", 1)[0] + "://..."
 
 
 def open_engines(settings: StorageSettings) -> dict[str, Engine]:

@@ -2,10 +2,11 @@
 
 ``write_report`` writes into one directory:
 
-- ``equity.png`` (1200×700 px) and ``price.png`` (1200×600 px), see ``charts``;
-- ``report.html``: the metrics, parameters and trade list as tables, and both charts embedded
-  as base64 data URIs (the one file works anywhere: mailed, attached, opened offline), each
-  linking to its PNG beside it; inline CSS only, no script, nothing fetched;
+- ``equity.png`` (1200×700 px, with buy and hold beside the equity) and ``price.png``
+  (1200×600 px, the last trades), see ``charts``;
+- ``report.html``: the metrics, parameters and trade list as tables, the equity chart embedded
+  as a base64 data URI, and the interactive price chart (``report_interactive``) with plotly.js
+  inlined: the one file works anywhere (mailed, attached, opened offline) and fetches nothing;
 - ``result.json``: title, parameters, metrics (``PerformanceReport.as_dict``) and trades, for
   tools and for comparing runs.
 """
@@ -25,8 +26,16 @@ from domain.performance import PerformanceReport
 from domain.round_trips import RoundTrip
 from domain.values import plain
 from entrypoints.backtest import charts
-from entrypoints.backtest.formatting import format_duration, format_money, format_time, metric_rows
+from entrypoints.backtest.formatting import (
+    format_duration,
+    format_money,
+    format_percent,
+    format_time,
+    metric_rows,
+)
 from entrypoints.backtest.refusals import RefusalCounts
+from entrypoints.backtest.report_interactive import buy_and_hold_return, figure_html, price_figure
+from entrypoints.backtest.report_market import MarketSeries
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +62,15 @@ def write_report(
     instrument: str = "",
     currency: str = "",
     refusals: RefusalCounts | None = None,
+    market: MarketSeries | None = None,
 ) -> ReportFiles:
     """Write the report files into ``directory`` (created if missing); returns their paths.
 
-    ``trades`` default to ``metrics.trades``. With ``fills`` the price chart marks every fill;
-    without, each trade's entry and exit. ``refusals`` adds what pre-trade risk refused, by
-    reason. Existing files of the same names are replaced.
+    ``trades`` default to ``metrics.trades``. With ``fills`` price.png marks the fills; without,
+    each trade's entry and exit. ``refusals`` adds what pre-trade risk refused, by reason.
+    ``market`` (``report_market.market_for``) gives the interactive chart its volume and the
+    strategy's indicators; without it that chart has the sampled price and the trades only.
+    Existing files of the same names are replaced.
     """
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
@@ -76,6 +88,7 @@ def write_report(
         equity_curve=equity_curve,
         starting_capital=metrics.starting_capital,
         currency=currency,
+        benchmark=charts.buy_and_hold(prices, metrics.starting_capital),
     )
     charts.plot_price(
         files.price_png, title=title, prices=prices, trades=trade_list, fills=fills, instrument=instrument
@@ -89,6 +102,7 @@ def write_report(
     if refusals is not None:
         result["risk_refusals"] = refusals.as_dict()
     files.result_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    chart = price_figure(title=title, trades=trade_list, market=market, prices=prices, currency=currency)
     page = render_html(
         title=title,
         metrics=metrics,
@@ -97,6 +111,8 @@ def write_report(
         equity_png=files.equity_png,
         price_png=files.price_png,
         refusals=refusals,
+        price_chart=figure_html(chart),
+        hold_return=buy_and_hold_return(prices),
     )
     files.html.write_text(page, encoding="utf-8")
     return files
@@ -117,15 +133,22 @@ th { background: #f5f5f5; }
 caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .win { color: #1a7f37; } .loss { color: #c62828; }
+.note { color: #555; }
 """
 
 
 def _embedded(path: Path, alt: str) -> str:
+    """The PNG inlined: the page must not depend on the files beside it."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    name = html.escape(path.name)
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"></figure>'
+
+
+def _comparison(metrics: PerformanceReport, hold_return: Decimal | None) -> str:
+    if hold_return is None:
+        return ""
     return (
-        f'<figure><a href="{name}"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"></a>'
-        f'<figcaption><a href="{name}">{name}</a></figcaption></figure>'
+        f'<p class="note">Buy and hold over the same span: {html.escape(format_percent(hold_return))}'
+        f" (the strategy: {html.escape(format_percent(metrics.total_return))}).</p>"
     )
 
 
@@ -161,8 +184,14 @@ def render_html(
     equity_png: Path,
     price_png: Path,
     refusals: RefusalCounts | None = None,
+    price_chart: str = "",
+    hold_return: Decimal | None = None,
 ) -> str:
-    """The report page: one file, images inlined, no external resource."""
+    """The report page: one file, images and scripts inlined, no external resource.
+
+    ``price_chart`` is the interactive chart's HTML (``report_interactive.figure_html``); the
+    static price.png stands in for it where scripts do not run.
+    """
     esc = html.escape
     metric_tables = []
     for section, rows in metric_rows(metrics, refusals):
@@ -197,6 +226,14 @@ def render_html(
         else "<p>No closed trades.</p>"
     )
     span = f"{format_time(metrics.start_ns)} to {format_time(metrics.end_ns)} UTC"
+    static_price = _embedded(price_png, "Price with the last trades' buy and sell markers")
+    price_section = (
+        '<p class="note">Drag to zoom, double-click to zoom out, shift-drag (or the toolbar) to pan; '
+        "hover a trade for its numbers.</p>\n"
+        f"{price_chart}\n<noscript>{static_price}</noscript>"
+        if price_chart
+        else static_price
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -213,9 +250,10 @@ def render_html(
 {"".join(metric_tables)}
 </div>
 <h2>Equity and drawdown</h2>
-{_embedded(equity_png, "Equity curve with drawdown")}
+{_comparison(metrics, hold_return)}
+{_embedded(equity_png, "Equity curve against buy and hold, with drawdown")}
 <h2>Price and trades</h2>
-{_embedded(price_png, "Price with buy and sell markers")}
+{price_section}
 <h2>Parameters</h2>
 {f"<table>{parameter_rows}</table>" if parameter_rows else "<p>No parameters.</p>"}
 <h2>Trades ({len(trades)})</h2>

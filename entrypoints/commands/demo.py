@@ -18,6 +18,7 @@ from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.grpc.auth import new_token
 from entrypoints.logs import configure_logging
+from entrypoints.storage import where_state_lives
 from entrypoints.validation import validate
 
 log = logging.getLogger("tradeplane.demo")
@@ -153,12 +154,8 @@ async def run_demo(
         await venue.stop()
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2
-    kept = (
-        "nothing is kept (--memory)"
-        if data_dir is None
-        else f"state kept in {data_dir}/ (--reset-state starts afresh)"
-    )
-    print(f"storage: {kept}", flush=True)
+    how_to = "--memory" if data_dir is None else "--reset-state starts afresh"
+    print(f"storage: {where_state_lives(settings.storage)} ({how_to})", flush=True)
     print(brokers.describe(settings, app.broker), flush=True)
     try:
         if grpc is not None:

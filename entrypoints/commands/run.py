@@ -16,6 +16,7 @@ from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.logs import configure_logging
+from entrypoints.storage import where_state_lives
 from entrypoints.validation import load_validated
 
 log = logging.getLogger("tradeplane.run")
@@ -52,6 +53,7 @@ def _main(args: argparse.Namespace) -> int:
         print(f"tradeplane: {error}", file=sys.stderr)
         return 2
     configure_logging(args.log_level or settings.logging.level, settings.logging.format)
+    print(f"storage: {where_state_lives(settings.storage)}", flush=True)
     try:
         app = bootstrap(settings, reset_state=args.reset_state)
     except ConfigError as error:

@@ -11,6 +11,7 @@ from entrypoints.config import (
     ConfigError,
     SizingSettings,
     apply_overrides,
+    default_data_dir,
     example_config_path,
     load_settings,
     parse_settings,
@@ -49,8 +50,8 @@ def test_a_configuration_without_storage_keeps_its_state_in_sqlite_files() -> No
     raw = {"instruments": [{"id": "BTCUSDT.BINANCE", "base": "BTC", "quote": "USDT", "price_tick": "0.01",
                             "lot_size": "0.001"}]}  # fmt: skip
     storage = parse_settings(raw).storage
-    assert (storage.kind, storage.data_dir) == ("sql", "data")
-    assert storage.urls()["trades"] == "sqlite:///data/tradeplane.db"
+    assert (storage.kind, storage.data_dir) == ("sql", default_data_dir())  # per user, not per cwd
+    assert storage.urls()["trades"] == f"sqlite:///{default_data_dir()}/tradeplane.db"
     assert parse_settings({**raw, "storage": {"kind": "memory"}}).storage.kind == "memory"
 
 

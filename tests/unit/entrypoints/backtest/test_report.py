@@ -7,6 +7,7 @@ import json
 import re
 import struct
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,27 @@ def png_size(data: bytes) -> tuple[int, int]:
     assert (length, kind) == (13, b"IHDR")
     width, height = struct.unpack(">II", data[16:24])
     return width, height
+
+
+class _Resources(HTMLParser):
+    """Every tag's src and href, and the scripts' own src, as a browser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.urls += [value or "" for name, value in attrs if name in {"src", "href"}]
+
+
+def assert_self_contained(page: str) -> None:
+    """Nothing the page loads comes from elsewhere: every src/href is inline data or in-page."""
+    parser = _Resources()
+    parser.feed(page)
+    assert "link" not in parser.tags
+    assert [url for url in parser.urls if not url.startswith(("data:", "#"))] == []
 
 
 def fills() -> list[Fill]:
@@ -100,16 +122,14 @@ def test_write_report_writes_four_files_of_the_documented_shape(tmp_path: Path) 
     assert png_size(price_png) == PRICE_SIZE == (1200, 600)
 
     page = files.html.read_text(encoding="utf-8")
-    # Both images are inlined, byte for byte, and also linked as the files beside the page.
-    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    # The images are inlined, byte for byte (price.png where scripts do not run), never linked.
+    embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert [base64.b64decode(data) for data in embedded] == [equity_png, price_png]
-    assert 'href="equity.png"' in page
-    assert 'href="price.png"' in page
-    # Self-contained: no script, stylesheet link or remote resource.
-    assert "<script" not in page
-    assert "<link" not in page
-    assert "http://" not in page
-    assert "https://" not in page
+    assert "equity.png" not in page
+    assert "price.png" not in page
+    # Self-contained: plotly.js inlined, no stylesheet link, nothing fetched.
+    assert_self_contained(page)
+    assert re.search(r'Plotly\.newPlot\(\s*"price-chart"', page)
     # The title is escaped, the metrics, parameters and trades are there.
     assert "SMA crossover &lt;BTCUSDT&gt;" in page
     assert "<BTCUSDT>" not in page
@@ -147,7 +167,7 @@ def test_a_report_with_no_trades_and_no_prices_still_renders(tmp_path: Path) -> 
     page = files.html.read_text(encoding="utf-8")
     assert "No closed trades." in page
     assert "No parameters." in page
-    assert page.count("data:image/png;base64,") == 2
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 2
     assert json.loads(files.result_json.read_text())["trades"] == []
 
 

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+# Imported at collection, not first inside a test: run_engine prints its status lines to the
+# sys.stdout of import time, which must outlive any one test's captured stream.
+import entrypoints.foreground  # noqa: F401
 from entrypoints.cli import main
-from entrypoints.config import example_config_path
+from entrypoints.config import default_data_dir, example_config_path
 
 
 @pytest.fixture(autouse=True)
@@ -31,19 +34,53 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_a_first_run_prints_no_migration_chatter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    port = _closed_port()  # the feed finds no one there: nothing leaves the machine
-    text = (
+def _offline_example(data_dir_line: str) -> str:
+    """The shipped example with ``data_dir_line`` for its data_dir, its feed pointed at a closed
+    local port (the feed finds no one there: nothing leaves the machine)."""
+    port = _closed_port()
+    return (
         example_config_path()
         .read_text()
-        .replace('data_dir = "data"', f'data_dir = "{tmp_path / "data"}"')
+        .replace('data_dir = "data"', data_dir_line)
         .replace('"wss://stream.binance.com:9443"', f'"ws://127.0.0.1:{port}"')
         .replace('"https://api.binance.com"', f'"http://127.0.0.1:{port}"')
     )
+
+
+def test_a_first_run_prints_no_migration_chatter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(text)
+    config.write_text(_offline_example(f'data_dir = "{tmp_path / "data"}"'))
     assert main(["run", "--config", str(config), "--no-grpc", "--duration", "0.2"]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert (tmp_path / "data" / "tradeplane.db").exists()  # the stores were migrated, quietly
     assert "alembic" not in err, err
     assert "sqlalchemy" not in err, err
+    assert out.splitlines()[0] == f"storage: state kept in {tmp_path / 'data'}/"
+
+
+def test_state_lives_beside_the_config_not_where_run_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "config.toml").write_text(_offline_example('data_dir = "state"'))
+    started_in = tmp_path / "somewhere"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
+    assert main(["run", "--config", "../etc/config.toml", "--no-grpc", "--duration", "0.2"]) == 0
+    assert (folder / "state" / "tradeplane.db").exists()
+    assert list(started_in.iterdir()) == []
+    assert f"storage: state kept in {folder / 'state'}/" in capsys.readouterr().out.splitlines()
+
+
+def test_without_data_dir_state_lives_in_the_per_user_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    config = tmp_path / "config.toml"
+    config.write_text(_offline_example(""))
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--config", str(config), "--no-grpc", "--duration", "0.2"]) == 0
+    assert (Path(default_data_dir()) / "tradeplane.db").exists()
+    assert not (tmp_path / "data").exists()
+    assert f"storage: state kept in {default_data_dir()}/" in capsys.readouterr().out.splitlines()
