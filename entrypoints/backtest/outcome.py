@@ -56,6 +56,7 @@ def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, 
 def write_outcome_report(outcome: BacktestOutcome, directory: Path) -> Path:
     """Write the run's report (charts, HTML page, result.json) into ``directory``; returns the page."""
     from entrypoints.backtest.report import write_report  # matplotlib and numpy: only when used
+    from entrypoints.backtest.report_market import market_for  # plotly: only when used
 
     spec = outcome.spec
     parameters = {
@@ -77,5 +78,6 @@ def write_outcome_report(outcome: BacktestOutcome, directory: Path) -> Path:
         fills=outcome.result.fills,
         instrument=outcome.instrument,
         currency=outcome.quote,
+        market=market_for(outcome),
     )
     return files.html
