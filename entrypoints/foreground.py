@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -118,7 +117,7 @@ async def run_engine(
     duration: float | None,
     status_interval: float,
     cancel_open_orders: bool,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     before_stop: Callable[[], Awaitable[None]] | None = None,
 ) -> EngineStatus:
     """Start ``engine``, print a status line every ``status_interval`` s until ``duration``

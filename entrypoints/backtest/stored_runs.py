@@ -32,7 +32,12 @@ from entrypoints.backtest.spec import BacktestError
 from entrypoints.config import ConfigError, StorageSettings
 from entrypoints.storage import open_engines
 
-DEFAULT_STORAGE = StorageSettings(kind="sql", data_dir="data")
+
+def default_storage() -> StorageSettings:
+    """Where ``run`` keeps its state by default (the per-user data directory, read when asked)."""
+    return StorageSettings(kind="sql")
+
+
 """Where ``--store`` keeps runs without ``--config``: data/tradeplane.db, as the example config."""
 
 
@@ -124,9 +129,9 @@ def format_runs(records: Sequence[BacktestRecord]) -> str:
 
 
 def storage_of(config: str | None) -> StorageSettings:
-    """The ``[storage]`` of ``config``, DEFAULT_STORAGE without one; BacktestError if it cannot load."""
+    """The ``[storage]`` of ``config``, ``default_storage()`` without one; BacktestError if it cannot load."""
     if config is None:
-        return DEFAULT_STORAGE
+        return default_storage()
     from entrypoints.config import load_settings
 
     try:

@@ -226,13 +226,15 @@ def test_stored_runs_are_listed_newest_first(
     assert len(newest.splitlines()) == 2
 
 
-def test_store_defaults_to_data_tradeplane_db(
+def test_store_defaults_to_the_per_user_data_directory(
     klines: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    user_data = tmp_path / "xdg" / "tradeplane"
     assert main(["backtest", "--list"]) == 0
     assert "no stored backtest runs" in capsys.readouterr().out
-    assert not (tmp_path / "data").exists()  # listing creates nothing
+    assert not user_data.exists()  # listing creates nothing
 
     code = main(
         ["backtest", "--data", str(klines), "--strategy", "sma_crossover", "--no-progress", "--store"]
@@ -240,7 +242,8 @@ def test_store_defaults_to_data_tradeplane_db(
 
     assert code == 0
     assert "stored as run" in capsys.readouterr().out
-    assert (tmp_path / "data" / "tradeplane.db").is_file()
+    assert (user_data / "tradeplane.db").is_file()  # where `run` keeps its state, whatever the folder
+    assert not (tmp_path / "data").exists()
     assert main(["backtest", "--list", "--strategy", "rsi_mean_reversion"]) == 0
     assert "no stored backtest runs of rsi_mean_reversion" in capsys.readouterr().out
 

@@ -16,6 +16,7 @@ from domain.identifiers import InstrumentId
 from domain.market_data import TradeTick
 from domain.values import AggressorSide
 from entrypoints.cli import main
+from tests.unit.entrypoints.example_config import EXAMPLE_DATA_DIR_LINE
 
 BTC = InstrumentId("BTCUSDT.BINANCE")
 T0 = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z
@@ -26,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "entrypoints" / "example.toml"
 def config(tmp_path: Path) -> Path:
     """A configuration whose market-data store holds 2,000 trades, one a second from T0."""
     data_dir = tmp_path / "data"
-    text = EXAMPLE.read_text().replace('data_dir = "data"', f'data_dir = "{data_dir}"', 1)
+    text = EXAMPLE.read_text().replace(EXAMPLE_DATA_DIR_LINE, f'data_dir = "{data_dir}"', 1)
     path = tmp_path / "live.toml"
     path.write_text(text)
     data_dir.mkdir()

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from entrypoints.config import Settings, example_config_path, load_settings
 
+EXAMPLE_DATA_DIR_LINE = '# data_dir = "/var/lib/tradeplane"'
+"""The example's commented ``data_dir`` line, which tests replace to keep state in a temporary folder."""
+
 
 def with_grpc_section(tmp_path: Path, grpc: str) -> Settings:
     """The example with ``grpc`` (TOML lines) as its [grpc] section, loaded without the environment."""

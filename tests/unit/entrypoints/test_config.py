@@ -18,7 +18,7 @@ from entrypoints.config import (
 )
 from entrypoints.container import bootstrap, build_sizer
 from entrypoints.grpc.auth import hash_token
-from tests.unit.entrypoints.example_config import with_grpc_section
+from tests.unit.entrypoints.example_config import EXAMPLE_DATA_DIR_LINE, with_grpc_section
 
 EXAMPLE = example_config_path().read_text()
 DIGEST = hash_token("a-token-of-sixteen+")
@@ -204,3 +204,9 @@ def test_tokens_are_read_with_their_role_and_never_shown(tmp_path: Path) -> None
 def test_a_bad_grpc_section_is_refused_naming_the_key(tmp_path: Path, grpc: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         with_grpc_section(tmp_path, grpc)
+
+
+def test_the_example_keeps_state_in_the_per_user_directory_unless_told() -> None:
+    # tests replace this commented line to keep their state in a temporary folder
+    assert EXAMPLE_DATA_DIR_LINE in EXAMPLE
+    assert "\ndata_dir" not in EXAMPLE

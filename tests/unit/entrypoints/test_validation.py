@@ -14,6 +14,7 @@ from entrypoints.cli import build_parser, main
 from entrypoints.commands.demo import demo_settings, preflight
 from entrypoints.config import ConfigError, example_config_path, load_settings, parse_settings
 from entrypoints.validation import load_validated, validate
+from tests.unit.entrypoints.example_config import EXAMPLE_DATA_DIR_LINE
 
 EXAMPLE = example_config_path().read_text()
 A_PYTHON_LIST = re.compile(r"\[\s*'")
@@ -21,7 +22,7 @@ A_PYTHON_LIST = re.compile(r"\[\s*'")
 
 def config_in(tmp_path: Path, *, replace: tuple[str, str] | None = None) -> Path:
     """The shipped example keeping its state under ``tmp_path/data``, with one text replaced."""
-    text = EXAMPLE.replace('data_dir = "data"', f'data_dir = "{tmp_path / "data"}"')
+    text = EXAMPLE.replace(EXAMPLE_DATA_DIR_LINE, f'data_dir = "{tmp_path / "data"}"')
     if replace is not None:
         assert replace[0] in text
         text = text.replace(*replace)

@@ -9,11 +9,12 @@ import pytest
 
 from entrypoints.cli import main
 from entrypoints.config import example_config_path
+from tests.unit.entrypoints.example_config import EXAMPLE_DATA_DIR_LINE
 
 
 def _config(tmp_path: Path, kind: str = "sql") -> Path:
     text = example_config_path().read_text().replace('kind = "sql"', f'kind = "{kind}"', 1)
-    text = text.replace('data_dir = "data"', f'data_dir = "{tmp_path / "data"}"', 1)
+    text = text.replace(EXAMPLE_DATA_DIR_LINE, f'data_dir = "{tmp_path / "data"}"', 1)
     path = tmp_path / "config.toml"
     path.write_text(text)
     return path

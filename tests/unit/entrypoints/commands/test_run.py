@@ -15,6 +15,7 @@ import pytest
 import entrypoints.foreground  # noqa: F401
 from entrypoints.cli import main
 from entrypoints.config import default_data_dir, example_config_path
+from tests.unit.entrypoints.example_config import EXAMPLE_DATA_DIR_LINE
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,7 @@ def _offline_example(data_dir_line: str) -> str:
     return (
         example_config_path()
         .read_text()
-        .replace('data_dir = "data"', data_dir_line)
+        .replace(EXAMPLE_DATA_DIR_LINE, data_dir_line)
         .replace('"wss://stream.binance.com:9443"', f'"ws://127.0.0.1:{port}"')
         .replace('"https://api.binance.com"', f'"http://127.0.0.1:{port}"')
     )
