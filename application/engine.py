@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
-from typing import Protocol, runtime_checkable
 
 from application.account_sync import AccountSync
 from application.bus import MessageBus
@@ -69,13 +68,6 @@ class InstrumentData:
     """None for an instrument without an L2 book."""
     usable: bool
     problem: str = ""
-
-
-@runtime_checkable
-class WatchesFeeds(Protocol):
-    """A simulated venue that must hear when a feed goes down (it stops filling from it)."""
-
-    def on_feed_status(self, event: FeedStatusChanged) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,8 +184,7 @@ class Engine:
             bus.subscribe(BookDelta, venue.on_book_delta)
             bus.subscribe(BookInvalidated, venue.on_book_invalidated)
             bus.subscribe(Bar, venue.on_bar)
-            if isinstance(venue, WatchesFeeds):
-                bus.subscribe(FeedStatusChanged, venue.on_feed_status)
+            bus.subscribe(FeedStatusChanged, venue.on_feed_status)
         bus.subscribe(TradeTick, risk.on_trade)
         stops.attach(bus, before=risk.on_trade)  # on trades only while it has something to watch
         bus.subscribe(Bar, risk.on_bar)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
 from application.commands import Command
-from application.messages import VenueOrder
+from application.messages import FeedStatusChanged, VenueOrder
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.instrument import Instrument
 from domain.market_data import (
@@ -214,6 +214,10 @@ class SimulatedVenue(Protocol):
     def on_book_delta(self, delta: BookDelta) -> None: ...
 
     def on_book_invalidated(self, event: BookInvalidated) -> None: ...
+
+    def on_feed_status(self, event: FeedStatusChanged) -> None:
+        """A feed went down or came back: a venue never fills from a market nobody can see."""
+        ...
 
     def advance_to(self, ts_ns: int) -> None:
         """Let every submit and cancel due by ``ts_ns`` arrive (the end of a replay)."""
