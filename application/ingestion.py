@@ -75,6 +75,12 @@ class IngestionService:
             len(instruments),
             "usable again once fresh" if connected else "not usable, new orders refused",
             reason,
+            extra={
+                "feed": feed,
+                "instruments": [str(i) for i in instruments],
+                "connected": connected,
+                "reason": reason,
+            },
         )
         self._publish(
             FeedStatusChanged(

@@ -78,7 +78,16 @@ class BrokerReports:
         order = self._order(report.client_order_id, "rejection")
         if order is not None:
             self.stats.broker_rejections += 1
-            log.warning("broker rejected %s: %s", order.client_order_id, report.reason)
+            log.warning(
+                "broker rejected %s: %s",
+                order.client_order_id,
+                report.reason,
+                extra={
+                    "instrument": str(order.instrument_id),
+                    "client_order_id": str(order.client_order_id),
+                    "reason": report.reason,
+                },
+            )
             self._apply(order, lambda: order.reject(report.reason, report.ts_event))
 
     def on_canceled(self, report: OrderCanceled) -> None:
@@ -136,6 +145,16 @@ class BrokerReports:
             plain(fill.price),
             plain(fill.fee),
             fill.fee_asset or "(quote)",
+            extra={
+                "instrument": str(fill.instrument_id),
+                "client_order_id": str(order.client_order_id),
+                "trade_id": str(fill.trade_id),
+                "side": fill.side.name,
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "fee": fill.fee,
+                "fee_asset": fill.fee_asset,
+            },
         )
         trades = self._trades
         trades.add_fill(fill)

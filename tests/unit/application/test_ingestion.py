@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
+
 from adapters.memory import InMemoryFeed, ManualClock
 from application.ingestion import IngestionService
 from application.messages import FeedStatusChanged
@@ -160,3 +162,16 @@ def test_connection_changes_of_a_feed_are_published_as_feed_status_events() -> N
             ts_event=TS + STEP_NS,
         ),
     ]
+
+
+def test_connection_changes_are_logged_with_the_feed_instruments_and_reason_as_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed = DroppingFeed()
+    IngestionService([feed], lambda _: None)
+    with caplog.at_level("INFO", logger="tradeplane.ingestion"):
+        feed.report(False, "connection lost: 1006", TS)
+
+    (record,) = caplog.records
+    fields = (record.feed, record.instruments, record.connected, record.reason)  # type: ignore[attr-defined]
+    assert fields == ("dropping", [str(BTCUSDT), str(ETHUSDT)], False, "connection lost: 1006")

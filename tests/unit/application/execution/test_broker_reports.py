@@ -187,3 +187,30 @@ def test_a_fill_is_logged_with_decimals_as_the_api_writes_them(
     h.bus.publish(OrderFilled(fill=padded))
 
     assert "BUY 1 @ 99.87 fee 0.014999935 (quote)" in caplog.text
+
+
+def test_rejections_and_fills_are_logged_with_their_instrument_order_and_reason_as_fields(
+    make: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make(broker="recording")
+    h.trade("100")
+    rejected = h.submit(make_intent())
+    filled = h.submit(limit(quantity="1", price="100"))
+    h.broker.accept(filled, h.advance())
+    with caplog.at_level("INFO", logger="tradeplane.execution"):
+        h.broker.reject(rejected, h.advance(), "insufficient balance")
+        h.broker.fill(filled, "1", "100", h.advance(), fee="0.1")
+
+    rejection, fill = (r for r in caplog.records if r.name == "tradeplane.execution")
+    assert (rejection.instrument, rejection.client_order_id, rejection.reason) == (  # type: ignore[attr-defined]
+        str(BTC),
+        str(rejected.client_order_id),
+        "insufficient balance",
+    )
+    assert (fill.instrument, fill.client_order_id, fill.quantity, fill.price, fill.fee) == (  # type: ignore[attr-defined]
+        str(BTC),
+        str(filled.client_order_id),
+        Decimal(1),
+        Decimal(100),
+        Decimal("0.1"),
+    )
