@@ -55,6 +55,13 @@ our bid (already counted by rule c) is not counted as a trade through our bid. T
 trade, and the growth of one level, is shared among our orders in price-time priority and never
 exceeded.
 
+The account. Given the starting balances, the venue keeps the account itself, moved by its own
+fills (never the engine's portfolio), and refuses on arrival an order the free balance cannot
+pay for ("insufficient balance: ..."): on a ``spot`` account (the default) a sell beyond the
+free base, a buy beyond the free quote; resting orders lock what they need. A ``margin`` account
+may borrow base to sell short, within a simple limit. The rules are in ``account.py``; without
+starting balances nothing is checked.
+
 Fees are ``notional × bps / 10 000``, computed exactly, then rounded half-even to
 ``fee_decimals`` places (1E-12 by default); a negative maker fee is a rebate. Spot has no
 ``reduce_only``; it is ignored. Stop orders are refused: the engine emulates them.
@@ -63,7 +70,9 @@ Fees are ``notional × bps / 10 000``, computed exactly, then rounded half-even 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
+from adapters.brokers.paper.account import VenueAccount
 from adapters.brokers.paper.arrivals import Arrivals
 from adapters.brokers.paper.config import PaperBrokerConfig
 from adapters.brokers.paper.matching import WorkingOrder
@@ -102,6 +111,7 @@ class PaperBroker:
     supports_stop_orders = False  # stop orders are held by the engine until triggered
 
     __slots__ = (
+        "_account",
         "_arrivals",
         "_config",
         "_engine",
@@ -126,13 +136,18 @@ class PaperBroker:
         config: PaperBrokerConfig,
         id_prefix: str = "PAPER",
         log: VenueLog | None = None,
+        balances: Mapping[str, object] | None = None,
     ) -> None:
         """``id_prefix`` starts the venue's order and trade ids; a run that keeps its orders
         across restarts gives each process its own, so ids never repeat in the store.
 
         With ``log`` the venue keeps its state on disk: it replays the log now (raises
         VenueLogError for a file that is not one) and writes every report to it before
-        publishing it."""
+        publishing it, balances included (rebuilt at a restart from the fills it logged).
+
+        ``balances``: the account's starting balances per asset; with them the venue checks
+        every order against the free balance (see the module docstring). Raises ValueError
+        naming the asset of a malformed or negative one."""
         if not isinstance(config, PaperBrokerConfig):
             raise TypeError(f"config must be a PaperBrokerConfig, was {type(config).__name__}")
         self._config = config
@@ -140,11 +155,12 @@ class PaperBroker:
         self._last_trade = config.last_trade_liquidity
         self._ids = ids = VenueIds(id_prefix)
         self._orders = orders = VenueOrders()
+        self._account = account = None if balances is None else VenueAccount(balances, config, instruments)
         self._reports = reports = ExecutionReports(
-            publish=publish, config=config, ids=ids, orders=orders, log=log
+            publish=publish, config=config, ids=ids, orders=orders, log=log, account=account
         )
         self._engine = engine = MatchingEngine(
-            instruments=instruments, config=config, orders=orders, reports=reports
+            instruments=instruments, config=config, orders=orders, reports=reports, account=account
         )
         self._arrivals = arrivals = Arrivals(
             latency=config.latency_ns,
@@ -159,11 +175,22 @@ class PaperBroker:
         self._lost = engine.lost
         self._outbox = reports.outbox
         if log is not None:
-            restore(log, orders, ids)
+            restore(log, orders, ids, account)
 
     @property
     def config(self) -> PaperBrokerConfig:
         return self._config
+
+    def balances(self) -> dict[str, Decimal] | None:
+        """The account as the venue holds it (total per asset), or None when it keeps none."""
+        return None if self._account is None else dict(self._account.totals)
+
+    def free(self, asset: str) -> Decimal | None:
+        """What of ``asset`` no resting order locks, or None when the venue keeps no account."""
+        account = self._account
+        if account is None:
+            return None
+        return account.balance(asset) - account.locked(asset, self._orders.working.values())
 
     # -- the Broker port ------------------------------------------------------------------
 

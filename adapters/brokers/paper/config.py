@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from domain.errors import InvalidParameter
-from domain.values import to_decimal
+from domain.values import ZERO, to_decimal
 
 MAX_FEE_BPS = Decimal(1000)
 """10 %: far beyond any venue's schedule, so a larger fee is a unit mistake (percent for bps)."""
@@ -17,6 +17,9 @@ MAX_SLIPPAGE_BPS = Decimal(1000)
 MAX_LATENCY_NS = 60_000_000_000
 """One minute: a larger latency is almost surely milliseconds or seconds given as nanoseconds."""
 MAX_FEE_DECIMALS = 18
+ACCOUNT_TYPES = ("spot", "margin")
+MAX_LEVERAGE = Decimal(10)
+"""A margin account borrows at most ten times its equity: beyond, a typo more than a strategy."""
 
 
 def _bps(value: object, field: str, low: Decimal, high: Decimal) -> Decimal:
@@ -52,6 +55,9 @@ class PaperBrokerConfig:
     beyond a limit order's price). ``fee_decimals``: the fee is rounded half-even to this many
     decimal places. ``use_trades_for_fills`` / ``use_book_for_fills``: whether public trades,
     and the book (or quote) moving through the price, fill resting limit orders.
+    ``account``: ``"spot"`` (the default) refuses an order the free balance cannot pay for, as
+    a spot venue does; ``"margin"`` also lets a sell borrow the base asset, a short's notional
+    at most the account's equity × ``max_leverage`` (default 1; see ``account.py``).
     ``last_trade_liquidity``: with neither book nor quote (history of trades or bars only), a
     taker order fills in full at the last trade price (a bar's open when it arrives during the
     bar, else the last close), slippage applied; off live, where a missing book means no fill.
@@ -67,6 +73,8 @@ class PaperBrokerConfig:
     use_trades_for_fills: bool = True
     use_book_for_fills: bool = True
     last_trade_liquidity: bool = False
+    account: str = "spot"
+    max_leverage: Decimal = Decimal(1)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -78,6 +86,19 @@ class PaperBrokerConfig:
         set_(self, "use_trades_for_fills", _flag(self.use_trades_for_fills, "use_trades_for_fills"))
         set_(self, "use_book_for_fills", _flag(self.use_book_for_fills, "use_book_for_fills"))
         set_(self, "last_trade_liquidity", _flag(self.last_trade_liquidity, "last_trade_liquidity"))
+        if self.account not in ACCOUNT_TYPES:
+            raise InvalidParameter("account", self.account, f"must be one of {', '.join(ACCOUNT_TYPES)}")
+        leverage = to_decimal(self.max_leverage, "max_leverage")
+        if not ZERO < leverage <= MAX_LEVERAGE:
+            raise InvalidParameter(
+                "max_leverage", self.max_leverage, f"must be above 0 and at most {MAX_LEVERAGE}"
+            )
+        set_(self, "max_leverage", leverage)
+
+    @property
+    def margin(self) -> bool:
+        """Whether the account may borrow the base asset to sell it short."""
+        return self.account == "margin"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> PaperBrokerConfig:

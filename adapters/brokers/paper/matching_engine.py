@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from adapters.brokers.paper.account import VenueAccount
 from adapters.brokers.paper.config import PaperBrokerConfig
 from adapters.brokers.paper.matching import (
     Allocation,
@@ -52,6 +53,7 @@ class MatchingEngine:
     """
 
     __slots__ = (
+        "_account",
         "_config",
         "_instruments",
         "_last_trade",
@@ -71,7 +73,10 @@ class MatchingEngine:
         config: PaperBrokerConfig,
         orders: VenueOrders,
         reports: ExecutionReports,
+        account: VenueAccount | None = None,
     ) -> None:
+        """With ``account`` an order its free balance cannot pay for is refused (``account.py``)."""
+        self._account = account
         self._instruments = instruments
         self._config = config
         self._use_book = config.use_book_for_fills
@@ -142,6 +147,15 @@ class MatchingEngine:
             return f"no market data for {order.instrument_id} ({why}, no quote)"
         if order.post_only and self._liquidity(order, order.limit):
             return POST_ONLY_WOULD_TAKE
+        if self._account is not None:
+            takes = None
+            if order.order_type is OrderType.MARKET:
+                slippage = self._config.slippage_bps
+                takes = [
+                    (slipped_price(price, order.side, slippage, instrument), size)
+                    for price, size in self._liquidity(order, None)
+                ]
+            return self._account.refusal(order, instrument, self._orders.working.values(), takes)
         return None
 
     # -- taking liquidity -----------------------------------------------------------------

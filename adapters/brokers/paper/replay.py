@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from adapters.brokers.paper.account import VenueAccount
 from adapters.brokers.paper.matching import WorkingOrder
 from adapters.brokers.paper.orders import VenueIds, VenueOrders
 from adapters.brokers.paper.venue_log import Record, VenueLog, VenueLogError, fill_of, order_of, record_of
@@ -13,8 +16,12 @@ from domain.orders import OrderStatus, OrderType
 MARKET_ORDER_CUT = "the rest of this market order was lost when the paper venue restarted"
 
 
-def restore(log: VenueLog, orders: VenueOrders, ids: VenueIds) -> None:
-    """Replay ``log`` into ``orders`` and ``ids``, then compact the log.
+def restore(log: VenueLog, orders: VenueOrders, ids: VenueIds, account: VenueAccount | None = None) -> None:
+    """Replay ``log`` into ``orders``, ``ids`` and ``account``, then compact the log.
+
+    The account starts from the last balances the log holds (or its starting balances) and
+    takes every fill logged after them; the compacted log ends with the balances as rebuilt,
+    so the fills of the orders it keeps are not counted twice at the next start.
 
     Orders working at the venue are working again (a resting limit rests, behind whatever is
     displayed when the market returns: its queue position is lost); the rest of a market order
@@ -23,7 +30,7 @@ def restore(log: VenueLog, orders: VenueOrders, ids: VenueIds) -> None:
     records = log.load()
     for number, record in enumerate(records, start=2):
         try:
-            _replay(record, orders, ids)
+            _replay(record, orders, ids, account)
         except (KeyError, TypeError, ValueError, AttributeError, DomainError) as error:
             raise VenueLogError(
                 f"paper venue log {log.path} line {number} ({record.get('e')!r}) is malformed: {error!r}"
@@ -41,12 +48,21 @@ def restore(log: VenueLog, orders: VenueOrders, ids: VenueIds) -> None:
         orders.rest(order)
     kept = set(orders.working) | set(orders.closed)
     counters: Record = {"e": "ids", "id": "", "venue": ids.orders, "trades": ids.trades}
-    log.rewrite([counters, *(record for record in records if record["id"] in kept)])
+    kept_records: list[Record] = [counters, *(record for record in records if record["id"] in kept)]
+    if account is not None:
+        kept_records.append(
+            {"e": "balances", "id": "", "totals": {a: str(v) for a, v in account.totals.items()}}
+        )
+    log.rewrite(kept_records)
 
 
-def _replay(record: Record, orders: VenueOrders, ids: VenueIds) -> None:
+def _replay(record: Record, orders: VenueOrders, ids: VenueIds, account: VenueAccount | None) -> None:
     """Apply one record: an arrival makes an order, the others move the order they name."""
     kind = record["e"]
+    if kind == "balances":  # the account as it stood at the last compaction
+        if account is not None:
+            account.totals = {str(asset): _amount(amount) for asset, amount in record["totals"].items()}
+        return
     if kind == "ids":  # the counters as they stood at the last compaction
         ids.orders = max(ids.orders, int(record["venue"]))
         ids.trades = max(ids.trades, int(record["trades"]))
@@ -72,6 +88,8 @@ def _replay(record: Record, orders: VenueOrders, ids: VenueIds) -> None:
         ids.trades += 1
         order.take(fill.quantity)
         order.fills.append(fill)
+        if account is not None:
+            account.apply_fill(fill)
         if order.leaves:
             order.status = OrderStatus.PARTIALLY_FILLED
             return
@@ -83,3 +101,9 @@ def _replay(record: Record, orders: VenueOrders, ids: VenueIds) -> None:
         raise ValueError(f"unknown record kind {kind!r}")
     del orders.working[client_order_id]
     orders.remember(order)
+
+
+def _amount(text: object) -> Decimal:
+    if not isinstance(text, str):
+        raise ValueError(f"expected a decimal string, got {text!r}")
+    return Decimal(text)

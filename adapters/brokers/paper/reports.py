@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
+from adapters.brokers.paper.account import VenueAccount
 from adapters.brokers.paper.config import PaperBrokerConfig
 from adapters.brokers.paper.matching import WorkingOrder, fee_for, fee_quantum
 from adapters.brokers.paper.orders import VenueIds, VenueOrders
@@ -36,7 +37,17 @@ class ExecutionReports:
     (read directly by the broker's market-data handlers, which ``flush`` when it is not empty).
     """
 
-    __slots__ = ("_config", "_fee_quantum", "_flushing", "_ids", "_log", "_orders", "_publish", "outbox")
+    __slots__ = (
+        "_account",
+        "_config",
+        "_fee_quantum",
+        "_flushing",
+        "_ids",
+        "_log",
+        "_orders",
+        "_publish",
+        "outbox",
+    )
 
     def __init__(
         self,
@@ -46,7 +57,10 @@ class ExecutionReports:
         ids: VenueIds,
         orders: VenueOrders,
         log: VenueLog | None,
+        account: VenueAccount | None = None,
     ) -> None:
+        """``account``, if given, is moved by every fill."""
+        self._account = account
         self._publish = publish
         self._config = config
         self._fee_quantum = fee_quantum(config.fee_decimals)
@@ -99,6 +113,8 @@ class ExecutionReports:
             ts_event=ts,
         )
         order.fills.append(fill)
+        if self._account is not None:
+            self._account.apply_fill(fill)
         if order.leaves:
             order.status = OrderStatus.PARTIALLY_FILLED
         else:

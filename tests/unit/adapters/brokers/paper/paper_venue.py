@@ -63,6 +63,7 @@ class PaperVenue:
         *instruments: Instrument,
         id_prefix: str = "PAPER",
         log: VenueLog | None = None,
+        balances: dict[str, str] | None = None,
     ) -> None:
         self.failures: list[BaseException] = []
         self.bus = MessageBus(on_error=self._failed)
@@ -74,6 +75,7 @@ class PaperVenue:
             config=config or PaperBrokerConfig(),
             id_prefix=id_prefix,
             log=log,
+            balances=balances,
         )
         for report_type in REPORT_TYPES:
             self.bus.subscribe(report_type, self._on_report)
