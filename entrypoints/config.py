@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from platformdirs import user_data_dir
 
@@ -79,6 +79,9 @@ class StrategySettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoggingSettings:
+    """``format``: text (a terminal's lines, times in UTC) or json (one object per line)."""
+
+    FORMATS: ClassVar[tuple[str, ...]] = ("text", "json")
     level: str = "INFO"
     format: str = "text"
 

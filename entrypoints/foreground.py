@@ -13,6 +13,7 @@ from typing import TextIO
 
 from application.engine import Engine, EngineStatus
 from domain.values import exact_add, plain
+from entrypoints.logs import Console, clock
 
 
 def _money(value: Decimal | None, places: str = "0.01") -> str:
@@ -26,9 +27,10 @@ def _plain(value: Decimal | None) -> str:
     return "n/a" if value is None else plain(value)
 
 
-def status_line(status: EngineStatus) -> str:
-    """One line an operator can watch scroll: price, position, P&L, orders, fills, feed health."""
-    parts = [time.strftime("%H:%M:%S")]
+def status_line(status: EngineStatus, now: float | None = None) -> str:
+    """One line an operator can watch scroll: price, position, P&L, orders, fills, feed health;
+    it starts with the time of day in UTC (``now``, default the clock), as log lines do."""
+    parts = [clock(time.time() if now is None else now)]
     for instrument_id, price in status.last_prices.items():
         parts.append(f"{instrument_id.split('.')[0]} {_plain(price)}")
     for position in status.positions:
@@ -73,6 +75,66 @@ def status_line(status: EngineStatus) -> str:
     return " | ".join(parts)
 
 
+def _pnl_fields(status: EngineStatus) -> dict[str, str]:
+    realized, fees, unrealized = pnl(status)
+    return {
+        "realized": plain(realized),
+        "fees": plain(fees),
+        "net": plain(realized - fees),
+        "unrealized": plain(unrealized),
+    }
+
+
+def status_fields(status: EngineStatus) -> dict[str, object]:
+    """What the status line shows, as fields a log collector can index (amounts as exact
+    decimal strings); the record's own timestamp is its time."""
+    broker = status.broker
+    return {
+        "prices": {instrument_id: plain(price) for instrument_id, price in status.last_prices.items()},
+        "positions": [
+            {
+                "instrument": p.instrument_id,
+                "quantity": plain(p.quantity),
+                "avg_entry_price": None if p.avg_entry_price is None else plain(p.avg_entry_price),
+            }
+            for p in status.positions
+            if p.quantity
+        ],
+        "pnl": _pnl_fields(status),
+        "equity": None if status.equity is None else plain(status.equity),
+        "counters": {
+            "orders_submitted": status.orders_submitted,
+            "fills": status.fills,
+            "risk_rejections": status.risk_rejections,
+            "open_orders": status.open_orders,
+        },
+        "feeds": [
+            {
+                "name": feed.name,
+                "connected": feed.connected,
+                "messages": feed.messages,
+                "reconnects": feed.reconnects,
+                "gaps": feed.gaps,
+                "last_error": feed.last_error,
+            }
+            for feed in status.feeds
+        ],
+        "broker": None
+        if broker is None
+        else {
+            "name": broker.name,
+            "connected": broker.connected,
+            "requests_in_flight": broker.requests_in_flight,
+            "unknown_outcomes": broker.unknown_outcomes,
+            "rate_limited": broker.rate_limited,
+            "last_error": broker.last_error,
+        },
+        "unusable": {data.instrument_id: data.problem for data in status.instruments if not data.usable},
+        "trading_state": status.trading_state.value,
+        "trading_reason": status.trading_reason,
+    }
+
+
 def pnl(status: EngineStatus) -> tuple[Decimal, Decimal, Decimal]:
     """Realized P&L before fees, fees, and unrealized P&L, over every position (net is
     realized minus fees): one definition for the status line and the summary."""
@@ -111,6 +173,38 @@ def summary(status: EngineStatus) -> str:
     return "\n".join(lines)
 
 
+def summary_fields(status: EngineStatus) -> dict[str, object]:
+    """The summary as fields: counters since this start, then the account carried across restarts."""
+    return {
+        "counters": {
+            "trades_seen": status.trades_seen,
+            "signals": status.signals,
+            "orders_submitted": status.orders_submitted,
+            "fills": status.fills,
+            "risk_rejections": status.risk_rejections,
+        },
+        "equity": None if status.equity is None else plain(status.equity),
+        "pnl": _pnl_fields(status),
+        "trading_state": status.trading_state.value,
+        "positions": [
+            {
+                "instrument": p.instrument_id,
+                "quantity": plain(p.quantity),
+                "realized": plain(p.realized_pnl),
+                "fees": plain(p.fees),
+                "net": plain(p.realized_pnl - p.fees),
+                "unrealized": None if p.unrealized_pnl is None else plain(p.unrealized_pnl),
+            }
+            for p in status.positions
+        ],
+    }
+
+
+def _show_status(console: Console, status: EngineStatus) -> None:
+    now = time.time()
+    console.record(status_line(status, now), "status", status_fields(status), now)
+
+
 async def run_engine(
     engine: Engine,
     *,
@@ -119,9 +213,13 @@ async def run_engine(
     cancel_open_orders: bool,
     out: TextIO | None = None,
     before_stop: Callable[[], Awaitable[None]] | None = None,
+    console: Console | None = None,
 ) -> EngineStatus:
-    """Start ``engine``, print a status line every ``status_interval`` s until ``duration``
-    elapses or SIGINT/SIGTERM arrives, then stop it cleanly and return the final status."""
+    """Start ``engine``, show a status line every ``status_interval`` s until ``duration``
+    elapses or SIGINT/SIGTERM arrives, then stop it cleanly and return the final status.
+
+    Lines go through ``console`` (default: plain text on ``out``, else stdout)."""
+    console = console or Console("text", out)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -137,7 +235,7 @@ async def run_engine(
             timeout = status_interval if remaining is None else min(status_interval, remaining)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout)
-            print(status_line(engine.status()), file=out, flush=True)
+            _show_status(console, engine.status())
             engine.snapshot_account()  # the live equity curve, one point per status line
     finally:
         if before_stop is not None:
@@ -147,5 +245,5 @@ async def run_engine(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
     final = engine.status()
-    print(summary(final), file=out, flush=True)
+    console.record(summary(final), "summary", summary_fields(final), time.time())
     return final

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from application.engine import EngineStatus, InstrumentData, PositionStatus
-from application.ports import BrokerHealth
+from application.ports import BrokerHealth, FeedHealth
 from domain.risk import TradingState
-from entrypoints.foreground import status_line, summary
+from entrypoints.foreground import run_engine, status_fields, status_line, summary
+from entrypoints.logs import Console, DayMarker, configure_logging
 
 
 def _status(**changes: object) -> EngineStatus:
@@ -88,3 +96,142 @@ def test_an_instrument_whose_data_is_unusable_is_named_with_why() -> None:
 
     assert "BTCUSDT data UNUSABLE (the market-data feed of BTCUSDT.BINANCE is disconnected" in line
     assert "ETHUSDT data" not in line
+
+
+def test_the_status_line_starts_with_the_time_of_day_in_utc() -> None:
+    moment = datetime(2026, 12, 6, 11, 23, 25, tzinfo=UTC).timestamp()
+    assert status_line(_status(), now=moment).startswith("11:23:25 | BTCUSDT 96 | pos 0.5 @ 100.00 |")
+
+
+def test_the_status_as_fields_carries_what_the_line_shows_with_exact_amounts() -> None:
+    feed = FeedHealth(
+        name="binance-md",
+        connected=False,
+        last_message_ns=None,
+        messages=10,
+        reconnects=1,
+        gaps=0,
+        malformed=0,
+        last_error="connection lost",
+    )
+    broker = BrokerHealth(
+        name="binance", environment="testnet", account="a", connected=True, unknown_outcomes=1
+    )
+    fields = status_fields(_status(feeds=(feed,), broker=broker))
+    assert fields == {
+        "prices": {"BTCUSDT.BINANCE": "96"},
+        "positions": [{"instrument": "BTCUSDT.BINANCE", "quantity": "0.5", "avg_entry_price": "100"}],
+        "pnl": {"realized": "12.5", "fees": "2.5", "net": "10", "unrealized": "-2"},
+        "equity": "10987.5",
+        "counters": {"orders_submitted": 7, "fills": 9, "risk_rejections": 2, "open_orders": 1},
+        "feeds": [
+            {
+                "name": "binance-md",
+                "connected": False,
+                "messages": 10,
+                "reconnects": 1,
+                "gaps": 0,
+                "last_error": "connection lost",
+            }
+        ],
+        "broker": {
+            "name": "binance",
+            "connected": True,
+            "requests_in_flight": 0,
+            "unknown_outcomes": 1,
+            "rate_limited": 0,
+            "last_error": "",
+        },
+        "unusable": {},
+        "trading_state": "ACTIVE",
+        "trading_reason": "",
+    }
+
+
+class _FakeEngine:
+    """Enough of an engine for run_engine: a fixed status, start and stop."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    async def start(self) -> None:
+        return None
+
+    def status(self) -> EngineStatus:
+        return _status()
+
+    def snapshot_account(self) -> None:
+        return None
+
+    async def stop(self, *, cancel_open_orders: bool) -> None:
+        self.stopped = True
+
+
+@pytest.fixture
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.mark.usefixtures("_restore_logging")
+def test_in_json_mode_status_lines_and_the_summary_are_json_records(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("WARNING", "json")  # a status line is shown whatever the log level
+    engine = _FakeEngine()
+    asyncio.run(
+        run_engine(
+            engine,  # type: ignore[arg-type]
+            duration=0.05,
+            status_interval=0.01,
+            cancel_open_orders=False,
+            console=Console("json"),
+        )
+    )
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert err == ""
+    assert engine.stopped
+    assert {r["logger"] for r in records} == {"tradeplane.status"}
+    *statuses, final = records
+    assert statuses
+    assert all(r["msg"] == "status" and r["equity"] == "10987.5" for r in statuses)
+    assert statuses[0]["pnl"] == {"realized": "12.5", "fees": "2.5", "net": "10", "unrealized": "-2"}
+    assert final["msg"] == "summary"
+    assert final["counters"] == {
+        "trades_seen": 300,
+        "signals": 7,
+        "orders_submitted": 7,
+        "fills": 9,
+        "risk_rejections": 2,
+    }
+    assert final["positions"] == [
+        {
+            "instrument": "BTCUSDT.BINANCE",
+            "quantity": "0.5",
+            "realized": "12.5",
+            "fees": "2.5",
+            "net": "10",
+            "unrealized": "-2",
+        }
+    ]
+
+
+@pytest.mark.usefixtures("_restore_logging")
+def test_in_text_mode_status_lines_are_printed_after_the_date(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("WARNING", "text")
+    asyncio.run(
+        run_engine(
+            _FakeEngine(),  # type: ignore[arg-type]
+            duration=0.03,
+            status_interval=0.01,
+            cancel_open_orders=False,
+            console=Console("text", days=DayMarker()),
+        )
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(" (UTC)")
+    assert lines[1].split(" | ")[1] == "BTCUSDT 96"
+    assert "summary:" in lines
