@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
+import os
 from pathlib import Path
 
 from application.engine import EngineStatus
 from entrypoints import brokers
-from entrypoints.config import ConfigError, GrpcSettings, Settings, example_config_path
+from entrypoints.config import ConfigError, GrpcSettings, LoggingSettings, Settings, example_config_path
 from entrypoints.container import App, bootstrap
 from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
-from entrypoints.logs import configure_logging
+from entrypoints.logs import Console, configure_logging
 from entrypoints.storage import where_state_lives
 from entrypoints.validation import load_validated
 
@@ -33,6 +33,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (default: [logging] level, INFO)"
     )
     parser.add_argument(
+        "--log-format",
+        choices=LoggingSettings.FORMATS,
+        default=None,
+        help="text for a terminal; json for one JSON object per line on stdout, status lines and"
+        " start lines included (default: [logging] format, text)",
+    )
+    parser.add_argument(
         "--reset-state",
         action="store_true",
         help="with SQL stores: delete the stored orders, fills, positions, balances and trading state"
@@ -43,6 +50,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _main(args: argparse.Namespace) -> int:
+    console = Console(args.log_format or "text")  # until the configuration says otherwise
+    if console.json:  # even a configuration error is a JSON record
+        configure_logging("INFO", "json")
     try:
         settings = load_validated(args.config)  # everything offline first: nothing is created yet
         grpc = launch.grpc_settings(settings, args)
@@ -50,27 +60,33 @@ def _main(args: argparse.Namespace) -> int:
         if grpc is not None:
             launch.check_port_free(grpc.listen)
     except ConfigError as error:
-        print(f"tradeplane: {error}", file=sys.stderr)
-        return 2
-    configure_logging(args.log_level or settings.logging.level, settings.logging.format)
-    print(f"storage: {where_state_lives(settings.storage)}", flush=True)
+        return _fail(console, error)
+    fmt = args.log_format or settings.logging.format
+    configure_logging(args.log_level or settings.logging.level, fmt)
+    console = Console(fmt)
+    storage = settings.storage
+    data_dir = {} if storage.kind == "memory" else {"data_dir": os.path.join(storage.data_dir, "")}
+    console.say(f"storage: {where_state_lives(storage)}", storage=storage.kind, **data_dir)
     try:
         app = bootstrap(settings, reset_state=args.reset_state)
     except ConfigError as error:
-        print(f"tradeplane: {error}", file=sys.stderr)
-        return 2
+        return _fail(console, error)
     tune_gc()
     log.info("configuration %s loaded", settings.source)
-    print(brokers.describe(settings, app.broker), flush=True)
+    console.say(brokers.describe(settings, app.broker), broker=app.broker.name)
     banner = brokers.live_banner(settings, app.broker)
     if banner is not None:
-        print(banner, flush=True)
+        console.say(banner, live=True)
     try:
-        final = asyncio.run(_serve(app, settings, grpc, admin_token, args.duration))
+        final = asyncio.run(_serve(app, settings, grpc, admin_token, duration=args.duration, console=console))
     except ConfigError as error:
-        print(f"tradeplane: {error}", file=sys.stderr)
-        return 2
+        return _fail(console, error)
     return 0 if final.handler_errors == 0 else 1
+
+
+def _fail(console: Console, error: ConfigError) -> int:
+    console.error(f"tradeplane: {error}")
+    return 2
 
 
 async def _serve(
@@ -78,18 +94,21 @@ async def _serve(
     settings: Settings,
     grpc: GrpcSettings | None,
     admin_token: str | None,
+    *,
     duration: float | None,
+    console: Console,
 ) -> EngineStatus:
     server = None
     if grpc is not None:
         server = await launch.start_control_plane(app, settings, grpc, mode="live", admin_token=admin_token)
-        print(f"gRPC control plane on {server.address}", flush=True)
+        console.say(f"gRPC control plane on {server.address}", grpc=server.address)
     try:
         return await run_engine(
             app.engine,
             duration=duration,
             status_interval=settings.engine.status_interval_s,
             cancel_open_orders=settings.engine.cancel_open_orders_on_stop,
+            console=console,
         )
     finally:
         if server is not None:

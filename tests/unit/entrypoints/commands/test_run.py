@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -85,3 +86,47 @@ def test_without_data_dir_state_lives_in_the_per_user_directory(
     assert (Path(default_data_dir()) / "tradeplane.db").exists()
     assert not (tmp_path / "data").exists()
     assert f"storage: state kept in {default_data_dir()}/" in capsys.readouterr().out.splitlines()
+
+
+def test_with_log_format_json_every_line_printed_is_a_json_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(_offline_example(f'data_dir = "{tmp_path / "data"}"'))
+    argv = ["run", "--config", str(config), "--no-grpc", "--duration", "0.2", "--log-format", "json"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    records = [json.loads(line) for line in out.splitlines()]
+    messages = [r["msg"] for r in records]
+    assert messages[0] == f"storage: state kept in {tmp_path / 'data'}/"
+    assert records[0]["data_dir"] == f"{tmp_path / 'data'}/"
+    assert any(m.startswith("broker: ") for m in messages)
+    assert messages[-1] == "summary"
+    assert "status" in messages
+
+
+def test_the_log_format_option_overrides_the_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    text = _offline_example(f'data_dir = "{tmp_path / "data"}"')
+    config.write_text(text.replace('format = "text"', 'format = "json"'))
+    assert 'format = "json"' in config.read_text()
+    assert (
+        main(["run", "--config", str(config), "--no-grpc", "--duration", "0.2", "--log-format", "text"]) == 0
+    )
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0] == f"storage: state kept in {tmp_path / 'data'}/"
+    assert "summary:" in out.splitlines()
+
+
+def test_with_log_format_json_a_configuration_error_is_a_json_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--config", str(tmp_path / "missing.toml"), "--log-format", "json"]) == 2
+    out, err = capsys.readouterr()
+    assert err == ""
+    (record,) = (json.loads(line) for line in out.splitlines())
+    assert record["level"] == "ERROR"
+    assert "missing.toml" in record["msg"]
