@@ -1,7 +1,10 @@
 """Which broker the configuration names, built with what it needs: ``[broker] kind``.
 
 ``paper`` is the simulated venue (instruments as typed in the file, the starting balances of
-``[account]``). ``binance`` trades on Binance Spot: its instruments, balances and commission
+``[account]``, which the venue then keeps itself). Its ``account`` is ``"spot"`` (the default:
+no order beyond the free balance, so no short selling) or ``"margin"`` (a sell may borrow the
+base asset, within ``max_leverage`` × equity); a strategy with ``allow_short = true`` needs
+``"margin"``. ``binance`` trades on Binance Spot: its instruments, balances and commission
 rates come from the venue, its keys from the encrypted keystore or the environment (never the
 file), and ``environment = "testnet"`` is the default; ``"live"`` also needs
 ``live_trading = true``. ``rest_url`` / ``ws_api_url`` point it elsewhere (the simulated venue).
@@ -49,6 +52,28 @@ def reconcile_interval_s(settings: Settings) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 86_400:
         raise ConfigError(f"[broker] reconcile_interval_s must be seconds from 1 to 86400 (was {value!r})")
     return float(value)
+
+
+def paper_config(settings: Settings) -> PaperBrokerConfig:
+    """The paper venue's settings; raises ConfigError naming a bad option."""
+    try:
+        return PaperBrokerConfig.from_mapping(settings.broker.options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"[broker]: {error}") from None
+
+
+def check_short_selling(settings: Settings, config: PaperBrokerConfig) -> None:
+    """Raise ConfigError for a strategy allowed to sell short on a spot paper account: the venue
+    would refuse its first short sale, so the configuration is refused before anything runs."""
+    if config.margin:
+        return
+    for entry in settings.strategies:
+        if entry.allow_short:
+            raise ConfigError(
+                f"strategy {entry.id} has allow_short = true, but the paper account is spot,"
+                " and a spot account cannot sell what it does not hold: set"
+                ' [broker] account = "margin", or allow_short = false'
+            )
 
 
 def binance_config(settings: Settings) -> BinanceBrokerConfig:
@@ -106,15 +131,17 @@ def build_broker(
     """The configured broker, ready: a networked one has checked its keys and its clock."""
     if check_kind(settings) == "binance":
         return _binance(settings, publish, instruments, clock)
-    try:
-        config = PaperBrokerConfig.from_mapping(settings.broker.options)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"[broker]: {error}") from None
+    config = paper_config(settings)
     # A store that outlives the process needs venue ids that do not repeat across runs.
     prefix = f"PAPER-{time.time_ns() // 1_000_000:x}" if settings.storage.kind == "sql" else "PAPER"
     try:
         return PaperBroker(
-            publish=publish, instruments=instruments, config=config, id_prefix=prefix, log=venue_log
+            publish=publish,
+            instruments=instruments,
+            config=config,
+            id_prefix=prefix,
+            log=venue_log,
+            balances=settings.balances,
         )
     except VenueLogError as error:
         raise ConfigError(f"[broker]: {error}") from None
@@ -155,6 +182,14 @@ def starting_balances(settings: Settings, broker: ReconcilableBroker) -> Mapping
 
 def describe(settings: Settings, broker: ReconcilableBroker) -> str:
     """One line for the start of a run: which broker, which environment, which account."""
+    if isinstance(broker, PaperBroker):
+        config = broker.config
+        account = (
+            f"margin account, short selling up to {config.max_leverage} × equity"
+            if config.margin
+            else "spot account, no short selling"
+        )
+        return f"broker: {broker.name} ({account}; simulated venue: no real order is sent anywhere)"
     if not isinstance(broker, ConnectedBroker):
         return f"broker: {broker.name} (simulated venue: no real order is sent anywhere)"
     health = broker.health()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from adapters.brokers.paper import PaperBrokerConfig
 from adapters.exchanges.binance import BinanceFeedConfig
 from domain.errors import DomainError
 from domain.identifiers import InstrumentId, strategy_id
@@ -41,10 +40,7 @@ def _broker(settings: Settings) -> None:
     if brokers.check_kind(settings) == "binance":
         brokers.binance_config(settings)
         return
-    try:
-        PaperBrokerConfig.from_mapping(settings.broker.options)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"[broker]: {error}") from None
+    brokers.check_short_selling(settings, brokers.paper_config(settings))
 
 
 def _feed(feed: FeedSettings) -> None:

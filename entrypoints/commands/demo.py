@@ -34,7 +34,14 @@ def demo_settings(
     ``trading`` (the simulated venue's REST and WebSocket API URLs) it trades through the Binance
     adapter instead of the paper broker; its instruments and balances then come from that venue."""
     storage = {"kind": "memory"} if data_dir is None else {"kind": "sql", "data_dir": data_dir}
-    broker: dict[str, object] = {"kind": "paper", "maker_fee_bps": "2", "taker_fee_bps": "5"}
+    # The SMA demo sells short, so its paper account is a margin one (a spot account would refuse
+    # every sale beyond the BTC it holds); the start line says so.
+    broker: dict[str, object] = {
+        "kind": "paper",
+        "maker_fee_bps": "2",
+        "taker_fee_bps": "5",
+        "account": "margin",
+    }
     instrument: dict[str, str] = {
         "id": "BTCUSDT.BINANCE",
         "base": "BTC",

@@ -201,6 +201,7 @@ def _settings(port: int, storage: dict[str, Any]) -> dict[str, Any]:
             "maker_fee_bps": "2",
             "taker_fee_bps": "5",
             "latency_ns": BROKER_LATENCY_NS,
+            "account": "margin",  # the strategy sells short
         },
         "strategies": [
             {

@@ -171,7 +171,7 @@ def test_a_typo_in_the_broker_creates_no_file(tmp_path: Path, capsys: pytest.Cap
     assert main(["run", "--config", str(config), "--no-grpc", "--duration", "0.1"]) == 2
     err = capsys.readouterr().err
     assert "taker_fee_bsp is not a paper broker setting" in err
-    assert "known: fee_decimals, last_trade_liquidity, latency_ns, maker_fee_bps" in err
+    assert "known: account, fee_decimals, last_trade_liquidity, latency_ns, maker_fee_bps" in err
     assert not (tmp_path / "data").exists()
 
 
