@@ -11,6 +11,7 @@ from application.backtest import BacktestResult
 from domain.performance import PerformanceReport
 from entrypoints.backtest.formatting import format_params
 from entrypoints.backtest.refusals import RefusalCounts
+from entrypoints.backtest.settings import account_text, account_type
 from entrypoints.backtest.spec import BacktestSpec
 
 
@@ -38,6 +39,7 @@ def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, 
         "params": dict(outcome.spec.params),
         "capital": str(outcome.spec.capital),
         "fees_bps": str(outcome.spec.fees_bps),
+        "account": account_type(outcome.spec),
         "data": list(outcome.spec.data),
         "events": result.events,
         "first_ts": result.first_ts,
@@ -65,6 +67,7 @@ def write_outcome_report(outcome: BacktestOutcome, directory: Path) -> Path:
         "capital": f"{spec.capital} {outcome.quote}",
         "fees_bps": str(spec.fees_bps),
         "slippage_bps": str(spec.slippage_bps),
+        "account": account_text(spec),
         "data": ", ".join(Path(p).name for p in spec.data),
     }
     files = write_report(

@@ -11,8 +11,9 @@ from entrypoints.config import Settings, load_settings, parse_settings
 
 
 def settings_for(spec: BacktestSpec, instrument_id: str) -> Settings:
-    """The engine configuration of a run: the paper broker filling at the last trade price,
-    one strategy, no risk limits unless ``--config`` brings its [risk] and [[instruments]]."""
+    """The engine configuration of a run: the paper broker filling at the last trade price, on
+    a spot account (a margin one with ``--allow-short``), one strategy, no risk limits unless
+    ``--config`` brings its [risk] and [[instruments]]."""
     base = load_settings(Path(spec.config), environ={}) if spec.config else None
     instrument: dict[str, Any] | None = None
     if base is not None:
@@ -53,6 +54,7 @@ def settings_for(spec: BacktestSpec, instrument_id: str) -> Settings:
             "taker_fee_bps": fees,
             "slippage_bps": str(spec.slippage_bps),
             "last_trade_liquidity": True,
+            "account": account_type(spec),
         },
         "strategies": [
             {
@@ -71,6 +73,20 @@ def settings_for(spec: BacktestSpec, instrument_id: str) -> Settings:
     if base is not None:
         settings = replace(settings, risk=base.risk, stops=base.stops)
     return settings
+
+
+def account_type(spec: BacktestSpec) -> str:
+    """A run that may sell short trades on a margin account (the venue lends the base asset,
+    a short worth at most the equity); a long-only one on a spot account, which refuses any order
+    the free balance cannot pay for."""
+    return "margin" if spec.allow_short else "spot"
+
+
+def account_text(spec: BacktestSpec) -> str:
+    """The run's account, as its report says it."""
+    if spec.allow_short:
+        return "margin (--allow-short: sells short, borrowing up to 1 × equity)"
+    return "spot (long only: no order beyond the free balance)"
 
 
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB", "TRY")
