@@ -85,6 +85,9 @@ class OrderManager:
         self._clock = clock
         self._held = held_stops
         self._native_stops = broker.supports_stop_orders
+        # A broker whose account is spot says so (``spot_account``): risk then checks that the
+        # free balances pay for each order before it is sent, as the venue would.
+        self._spot_account = getattr(broker, "spot_account", False) is True
         self._prefix = order_id_prefix
         self._sequence = 0
         self._journal = journal
@@ -162,6 +165,7 @@ class OrderManager:
             now_ns=now,
             trading_state=self._monitor.state,
             data=self._market.data_state(iid),
+            spot_account=self._spot_account,
         )
         if not decision.approved:
             return self._refuse(intent, decision.rejections, RiskLimitBreached(decision.rejections), now)

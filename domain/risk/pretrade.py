@@ -12,6 +12,7 @@ from domain.orders import Order
 from domain.portfolio import Portfolio
 from domain.values import ZERO, OrderSide, exact_add, exact_sub
 
+from .balances import balance_rule
 from .data_usability import MarketDataState
 from .limits import RiskLimits
 from .reasons import APPROVED, RiskDecision, RiskRejection
@@ -43,6 +44,8 @@ class PreTradeRisk:
       fill, or all sells do) times its price must stay within the limit;
     - price band: a limit price at most ``price_band_fraction`` away from the last trade;
     - order rate, max open orders, stale market data;
+    - free balance (``spot_account``): a sell needs the free base, a buy the free quote
+      (``balances.py``): INSUFFICIENT_BALANCE;
     - usable market data (given ``data``): FEED_DOWN while the instrument's feed is
       disconnected, BOOK_OUT_OF_SYNC while its book is, whatever the last price says.
 
@@ -101,6 +104,7 @@ class PreTradeRisk:
         now_ns: int,
         trading_state: TradingState,
         data: MarketDataState | None = None,
+        spot_account: bool = False,
         record: bool = True,
     ) -> RiskDecision:
         """Apply every rule to ``intent``; approved when no rule fails.
@@ -108,7 +112,8 @@ class PreTradeRisk:
         ``open_orders`` are the working orders: every non-terminal order counts, including
         one created but not yet sent. ``last_price`` and ``last_price_ts`` describe the last
         trade of the intent's instrument; ``data`` the state of its market data (None: the
-        feed and book are not checked). The portfolio is only read. Raises
+        feed and book are not checked). With ``spot_account`` the portfolio's balances, less
+        what the working orders lock, must pay for the intent. The portfolio is only read. Raises
         UnknownInstrument for an instrument the portfolio does not know, and InvalidValue
         for a malformed ``now_ns``, ``last_price``, ``last_price_ts`` or ``trading_state``
         or for ``now_ns`` going backwards (with a rate limit set).
@@ -169,6 +174,8 @@ class PreTradeRisk:
         market_data_rules(facts, limits, last_price_ts, now_ns, rejections)
         value_rules(facts, limits, rejections)
         price_band_rule(facts, limits, rejections)
+        if spot_account:
+            balance_rule(intent, portfolio, open_orders, last_price, rejections)
         if rejections:
             return RiskDecision(tuple(rejections))
         if record and self._throttle is not None:

@@ -28,6 +28,7 @@ class RiskReason(Enum):
     TRADING_HALTED = "TRADING_HALTED"
     REDUCE_ONLY = "REDUCE_ONLY"
     INSTRUMENT_RULE = "INSTRUMENT_RULE"  # tick, lot, minimum quantity or notional of the venue
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"  # a spot account's free balance cannot pay
     # Causes of trading-state changes.
     DAILY_LOSS_LIMIT = "DAILY_LOSS_LIMIT"
     MAX_DRAWDOWN = "MAX_DRAWDOWN"

@@ -181,6 +181,11 @@ class PaperBroker:
     def config(self) -> PaperBrokerConfig:
         return self._config
 
+    @property
+    def spot_account(self) -> bool:
+        """Whether the venue keeps a spot account (so the engine's risk checks balances too)."""
+        return self._account is not None and not self._config.margin
+
     def balances(self) -> dict[str, Decimal] | None:
         """The account as the venue holds it (total per asset), or None when it keeps none."""
         return None if self._account is None else dict(self._account.totals)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from adapters.brokers.paper import PaperBrokerConfig
 from adapters.memory import InMemoryTradeRepository
 from application.commands import SubmitOrder
 from application.execution import UnknownOrder
@@ -331,7 +332,7 @@ def test_cancel_of_an_unknown_or_finished_order_raises(make: Make) -> None:
 
 
 def test_cancel_all_of_one_instrument_leaves_the_others_working(make: Make) -> None:
-    h = make()
+    h = make(balances={"USDT": "10000", "BTC": "1"})  # the sell is of BTC the account holds
     _market(h)
     on_btc = h.submit(limit(price="95"))
     on_btc_too = h.submit(limit(side=SELL, price="105"))
@@ -406,3 +407,29 @@ def test_a_cancel_the_store_cannot_record_is_not_sent(make: Make) -> None:
     assert h.broker.canceled == []
     assert order.status is S.ACCEPTED  # back to working: the cancel was refused, not lost
     assert h.trading.state is TradingState.HALTED
+
+
+# -- balances of a spot account ------------------------------------------------------------------
+
+
+def test_a_spot_account_refuses_before_sending_what_its_free_balance_cannot_pay(make: Make) -> None:
+    h = make(balances={"USDT": "150"})
+    _market(h)
+    resting = h.submit(limit(price="95"))  # locks 95 of the 150 USDT
+
+    result = h.bus.execute(SubmitOrder(intent=limit(price="90")))  # 90 > 55 free
+    short = h.bus.execute(SubmitOrder(intent=limit(side=SELL, price="105")))  # no BTC held
+
+    assert [r.reason for r in result.rejections] == [RiskReason.INSUFFICIENT_BALANCE]
+    assert "only 55 USDT is free" in result.rejections[0].message
+    assert [r.reason for r in short.rejections] == [RiskReason.INSUFFICIENT_BALANCE]
+    assert list(h.orders.open_orders) == [resting.client_order_id]
+    assert [o.client_order_id for o in h.broker.open_orders()] == [resting.client_order_id]
+
+
+def test_a_margin_account_lets_risk_pass_a_short_sale(make: Make) -> None:
+    margin = PaperBrokerConfig(maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0), account="margin")
+    h = make(balances={"USDT": "150"}, paper=margin)
+    _market(h)
+    order = h.submit(limit(side=SELL, price="105"))
+    assert order.status is S.ACCEPTED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from adapters.brokers.paper import PaperBrokerConfig
 from application.messages import IntentRejected
 from domain.orders import OrderType
 from domain.risk import STOPS_STRATEGY_ID, RiskReason, StopRules
@@ -11,6 +12,9 @@ from domain.sizing import FixedQuantity
 from tests.builders import make_intent
 from tests.unit.application.execution.support import BUY, SELL, Make, S, at
 from tests.unit.application.harness import BTC, ScriptedStrategy
+
+MARGIN = PaperBrokerConfig(maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0), account="margin")
+"""A paper account that may sell short (a spot one refuses to sell what it does not hold)."""
 
 # -- stop orders held engine-side ---------------------------------------------------------------
 
@@ -85,7 +89,7 @@ def test_a_stop_goes_straight_to_a_broker_with_native_stops(make: Make) -> None:
 
 
 def test_a_triggered_stop_fills_at_the_paper_broker(make: Make) -> None:
-    h = make()
+    h = make(paper=MARGIN)  # the stop sells short
     at(h, "100")
     order = h.submit(make_intent(side=SELL, order_type=OrderType.STOP_MARKET, stop_price="95"))
 
@@ -162,7 +166,7 @@ def test_a_trailing_stop_restarts_from_the_entry_of_a_new_position(make: Make) -
 
 
 def test_a_stop_exit_and_a_strategy_signal_on_one_trade_do_not_overshoot(make: Make) -> None:
-    h = make(stop_rules=StopRules(stop_loss_fraction=Decimal("0.05")))
+    h = make(stop_rules=StopRules(stop_loss_fraction=Decimal("0.05")), paper=MARGIN)  # ends short
     h.strategies.add(
         ScriptedStrategy("s", script={"100": BUY, "95": SELL}),
         sizer=FixedQuantity(Decimal("0.5")),
