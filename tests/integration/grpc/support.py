@@ -93,7 +93,12 @@ def settings_dict(*, extra_tokens: Sequence[dict[str, Any]] = (), **grpc: Any) -
         "storage": {"kind": "memory"},
         "account": {"balances": {"USDT": "1000000"}},
         "instruments": [_instrument(BTC, "BTC"), _instrument(ETH, "ETH")],
-        "broker": {"kind": "paper", "maker_fee_bps": MAKER_FEE_BPS, "taker_fee_bps": TAKER_FEE_BPS},
+        "broker": {
+            "kind": "paper",
+            "maker_fee_bps": MAKER_FEE_BPS,
+            "taker_fee_bps": TAKER_FEE_BPS,
+            "account": "margin",  # some tests sell BTC the account does not hold
+        },
         "strategies": [
             {
                 "id": STRATEGY,
