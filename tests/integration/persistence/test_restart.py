@@ -324,7 +324,7 @@ def test_an_order_working_at_the_venue_but_unknown_to_the_store_is_taken_in_as_e
     database: Database, migrated: Settings
 ) -> None:
     first = _engine(migrated, T0)
-    resting = _submit(first, _intent(OrderSide.SELL, "0.1", "31000"))
+    resting = _submit(first, _intent(OrderSide.BUY, "0.1", "29000"))  # a spot account holds no BTC
     _release(first)
     with database.engine.begin() as connection:  # the store lost it (restored from an old backup)
         for table in ("order_events", "orders"):
