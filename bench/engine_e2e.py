@@ -56,7 +56,7 @@ def bench_settings() -> Settings:
                     "min_notional": "5",
                 }
             ],
-            "broker": {"kind": "paper", "maker_fee_bps": "2", "taker_fee_bps": "5"},
+            "broker": {"kind": "paper", "account": "margin", "maker_fee_bps": "2", "taker_fee_bps": "5"},
             "strategies": [
                 {
                     "id": "sma",
