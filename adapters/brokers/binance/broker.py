@@ -82,6 +82,7 @@ class BinanceBroker:
 
     name = "binance"
     supports_stop_orders = True
+    spot_account = True  # Binance Spot sells only what the account holds: risk checks free balances first
 
     def __init__(
         self,

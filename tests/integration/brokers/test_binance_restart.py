@@ -162,3 +162,28 @@ def test_what_the_venue_did_while_the_engine_was_down_is_taken_in_once(venue: Ve
         assert {o.client_order_id for o in again.orders.open_orders.values()} == {working, "web-ui-1"}
     finally:
         again.close()
+
+
+def test_a_sell_beyond_what_the_spot_account_holds_is_refused_before_it_is_sent(
+    venue: Venue, tmp_path: Path
+) -> None:
+    app = _engine(venue, tmp_path)
+    try:
+        placed_before = len(venue.call(venue.venue.orders))
+        intent = OrderIntent(
+            strategy_id=StrategyId("restart-test"),
+            instrument_id=BTC,
+            side=OrderSide.SELL,
+            quantity=Decimal("5"),  # the account holds 2 BTC
+            order_type=OrderType.LIMIT,
+            price=venue.tape.book("BTCUSDT").asks[0][0] + Decimal(100),
+            ts_event=time.time_ns(),
+        )
+
+        result = app.bus.execute(SubmitOrder(intent=intent))
+
+        assert result.order is None
+        assert [r.reason.name for r in result.rejections] == ["INSUFFICIENT_BALANCE"]
+        assert len(venue.call(venue.venue.orders)) == placed_before  # nothing reached the venue
+    finally:
+        app.close()
