@@ -17,7 +17,7 @@ from application.execution import RiskMonitor
 from application.messages import BalancesReported
 from application.ports import Clock, TradeRepository
 from domain.portfolio import Portfolio
-from domain.values import exact_sub
+from domain.values import exact_sub, plain
 
 log = logging.getLogger("tradeplane.account")
 
@@ -68,5 +68,11 @@ class AccountSync:
                 account.withdraw(asset, difference.copy_negate())
             self.adjustments += 1
             changed = True
-            log.warning("balance of %s follows %s: %s here, %s at the venue", asset, why, ours, venue_total)
+            log.warning(
+                "balance of %s follows %s: %s here, %s at the venue",
+                asset,
+                why,
+                plain(ours),
+                plain(venue_total),
+            )
         return changed

@@ -28,7 +28,7 @@ from domain.risk import (
     RiskRejection,
     TradingState,
 )
-from domain.values import ZERO, OrderSide
+from domain.values import ZERO, OrderSide, plain
 
 log = logging.getLogger("tradeplane.execution")
 
@@ -303,7 +303,7 @@ class OrderManager:
             "intent of %s to %s %s %s rejected: %s",
             intent.strategy_id,
             intent.side.name,
-            intent.quantity,
+            plain(intent.quantity),
             intent.instrument_id,
             "; ".join(f"[{r.reason.value}] {r.message}" for r in rejections),
         )
@@ -322,7 +322,7 @@ class OrderManager:
             "order %s %s %s %s %s sent (%s)",
             order.client_order_id,
             order.side.name,
-            order.quantity,
+            plain(order.quantity),
             order.instrument_id,
             order.effective_type.value,
             order.strategy_id,

@@ -433,3 +433,18 @@ def test_a_margin_account_lets_risk_pass_a_short_sale(make: Make) -> None:
     _market(h)
     order = h.submit(limit(side=SELL, price="105"))
     assert order.status is S.ACCEPTED
+
+
+def test_orders_and_refusals_are_logged_with_plain_decimals(
+    make: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make(broker="recording", limits=RiskLimits(max_order_quantity=Decimal("0.5")))
+    h.trade("100")
+    caplog.set_level("INFO", "tradeplane.execution")
+
+    h.submit(limit(quantity="0.10000000", price="100"))
+    h.try_submit(limit(quantity="0.90000000", price="100"))
+
+    assert "BUY 0.1 BTCUSDT.BINANCE" in caplog.text
+    assert "BUY 0.9 BTCUSDT.BINANCE rejected" in caplog.text
+    assert "0.10000000" not in caplog.text
