@@ -11,13 +11,13 @@ from pathlib import Path
 
 from entrypoints import brokers
 from entrypoints.commands.demo_venue import start_demo_venue
-from entrypoints.config import ConfigError, GrpcSettings, Settings, parse_settings
+from entrypoints.config import ConfigError, GrpcSettings, LoggingSettings, Settings, parse_settings
 from entrypoints.container import bootstrap
 from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.grpc.auth import new_token
-from entrypoints.logs import configure_logging
+from entrypoints.logs import Console, configure_logging
 from entrypoints.storage import where_state_lives
 from entrypoints.validation import validate
 
@@ -134,20 +134,30 @@ async def run_demo(
     args: argparse.Namespace | None = None,
 ) -> int:
     binance = args is not None and args.broker == "binance"
+    console = Console(getattr(args, "log_format", "text") if args is not None else "text")
     data_dir = None if args is None or args.memory else str(args.data_dir)
     try:
         grpc, env_token = preflight(args, data_dir=data_dir, binance=binance)
     except ConfigError as error:
-        print(f"tradeplane: {error}", file=sys.stderr)
+        console.error(f"tradeplane: {error}", logger="tradeplane.demo")
         return 2
     venue = await start_demo_venue(seed=seed, rate=rate, trading=binance)
     simulator = venue.simulator
-    print(f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)", flush=True)
+    console.say(
+        f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)",
+        logger="tradeplane.demo",
+        simulator=simulator.ws_url,
+    )
     reset = args is not None and args.reset_state
     trading = None
     if venue.trading is not None:
         trading = (venue.trading.rest_url, venue.trading.ws_api_url)
-        print(f"simulated Binance trading venue on {trading[0]} and {trading[1]}", flush=True)
+        console.say(
+            f"simulated Binance trading venue on {trading[0]} and {trading[1]}",
+            logger="tradeplane.demo",
+            rest_url=trading[0],
+            ws_api_url=trading[1],
+        )
         # The venue is new each run, so is the account: what a last run kept would not match it.
         reset = True
         # A throwaway key for this run's simulated venue, given the way containers give theirs.
@@ -159,29 +169,34 @@ async def run_demo(
         app = bootstrap(settings, reset_state=reset)
     except ConfigError as error:
         await venue.stop()
-        print(f"tradeplane: {error}", file=sys.stderr)
+        console.error(f"tradeplane: {error}", logger="tradeplane.demo")
         return 2
     how_to = "--memory" if data_dir is None else "--reset-state starts afresh"
-    print(f"storage: {where_state_lives(settings.storage)} ({how_to})", flush=True)
-    print(brokers.describe(settings, app.broker), flush=True)
+    console.say(f"storage: {where_state_lives(settings.storage)} ({how_to})", logger="tradeplane.demo")
+    console.say(brokers.describe(settings, app.broker), logger="tradeplane.demo", broker=app.broker.name)
     try:
         if grpc is not None:
             token = env_token or new_token()
             server = await launch.start_control_plane(app, settings, grpc, mode="demo", admin_token=token)
             lines = launch.usage_lines(server, token, from_env=env_token is not None)
-            print("\n".join(lines), flush=True)
+            for line in lines:
+                console.say(line, logger="tradeplane.demo")
     except ConfigError as error:
         app.close()
         await venue.stop()
-        print(f"tradeplane: {error}", file=sys.stderr)
+        console.error(f"tradeplane: {error}", logger="tradeplane.demo")
         return 2
     tune_gc()
     how_long = f"for {duration:g}s" if duration else "until Ctrl-C"
     how = "the Binance adapter against the simulated venue" if binance else "paper broker"
-    print(f"engine running {how_long}: SMA crossover on BTCUSDT, {how}", flush=True)
+    console.say(f"engine running {how_long}: SMA crossover on BTCUSDT, {how}", logger="tradeplane.demo")
     try:
         final = await run_engine(
-            app.engine, duration=duration, status_interval=status_interval, cancel_open_orders=True
+            app.engine,
+            duration=duration,
+            status_interval=status_interval,
+            cancel_open_orders=True,
+            console=console,
         )
     finally:
         if server is not None:
@@ -210,6 +225,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--rate", type=_positive, default=50.0, help="simulated market steps per second")
     parser.add_argument("--log-level", default="WARNING", help="log level: DEBUG, INFO, WARNING or ERROR")
     parser.add_argument(
+        "--log-format",
+        choices=LoggingSettings.FORMATS,
+        default="text",
+        help="text for a terminal; json for one JSON object per line on stdout, status lines and"
+        " start lines included",
+    )
+    parser.add_argument(
         "--data-dir",
         type=Path,
         default=Path("data/demo"),
@@ -232,7 +254,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _main(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
     if args.duration is not None and args.duration <= 0:
         print("--duration must be positive", file=sys.stderr)
         return 2

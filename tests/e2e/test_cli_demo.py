@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -101,3 +102,15 @@ def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
     assert "exchange simulator" not in out  # nothing was started
     assert not (tmp_path / "data").exists()
     assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_the_demo_in_json_prints_only_json_records(tmp_path: Path) -> None:
+    process = _demo(tmp_path / "data", "--duration", "5", "--log-format", "json", "--memory")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    records = [json.loads(line) for line in out.splitlines()]  # every line is a JSON object
+    assert err == ""
+    messages = [record["msg"] for record in records]
+    assert any(m.startswith("exchange simulator on ws://127.0.0.1:") for m in messages)
+    assert "summary" in messages
