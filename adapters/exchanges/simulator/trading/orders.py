@@ -110,24 +110,25 @@ class VenueOrder:
         }
 
     def result(self, transact_ms: int) -> dict[str, Any]:
-        body = self.ack(transact_ms)
-        body.update(
-            {
-                "price": fmt(self.price),
-                "origQty": fmt(self.orig_qty),
-                "executedQty": fmt(self.executed_qty),
-                "origQuoteOrderQty": fmt(self.orig_quote_qty),
-                "cummulativeQuoteQty": fmt(self.cum_quote),
-                "status": self.status,
-                "timeInForce": self.time_in_force,
-                "type": self.type,
-                "side": self.side,
-                "workingTime": self.working_ms,
-                "selfTradePreventionMode": self.stp_mode,
-            }
-        )
+        body = self.ack(transact_ms) | self._state()
+        body["workingTime"] = self.working_ms
+        body["selfTradePreventionMode"] = self.stp_mode
         body.update(self._conditional())
         return body
+
+    def _state(self) -> dict[str, Any]:
+        """What a new-order RESULT and a cancel answer both say of the order, in the venue's order."""
+        return {
+            "price": fmt(self.price),
+            "origQty": fmt(self.orig_qty),
+            "executedQty": fmt(self.executed_qty),
+            "origQuoteOrderQty": fmt(self.orig_quote_qty),
+            "cummulativeQuoteQty": fmt(self.cum_quote),
+            "status": self.status,
+            "timeInForce": self.time_in_force,
+            "type": self.type,
+            "side": self.side,
+        }
 
     def full(self, transact_ms: int, fills: list[Fill]) -> dict[str, Any]:
         body = self.result(transact_ms)
@@ -173,17 +174,9 @@ class VenueOrder:
             "orderListId": -1,
             "clientOrderId": cancel_client_id,
             "transactTime": transact_ms,
-            "price": fmt(self.price),
-            "origQty": fmt(self.orig_qty),
-            "executedQty": fmt(self.executed_qty),
-            "origQuoteOrderQty": fmt(self.orig_quote_qty),
-            "cummulativeQuoteQty": fmt(self.cum_quote),
-            "status": self.status,
-            "timeInForce": self.time_in_force,
-            "type": self.type,
-            "side": self.side,
-            "selfTradePreventionMode": self.stp_mode,
         }
+        body.update(self._state())
+        body["selfTradePreventionMode"] = self.stp_mode
         body.update(self._conditional())
         return body
 
