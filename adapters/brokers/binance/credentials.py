@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from adapters.brokers.binance.errors import redact
 from adapters.brokers.binance.signing import Signer
-
-_HINT_HEAD, _HINT_TAIL = 4, 3
+from adapters.keystore.secret import mask
 
 
 class ApiCredentials:
@@ -43,11 +42,8 @@ class ApiCredentials:
 
     @property
     def hint(self) -> str:
-        """Enough of the key to recognise it: ``vmPU…h8A``."""
-        key = self._api_key
-        if len(key) <= _HINT_HEAD + _HINT_TAIL:
-            return "…"
-        return f"{key[:_HINT_HEAD]}…{key[-_HINT_TAIL:]}"
+        """Enough of the key to recognise it (``vmPU…h8A``), as ``tradeplane keys`` shows it."""
+        return mask(self._api_key)
 
     def sign(self, payload: str) -> str:
         return self._signer.sign(payload)
