@@ -85,9 +85,7 @@ class OrderManager:
         self._clock = clock
         self._held = held_stops
         self._native_stops = broker.supports_stop_orders
-        # A broker whose account is spot says so (``spot_account``): risk then checks that the
-        # free balances pay for each order before it is sent, as the venue would.
-        self._spot_account = getattr(broker, "spot_account", False) is True
+        self._spot_account = broker.spot_account
         self._prefix = order_id_prefix
         self._sequence = 0
         self._journal = journal

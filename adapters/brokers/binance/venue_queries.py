@@ -208,6 +208,7 @@ class VenueSnapshot:
     sends again goes through the broker."""
 
     supports_stop_orders = True
+    spot_account = True
 
     def __init__(
         self,

@@ -102,6 +102,7 @@ class RecordingBroker:
     def __init__(self, publish: Callable[[object], None], *, supports_stop_orders: bool = False) -> None:
         self._publish = publish
         self.supports_stop_orders = supports_stop_orders
+        self.spot_account = False
         self.submitted: list[Order] = []
         self.canceled: list[Order] = []
         self.on_submit: Callable[[Order], None] | None = None

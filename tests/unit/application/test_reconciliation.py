@@ -32,6 +32,7 @@ class TableVenue:
 
     name = "table"
     supports_stop_orders = False
+    spot_account = False
 
     def __init__(self, *records: VenueOrder) -> None:
         self.records: dict[ClientOrderId, VenueOrder] = {r.client_order_id: r for r in records}

@@ -103,6 +103,7 @@ def test_an_unknown_environment_is_named() -> None:
 class _Live:
     name = "binance"
     supports_stop_orders = True
+    spot_account = True
 
     def __init__(self, environment: str) -> None:
         self.environment = environment
