@@ -117,9 +117,12 @@ class Broker(Protocol):
 
     name: str
     supports_stop_orders: bool
-    spot_account: bool
-    """The account is spot (sells only what it holds, pays only with what it has): pre-trade risk
-    then checks the free balances before anything is sent, as the venue would."""
+
+    @property
+    def spot_account(self) -> bool:
+        """The account is spot (sells only what it holds, pays only with what it has): pre-trade
+        risk then checks the free balances before anything is sent, as the venue would."""
+        ...
 
     def submit(self, order: Order) -> None: ...
 
