@@ -78,6 +78,21 @@ class CommandBus(Protocol):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentFeedHealth:
+    """One instrument's data on a feed: is its book verified, how fresh, how often rebuilt."""
+
+    instrument_id: InstrumentId
+    book_verified: bool
+    """The local book matches the venue's (sequence or checksum checked); False without a book."""
+    last_message_ns: int | None
+    gaps: int = 0
+    """Sequence gaps seen (messages lost on the way)."""
+    checksum_failures: int = 0
+    resubscriptions: int = 0
+    """Times the book was rebuilt from a fresh snapshot after a gap, a checksum failure or staleness."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedHealth:
     """What an operator needs to know about one market-data connection."""
 
@@ -89,6 +104,11 @@ class FeedHealth:
     gaps: int
     malformed: int
     last_error: str = ""
+    unknown: int = 0
+    """Well-formed messages of a kind this adapter does not use (a venue may add kinds at any time)."""
+    checksum_failures: int = 0
+    instruments: tuple[InstrumentFeedHealth, ...] = ()
+    """Per instrument, for feeds that report it (in subscription order)."""
 
 
 class MarketDataFeed(Protocol):

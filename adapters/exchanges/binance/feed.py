@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from adapters.exchanges.binance.books import InstrumentState, SnapshotFetcher
 from adapters.exchanges.binance.client import BinanceHttpClient
 from adapters.exchanges.binance.config import BinanceFeedConfig
-from adapters.exchanges.binance.errors import MalformedFrame, truncated
+from adapters.exchanges.binance.errors import MalformedFrame
 from adapters.exchanges.binance.parsing import parse_frame
 from adapters.exchanges.binance.schemas import (
     BookTicker,
@@ -29,6 +29,7 @@ from adapters.exchanges.binance.schemas import (
     stream_name,
 )
 from adapters.exchanges.binance.session import Link, StreamSession
+from adapters.exchanges.streaming.malformed import MalformedLog
 from adapters.pacing import Backoff, TokenBucket
 from application.ingestion import ConnectionListener
 from application.ports import Clock, FeedHealth
@@ -43,8 +44,6 @@ _BUFFERED = SyncStatus.BUFFERED
 _IGNORED = SyncStatus.IGNORED
 _RESYNC = SyncStatus.RESYNC
 _SYNCED = SyncStatus.SYNCED
-_LOUD_MALFORMED = 10
-"""The first malformed frames are all logged; after that at most one line per second."""
 
 
 def _discard(_: MarketEvent) -> None:
@@ -85,9 +84,7 @@ class BinanceMarketDataFeed:
         self._finished = asyncio.Event()
         self._finished.set()
         self._messages = 0
-        self._malformed = 0
-        self._malformed_quiet = 0
-        self._malformed_logged_at = 0.0
+        self._malformed = MalformedLog(self.name, _log)
         self._duplicates = 0
         self._unexpected_logged: set[InstrumentId] = set()
         self._sink_errors = 0
@@ -159,7 +156,7 @@ class BinanceMarketDataFeed:
             messages=self._messages,
             reconnects=sum(session.reconnects for session in self._sessions),
             gaps=sum(state.sync.gaps_detected for state in self._states.values() if state.sync is not None),
-            malformed=self._malformed,
+            malformed=self._malformed.count,
             last_error=self._last_error,
         )
 
@@ -411,18 +408,8 @@ class BinanceMarketDataFeed:
         )
 
     def _count_malformed(self, exc: MalformedFrame, raw: bytes) -> None:
-        self._malformed += 1
+        self._malformed.record(exc.reason, raw)
         self._last_error = f"malformed frame: {exc.reason}"
-        now = time.monotonic()
-        if self._malformed > _LOUD_MALFORMED and now - self._malformed_logged_at < 1.0:
-            self._malformed_quiet += 1
-            return
-        quiet, self._malformed_quiet = self._malformed_quiet, 0
-        self._malformed_logged_at = now
-        more = f" ({quiet} more not logged)" if quiet else ""
-        _log.warning(
-            "%s: malformed frame #%d%s: %s: %s", self.name, self._malformed, more, exc.reason, truncated(raw)
-        )
 
     def _count_unexpected(self, instrument_id: InstrumentId) -> None:
         if instrument_id not in self._unexpected_logged and len(self._unexpected_logged) < 100:
