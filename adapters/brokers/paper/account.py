@@ -9,8 +9,8 @@ sell the reverse; paper fees are paid in quote).
 What an order needs, on arrival, from the free balance (total minus what resting orders lock):
 
 - a sell: its quantity of base;
-- a buy limit: price × quantity plus the fee at the higher of the maker and taker rates (a
-  marketable buy fills at its limit or better, so this is never short);
+- a buy limit: price × quantity plus the fee at the higher of the maker and taker rates of
+  the instrument's venue (a marketable buy fills at its limit or better, so this is never short);
 - a buy market: what the fills it is about to get will cost, fee included (the venue knows
   them: the book walked, the quote's touch or the last trade price, slippage applied).
 
@@ -47,7 +47,7 @@ class VenueAccount:
     the base asset of a margin account: borrowed).
     """
 
-    __slots__ = ("_fee_rate", "_instruments", "_leverage", "_margin", "totals")
+    __slots__ = ("_config", "_fee_rates", "_instruments", "_leverage", "_margin", "totals")
 
     def __init__(
         self,
@@ -65,8 +65,18 @@ class VenueAccount:
             self.totals[asset] = value
         self._margin = config.margin
         self._leverage = config.max_leverage
-        worst = max(config.maker_fee_bps, config.taker_fee_bps, ZERO)
-        self._fee_rate = EXACT.add(Decimal(1), EXACT.divide(worst, _BPS))
+        self._config = config
+        self._fee_rates: dict[str, Decimal] = {}
+
+    def _fee_rate(self, instrument_id: InstrumentId) -> Decimal:
+        """1 + the worst (highest) of the maker and taker rates of the instrument's venue."""
+        venue = instrument_id.venue
+        rate = self._fee_rates.get(venue)
+        if rate is None:
+            fees = self._config.fees_for(venue)
+            worst = max(fees.maker_fee_bps, fees.taker_fee_bps, ZERO)
+            rate = self._fee_rates[venue] = EXACT.add(Decimal(1), EXACT.divide(worst, _BPS))
+        return rate
 
     def balance(self, asset: str) -> Decimal:
         return self.totals.get(asset, ZERO)
@@ -93,7 +103,7 @@ class VenueAccount:
             if order.side is OrderSide.SELL and instrument.base == asset:
                 held = exact_add(held, order.leaves)
             elif order.side is OrderSide.BUY and instrument.quote == asset:
-                held = exact_add(held, self._buy_cost(order.leaves, order.limit))
+                held = exact_add(held, self._buy_cost(order.leaves, order.limit, order.instrument_id))
             # (an order locks nothing of an asset it neither sells nor pays with)
         return held
 
@@ -112,12 +122,12 @@ class VenueAccount:
         if order.side is OrderSide.BUY:
             asset = instrument.quote
             if takes is None:
-                needed = self._buy_cost(order.leaves, order.limit)
+                needed = self._buy_cost(order.leaves, order.limit, instrument.id)
             else:
                 spent = ZERO
                 for price, size in takes:
                     spent = exact_add(spent, exact_mul(price, size))
-                needed = EXACT.multiply(spent, self._fee_rate)
+                needed = EXACT.multiply(spent, self._fee_rate(instrument.id))
             free = exact_sub(self.balance(asset), self.locked(asset, orders))
             if needed > free:
                 return (
@@ -150,8 +160,8 @@ class VenueAccount:
             )
         return None
 
-    def _buy_cost(self, quantity: Decimal, price: Decimal) -> Decimal:
-        return EXACT.multiply(exact_mul(quantity, price), self._fee_rate)
+    def _buy_cost(self, quantity: Decimal, price: Decimal, instrument_id: InstrumentId) -> Decimal:
+        return EXACT.multiply(exact_mul(quantity, price), self._fee_rate(instrument_id))
 
 
 def _show(amount: Decimal) -> str:

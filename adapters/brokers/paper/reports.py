@@ -97,8 +97,8 @@ class ExecutionReports:
         """``quantity`` of ``order`` executed at ``price``, with the maker or taker fee."""
         order.take(quantity)
         order.ts_last = ts
-        config = self._config
-        bps = config.maker_fee_bps if liquidity is LiquiditySide.MAKER else config.taker_fee_bps
+        fees = self._config.fees_for(order.instrument_id.venue)
+        bps = fees.maker_fee_bps if liquidity is LiquiditySide.MAKER else fees.taker_fee_bps
         fill = Fill(
             instrument_id=order.instrument_id,
             client_order_id=order.client_order_id,
