@@ -117,9 +117,10 @@ def test_it_subscribes_and_delivers_frames_stamped_by_the_clock() -> None:
             await _until(lambda: len(protocol.frames) == 1, "the first frame")
             assert server.received == [{"type": "subscribe", "channel": "ticker"}]
             assert protocol.frames == [(b'{"ack":1}', 1_000, 1)]
-            assert connection.connected
+            was_connected = connection.connected
             await connection.stop()
             await task
+            assert was_connected
             assert not connection.connected
             assert protocol.lost == []
 
