@@ -27,16 +27,28 @@ def _plain(value: Decimal | None) -> str:
     return "n/a" if value is None else plain(value)
 
 
+def _labeller(status: EngineStatus) -> Callable[[str], str]:
+    """Instruments by symbol alone while one venue is watched; by ``SYMBOL.VENUE`` once several
+    are, where BTC-USD on two venues would otherwise read the same."""
+    ids = {*status.last_prices, *(d.instrument_id for d in status.instruments)}
+    if len({instrument_id.rpartition(".")[2] for instrument_id in ids}) > 1:
+        return str
+    return lambda instrument_id: instrument_id.split(".")[0]
+
+
 def status_line(status: EngineStatus, now: float | None = None) -> str:
     """One line an operator can watch scroll: price, position, P&L, orders, fills, feed health;
     it starts with the time of day in UTC (``now``, default the clock), as log lines do."""
     parts = [clock(time.time() if now is None else now)]
+    label = _labeller(status)
     for instrument_id, price in status.last_prices.items():
-        parts.append(f"{instrument_id.split('.')[0]} {_plain(price)}")
+        parts.append(f"{label(instrument_id)} {_plain(price)}")
+    several = len(status.last_prices) > 1
     for position in status.positions:
         if position.quantity:
             avg = _money(position.avg_entry_price).lstrip("+")
-            parts.append(f"pos {_plain(position.quantity)} @ {avg}")
+            whose = f" {label(position.instrument_id)}" if several else ""
+            parts.append(f"pos{whose} {_plain(position.quantity)} @ {avg}")
     realized, fees, unrealized = pnl(status)
     parts.append(
         f"P&L realized {_money(realized)} fees {_money(fees).lstrip('+')}"
@@ -51,6 +63,11 @@ def status_line(status: EngineStatus, now: float | None = None) -> str:
     for feed in status.feeds:
         state = "up" if feed.connected else "DOWN"
         line = f"{feed.name} {state} msgs {feed.messages} reconnects {feed.reconnects} gaps {feed.gaps}"
+        if feed.instruments:
+            verified = sum(1 for i in feed.instruments if i.book_verified)
+            line += f" books {verified}/{len(feed.instruments)} verified"
+        if feed.checksum_failures:
+            line += f" checksum failures {feed.checksum_failures}"
         if not feed.connected and feed.last_error:
             error = feed.last_error
             line += f" ({error if len(error) <= 100 else '…' + error[-99:]})"
@@ -59,7 +76,7 @@ def status_line(status: EngineStatus, now: float | None = None) -> str:
     for data in status.instruments:  # the same test as the risk guard's: no new order passes on these
         if not data.usable:
             problem = data.problem if len(data.problem) <= 100 else data.problem[:99] + "…"
-            parts.append(f"{data.instrument_id.split('.')[0]} data UNUSABLE ({problem})")
+            parts.append(f"{label(data.instrument_id)} data UNUSABLE ({problem})")
     broker = status.broker
     if broker is not None:
         line = f"broker {broker.name} {'up' if broker.connected else 'DOWN'}"
@@ -115,7 +132,21 @@ def status_fields(status: EngineStatus) -> dict[str, object]:
                 "messages": feed.messages,
                 "reconnects": feed.reconnects,
                 "gaps": feed.gaps,
+                "malformed": feed.malformed,
+                "unknown": feed.unknown,
+                "checksum_failures": feed.checksum_failures,
                 "last_error": feed.last_error,
+                "instruments": [
+                    {
+                        "instrument": i.instrument_id,
+                        "book_verified": i.book_verified,
+                        "last_message_ns": i.last_message_ns,
+                        "gaps": i.gaps,
+                        "checksum_failures": i.checksum_failures,
+                        "resubscriptions": i.resubscriptions,
+                    }
+                    for i in feed.instruments
+                ],
             }
             for feed in status.feeds
         ],

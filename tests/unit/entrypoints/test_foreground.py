@@ -6,13 +6,15 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from application.engine import EngineStatus, InstrumentData, PositionStatus
-from application.ports import BrokerHealth, FeedHealth
+from application.ports import BrokerHealth, FeedHealth, InstrumentFeedHealth
+from domain.identifiers import InstrumentId
 from domain.risk import TradingState
 from entrypoints.foreground import run_engine, status_fields, status_line, summary
 from entrypoints.logs import Console, DayMarker, configure_logging
@@ -131,7 +133,11 @@ def test_the_status_as_fields_carries_what_the_line_shows_with_exact_amounts() -
                 "messages": 10,
                 "reconnects": 1,
                 "gaps": 0,
+                "malformed": 0,
+                "unknown": 0,
+                "checksum_failures": 0,
                 "last_error": "connection lost",
+                "instruments": [],
             }
         ],
         "broker": {
@@ -235,3 +241,32 @@ def test_in_text_mode_status_lines_are_printed_after_the_date(capsys: pytest.Cap
     assert lines[0].endswith(" (UTC)")
     assert lines[1].split(" | ")[1] == "BTCUSDT 96"
     assert "summary:" in lines
+
+
+def test_with_several_venues_instruments_are_named_with_their_venue_and_books_are_counted() -> None:
+    feed = FeedHealth(
+        name="kraken",
+        connected=True,
+        last_message_ns=1,
+        messages=5,
+        reconnects=0,
+        gaps=0,
+        malformed=0,
+        checksum_failures=2,
+        instruments=(
+            InstrumentFeedHealth(
+                instrument_id=InstrumentId("BTC-USD.KRAKEN"), book_verified=True, last_message_ns=1
+            ),
+            InstrumentFeedHealth(
+                instrument_id=InstrumentId("ETH-USD.KRAKEN"), book_verified=False, last_message_ns=None
+            ),
+        ),
+    )
+    status = replace(
+        _status(),
+        feeds=(feed,),
+        last_prices={"BTC-USD.KRAKEN": Decimal("100"), "BTC-USD.COINBASE": Decimal("101")},
+    )
+    line = status_line(status)
+    assert "BTC-USD.KRAKEN 100 | BTC-USD.COINBASE 101" in line
+    assert "kraken up msgs 5 reconnects 0 gaps 0 books 1/2 verified checksum failures 2" in line
