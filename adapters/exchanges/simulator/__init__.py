@@ -1,5 +1,7 @@
-"""A local exchange simulator speaking the Binance spot market-data dialect (WebSocket + REST depth)."""
+"""A local exchange simulator: one seeded market served in the Binance spot, Coinbase Advanced Trade
+and Kraken WebSocket v2 market-data dialects."""
 
+from adapters.exchanges.simulator.coinbase import CoinbaseSimulator
 from adapters.exchanges.simulator.market import (
     BookView,
     MarketFrame,
@@ -12,6 +14,7 @@ from adapters.exchanges.simulator.server import ExchangeSimulator
 
 __all__ = [
     "BookView",
+    "CoinbaseSimulator",
     "ExchangeSimulator",
     "FrameRecorder",
     "MarketFrame",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import weakref
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -31,14 +30,12 @@ from adapters.exchanges.simulator.faults import FaultInjector
 from adapters.exchanges.simulator.market import BookView, MarketSource, RandomWalkMarket
 from adapters.exchanges.simulator.recording import FrameRecorder
 from adapters.exchanges.simulator.rest import DepthEndpoint, json_response
+from adapters.exchanges.simulator.stepping import step_forever
 from adapters.exchanges.simulator.streams import StreamHub
 
 __all__ = ["ExchangeSimulator", "MarketSource"]
 
 _log = logging.getLogger(__name__)
-
-_BATCH = 256
-"""Most market steps between two yields to the event loop."""
 
 
 class ExchangeSimulator:
@@ -230,31 +227,12 @@ class ExchangeSimulator:
     # -- publishing ---------------------------------------------------------------------
 
     async def _generate(self) -> None:
-        loop = asyncio.get_running_loop()
-        interval = 1.0 / self._rate if self._rate > 0 else 0.0
-        next_at = loop.time()
-        while True:
-            now = loop.time()
-            if self._paused or self._faults.silent or self.market.finished:
-                await asyncio.sleep(0.005)
-                next_at = loop.time()
-                continue
-            if interval:
-                due = int((now - next_at) / interval) + 1 if now >= next_at else 0
-                if due == 0:
-                    await asyncio.sleep(next_at - now)
-                    continue
-                due = min(due, _BATCH)
-                next_at = max(next_at + due * interval, now - 1.0)  # no burst after a long stall
-            else:
-                if self._hub.congested():
-                    await asyncio.sleep(0.001)
-                    continue
-                due = _BATCH
-            now_ms = int(time.time() * 1000)
-            for _ in range(due):
-                self._step(now_ms)
-            await asyncio.sleep(0)
+        await step_forever(
+            self._rate,
+            self._step,
+            idle=lambda: self._paused or self._faults.silent or self.market.finished,
+            congested=self._hub.congested,
+        )
 
     def _step(self, now_ms: int) -> None:
         faults = self._faults
