@@ -281,6 +281,19 @@ def feed_to_proto(feed: FeedHealth) -> engine_pb2.FeedHealth:
         gaps=feed.gaps,
         malformed=feed.malformed,
         last_error=feed.last_error,
+        unknown=feed.unknown,
+        checksum_failures=feed.checksum_failures,
+        instruments=[
+            engine_pb2.InstrumentFeedHealth(
+                instrument_id=i.instrument_id,
+                book_verified=i.book_verified,
+                last_message_time=timestamp(i.last_message_ns),
+                gaps=i.gaps,
+                checksum_failures=i.checksum_failures,
+                resubscriptions=i.resubscriptions,
+            )
+            for i in feed.instruments
+        ],
     )
 
 

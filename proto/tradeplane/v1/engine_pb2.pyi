@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FeedHealth(_message.Message):
-    __slots__ = ("name", "connected", "last_message_time", "messages", "reconnects", "gaps", "malformed", "last_error")
+    __slots__ = ("name", "connected", "last_message_time", "messages", "reconnects", "gaps", "malformed", "last_error", "unknown", "checksum_failures", "instruments")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
     LAST_MESSAGE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,9 @@ class FeedHealth(_message.Message):
     GAPS_FIELD_NUMBER: _ClassVar[int]
     MALFORMED_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     connected: bool
     last_message_time: _timestamp_pb2.Timestamp
@@ -29,7 +32,26 @@ class FeedHealth(_message.Message):
     gaps: int
     malformed: int
     last_error: str
-    def __init__(self, name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_message_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[int] = ..., reconnects: _Optional[int] = ..., gaps: _Optional[int] = ..., malformed: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+    unknown: int
+    checksum_failures: int
+    instruments: _containers.RepeatedCompositeFieldContainer[InstrumentFeedHealth]
+    def __init__(self, name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_message_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[int] = ..., reconnects: _Optional[int] = ..., gaps: _Optional[int] = ..., malformed: _Optional[int] = ..., last_error: _Optional[str] = ..., unknown: _Optional[int] = ..., checksum_failures: _Optional[int] = ..., instruments: _Optional[_Iterable[_Union[InstrumentFeedHealth, _Mapping]]] = ...) -> None: ...
+
+class InstrumentFeedHealth(_message.Message):
+    __slots__ = ("instrument_id", "book_verified", "last_message_time", "gaps", "checksum_failures", "resubscriptions")
+    INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BOOK_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    LAST_MESSAGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    GAPS_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    RESUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    instrument_id: str
+    book_verified: bool
+    last_message_time: _timestamp_pb2.Timestamp
+    gaps: int
+    checksum_failures: int
+    resubscriptions: int
+    def __init__(self, instrument_id: _Optional[str] = ..., book_verified: _Optional[bool] = ..., last_message_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., gaps: _Optional[int] = ..., checksum_failures: _Optional[int] = ..., resubscriptions: _Optional[int] = ...) -> None: ...
 
 class InstrumentData(_message.Message):
     __slots__ = ("instrument_id", "connected", "data_age", "has_book", "book_synced", "usable", "problem")
