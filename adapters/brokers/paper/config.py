@@ -133,16 +133,12 @@ class PaperBrokerConfig:
     account: str = "spot"
     max_leverage: Decimal = Decimal(1)
     venues: Mapping[str, VenueFees] = field(default_factory=lambda: MappingProxyType({}))
-    default_fees: VenueFees = field(init=False, repr=False, compare=False)
-    """``maker_fee_bps`` and ``taker_fee_bps`` together: the rates of a venue without its own."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "maker_fee_bps", _maker(self.maker_fee_bps, "maker_fee_bps"))
         set_(self, "taker_fee_bps", _taker(self.taker_fee_bps, "taker_fee_bps"))
-        default = VenueFees(self.maker_fee_bps, self.taker_fee_bps)
-        set_(self, "default_fees", default)
-        set_(self, "venues", _venue_fees(self.venues, default))
+        set_(self, "venues", _venue_fees(self.venues, self.default_fees))
         set_(self, "slippage_bps", _bps(self.slippage_bps, "slippage_bps", Decimal(0), MAX_SLIPPAGE_BPS))
         set_(self, "latency_ns", _whole(self.latency_ns, "latency_ns", MAX_LATENCY_NS))
         set_(self, "fee_decimals", _whole(self.fee_decimals, "fee_decimals", MAX_FEE_DECIMALS))
@@ -160,7 +156,13 @@ class PaperBrokerConfig:
 
     def fees_for(self, venue: str) -> VenueFees:
         """The rates charged on ``venue``'s instruments: its own, else the default ones."""
-        return self.venues.get(venue, self.default_fees)
+        fees = self.venues.get(venue)
+        return self.default_fees if fees is None else fees
+
+    @property
+    def default_fees(self) -> VenueFees:
+        """``maker_fee_bps`` and ``taker_fee_bps`` together: the rates of a venue without its own."""
+        return VenueFees(self.maker_fee_bps, self.taker_fee_bps)
 
     @property
     def margin(self) -> bool:
@@ -170,7 +172,7 @@ class PaperBrokerConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> PaperBrokerConfig:
         """Build from a parsed TOML table; an unknown key raises InvalidParameter naming it."""
-        known = {field.name for field in fields(cls) if field.init}
+        known = {field.name for field in fields(cls)}
         for key in values:
             if key not in known:
                 raise InvalidParameter(

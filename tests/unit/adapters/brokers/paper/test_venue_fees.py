@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from adapters.brokers.paper import PaperBrokerConfig
 from adapters.brokers.paper.config import VenueFees
-from domain.errors import InvalidParameter, InvalidValue
+from domain.errors import InvalidValue
 from domain.identifiers import InstrumentId
 from domain.orders import Order, OrderStatus, OrderType
 from domain.values import OrderSide
@@ -137,11 +138,6 @@ def test_a_bad_venue_schedule_is_refused_naming_the_field(venues: object, field:
     assert words in str(caught.value)
 
 
-def test_venue_fees_are_not_a_config_key_of_their_own() -> None:
-    with pytest.raises(InvalidParameter, match="default_fees"):
-        PaperBrokerConfig.from_mapping({"default_fees": {}})
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     maker=st.decimals(min_value=-10, max_value=1000, places=2),
@@ -183,3 +179,8 @@ def test_the_config_file_with_a_bad_venue_rate_is_refused_naming_it(tmp_path: Pa
     path = _config_file(tmp_path, '[broker.venues.COINBASE]\ntaker_fee_bps = "6000"\n')
     with pytest.raises(ConfigError, match=r"\[broker\].*venues\.COINBASE\.taker_fee_bps.*between 0 and 1000"):
         load_validated(path, environ={})
+
+
+def test_a_config_rebuilt_from_its_own_fields_is_the_same() -> None:
+    rebuilt = PaperBrokerConfig.from_mapping({f.name: getattr(SCHEDULE, f.name) for f in fields(SCHEDULE)})
+    assert rebuilt == SCHEDULE
