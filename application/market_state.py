@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from application.messages import FeedStatusChanged
 from application.ports import Cache
+from domain.consolidated_quote import ConsolidatedQuote, consolidate
 from domain.errors import BookOutOfSync, InvalidValue
 from domain.identifiers import InstrumentId
+from domain.instrument import Instrument
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.order_book import OrderBook
 from domain.risk import MarketDataState
@@ -131,3 +134,27 @@ class MarketState:
             return last.ts_event
         quote = self.quotes.get(instrument_id)
         return quote.ts_event if quote is not None else None
+
+    def consolidated(
+        self,
+        base: str,
+        quote: str,
+        instruments: Iterable[Instrument],
+        *,
+        now_ns: int = 0,
+        max_age_ns: int | None = None,
+    ) -> ConsolidatedQuote:
+        """The best bid and ask of ``base``/``quote`` across the venues of ``instruments``.
+
+        A venue counts when its data is usable by the rule risk applies (``data_state``: feed
+        connected, book in sync, last price no older than ``max_age_ns`` at ``now_ns``; None
+        leaves the age unchecked); the others are listed with why. Raises InvalidValue naming
+        ``base`` or ``quote`` for a malformed asset code.
+        """
+        chosen = [i for i in instruments if i.base == base and i.quote == quote]
+        problems = {}
+        for instrument in chosen:
+            found = self.data_state(instrument.id).problem(now_ns, max_age_ns)
+            if found is not None:
+                problems[instrument.id] = found[1]
+        return consolidate(base, quote, chosen, self.quotes, problems)
