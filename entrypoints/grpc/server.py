@@ -67,6 +67,13 @@ SERVICES = tuple(
 """Full names of the tradeplane.v1 services, as health and reflection list them."""
 
 MARKET_DATA_SERVICE = market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name
+
+
+def feed_health_service(feed_name: str) -> str:
+    """The health-check service name of one market-data feed: SERVING while it is connected."""
+    return f"tradeplane.feed.{feed_name}"
+
+
 HEALTH_INTERVAL_S = 0.25  # cheap: a handful of set() calls; probes see a start or a lost feed at once
 MAX_REQUEST_BYTES = 1 << 20
 MAX_BACKTESTS = 2
@@ -218,6 +225,10 @@ class GrpcServer:
             if name == MARKET_DATA_SERVICE and not data_usable:
                 status = not_serving
             await self.health.set(name, status)
+        for feed in feeds:  # one per venue connection, for probes that watch a venue
+            await self.health.set(
+                feed_health_service(feed.name), serving if running and feed.connected else not_serving
+            )
         await self.health.set("", serving if running else not_serving)
 
     async def _watch_health(self) -> None:

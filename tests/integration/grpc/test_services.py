@@ -521,10 +521,12 @@ async def test_health_follows_the_feed_then_the_engine(env: Env) -> None:
     health = health_pb2_grpc.HealthStub(env.stub.channel)
     serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
+    feed = "tradeplane.feed.memory"  # each feed has its own health service
+
     async def statuses() -> dict[str, int]:
         return {
             service: (await health.Check(health_pb2.HealthCheckRequest(service=service), timeout=T)).status
-            for service in ("", *SERVICES)
+            for service in ("", *SERVICES, feed)
         }
 
     async def eventually(expected: dict[str, int]) -> None:
@@ -533,14 +535,17 @@ async def test_health_follows_the_feed_then_the_engine(env: Env) -> None:
             assert asyncio.get_running_loop().time() < deadline, got
             await asyncio.sleep(0.02)
 
+    await eventually(dict.fromkeys(("", *SERVICES, feed), serving))
     await env.feed.stop()  # the market data feed is lost: market data is not served, the rest is
     market = "tradeplane.v1.MarketDataService"
-    await eventually({service: not_serving if service == market else serving for service in ("", *SERVICES)})
+    await eventually(
+        {service: not_serving if service in (market, feed) else serving for service in ("", *SERVICES, feed)}
+    )
     status = await env.stub.engine.GetStatus(engine_pb2.GetStatusRequest(), metadata=VIEWER, timeout=T)
     assert [(feed.name, feed.connected) for feed in status.feeds] == [("memory", False)]
 
     await env.app.engine.stop(cancel_open_orders=False)  # the engine stops: nothing is served
-    await eventually(dict.fromkeys(("", *SERVICES), not_serving))
+    await eventually(dict.fromkeys(("", *SERVICES, feed), not_serving))
     assert not (
         await env.stub.engine.GetStatus(engine_pb2.GetStatusRequest(), metadata=VIEWER, timeout=T)
     ).running
