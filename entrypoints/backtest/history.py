@@ -42,12 +42,12 @@ def open_events(
     if spec.from_store:
         events = _store_events(spec, instrument_id, closers)
     else:
-        _check_files(spec.data, instrument_id)
+        check_files(spec.data, instrument_id)
         events = read_merged(list(spec.data), instrument_id, skip_bad_rows=spec.skip_bad_rows, stats=stats)
     return instrument_id, events
 
 
-def _check_files(paths: Sequence[str], instrument_id: str) -> None:
+def check_files(paths: Sequence[str], instrument_id: str) -> None:
     """One run replays one instrument and one kind of data: files named for another symbol,
     a mix of trades and klines, or the same file twice would silently corrupt the history."""
     resolved = [Path(path).resolve() for path in paths]

@@ -39,6 +39,16 @@ from entrypoints.backtest.report_market import MarketSeries
 
 
 @dataclass(frozen=True, slots=True)
+class Table:
+    """A table of text cells the report adds after the metrics; ``key`` names it in result.json."""
+
+    caption: str
+    key: str
+    heads: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportFiles:
     """Where ``write_report`` put each file."""
 
@@ -63,6 +73,7 @@ def write_report(
     currency: str = "",
     refusals: RefusalCounts | None = None,
     market: MarketSeries | None = None,
+    breakdown: Sequence[Table] = (),
 ) -> ReportFiles:
     """Write the report files into ``directory`` (created if missing); returns their paths.
 
@@ -70,11 +81,18 @@ def write_report(
     each trade's entry and exit. ``refusals`` adds what pre-trade risk refused, by reason.
     ``market`` (``report_market.market_for``) gives the interactive chart its volume and the
     strategy's indicators; without it that chart has the sampled price and the trades only.
+    ``breakdown`` adds tables after the metrics (a portfolio's lines by strategy and by
+    instrument). With ``instrument`` the price charts show that instrument's trades and fills
+    only (a run of several instruments charts one); the trade list keeps them all.
     Existing files of the same names are replaced.
     """
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     trade_list = tuple(metrics.trades if trades is None else trades)
+    charted = trade_list
+    if instrument:
+        charted = tuple(trade for trade in trade_list if str(trade.instrument_id) == instrument)
+        fills = None if fills is None else [fill for fill in fills if str(fill.instrument_id) == instrument]
     files = ReportFiles(
         directory=target,
         html=target / "report.html",
@@ -91,7 +109,7 @@ def write_report(
         benchmark=charts.buy_and_hold(prices, metrics.starting_capital),
     )
     charts.plot_price(
-        files.price_png, title=title, prices=prices, trades=trade_list, fills=fills, instrument=instrument
+        files.price_png, title=title, prices=prices, trades=charted, fills=fills, instrument=instrument
     )
     result = {
         "title": title,
@@ -101,8 +119,10 @@ def write_report(
     }
     if refusals is not None:
         result["risk_refusals"] = refusals.as_dict()
+    for table in breakdown:
+        result[table.key] = [dict(zip(table.heads, row, strict=True)) for row in table.rows]
     files.result_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    chart = price_figure(title=title, trades=trade_list, market=market, prices=prices, currency=currency)
+    chart = price_figure(title=title, trades=charted, market=market, prices=prices, currency=currency)
     page = render_html(
         title=title,
         metrics=metrics,
@@ -113,6 +133,7 @@ def write_report(
         refusals=refusals,
         price_chart=figure_html(chart),
         hold_return=buy_and_hold_return(prices),
+        breakdown=breakdown,
     )
     files.html.write_text(page, encoding="utf-8")
     return files
@@ -186,6 +207,7 @@ def render_html(
     refusals: RefusalCounts | None = None,
     price_chart: str = "",
     hold_return: Decimal | None = None,
+    breakdown: Sequence[Table] = (),
 ) -> str:
     """The report page: one file, images and scripts inlined, no external resource.
 
@@ -226,6 +248,17 @@ def render_html(
         else "<p>No closed trades.</p>"
     )
     span = f"{format_time(metrics.start_ns)} to {format_time(metrics.end_ns)} UTC"
+    extra = "".join(
+        f"<h2>{esc(table.caption)}</h2><table><tr>"
+        + "".join(f"<th>{esc(head)}</th>" for head in table.heads)
+        + "</tr>"
+        + "".join(
+            "<tr>" + "".join(f'<td class="num">{esc(cell)}</td>' for cell in row) + "</tr>"
+            for row in table.rows
+        )
+        + "</table>\n"
+        for table in breakdown
+    )
     static_price = _embedded(price_png, "Price with the last trades' buy and sell markers")
     price_section = (
         '<p class="note">Drag to zoom, double-click to zoom out, shift-drag (or the toolbar) to pan; '
@@ -249,7 +282,7 @@ def render_html(
 <div class="metrics">
 {"".join(metric_tables)}
 </div>
-<h2>Equity and drawdown</h2>
+{extra}<h2>Equity and drawdown</h2>
 {_comparison(metrics, hold_return)}
 {_embedded(equity_png, "Equity curve against buy and hold, with drawdown")}
 <h2>Price and trades</h2>

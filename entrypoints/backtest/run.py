@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from adapters.historical import HistoricalDataError, ReadStats
-from application.backtest import HOUR_NS, BacktestProgress, BacktestRunner, ReplayClock
+from application.backtest import HOUR_NS, BacktestProgress, BacktestResult, BacktestRunner, ReplayClock
 from application.messages import IntentRejected
 from domain.errors import DomainError
 from domain.market_data import Bar, MarketEvent
@@ -19,7 +19,7 @@ from entrypoints.backtest.outcome import BacktestOutcome
 from entrypoints.backtest.refusals import RefusalCounts, refusal_warnings_counted
 from entrypoints.backtest.settings import settings_for
 from entrypoints.backtest.spec import BacktestError, BacktestSpec
-from entrypoints.config import ConfigError
+from entrypoints.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from entrypoints.container import App
@@ -57,8 +57,6 @@ def _replay(
     progress: Callable[[BacktestProgress], None] | None,
     progress_every: int,
 ) -> BacktestOutcome:
-    from entrypoints.container import bootstrap  # the composition root: imported when used
-
     try:
         first = next(events, None)
     except HistoricalDataError as error:
@@ -71,33 +69,14 @@ def _replay(
         settings = settings_for(spec, instrument_id)
     except ConfigError as error:
         raise BacktestError(str(error)) from None
-    clock = ReplayClock()
-    try:
-        app = bootstrap(settings, clock=clock, feeds=[], record_market_data=False)
-    except ConfigError as error:
-        raise BacktestError(str(error)) from None
-    refusals = RefusalCounts()
-    app.bus.subscribe(IntentRejected, refusals.on_rejected)
-    ended = _End()
-    runner = replay_runner(
-        app,
-        clock,
+    replayed = replay_with(
+        settings,
+        itertools.chain((first,), events),
         sample_ns=spec.sample_ns,
+        progress=progress,
         progress_every=progress_every,
-        on_progress=None if progress is None else _once_at_the_end(progress, ended),
     )
-    stream = itertools.chain((first,), events)
-    if progress is not None:
-        stream = itertools.chain.from_iterable(_peeking(stream, max(1, progress_every), ended))
-    started = time.perf_counter()
-    try:
-        with refusal_warnings_counted():
-            result = runner.run(stream)
-    except HistoricalDataError as error:
-        raise BacktestError(str(error), field="data") from None
-    finally:
-        app.close()
-    seconds = time.perf_counter() - started
+    result, seconds = replayed.result, replayed.seconds
     if not result.events:
         raise BacktestError(f"no market data in {describe_source(spec)}", field="data")
     try:
@@ -112,7 +91,65 @@ def _replay(
     except DomainError as error:
         raise BacktestError(f"measuring the run failed: {error}") from None
     quote = settings.engine.valuation_currency
-    return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats, refusals)
+    return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats, replayed.refusals)
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What one replay through a freshly wired engine gave: its result, what pre-trade risk
+    refused on the way, and how long the replay took (wall time, for the rate)."""
+
+    result: BacktestResult
+    refusals: RefusalCounts
+    seconds: float
+
+
+def replay_with(
+    settings: Settings,
+    events: Iterator[MarketEvent],
+    *,
+    sample_ns: int = HOUR_NS,
+    progress: Callable[[BacktestProgress], None] | None = None,
+    progress_every: int = 100_000,
+    attach: Callable[[App], None] | None = None,
+) -> Replayed:
+    """Replay the time-ordered ``events`` through the engine ``bootstrap`` wires for ``settings``
+    (on a replay clock, no feeds, nothing recorded): the one wiring of every backtest.
+
+    ``attach`` is handed the application before the first event (to subscribe to its bus).
+    Raises BacktestError for a configuration the engine refuses or history that cannot be read.
+    """
+    from entrypoints.container import bootstrap  # the composition root: imported when used
+
+    clock = ReplayClock()
+    try:
+        app = bootstrap(settings, clock=clock, feeds=[], record_market_data=False)
+    except ConfigError as error:
+        raise BacktestError(str(error)) from None
+    refusals = RefusalCounts()
+    app.bus.subscribe(IntentRejected, refusals.on_rejected)
+    if attach is not None:
+        attach(app)
+    ended = _End()
+    runner = replay_runner(
+        app,
+        clock,
+        sample_ns=sample_ns,
+        progress_every=progress_every,
+        on_progress=None if progress is None else _once_at_the_end(progress, ended),
+    )
+    stream: Iterator[MarketEvent] = events
+    if progress is not None:
+        stream = itertools.chain.from_iterable(_peeking(stream, max(1, progress_every), ended))
+    started = time.perf_counter()
+    try:
+        with refusal_warnings_counted():
+            result = runner.run(stream)
+    except HistoricalDataError as error:
+        raise BacktestError(str(error), field="data") from None
+    finally:
+        app.close()
+    return Replayed(result, refusals, time.perf_counter() - started)
 
 
 @dataclass(slots=True)

@@ -93,6 +93,10 @@ QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "
 
 
 def _split_symbol(symbol: str) -> tuple[str, str]:
+    """BTCUSDT -> (BTC, USDT) by the known quotes; BTC-USD (Coinbase, Kraken) at its dash."""
+    base, dash, quote = symbol.partition("-")
+    if dash and base and quote and "-" not in quote:
+        return base, quote
     for quote in QUOTES:
         if symbol.endswith(quote) and len(symbol) > len(quote):
             return symbol[: -len(quote)], quote

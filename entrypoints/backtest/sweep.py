@@ -10,10 +10,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TypeAlias, overload
 
 from domain.errors import DomainError
 from entrypoints.backtest.formatting import format_count, format_params
 from entrypoints.backtest.outcome import BacktestOutcome
+from entrypoints.backtest.portfolio import PortfolioOutcome, run_portfolio
+from entrypoints.backtest.portfolio_spec import PortfolioSpec
 from entrypoints.backtest.run import run_backtest
 from entrypoints.backtest.spec import BacktestError, BacktestSpec, check_strategy
 
@@ -103,9 +106,15 @@ _VALUE_IN_BRACKETS = re.compile(r"\s*\([^()]*\)")
 
 
 def valid_combinations(
-    strategy: str, combinations: Sequence[dict[str, str]]
+    strategy: str,
+    combinations: Sequence[dict[str, str]],
+    *,
+    check: Callable[[dict[str, str]], None] | None = None,
 ) -> tuple[list[dict[str, str]], SkippedCombinations]:
     """The combinations ``strategy`` accepts, in order, and those it refuses with why.
+
+    ``check`` raises BacktestError for a combination that cannot run (default: the refusals of
+    the built-in strategy ``strategy``).
 
     Refusals are grouped by their message without the values in brackets, so "fast must be
     less than slow (20) (was 30)" and "... (40) (was 50)" count as one reason.
@@ -114,7 +123,10 @@ def valid_combinations(
     skipped = SkippedCombinations(total=len(combinations))
     for params in combinations:
         try:
-            check_strategy(strategy, params)
+            if check is None:
+                check_strategy(strategy, params)
+            else:
+                check(params)
         except BacktestError as error:
             skipped.combinations.append((params, str(error)))
             skipped.reasons[_VALUE_IN_BRACKETS.sub("", str(error))] += 1
@@ -123,10 +135,14 @@ def valid_combinations(
     return valid, skipped
 
 
-def rank_key(metric: str) -> Callable[[BacktestOutcome], tuple[bool, float]]:
+Outcome: TypeAlias = BacktestOutcome | PortfolioOutcome
+"""A finished run: of one strategy, or of a configuration's strategies."""
+
+
+def rank_key(metric: str) -> Callable[[Outcome], tuple[bool, float]]:
     """A sort key putting the best run on ``metric`` first and runs without a value last."""
 
-    def key(outcome: BacktestOutcome) -> tuple[bool, float]:
+    def key(outcome: Outcome) -> tuple[bool, float]:
         value = getattr(outcome.metrics, metric)
         if value is None:
             return (True, 0.0)
@@ -136,20 +152,34 @@ def rank_key(metric: str) -> Callable[[BacktestOutcome], tuple[bool, float]]:
     return key
 
 
-def _sweep_one(spec: BacktestSpec) -> BacktestOutcome | str:
+def _sweep_one(spec: BacktestSpec | PortfolioSpec) -> Outcome | str:
     """One run of a sweep (in a worker process when there are several): its outcome, or why it failed."""
     try:
+        if isinstance(spec, PortfolioSpec):
+            return run_portfolio(spec)
         return run_backtest(spec)
     except (BacktestError, DomainError, ValueError, OSError) as error:  # one run fails, the sweep goes on
         return f"{format_params(spec.params)}: {error}"
 
 
+@overload
 def run_sweep(
-    specs: Sequence[BacktestSpec],
+    specs: Sequence[BacktestSpec], jobs: int, *, on_run_done: Callable[[int, int], None] | None = None
+) -> tuple[list[BacktestOutcome], list[str]]: ...
+
+
+@overload
+def run_sweep(
+    specs: Sequence[PortfolioSpec], jobs: int, *, on_run_done: Callable[[int, int], None] | None = None
+) -> tuple[list[PortfolioOutcome], list[str]]: ...
+
+
+def run_sweep(
+    specs: Sequence[BacktestSpec] | Sequence[PortfolioSpec],
     jobs: int,
     *,
     on_run_done: Callable[[int, int], None] | None = None,
-) -> tuple[list[BacktestOutcome], list[str]]:
+) -> tuple[list[BacktestOutcome], list[str]] | tuple[list[PortfolioOutcome], list[str]]:
     """Each spec in its own process (``jobs`` at a time); outcomes in the order of ``specs``.
 
     ``on_run_done(done, total)`` is called as each run ends, whichever ends first.
@@ -160,17 +190,19 @@ def run_sweep(
         if on_run_done is not None:
             on_run_done(done, total)
 
-    answers: list[BacktestOutcome | str | None] = [None] * total
+    runs: list[BacktestSpec | PortfolioSpec] = list(specs)
+    answers: list[Outcome | str | None] = [None] * total
     if jobs <= 1 or total == 1:
-        for index, spec in enumerate(specs):
+        for index, spec in enumerate(runs):
             answers[index] = _sweep_one(spec)
             finished(index + 1)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_sweep_one, spec): index for index, spec in enumerate(specs)}
+            futures = {pool.submit(_sweep_one, spec): index for index, spec in enumerate(runs)}
             for done, future in enumerate(as_completed(futures), start=1):
                 answers[futures[future]] = future.result()
                 finished(done)
-    outcomes = [a for a in answers if isinstance(a, BacktestOutcome)]
     failures = [a for a in answers if isinstance(a, str)]
-    return outcomes, failures
+    if specs and isinstance(specs[0], PortfolioSpec):
+        return [a for a in answers if isinstance(a, PortfolioOutcome)], failures
+    return [a for a in answers if isinstance(a, BacktestOutcome)], failures

@@ -16,10 +16,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.identifiers import InstrumentId
 from entrypoints.backtest.formatting import (
@@ -30,6 +31,25 @@ from entrypoints.backtest.formatting import (
     format_percent,
 )
 from entrypoints.backtest.outcome import BacktestOutcome, outcome_json, write_outcome_report
+from entrypoints.backtest.portfolio import PortfolioOutcome, run_portfolio
+from entrypoints.backtest.portfolio_history import check_histories
+from entrypoints.backtest.portfolio_output import (
+    format_breakdown,
+    portfolio_json,
+    portfolio_record,
+    summary_line,
+    write_portfolio_report,
+)
+from entrypoints.backtest.portfolio_spec import (
+    PortfolioSpec,
+    check_overrides,
+    enabled_strategies,
+    instruments_used,
+    load_config,
+    param_key,
+    parse_data_options,
+    users_of,
+)
 from entrypoints.backtest.progress import count_rows, replay_progress, sweep_progress
 from entrypoints.backtest.run import run_backtest
 from entrypoints.backtest.spec import (
@@ -41,6 +61,7 @@ from entrypoints.backtest.spec import (
 )
 from entrypoints.backtest.sweep import (
     RANKABLE,
+    Outcome,
     SkippedCombinations,
     grid,
     rank_key,
@@ -60,11 +81,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--data",
         nargs="+",
+        action="append",
         metavar="FILE",
-        help="Binance CSV dumps (trades or klines; .csv, .csv.gz, .zip); required unless --list",
+        help="CSV history in Binance's layouts (trades or klines; .csv, .csv.gz, .zip); for the"
+        " strategies of --config (no --strategy): SYMBOL.VENUE=FILES for each instrument, repeatable",
     )
     parser.add_argument(
-        "--strategy", help="built-in strategy, e.g. sma_crossover; required unless --list (then a filter)"
+        "--strategy",
+        help="built-in strategy, e.g. sma_crossover (then a filter for --list); without it,"
+        " --config's [[strategies]] run together on one account",
     )
     parser.add_argument(
         "--param",
@@ -74,9 +99,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="strategy parameter; FROM..TO:STEP or A,B,C makes a sweep",
     )
     parser.add_argument("--instrument", help="SYMBOL.VENUE (default: from the file name)")
-    parser.add_argument("--capital", default="10000", help="starting cash in the quote currency")
-    parser.add_argument("--fees-bps", default="10", help="fee per fill in basis points (maker and taker)")
-    parser.add_argument("--slippage-bps", default="0", help="taker slippage in basis points")
+    parser.add_argument("--capital", help="starting cash in the quote currency (10000)")
+    parser.add_argument("--fees-bps", help="fee per fill in basis points, maker and taker (10)")
+    parser.add_argument("--slippage-bps", help="taker slippage in basis points (0)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--fraction", default=None, help="size each entry at this fraction of equity (0.95)")
     size.add_argument("--quantity", default=None, help="size each entry at this fixed quantity")
@@ -97,7 +122,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--from-store",
         action="store_true",
-        help="replay what a live run recorded: the market-data store of --config (needs --instrument)",
+        help="replay what a live run recorded: the market-data store of --config (needs --instrument"
+        " with --strategy)",
     )
     parser.add_argument(
         "--start", help="with --from-store: from this UTC time (2024-01-31 or 2024-01-31T12:00)"
@@ -145,6 +171,8 @@ def specs_from(args: argparse.Namespace) -> tuple[list[BacktestSpec], SkippedCom
     """The runs the arguments ask for (one, or a sweep's grid) and the combinations of a grid
     the strategy refuses (set aside); BacktestError if they cannot run."""
     from_store = getattr(args, "from_store", False)
+    if args.data and not isinstance(args.data[0], str):  # --data given several times
+        args.data = [path for group in args.data for path in group]
     if from_store and args.data:
         raise BacktestError("give either --data files or --from-store, not both")
     if (not args.data and not from_store) or not args.strategy:
@@ -177,9 +205,9 @@ def specs_from(args: argparse.Namespace) -> tuple[list[BacktestSpec], SkippedCom
         start_ns=start_ns,
         end_ns=end_ns,
         instrument=args.instrument,
-        capital=parse_amount(args.capital, "--capital"),
-        fees_bps=parse_amount(args.fees_bps, "--fees-bps", positive=False),
-        slippage_bps=parse_amount(args.slippage_bps, "--slippage-bps", positive=False),
+        capital=parse_amount(args.capital or "10000", "--capital"),
+        fees_bps=parse_amount(args.fees_bps or "10", "--fees-bps", positive=False),
+        slippage_bps=parse_amount(args.slippage_bps or "0", "--slippage-bps", positive=False),
         fraction=parse_amount(args.fraction, "--fraction")
         if args.fraction
         else (None if args.quantity else DEFAULT_FRACTION),
@@ -209,6 +237,8 @@ def _main(args: argparse.Namespace) -> int:
             _check_config(args.config)
         if args.list:
             return _list(args.config, strategy=args.strategy, limit=args.limit)
+        if args.strategy is None and args.config is not None:
+            return _portfolio(args)
         specs, skipped = specs_from(args)
         store = stored_runs.store_for(args.config) if args.store else None
         try:
@@ -278,9 +308,11 @@ def _one(spec: BacktestSpec, args: argparse.Namespace, store: OpenedResults | No
     return 0
 
 
-def _save(store: OpenedResults, outcome: BacktestOutcome) -> str:
+def _save(store: OpenedResults, outcome: Outcome) -> str:
     from entrypoints.backtest.stored_runs import record_of
 
+    if isinstance(outcome, PortfolioOutcome):
+        return store.store.save(portfolio_record(outcome))
     return store.store.save(record_of(outcome))
 
 
@@ -300,7 +332,7 @@ def _print_one(outcome: BacktestOutcome) -> None:
 
 
 def _sweep(
-    specs: list[BacktestSpec],
+    specs: list[BacktestSpec] | list[PortfolioSpec],
     skipped: SkippedCombinations,
     args: argparse.Namespace,
     store: OpenedResults | None,
@@ -310,11 +342,12 @@ def _sweep(
         print(skipped.summary(specs[0].strategy), file=sys.stderr)
     jobs = min(args.jobs, len(specs))
     print(f"sweep: {format_count(len(specs))} runs on {format_count(jobs)} process(es)", file=sys.stderr)
+    outcomes: list[Outcome]
     if args.no_progress:
-        outcomes, failures = run_sweep(specs, args.jobs)
+        outcomes, failures = _run_sweep(specs, args.jobs, None)
     else:
         with sweep_progress(sys.stderr, len(specs)) as progress:
-            outcomes, failures = run_sweep(specs, args.jobs, on_run_done=progress)
+            outcomes, failures = _run_sweep(specs, args.jobs, progress)
     outcomes.sort(key=rank_key(args.rank_by))
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)
@@ -333,11 +366,138 @@ def _sweep(
     if args.json:
         document = {
             "rank_by": args.rank_by,
-            "runs": [outcome_json(o, trades=False) for o in outcomes],
+            "runs": [_json_of(o, trades=False) for o in outcomes],
             "failures": failures,
             "skipped": skipped.as_json(),
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")
     if args.report and outcomes:
-        print(f"report of the best run: {write_outcome_report(outcomes[0], args.report)}")
+        print(f"report of the best run: {_report_of(outcomes[0], args.report)}")
     return 0 if outcomes else 2
+
+
+def _run_sweep(
+    specs: list[BacktestSpec] | list[PortfolioSpec],
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[Outcome], list[str]]:
+    outcomes, failures = run_sweep(specs, jobs, on_run_done=progress)
+    return list(outcomes), failures
+
+
+def _json_of(outcome: Outcome, *, trades: bool = True) -> dict[str, Any]:
+    if isinstance(outcome, PortfolioOutcome):
+        return portfolio_json(outcome, trades=trades)
+    return outcome_json(outcome, trades=trades)
+
+
+def _report_of(outcome: Outcome, directory: Path) -> Path:
+    if isinstance(outcome, PortfolioOutcome):
+        return write_portfolio_report(outcome, directory)
+    return write_outcome_report(outcome, directory)
+
+
+# --- the strategies of a configuration, on one account ------------------------------------------
+
+_SINGLE_ONLY = (
+    ("instrument", "--instrument"),
+    ("capital", "--capital"),
+    ("fees_bps", "--fees-bps"),
+    ("slippage_bps", "--slippage-bps"),
+    ("fraction", "--fraction"),
+    ("quantity", "--quantity"),
+)
+
+
+def portfolio_specs_from(args: argparse.Namespace) -> tuple[list[PortfolioSpec], SkippedCombinations]:
+    """The runs of ``--config``'s strategies the arguments ask for (one, or a sweep's grid over
+    their parameters) and the combinations set aside; BacktestError if they cannot run."""
+    given = [option for name, option in _SINGLE_ONLY if getattr(args, name, None) is not None]
+    if args.allow_short:
+        given.append("--allow-short")
+    if given:
+        raise BacktestError(
+            f"{', '.join(given)}: without --strategy the strategies of --config run as configured:"
+            " [account] balances, [broker] fees, slippage and account, each strategy's instruments,"
+            " sizing and allow_short"
+        )
+    from_store = getattr(args, "from_store", False)
+    if from_store and args.data:
+        raise BacktestError("give either --data files or --from-store, not both")
+    if not from_store and not args.data:
+        raise BacktestError(
+            "give each instrument's history as --data SYMBOL.VENUE=FILES, or --from-store"
+            " (or --strategy to backtest one strategy)"
+        )
+    start_ns, end_ns = parse_time(args.start, "--start"), parse_time(args.end, "--end")
+    if (start_ns is not None or end_ns is not None) and not from_store:
+        raise BacktestError("--start and --end choose a range of --from-store; files are replayed whole")
+    if start_ns is not None and end_ns is not None and end_ns <= start_ns:
+        raise BacktestError("--end must be after --start")
+    if args.jobs < 1:
+        raise BacktestError(f"--jobs must be 1 or more (was {args.jobs})")
+    _check_outputs(args)
+    settings = load_config(args.config)
+    strategies = enabled_strategies(settings)
+    data = parse_data_options(args.data or [])
+    if not from_store:
+        instruments = instruments_used(strategies, settings)
+        check_histories(instruments, data, lambda instrument: users_of(instrument, strategies))
+    base = PortfolioSpec(
+        config=args.config,
+        data=data,
+        from_store=from_store,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        skip_bad_rows=args.skip_bad_rows,
+    )
+    params = []
+    for text in args.param:
+        key, sep, value = text.partition("=")
+        params.append(f"{param_key(key, strategies)}{sep}{value}" if sep and key else text)
+    combinations = grid(params)
+    if len(combinations) == 1:
+        check_overrides(strategies, combinations[0])
+        return [replace(base, params=combinations[0])], SkippedCombinations(total=1)
+    valid, skipped = valid_combinations(
+        base.strategy, combinations, check=lambda combination: check_overrides(strategies, combination)
+    )
+    if not valid:
+        raise BacktestError(skipped.summary(base.strategy).replace("skipped", "no run left:", 1))
+    return [replace(base, params=params) for params in valid], skipped
+
+
+def _portfolio(args: argparse.Namespace) -> int:
+    from entrypoints.backtest import stored_runs
+
+    specs, skipped = portfolio_specs_from(args)
+    store = stored_runs.store_for(args.config) if args.store else None
+    try:
+        if skipped.total == 1:
+            return _portfolio_one(specs[0], args, store)
+        return _sweep(specs, skipped, args, store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _portfolio_one(spec: PortfolioSpec, args: argparse.Namespace, store: OpenedResults | None) -> int:
+    if args.no_progress:
+        outcome = run_portfolio(spec)
+    else:
+        total = None if spec.from_store else count_rows([p for files in spec.data.values() for p in files])
+        with replay_progress(sys.stderr, total) as progress:
+            outcome = run_portfolio(spec, progress=progress)
+    print(summary_line(outcome))
+    skipped = sum(s.skipped_total for s in outcome.stats)
+    if skipped:
+        print(f"skipped {format_count(skipped)} malformed row(s) (--skip-bad-rows)")
+    print(format_metrics_table(outcome.metrics, outcome.refusals))
+    print(format_breakdown(outcome))
+    if store is not None:
+        print(f"stored as run {_save(store, outcome)}")
+    if args.json:
+        args.json.write_text(json.dumps(portfolio_json(outcome), indent=2) + "\n")
+    if args.report:
+        print(f"report: {write_portfolio_report(outcome, args.report)}")
+    return 0
