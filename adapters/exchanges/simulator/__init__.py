@@ -2,6 +2,7 @@
 and Kraken WebSocket v2 market-data dialects."""
 
 from adapters.exchanges.simulator.coinbase import CoinbaseSimulator
+from adapters.exchanges.simulator.kraken import KrakenSimulator
 from adapters.exchanges.simulator.market import (
     BookView,
     MarketFrame,
@@ -17,6 +18,7 @@ __all__ = [
     "CoinbaseSimulator",
     "ExchangeSimulator",
     "FrameRecorder",
+    "KrakenSimulator",
     "MarketFrame",
     "MarketParams",
     "MarketSource",

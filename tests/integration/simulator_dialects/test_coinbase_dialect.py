@@ -126,3 +126,68 @@ def test_skip_sequence_makes_one_gap() -> None:
             assert sorted(gaps) == [1] * 39 + [2]
 
     run(scenario)
+
+
+def _without_times(message: Any) -> Any:
+    if isinstance(message, dict):
+        return {
+            k: _without_times(v) for k, v in message.items() if k not in ("timestamp", "event_time", "time")
+        }
+    if isinstance(message, list):
+        return [_without_times(v) for v in message]
+    return message
+
+
+def test_same_seed_same_messages() -> None:
+    captured: list[list[Any]] = []
+
+    async def scenario(sim: CoinbaseSimulator) -> None:
+        sim.go_silent(0.3)  # the market stands still until the client is subscribed
+        async with connect(sim.ws_url) as ws:
+            await send(ws, {"type": "subscribe", "product_ids": ["BTC-USD"], "channel": "level2"})
+            captured.append([_without_times(await receive(ws)) for _ in range(30)])
+
+    run(scenario)
+    run(scenario)
+    assert captured[0] == captured[1]
+
+
+def test_one_channel_per_subscribe_unknown_products_and_the_rate_limit() -> None:
+    async def scenario(sim: CoinbaseSimulator) -> None:
+        async with connect(sim.ws_url) as ws:
+            await send(
+                ws, {"type": "subscribe", "product_ids": ["BTC-USD"], "channels": ["level2", "ticker"]}
+            )
+            assert (await receive(ws))["type"] == "error"
+            await send(ws, {"type": "subscribe", "product_ids": ["BTC-XYZ"], "channel": "level2"})
+            assert (await receive(ws))["type"] == "error"
+            for _ in range(8):
+                await send(ws, {"type": "unsubscribe", "channel": "ticker"})
+            error, _ = await receive_until(ws, lambda m: m.get("type") == "error")
+            assert "rate" in error["message"]
+            with pytest.raises(ConnectionClosed):
+                await receive_until(ws, lambda m: False)
+            assert ws.close_code == 1008
+
+    run(scenario)
+
+
+def test_heartbeats_count_up_and_stop_on_request() -> None:
+    async def scenario(sim: CoinbaseSimulator) -> None:
+        async with connect(sim.ws_url) as ws:
+            await send(ws, {"type": "subscribe", "channel": "heartbeats"})
+            await receive(ws)
+            counters = [(await receive(ws, 1.0))["events"][0]["heartbeat_counter"] for _ in range(3)]
+            assert counters == [1, 2, 3]
+            sim.stop_heartbeats(0.8)
+            await asyncio.sleep(0.25)
+            while True:
+                try:
+                    await receive(ws, 0.05)
+                except TimeoutError:
+                    break
+            with pytest.raises(TimeoutError):
+                await receive(ws, 0.4)
+            assert (await receive(ws, 1.0))["channel"] == "heartbeats"
+
+    run(scenario, heartbeat_interval=0.2)
