@@ -1,4 +1,8 @@
-"""``tradeplane exchange-sim``: run the local Binance-dialect exchange simulator until Ctrl-C.
+"""``tradeplane exchange-sim``: run the local exchange simulator until Ctrl-C.
+
+``--dialect`` picks the venue it speaks: ``binance`` (default), ``coinbase`` (Advanced Trade
+market data), ``kraken`` (WebSocket v2), or ``all`` (the three on ``--port``, ``--port+1``,
+``--port+2``), each serving the same seeded market.
 
 With ``--trading`` it also serves the venue's trading side (signed REST ``/api/v3/...`` and the
 WebSocket API ``/ws-api/v3`` on ``--trading-port``) for one simulated account, trading against
@@ -28,6 +32,7 @@ _SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
 _ASSET = re.compile(r"[A-Z0-9]{1,20}")
 _API_KEY = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 _DEFAULT_BALANCES = "USDT=100000,BTC=1,ETH=10"
+DIALECTS = ("binance", "coinbase", "kraken", "all")
 
 
 def _symbols(text: str) -> tuple[str, ...]:
@@ -106,15 +111,29 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
     """Register ``exchange-sim`` on the ``tradeplane`` command line."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "exchange-sim",
-        help="run a local exchange simulator (Binance spot dialect)",
+        help="run a local exchange simulator (Binance, Coinbase or Kraken dialect)",
         description=(
-            "Serve a simulated market over WebSocket (/stream?streams=..., /ws/<stream>) and REST "
-            "(/api/v3/depth) on one port, in the Binance spot dialect, until Ctrl-C."
+            "Serve a simulated market until Ctrl-C. binance: WebSocket (/stream?streams=..., "
+            "/ws/<stream>) and REST (/api/v3/depth); coinbase: Advanced Trade WebSocket on any path "
+            "and REST /api/v3/brokerage/market/products/<id>; kraken: WebSocket v2 on /v2; all: the "
+            "three on --port, --port+1 and --port+2. Every dialect serves the same seeded market."
         ),
+    )
+    parser.add_argument(
+        "--dialect", choices=DIALECTS, default="binance", help="the venue protocol to speak (default binance)"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=_port, default=9001, help="port to bind, 0 for any free one")
-    parser.add_argument("--symbols", type=_symbols, default=("BTCUSDT", "ETHUSDT"), help="comma-separated")
+    parser.add_argument(
+        "--symbols",
+        type=_symbols,
+        default=("BTCUSDT", "ETHUSDT"),
+        help=(
+            "comma-separated, always in Binance form (BTCUSDT,ETHUSDT); coinbase serves them as "
+            "BTC-USD,ETH-USD and kraken as BTC/USD,ETH/USD (a USDT quote is served as USD), walking "
+            "exactly like the Binance symbols"
+        ),
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the random walk (and of faults)")
     parser.add_argument(
         "--rate", type=_non_negative, default=50.0, help="market steps per second, 0 = unpaced"
@@ -179,12 +198,33 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
 
 def run_exchange_sim(args: argparse.Namespace) -> int:
     """The subcommand's handler: serve until SIGINT/SIGTERM, then stop cleanly."""
-    problem = _trading_problem(args)
+    problem = _dialect_problem(args) or _trading_problem(args)
     if problem:
         print(f"exchange-sim: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.dialect != "binance":
+        return asyncio.run(_serve_dialects(args))
     return asyncio.run(_serve(args))
+
+
+def _dialect_problem(args: argparse.Namespace) -> str | None:
+    """What the chosen dialect cannot do, if anything."""
+    from adapters.exchanges.simulator.venue_symbols import from_binance_style, parse_venue_symbols
+
+    if args.dialect == "binance":
+        return None
+    for flag, given in (("--trading", args.trading), ("--record", args.record), ("--replay", args.replay)):
+        if given:
+            return f"{flag} is served by the binance dialect only (not --dialect {args.dialect})"
+    try:
+        for separator in ("-", "/"):
+            parse_venue_symbols([from_binance_style(s, separator) for s in args.symbols], separator)
+    except ValueError as exc:
+        return f"--symbols: {exc}"
+    if args.dialect == "all" and args.port and args.port > 65533:
+        return "--dialect all needs --port, --port+1 and --port+2 (at most 65533)"
+    return None
 
 
 def _trading_problem(args: argparse.Namespace) -> str | None:
@@ -288,6 +328,86 @@ async def _serve(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     return 0
+
+
+async def _serve_dialects(args: argparse.Namespace) -> int:
+    """Serve coinbase, kraken, or all three dialects (one port each), until SIGINT/SIGTERM."""
+    from adapters.exchanges.simulator.coinbase import CoinbaseSimulator
+    from adapters.exchanges.simulator.kraken import KrakenSimulator
+    from adapters.exchanges.simulator.server import ExchangeSimulator
+    from adapters.exchanges.simulator.venue_symbols import from_binance_style
+
+    names = ("binance", "coinbase", "kraken") if args.dialect == "all" else (args.dialect,)
+    faults = {"p_drop": args.drop_prob, "p_garbage": args.garbage_prob, "p_silence": args.silence_prob}
+    common = {"seed": args.seed, "rate": args.rate, "host": args.host, "silence_seconds": args.silence}
+    servers: list[tuple[str, ExchangeSimulator | CoinbaseSimulator | KrakenSimulator]] = []
+    for offset, name in enumerate(names):
+        port = args.port + offset if args.port else 0
+        if name == "binance":
+            servers.append(
+                (
+                    name,
+                    ExchangeSimulator(
+                        symbols=args.symbols,
+                        port=port,
+                        gap_prob=args.gap_prob,
+                        garbage_prob=args.garbage_prob,
+                        drop_prob=args.drop_prob,
+                        silence_prob=args.silence_prob,
+                        ping_interval=args.ping_interval or None,
+                        max_connection_age=args.max_connection_age or None,
+                        **common,
+                    ),
+                )
+            )
+        elif name == "coinbase":
+            products = [from_binance_style(s, "-") for s in args.symbols]
+            servers.append(
+                (
+                    name,
+                    CoinbaseSimulator(products, port=port, p_skip_sequence=args.gap_prob, **faults, **common),
+                )
+            )
+        else:
+            pairs = [from_binance_style(s, "/") for s in args.symbols]
+            servers.append(
+                (name, KrakenSimulator(pairs, port=port, p_drop_update=args.gap_prob, **faults, **common))
+            )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    started: list[ExchangeSimulator | CoinbaseSimulator | KrakenSimulator] = []
+    try:
+        for name, server in servers:
+            try:
+                await server.start()
+            except OSError as exc:
+                print(f"exchange-sim: cannot listen for {name} on {args.host}: {exc}", file=sys.stderr)
+                return 1
+            started.append(server)
+            print(
+                f"exchange-sim {name} listening on {_urls(name, server)} (seed {args.seed}; "
+                f"{args.rate:g} steps/s) - Ctrl-C to stop",
+                flush=True,
+            )
+        await stop.wait()
+    finally:
+        for server in started:
+            await server.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return 0
+
+
+def _urls(name: str, server: Any) -> str:
+    """Where a started dialect serves its streams (and its REST side, when it has one)."""
+    if name == "binance":
+        streams = "/".join(f"{s.lower()}@trade" for s in server.market.symbols)
+        return f"{server.ws_url}/stream?streams={streams} and {server.rest_url}/api/v3/depth"
+    if name == "coinbase":
+        return f"{server.ws_url} and {server.rest_url}/api/v3/brokerage/market/products/<product_id>"
+    return str(server.ws_url)
 
 
 def _announce_trading(
