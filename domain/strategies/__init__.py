@@ -2,6 +2,7 @@
 
 from domain.strategies.base import NO_SIGNALS, PriceSource, Strategy
 from domain.strategies.bollinger_breakout import BollingerBreakout, BollingerBreakoutParams
+from domain.strategies.lead_lag import LeadLag, LeadLagParams
 from domain.strategies.price_strategy import PriceStrategy
 from domain.strategies.registry import BUILTIN_STRATEGIES, create_strategy
 from domain.strategies.rsi_mean_reversion import RsiMeanReversion, RsiMeanReversionParams
@@ -12,6 +13,8 @@ __all__ = [
     "NO_SIGNALS",
     "BollingerBreakout",
     "BollingerBreakoutParams",
+    "LeadLag",
+    "LeadLagParams",
     "PriceSource",
     "PriceStrategy",
     "RsiMeanReversion",

@@ -10,12 +10,13 @@ from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId, StrategyId
 from domain.strategies.base import Strategy
 from domain.strategies.bollinger_breakout import BollingerBreakout
+from domain.strategies.lead_lag import LeadLag
 from domain.strategies.price_strategy import PriceStrategy
 from domain.strategies.rsi_mean_reversion import RsiMeanReversion
 from domain.strategies.sma_crossover import SmaCrossover
 
 BUILTIN_STRATEGIES: Final[Mapping[str, type[PriceStrategy[Any, Any]]]] = MappingProxyType(
-    {cls.name: cls for cls in (SmaCrossover, RsiMeanReversion, BollingerBreakout)}
+    {cls.name: cls for cls in (SmaCrossover, RsiMeanReversion, BollingerBreakout, LeadLag)}
 )
 """Built-in strategy classes by registry name (read-only)."""
 

@@ -8,6 +8,7 @@ from domain.errors import InvalidParameter
 from domain.strategies import (
     BUILTIN_STRATEGIES,
     BollingerBreakout,
+    LeadLag,
     RsiMeanReversion,
     SmaCrossover,
     Strategy,
@@ -21,6 +22,7 @@ def test_built_ins_by_name() -> None:
         "sma_crossover": SmaCrossover,
         "rsi_mean_reversion": RsiMeanReversion,
         "bollinger_breakout": BollingerBreakout,
+        "lead_lag": LeadLag,
     }
 
 
@@ -29,7 +31,10 @@ def test_the_registry_is_read_only() -> None:
         BUILTIN_STRATEGIES["mine"] = SmaCrossover  # type: ignore[index]
 
 
-@pytest.mark.parametrize("name", sorted(BUILTIN_STRATEGIES))
+SINGLE_INSTRUMENT = sorted(set(BUILTIN_STRATEGIES) - {"lead_lag"})  # lead_lag: two, and a leader
+
+
+@pytest.mark.parametrize("name", SINGLE_INSTRUMENT)
 def test_create_each_built_in_with_defaults(name: str) -> None:
     strategy = create_strategy(name, strategy_id=f"{name}-1", instrument_ids=[BTCUSDT], params={})
 
@@ -59,7 +64,7 @@ def test_unknown_name_lists_the_known_ones() -> None:
 
     assert raised.value.field == "strategy"
     assert raised.value.value == "macd_magic"
-    assert "known: bollinger_breakout, rsi_mean_reversion, sma_crossover" in str(raised.value)
+    assert "known: bollinger_breakout, lead_lag, rsi_mean_reversion, sma_crossover" in str(raised.value)
 
 
 @pytest.mark.parametrize(
