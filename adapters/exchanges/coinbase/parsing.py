@@ -288,18 +288,9 @@ def parse_subscriptions_event(event: dict[str, Any]) -> Subscriptions:
 # -- frames -------------------------------------------------------------------------------
 
 
-def _envelope(message: dict[str, Any], raw: object) -> tuple[str, int | None, int, list[Any]]:
-    channel = message.get("channel")
-    if type(channel) is not str or not channel:
-        raise MalformedFrame("channel must be a non-empty string", raw)
+def _sequence(message: dict[str, Any]) -> int | None:
     sequence = message.get("sequence_num")
-    if type(sequence) is not int or sequence < 0:
-        raise MalformedFrame("sequence_num must be a non-negative integer", raw, channel=channel)
-    timestamp = _timestamp(message.get("timestamp"), "timestamp", raw) if "timestamp" in message else 0
-    events = message.get("events")
-    if type(events) is not list:
-        raise MalformedFrame("events must be a list", raw, channel=channel, sequence=sequence)
-    return channel, sequence, timestamp, events
+    return sequence if type(sequence) is int and sequence >= 0 else None
 
 
 def parse_message(
@@ -308,16 +299,28 @@ def parse_message(
     """A decoded frame -> Message; see :func:`parse_frame`."""
     if raw is None:
         raw = message
-    if message.get("type") == ERROR and "channel" not in message:
-        text = message.get("message", message.get("reason", ""))
-        return Message(ERROR, None, 0, (VenueError(str(text)[:500]),))
-    channel, sequence, timestamp, events = _envelope(message, raw)
+    channel = message.get("channel")
+    if channel is None:
+        kind = message.get("type")
+        if kind == ERROR:
+            text = message.get("message", message.get("reason", ""))
+            return Message(ERROR, None, 0, (VenueError(str(text)[:500]),))
+        if type(kind) is str and kind:  # a message type of its own this adapter does not know
+            return Message(kind, _sequence(message), 0, (), known=False)
+    if type(channel) is not str or not channel:
+        raise MalformedFrame("channel must be a non-empty string", raw)
     parser = _CHANNELS.get(channel)
-    if parser is None:
-        return Message(channel, sequence, timestamp, (), known=False)
-    parsed: list[Event] = []
-    ignored = 0
+    if parser is None:  # the venue adds channels at will; their sequence numbers still count
+        return Message(channel, _sequence(message), 0, (), known=False)
+    sequence = _sequence(message)
+    if sequence is None:
+        raise MalformedFrame("sequence_num must be a non-negative integer", raw, channel=channel)
     try:
+        # Without a timestamp (never seen) the receive time stands in for it.
+        timestamp = _timestamp(message["timestamp"], "timestamp", raw) if "timestamp" in message else ts_init
+        events = _list(message.get("events"), "events", raw)
+        parsed: list[Event] = []
+        ignored = 0
         for event in events:
             if type(event) is not dict:
                 raise MalformedFrame(f"an event of {channel} must be a JSON object", event)

@@ -177,6 +177,16 @@ def test_unknown_channel_is_not_an_error_and_keeps_its_sequence() -> None:
     assert message.events == ()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"channel":"no_such_channel","events":[]}', b'{"type":"mystery"}', b'{"type":"status"}'],
+)
+def test_unknown_kinds_without_an_envelope_are_unknown_not_malformed(raw: bytes) -> None:
+    message = parse_frame(raw, TS_INIT)
+    assert not message.known
+    assert message.sequence is None
+
+
 def test_unknown_event_type_inside_a_known_channel_is_skipped_and_counted() -> None:
     frame = _frame("l2_data", [{"type": "rebate", "product_id": "BTC-USD"}])
     message = parse_frame(frame, TS_INIT)
