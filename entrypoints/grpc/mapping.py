@@ -31,6 +31,7 @@ from tradeplane.v1 import (
 from application.engine import EngineStatus, InstrumentData
 from application.ports import BrokerHealth, FeedHealth
 from application.strategy_engine import StrategySlot
+from domain.consolidated_quote import BestPrice, ConsolidatedQuote, VenueLine
 from domain.errors import InvalidValue
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.identifiers import client_order_id as checked_client_order_id
@@ -204,6 +205,44 @@ def quote_to_proto(quote: QuoteTick) -> market_data_pb2.Quote:
         ask_price=text(quote.ask_price),
         ask_size=text(quote.ask_size),
         time=timestamp(quote.ts_event),
+    )
+
+
+def _best_to_proto(best: BestPrice | None) -> market_data_pb2.ConsolidatedPrice | None:
+    if best is None:
+        return None
+    return market_data_pb2.ConsolidatedPrice(
+        price=text(best.price), size=text(best.size), instrument_id=best.instrument_id, venue=best.venue
+    )
+
+
+def _venue_line_to_proto(line: VenueLine) -> market_data_pb2.VenueQuote:
+    tick = line.quote
+    if tick is None:
+        return market_data_pb2.VenueQuote(
+            instrument_id=line.instrument_id, venue=line.venue, usable=line.usable, problem=line.problem
+        )
+    return market_data_pb2.VenueQuote(
+        instrument_id=line.instrument_id,
+        venue=line.venue,
+        bid_price=text(tick.bid_price),
+        bid_size=text(tick.bid_size),
+        ask_price=text(tick.ask_price),
+        ask_size=text(tick.ask_size),
+        time=timestamp(tick.ts_event),
+        usable=line.usable,
+        problem=line.problem,
+    )
+
+
+def consolidated_to_proto(view: ConsolidatedQuote) -> market_data_pb2.GetConsolidatedQuoteResponse:
+    return market_data_pb2.GetConsolidatedQuoteResponse(
+        base=view.base,
+        quote=view.quote,
+        best_bid=_best_to_proto(view.best_bid),
+        best_ask=_best_to_proto(view.best_ask),
+        crossed=view.crossed,
+        venues=[_venue_line_to_proto(line) for line in view.lines],
     )
 
 

@@ -1,19 +1,23 @@
-"""MarketDataService: instruments, the latest quote, the L2 book, live quotes and trades."""
+"""MarketDataService: instruments, the latest quote, the consolidated quote of a pair across
+venues, the L2 book, live quotes and trades."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from tradeplane.v1 import market_data_pb2, market_data_pb2_grpc
 
 from application.market_state import MarketState
+from application.ports import Clock
+from domain.consolidated_quote import check_asset, pairs
+from domain.errors import InvalidValue
 from domain.identifiers import InstrumentId
 from domain.instrument import InstrumentRegistry
 from domain.market_data import QuoteTick, TradeTick
 from entrypoints.grpc import mapping
-from entrypoints.grpc.errors import echo, invalid, not_found, precondition, server_stream, unary
+from entrypoints.grpc.errors import cut, echo, invalid, not_found, precondition, server_stream, unary
 from entrypoints.grpc.streams import StreamHub
 
 if TYPE_CHECKING:
@@ -21,11 +25,29 @@ if TYPE_CHECKING:
 MAX_STREAM_INSTRUMENTS = 1000
 
 
+def _no_age_limit() -> int | None:
+    return None
+
+
 class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
-    def __init__(self, instruments: InstrumentRegistry, market: MarketState, hub: StreamHub) -> None:
+    """``clock`` and ``max_data_age_ns`` (the risk limit, read at each call) let the consolidated
+    quote leave out venues whose data is too old; without a clock no age is checked (the feed's
+    connection and the book's sync still are)."""
+
+    def __init__(
+        self,
+        instruments: InstrumentRegistry,
+        market: MarketState,
+        hub: StreamHub,
+        *,
+        clock: Clock | None = None,
+        max_data_age_ns: Callable[[], int | None] = _no_age_limit,
+    ) -> None:
         self._instruments = instruments
         self._market = market
         self._hub = hub
+        self._clock = clock
+        self._max_data_age_ns = max_data_age_ns
 
     def _instrument(self, value: str) -> InstrumentId:
         instrument_id = mapping.parse_instrument_id(value)
@@ -60,6 +82,25 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         if quote is None:
             raise not_found(f"no quote for {instrument_id} yet")
         return market_data_pb2.GetQuoteResponse(quote=mapping.quote_to_proto(quote))
+
+    @unary
+    async def GetConsolidatedQuote(
+        self, request: market_data_pb2.GetConsolidatedQuoteRequest, context: Ctx
+    ) -> market_data_pb2.GetConsolidatedQuoteResponse:
+        base = _asset(request.base, "base")
+        quote = _asset(request.quote, "quote")
+        instruments = self._instruments.values()
+        if (base, quote) not in pairs(instruments):
+            known = ", ".join(f"{b}/{q}" for b, q in pairs(instruments)) or "none"
+            raise not_found(f"no configured instrument trades {base}/{quote}; pairs: {cut(known, 300)}")
+        clock = self._clock
+        if clock is None:
+            view = self._market.consolidated(base, quote, instruments)
+        else:
+            view = self._market.consolidated(
+                base, quote, instruments, now_ns=clock.now_ns(), max_age_ns=self._max_data_age_ns()
+            )
+        return mapping.consolidated_to_proto(view)
 
     @unary
     async def GetOrderBook(
@@ -110,3 +151,12 @@ class MarketDataService(market_data_pb2_grpc.MarketDataServiceServicer):
         subscriber = self._hub.subscribe("trades", wants, context.peer())
         async for message in self._hub.messages(subscriber):
             yield message
+
+
+def _asset(value: str, field: str) -> str:
+    if not value:
+        raise invalid(field, "is required: an asset code such as BTC or USDT")
+    try:
+        return check_asset(value, field)
+    except InvalidValue as error:
+        raise invalid(field, f"{error.problem} (was {echo(value)})") from None

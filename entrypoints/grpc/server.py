@@ -159,7 +159,14 @@ class GrpcServer:
             PortfolioService(app.portfolio, hub), server
         )
         market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
-            MarketDataService(app.instruments, app.market, hub), server
+            MarketDataService(
+                app.instruments,
+                app.market,
+                hub,
+                clock=app.clock,
+                max_data_age_ns=lambda: app.orders.limits.max_data_age_ns,
+            ),
+            server,
         )
         risk_pb2_grpc.add_RiskServiceServicer_to_server(
             RiskService(commands=app.bus, risk=app.risk, orders=app.orders), server

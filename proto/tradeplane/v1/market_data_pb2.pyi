@@ -150,3 +150,61 @@ class StreamTradesResponse(_message.Message):
     TRADE_FIELD_NUMBER: _ClassVar[int]
     trade: Trade
     def __init__(self, trade: _Optional[_Union[Trade, _Mapping]] = ...) -> None: ...
+
+class GetConsolidatedQuoteRequest(_message.Message):
+    __slots__ = ("base", "quote")
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    base: str
+    quote: str
+    def __init__(self, base: _Optional[str] = ..., quote: _Optional[str] = ...) -> None: ...
+
+class ConsolidatedPrice(_message.Message):
+    __slots__ = ("price", "size", "instrument_id", "venue")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    price: str
+    size: str
+    instrument_id: str
+    venue: str
+    def __init__(self, price: _Optional[str] = ..., size: _Optional[str] = ..., instrument_id: _Optional[str] = ..., venue: _Optional[str] = ...) -> None: ...
+
+class VenueQuote(_message.Message):
+    __slots__ = ("instrument_id", "venue", "bid_price", "bid_size", "ask_price", "ask_size", "time", "usable", "problem")
+    INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VENUE_FIELD_NUMBER: _ClassVar[int]
+    BID_PRICE_FIELD_NUMBER: _ClassVar[int]
+    BID_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ASK_PRICE_FIELD_NUMBER: _ClassVar[int]
+    ASK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    USABLE_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    instrument_id: str
+    venue: str
+    bid_price: str
+    bid_size: str
+    ask_price: str
+    ask_size: str
+    time: _timestamp_pb2.Timestamp
+    usable: bool
+    problem: str
+    def __init__(self, instrument_id: _Optional[str] = ..., venue: _Optional[str] = ..., bid_price: _Optional[str] = ..., bid_size: _Optional[str] = ..., ask_price: _Optional[str] = ..., ask_size: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., usable: _Optional[bool] = ..., problem: _Optional[str] = ...) -> None: ...
+
+class GetConsolidatedQuoteResponse(_message.Message):
+    __slots__ = ("base", "quote", "best_bid", "best_ask", "crossed", "venues")
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    BEST_BID_FIELD_NUMBER: _ClassVar[int]
+    BEST_ASK_FIELD_NUMBER: _ClassVar[int]
+    CROSSED_FIELD_NUMBER: _ClassVar[int]
+    VENUES_FIELD_NUMBER: _ClassVar[int]
+    base: str
+    quote: str
+    best_bid: ConsolidatedPrice
+    best_ask: ConsolidatedPrice
+    crossed: bool
+    venues: _containers.RepeatedCompositeFieldContainer[VenueQuote]
+    def __init__(self, base: _Optional[str] = ..., quote: _Optional[str] = ..., best_bid: _Optional[_Union[ConsolidatedPrice, _Mapping]] = ..., best_ask: _Optional[_Union[ConsolidatedPrice, _Mapping]] = ..., crossed: _Optional[bool] = ..., venues: _Optional[_Iterable[_Union[VenueQuote, _Mapping]]] = ...) -> None: ...

@@ -49,6 +49,11 @@ class MarketDataServiceStub:
                 request_serializer=tradeplane_dot_v1_dot_market__data__pb2.GetOrderBookRequest.SerializeToString,
                 response_deserializer=tradeplane_dot_v1_dot_market__data__pb2.GetOrderBookResponse.FromString,
                 _registered_method=True)
+        self.GetConsolidatedQuote = channel.unary_unary(
+                '/tradeplane.v1.MarketDataService/GetConsolidatedQuote',
+                request_serializer=tradeplane_dot_v1_dot_market__data__pb2.GetConsolidatedQuoteRequest.SerializeToString,
+                response_deserializer=tradeplane_dot_v1_dot_market__data__pb2.GetConsolidatedQuoteResponse.FromString,
+                _registered_method=True)
         self.StreamQuotes = channel.unary_stream(
                 '/tradeplane.v1.MarketDataService/StreamQuotes',
                 request_serializer=tradeplane_dot_v1_dot_market__data__pb2.StreamQuotesRequest.SerializeToString,
@@ -84,6 +89,14 @@ class MarketDataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetConsolidatedQuote(self, request, context):
+        """The best bid and ask of one asset pair (base/quote) across every venue that lists it,
+        with each venue's line; NOT_FOUND for a pair no configured instrument trades.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamQuotes(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -113,6 +126,11 @@ def add_MarketDataServiceServicer_to_server(servicer, server):
                     servicer.GetOrderBook,
                     request_deserializer=tradeplane_dot_v1_dot_market__data__pb2.GetOrderBookRequest.FromString,
                     response_serializer=tradeplane_dot_v1_dot_market__data__pb2.GetOrderBookResponse.SerializeToString,
+            ),
+            'GetConsolidatedQuote': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsolidatedQuote,
+                    request_deserializer=tradeplane_dot_v1_dot_market__data__pb2.GetConsolidatedQuoteRequest.FromString,
+                    response_serializer=tradeplane_dot_v1_dot_market__data__pb2.GetConsolidatedQuoteResponse.SerializeToString,
             ),
             'StreamQuotes': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamQuotes,
@@ -206,6 +224,33 @@ class MarketDataService:
             '/tradeplane.v1.MarketDataService/GetOrderBook',
             tradeplane_dot_v1_dot_market__data__pb2.GetOrderBookRequest.SerializeToString,
             tradeplane_dot_v1_dot_market__data__pb2.GetOrderBookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsolidatedQuote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tradeplane.v1.MarketDataService/GetConsolidatedQuote',
+            tradeplane_dot_v1_dot_market__data__pb2.GetConsolidatedQuoteRequest.SerializeToString,
+            tradeplane_dot_v1_dot_market__data__pb2.GetConsolidatedQuoteResponse.FromString,
             options,
             channel_credentials,
             insecure,

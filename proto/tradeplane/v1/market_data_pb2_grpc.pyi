@@ -36,6 +36,10 @@ class MarketDataServiceStub:
     """The latest best bid/ask; NOT_FOUND before the first quote."""
     GetOrderBook: _grpc.UnaryUnaryMultiCallable[_market_data_pb2.GetOrderBookRequest, _market_data_pb2.GetOrderBookResponse]
     """The top `depth` levels of the L2 book; FAILED_PRECONDITION while the book is out of sync."""
+    GetConsolidatedQuote: _grpc.UnaryUnaryMultiCallable[_market_data_pb2.GetConsolidatedQuoteRequest, _market_data_pb2.GetConsolidatedQuoteResponse]
+    """The best bid and ask of one asset pair (base/quote) across every venue that lists it,
+    with each venue's line; NOT_FOUND for a pair no configured instrument trades.
+    """
     StreamQuotes: _grpc.UnaryStreamMultiCallable[_market_data_pb2.StreamQuotesRequest, _market_data_pb2.StreamQuotesResponse]
     StreamTrades: _grpc.UnaryStreamMultiCallable[_market_data_pb2.StreamTradesRequest, _market_data_pb2.StreamTradesResponse]
 
@@ -47,6 +51,10 @@ class MarketDataServiceAsyncStub(MarketDataServiceStub):
     """The latest best bid/ask; NOT_FOUND before the first quote."""
     GetOrderBook: _aio.UnaryUnaryMultiCallable[_market_data_pb2.GetOrderBookRequest, _market_data_pb2.GetOrderBookResponse]  # type: ignore[assignment]
     """The top `depth` levels of the L2 book; FAILED_PRECONDITION while the book is out of sync."""
+    GetConsolidatedQuote: _aio.UnaryUnaryMultiCallable[_market_data_pb2.GetConsolidatedQuoteRequest, _market_data_pb2.GetConsolidatedQuoteResponse]  # type: ignore[assignment]
+    """The best bid and ask of one asset pair (base/quote) across every venue that lists it,
+    with each venue's line; NOT_FOUND for a pair no configured instrument trades.
+    """
     StreamQuotes: _aio.UnaryStreamMultiCallable[_market_data_pb2.StreamQuotesRequest, _market_data_pb2.StreamQuotesResponse]  # type: ignore[assignment]
     StreamTrades: _aio.UnaryStreamMultiCallable[_market_data_pb2.StreamTradesRequest, _market_data_pb2.StreamTradesResponse]  # type: ignore[assignment]
 
@@ -73,6 +81,16 @@ class MarketDataServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_market_data_pb2.GetOrderBookResponse, _abc.Awaitable[_market_data_pb2.GetOrderBookResponse]]:
         """The top `depth` levels of the L2 book; FAILED_PRECONDITION while the book is out of sync."""
+
+    @_abc_1.abstractmethod
+    def GetConsolidatedQuote(
+        self,
+        request: _market_data_pb2.GetConsolidatedQuoteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_market_data_pb2.GetConsolidatedQuoteResponse, _abc.Awaitable[_market_data_pb2.GetConsolidatedQuoteResponse]]:
+        """The best bid and ask of one asset pair (base/quote) across every venue that lists it,
+        with each venue's line; NOT_FOUND for a pair no configured instrument trades.
+        """
 
     @_abc_1.abstractmethod
     def StreamQuotes(

@@ -73,6 +73,9 @@ READS: dict[str, Call] = {
     "GetOrderBook": lambda s, m: s.market.GetOrderBook(
         market_data_pb2.GetOrderBookRequest(instrument_id=BTC), metadata=m, timeout=T
     ),
+    "GetConsolidatedQuote": lambda s, m: s.market.GetConsolidatedQuote(
+        market_data_pb2.GetConsolidatedQuoteRequest(base="BTC", quote="USDT"), metadata=m, timeout=T
+    ),
     "GetRiskLimits": lambda s, m: s.risk.GetRiskLimits(
         risk_pb2.GetRiskLimitsRequest(), metadata=m, timeout=T
     ),
