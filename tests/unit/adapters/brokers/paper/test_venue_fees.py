@@ -184,3 +184,13 @@ def test_the_config_file_with_a_bad_venue_rate_is_refused_naming_it(tmp_path: Pa
 def test_a_config_rebuilt_from_its_own_fields_is_the_same() -> None:
     rebuilt = PaperBrokerConfig.from_mapping({f.name: getattr(SCHEDULE, f.name) for f in fields(SCHEDULE)})
     assert rebuilt == SCHEDULE
+
+
+def test_each_instrument_fills_against_its_own_venues_book() -> None:
+    venue = _venue()
+    venue.snapshot([("99.00", "5")], [("120.00", "5")], instrument_id=COINBASE.id, sequence=2)
+    binance = venue.submit(_order(1, BINANCE.id, OrderSide.BUY, "1"))
+    coinbase = venue.submit(_order(2, COINBASE.id, OrderSide.BUY, "1"))
+    assert [fill.price for fill in binance.fills] == [Decimal("100.00")]
+    assert [fill.price for fill in coinbase.fills] == [Decimal("120.00")]
+    assert _fee(coinbase) == Decimal("0.72")  # 120 × 60 bps
