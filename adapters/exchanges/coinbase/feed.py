@@ -49,6 +49,7 @@ from domain.market_data import BookSnapshot, TradeTick
 from domain.order_book import OrderBook
 
 _log = logging.getLogger(__name__)
+_NOTHING: frozenset[InstrumentId] = frozenset()
 
 
 class CoinbaseMarketDataFeed(StreamingFeed):
@@ -298,21 +299,20 @@ class CoinbaseMarketDataFeed(StreamingFeed):
         ticks = trades.ticks
         if len(ticks) > 1:
             ticks = tuple(sorted(ticks, key=_event_time))
+        # A snapshot repeats recent history: for a product with no trade of ours yet it is only
+        # remembered (it happened before we listened); later it fills what a reconnection missed.
+        history = {i for i, recent in self._trades.items() if not recent} if trades.snapshot else _NOTHING
         for tick in ticks:
             instrument_id = tick.instrument_id
             recent = self._trades.get(instrument_id)
             if recent is None:
                 self._count_unexpected(instrument_id)
                 continue
-            # A snapshot repeats recent history: before any trade of ours it is only
-            # remembered (it happened before we listened); after, it fills what a
-            # reconnection missed.
-            history = trades.snapshot and not recent
             if not recent.add(tick.trade_id):
                 self.duplicates += 1
                 continue
             self.counters[instrument_id].last_message_ns = tick.ts_init
-            if not history:
+            if instrument_id not in history:
                 self._emit(tick)
 
     def _on_quotes(self, quotes: Quotes) -> None:
