@@ -351,7 +351,8 @@ def _sweep(
     outcomes.sort(key=rank_key(args.rank_by))
     for failure in failures:
         print(f"failed: {failure}", file=sys.stderr)
-    header = f"{'rank':>4}  {'params':<40} {args.rank_by:>14} {'return':>10} {'max dd':>8} {'trades':>7}"
+    width = max([40, *(len(format_params(o.spec.params)) for o in outcomes)])
+    header = f"{'rank':>4}  {'params':<{width}} {args.rank_by:>14} {'return':>10} {'max dd':>8} {'trades':>7}"
     print(header + ("  run id" if store is not None else ""))
     for rank, outcome in enumerate(outcomes, start=1):
         metrics = outcome.metrics
@@ -359,7 +360,7 @@ def _sweep(
         params = format_params(outcome.spec.params)
         run_id = f"  {_save(store, outcome)}" if store is not None else ""
         print(
-            f"{rank:>4}  {params:<40} {shown:>14} {format_percent(metrics.total_return):>10}"
+            f"{rank:>4}  {params:<{width}} {shown:>14} {format_percent(metrics.total_return):>10}"
             f" {format_percent(metrics.max_drawdown):>8} {format_count(metrics.trade_count):>7}{run_id}"
         )
     print(f"{format_count(len(outcomes))} run(s) in {time.perf_counter() - started:.1f}s")
