@@ -280,7 +280,7 @@ class CoinbaseMarketDataFeed(StreamingFeed):
     async def _send_resubscription(self, link: Link, reason: str) -> None:
         while self._resync_wanted and link is self._link:
             sent = set(self._resync_wanted)
-            products = [instrument_id.symbol for instrument_id in sent]
+            products = [instrument_id.symbol for instrument_id in self._resync_wanted]
             try:
                 await link.send({"type": "unsubscribe", "product_ids": products, "channel": LEVEL2})
                 await link.send({"type": "subscribe", "product_ids": products, "channel": LEVEL2})

@@ -59,6 +59,12 @@ _BUYER = AggressorSide.BUYER
 _SELLER = AggressorSide.SELLER
 
 
+def _envelope_ns(stamp: object, ts_init: int) -> int:
+    """The envelope ``timestamp`` (read only where used: it costs a parse per frame); without
+    one (never seen) the receive time stands in for it."""
+    return ts_init if stamp is None else _timestamp(stamp, "timestamp", stamp)
+
+
 def _timestamp(text: object, field: str, payload: object) -> int:
     try:
         return rfc3339_ns(text)
@@ -128,7 +134,7 @@ def _event_type(event: dict[str, Any]) -> bool:
 # -- channels -----------------------------------------------------------------------------
 
 
-def parse_book_event(event: dict[str, Any], envelope_ns: int) -> BookMessage:
+def parse_book_event(event: dict[str, Any], stamp: object, ts_init: int) -> BookMessage:
     """One ``l2_data`` event -> BookMessage (levels in the venue's order, sizes absolute)."""
     snapshot = _event_type(event)
     try:
@@ -168,7 +174,8 @@ def parse_book_event(event: dict[str, Any], envelope_ns: int) -> BookMessage:
                 latest = max(latest, when)
     except InvalidValue as exc:
         raise MalformedFrame(f"l2_data {exc}", event) from None
-    return BookMessage(instrument_id, snapshot, tuple(bids), tuple(asks), latest or envelope_ns)
+    ts_event = latest or _envelope_ns(stamp, ts_init)
+    return BookMessage(instrument_id, snapshot, tuple(bids), tuple(asks), ts_event)
 
 
 def _aggressor(side: object, side_is_maker: bool, trade: object) -> AggressorSide:
@@ -226,13 +233,14 @@ def _side_price(ticker: dict[str, Any], field: str) -> Decimal | None:
     return value if value else None
 
 
-def parse_ticker_event(event: dict[str, Any], envelope_ns: int, ts_init: int) -> Quotes:
+def parse_ticker_event(event: dict[str, Any], stamp: object, ts_init: int) -> Quotes:
     """One ``ticker`` event -> its tickers' best bid/ask as QuoteTicks (``ts_event``: envelope).
 
     A ticker without both sides (or with its bid above its ask) gives no quote: it still
     carries the last price, just not a usable top of book.
     """
     _event_type(event)
+    envelope_ns = _envelope_ns(stamp, ts_init)
     ticks: list[QuoteTick] = []
     skipped = 0
     for ticker in _list(event.get("tickers"), "ticker tickers", event):
@@ -304,27 +312,26 @@ def parse_message(
         kind = message.get("type")
         if kind == ERROR:
             text = message.get("message", message.get("reason", ""))
-            return Message(ERROR, None, 0, (VenueError(str(text)[:500]),))
+            return Message(ERROR, None, (VenueError(str(text)[:500]),))
         if type(kind) is str and kind:  # a message type of its own this adapter does not know
-            return Message(kind, _sequence(message), 0, (), known=False)
+            return Message(kind, _sequence(message), (), known=False)
     if type(channel) is not str or not channel:
         raise MalformedFrame("channel must be a non-empty string", raw)
     parser = _CHANNELS.get(channel)
     if parser is None:  # the venue adds channels at will; their sequence numbers still count
-        return Message(channel, _sequence(message), 0, (), known=False)
+        return Message(channel, _sequence(message), (), known=False)
     sequence = _sequence(message)
     if sequence is None:
         raise MalformedFrame("sequence_num must be a non-negative integer", raw, channel=channel)
     try:
-        # Without a timestamp (never seen) the receive time stands in for it.
-        timestamp = _timestamp(message["timestamp"], "timestamp", raw) if "timestamp" in message else ts_init
+        stamp = message.get("timestamp")
         events = _list(message.get("events"), "events", raw)
         parsed: list[Event] = []
         ignored = 0
         for event in events:
             if type(event) is not dict:
                 raise MalformedFrame(f"an event of {channel} must be a JSON object", event)
-            result = parser(event, timestamp, ts_init, trade_side_is_maker)
+            result = parser(event, stamp, ts_init, trade_side_is_maker)
             if result is None:
                 ignored += 1
             else:
@@ -333,7 +340,7 @@ def parse_message(
         exc.channel = channel
         exc.sequence = sequence
         raise
-    return Message(channel, sequence, timestamp, tuple(parsed), True, ignored)
+    return Message(channel, sequence, tuple(parsed), True, ignored)
 
 
 def parse_frame(raw: bytes | str, ts_init: int, *, trade_side_is_maker: bool = True) -> Message:
@@ -356,27 +363,27 @@ def _known_type(event: dict[str, Any]) -> bool:
     return event.get("type") in ("snapshot", "update")
 
 
-def _book(event: dict[str, Any], envelope: int, _ts_init: int, _maker: bool) -> Event | None:
-    return parse_book_event(event, envelope) if _known_type(event) else None
+def _book(event: dict[str, Any], stamp: object, ts_init: int, _maker: bool) -> Event | None:
+    return parse_book_event(event, stamp, ts_init) if _known_type(event) else None
 
 
-def _trades(event: dict[str, Any], _envelope: int, ts_init: int, maker: bool) -> Event | None:
+def _trades(event: dict[str, Any], _stamp: object, ts_init: int, maker: bool) -> Event | None:
     return parse_trades_event(event, ts_init, maker) if _known_type(event) else None
 
 
-def _tickers(event: dict[str, Any], envelope: int, ts_init: int, _maker: bool) -> Event | None:
-    return parse_ticker_event(event, envelope, ts_init) if _known_type(event) else None
+def _tickers(event: dict[str, Any], stamp: object, ts_init: int, _maker: bool) -> Event | None:
+    return parse_ticker_event(event, stamp, ts_init) if _known_type(event) else None
 
 
-def _heartbeat(event: dict[str, Any], _envelope: int, _ts_init: int, _maker: bool) -> Event | None:
+def _heartbeat(event: dict[str, Any], _stamp: object, _ts_init: int, _maker: bool) -> Event | None:
     return parse_heartbeat_event(event)
 
 
-def _subscriptions(event: dict[str, Any], _envelope: int, _ts_init: int, _maker: bool) -> Event | None:
+def _subscriptions(event: dict[str, Any], _stamp: object, _ts_init: int, _maker: bool) -> Event | None:
     return parse_subscriptions_event(event)
 
 
-_CHANNELS: dict[str, Callable[[dict[str, Any], int, int, bool], Event | None]] = {
+_CHANNELS: dict[str, Callable[[dict[str, Any], object, int, bool], Event | None]] = {
     L2_DATA: _book,
     MARKET_TRADES: _trades,
     TICKER: _tickers,

@@ -82,8 +82,8 @@ Event = BookMessage | Trades | Quotes | Heartbeat | Subscriptions | VenueError
 
 
 class Message(NamedTuple):
-    """One frame: its channel, the connection's ``sequence_num`` (None if it had none), the
-    envelope ``timestamp`` (ns, 0 if none) and the events parsed from it.
+    """One frame: its channel, the connection's ``sequence_num`` (None if it had none) and the
+    events parsed from it (each with its ``ts_event``).
 
     A channel this adapter does not read yields no events and ``known`` False: the feed still
     follows its sequence number (the counter spans every channel of a connection).
@@ -91,7 +91,6 @@ class Message(NamedTuple):
 
     channel: str
     sequence: int | None
-    ts_event: int
     events: tuple[Event, ...]
     known: bool = True
     ignored: int = 0
