@@ -27,6 +27,7 @@ from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, Ven
 from application.ports import Clock, ConnectedBroker, ReconcilableBroker
 from domain.identifiers import InstrumentId
 from domain.instrument import Instrument, InstrumentRegistry
+from entrypoints import feeds
 from entrypoints.config import ConfigError, Settings
 from entrypoints.credentials import CredentialsError, resolve_credentials
 
@@ -96,9 +97,13 @@ def binance_config(settings: Settings) -> BinanceBrokerConfig:
 
 
 def build_instruments(settings: Settings) -> InstrumentRegistry:
-    """The instruments traded: as typed (paper), or as the venue defines them (binance)."""
+    """The instruments traded: as typed (paper; an entry on a venue that publishes its instruments
+    may give its id alone, and is read from the venue), or as the venue defines them (binance)."""
     if check_kind(settings) == "paper":
-        return InstrumentRegistry(settings.instruments)
+        typed = {instrument.id for instrument in settings.instruments}
+        untyped = [i for i in settings.instrument_ids if i not in typed]
+        read = feeds.venue_instruments(settings, untyped) if untyped else []
+        return InstrumentRegistry([*settings.instruments, *read])
     ids = [InstrumentId(i) for i in settings.instrument_ids]
     config = binance_config(settings)
     try:

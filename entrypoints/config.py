@@ -578,8 +578,12 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         raise ConfigError(f"{source}: [[instruments]] ids must be unique (were {list(instrument_ids)})")
     if broker.kind in VENUE_INSTRUMENT_BROKERS:  # the venue gives the rules; typed ones are checked
         instruments = tuple(_instrument(entry, i) for i, entry in enumerate(entries) if len(entry) > 1)
-    else:
-        instruments = tuple(_instrument(entry, i) for i, entry in enumerate(entries))
+    else:  # typed, except on a venue that publishes its instruments: read from it at start
+        instruments = tuple(
+            _instrument(entry, i)
+            for i, entry in enumerate(entries)
+            if len(entry) > 1 or InstrumentId(instrument_ids[i]).venue not in PUBLISHING_VENUES
+        )
     feeds_raw = _table(raw, "feeds", source)
     feeds = []
     for kind, options in feeds_raw.items():
@@ -619,6 +623,10 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
 
 VENUE_INSTRUMENT_BROKERS = frozenset({"binance"})
 """Brokers whose instruments (tick, lot, minimums) come from the venue, not from the file."""
+
+PUBLISHING_VENUES = frozenset({"COINBASE", "KRAKEN"})
+"""Venues whose market-data feed reads instruments from a public endpoint: with the paper broker,
+an ``[[instruments]]`` entry on one of them may give its id alone."""
 
 _SECRET_KEYS = frozenset({"api_key", "api_secret", "secret", "secret_key", "private_key", "password"})
 

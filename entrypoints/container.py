@@ -8,7 +8,6 @@ ports) instead of patching anything, so there is one wiring.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.brokers.paper import VenueLog
-from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
 from adapters.memory import InMemoryCache
 from adapters.system_clock import LiveClock
 from application.account_sync import AccountSync
@@ -56,6 +54,7 @@ from domain.portfolio import Portfolio
 from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
 from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
+from entrypoints import feeds
 from entrypoints.brokers import (
     broker_closer,
     build_broker,
@@ -64,7 +63,7 @@ from entrypoints.brokers import (
     reconcile_interval_s,
     starting_balances,
 )
-from entrypoints.config import ConfigError, FeedSettings, RedisSettings, Settings, SizingSettings
+from entrypoints.config import ConfigError, RedisSettings, Settings, SizingSettings
 from entrypoints.logs import log_handler_failure
 from entrypoints.storage import Stores, build_stores
 
@@ -90,21 +89,7 @@ def build_sizer(settings: SizingSettings) -> Sizer:
 
 
 def build_feeds(settings: Settings, clock: Clock) -> list[MarketDataFeed]:
-    return [_feed(feed, clock) for feed in settings.feeds]
-
-
-def _feed(feed: FeedSettings, clock: Clock) -> MarketDataFeed:
-    if feed.kind != "binance":
-        raise ConfigError(f"feed kind {feed.kind!r} is unknown; known: binance")
-    options = dict(feed.options)
-    options["instrument_ids"] = tuple(InstrumentId(i) for i in options.get("instrument_ids", ()))
-    if "streams" in options:
-        options["streams"] = tuple(options["streams"])
-    try:
-        config = BinanceFeedConfig(**options)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"[feeds.binance]: {error}") from None
-    return BinanceMarketDataFeed(config, clock=clock, rng=random.Random())
+    return [feeds.build_feed(feed, clock) for feed in settings.feeds]
 
 
 def build_venue_log(settings: Settings) -> VenueLog | None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from adapters.exchanges.binance import BinanceFeedConfig
 from domain.errors import DomainError
 from domain.identifiers import InstrumentId, strategy_id
 from domain.strategies import create_strategy
-from entrypoints import brokers
+from entrypoints import brokers, feeds
 from entrypoints.config import ConfigError, FeedSettings, Settings, StrategySettings, load_settings
 from entrypoints.container import build_sizer
 
@@ -44,14 +43,7 @@ def _broker(settings: Settings) -> None:
 
 
 def _feed(feed: FeedSettings) -> None:
-    if feed.kind != "binance":
-        raise ConfigError(f"feed kind {feed.kind!r} is unknown; known: binance")
-    options = dict(feed.options)
-    try:
-        options["instrument_ids"] = tuple(InstrumentId(i) for i in options.get("instrument_ids", ()))
-        BinanceFeedConfig.from_mapping(options)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"[feeds.binance]: {error}") from None
+    feeds.feed_config(feed)
 
 
 def _strategy(entry: StrategySettings, known: frozenset[str]) -> None:

@@ -83,7 +83,7 @@ def test_the_shipped_example_and_the_demo_are_valid() -> None:
         ({"broker": {"kind": "binance", "reconcile_interval_s": 0}}, "reconcile_interval_s"),
         ({"feeds": {"binance": {"instrument_ids": ["BTCUSDT.BINANCE"], "ws_ur": "x"}}}, "ws_ur"),
         ({"feeds": {"binance": {"instrument_ids": ["BTCUSDT.BINANCE"], "ws_url": "ftp://x"}}}, "ws_url"),
-        ({"feeds": {"kraken": {}}}, "feed kind 'kraken' is unknown; known: binance"),
+        ({"feeds": {"bitstamp": {}}}, "feed kind 'bitstamp' is unknown; known: binance, coinbase, kraken"),
         ({"feeds": {"binance": {"instrument_ids": ["btc"]}}}, "[feeds.binance]"),
         (
             {
