@@ -7,10 +7,11 @@ import asyncio
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from entrypoints import brokers
-from entrypoints.commands.demo_venue import start_demo_venue
+from entrypoints.commands.demo_venue import VENUES, DemoVenue, start_demo_venue
 from entrypoints.config import ConfigError, GrpcSettings, LoggingSettings, Settings, parse_settings
 from entrypoints.container import bootstrap
 from entrypoints.foreground import run_engine
@@ -24,15 +25,70 @@ from entrypoints.validation import validate
 log = logging.getLogger("tradeplane.demo")
 
 
+@dataclass(frozen=True, slots=True)
+class OtherVenues:
+    """Where the demo's Coinbase and Kraken simulators listen (None: that venue is not simulated)."""
+
+    coinbase: tuple[str, str] | None = None
+    """WebSocket URL, REST URL."""
+    kraken: str | None = None
+    """WebSocket URL (its instruments come over the WebSocket too)."""
+    binance: bool = True
+    """Whether Binance is among the venues (its simulator runs either way)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, present in (
+                ("binance", self.binance),
+                ("coinbase", self.coinbase is not None),
+                ("kraken", self.kraken is not None),
+            )
+            if present
+        )
+
+
+_SIMULATED_FEED = {
+    "use_system_proxy": False,
+    "reconnect_initial_delay": 0.2,
+    "reconnect_max_delay": 2.0,
+    "stale_after": 5.0,
+}
+_KRAKEN_FEED = {k: v for k, v in _SIMULATED_FEED.items() if k != "use_system_proxy"}
+_VENUE_FEES = {"COINBASE": ("40", "60"), "KRAKEN": ("25", "40")}
+"""Maker and taker fees (bps) of the paper venue per venue: each venue's entry tier."""
+
+
+def _sma(strategy_id: str, instrument_id: str) -> dict[str, object]:
+    return {
+        "id": strategy_id,
+        "kind": "sma_crossover",
+        "instruments": [instrument_id],
+        "params": {"fast": 10, "slow": 40},
+        "sizing": {"kind": "fixed_quantity", "quantity": "0.05"},
+        "allow_short": True,
+    }
+
+
 def demo_settings(
-    ws_url: str, rest_url: str, *, data_dir: str | None = None, trading: tuple[str, str] | None = None
+    ws_url: str,
+    rest_url: str,
+    *,
+    data_dir: str | None = None,
+    trading: tuple[str, str] | None = None,
+    others: OtherVenues | None = None,
 ) -> Settings:
     """A small, lively setup: BTCUSDT from the local simulator, fast SMAs, tight risk.
 
     With ``data_dir`` the demo keeps its state there (SQLite files: orders, fills, positions,
     signals, market data, and the paper venue's log); without, it keeps nothing. With
     ``trading`` (the simulated venue's REST and WebSocket API URLs) it trades through the Binance
-    adapter instead of the paper broker; its instruments and balances then come from that venue."""
+    adapter instead of the paper broker; its instruments and balances then come from that venue.
+    With ``others`` it also watches BTC-USDT on simulated Coinbase and Kraken (their instruments
+    read from the venues), runs an SMA crossover on each venue, and, with two venues or more, the
+    lead-lag strategy: the first venue leads, the last one is traded."""
+    others = others if others is not None else OtherVenues()
     storage = {"kind": "memory"} if data_dir is None else {"kind": "sql", "data_dir": data_dir}
     # The SMA demo sells short, so its paper account is a margin one (a spot account would refuse
     # every sale beyond the BTC it holds); the start line says so.
@@ -60,34 +116,61 @@ def demo_settings(
             "ws_api_url": trading[1],
             "reconcile_interval_s": 10,
         }
+    instruments: list[dict[str, str]] = []
+    feeds: dict[str, dict[str, object]] = {}
+    strategies: list[dict[str, object]] = []
+    traded: list[str] = []
+    if others.binance:
+        instruments.append(instrument)
+        feeds["binance"] = {
+            "instrument_ids": ["BTCUSDT.BINANCE"],
+            "ws_url": ws_url,
+            "rest_url": rest_url,
+            **_SIMULATED_FEED,
+        }
+        strategies.append(_sma("sma-demo", "BTCUSDT.BINANCE"))
+        traded.append("BTCUSDT.BINANCE")
+    if others.coinbase is not None:
+        instruments.append({"id": "BTC-USDT.COINBASE"})  # tick, lot and minimums from the venue
+        feeds["coinbase"] = {
+            "instrument_ids": ["BTC-USDT.COINBASE"],
+            "ws_url": others.coinbase[0],
+            "rest_url": others.coinbase[1],
+            **_SIMULATED_FEED,
+        }
+        strategies.append(_sma("sma-coinbase", "BTC-USDT.COINBASE"))
+        traded.append("BTC-USDT.COINBASE")
+    if others.kraken is not None:
+        instruments.append({"id": "BTC-USDT.KRAKEN"})  # read from the venue's instrument channel
+        feeds["kraken"] = {"instrument_ids": ["BTC-USDT.KRAKEN"], "ws_url": others.kraken, **_KRAKEN_FEED}
+        strategies.append(_sma("sma-kraken", "BTC-USDT.KRAKEN"))
+        traded.append("BTC-USDT.KRAKEN")
+    if len(traded) > 1:
+        strategies.append(
+            {
+                "id": "lead-lag",
+                "kind": "lead_lag",
+                "instruments": [traded[0], traded[-1]],
+                "params": {"leader": traded[0], "threshold_bps": 1, "lookback": 5},
+                "sizing": {"kind": "fixed_quantity", "quantity": "0.05"},
+                "allow_short": True,
+            }
+        )
+    if trading is None and len(traded) > 1:
+        broker["venues"] = {
+            venue: {"maker_fee_bps": maker, "taker_fee_bps": taker}
+            for venue, (maker, taker) in _VENUE_FEES.items()
+            if any(i.endswith(f".{venue}") for i in traded)
+        }
     return parse_settings(
         {
             "storage": storage,
             "engine": {"name": "tradeplane-demo", "order_id_prefix": "DEMO", "status_interval_s": 3.0},
             "account": {"balances": {"USDT": "100000"}},
-            "instruments": [instrument],
-            "feeds": {
-                "binance": {
-                    "instrument_ids": ["BTCUSDT.BINANCE"],
-                    "ws_url": ws_url,
-                    "rest_url": rest_url,
-                    "use_system_proxy": False,
-                    "reconnect_initial_delay": 0.2,
-                    "reconnect_max_delay": 2.0,
-                    "stale_after": 5.0,
-                }
-            },
+            "instruments": instruments,
+            "feeds": feeds,
             "broker": broker,
-            "strategies": [
-                {
-                    "id": "sma-demo",
-                    "kind": "sma_crossover",
-                    "instruments": ["BTCUSDT.BINANCE"],
-                    "params": {"fast": 10, "slow": 40},
-                    "sizing": {"kind": "fixed_quantity", "quantity": "0.05"},
-                    "allow_short": True,
-                }
-            ],
+            "strategies": strategies,
             "risk": {
                 "max_order_quantity": "0.5",
                 "max_position_quantity": "0.2",
@@ -110,19 +193,97 @@ _NOT_STARTED_HTTP = "http://127.0.0.1:1"
 """Stand-ins for the simulator's addresses, to check the demo's settings before it starts."""
 
 
+def _planned_venues(venues: tuple[str, ...]) -> OtherVenues:
+    return OtherVenues(
+        coinbase=(_NOT_STARTED_WS, _NOT_STARTED_HTTP) if "coinbase" in venues else None,
+        kraken=_NOT_STARTED_WS if "kraken" in venues else None,
+        binance="binance" in venues,
+    )
+
+
+def _started_venues(venue: DemoVenue, venues: tuple[str, ...]) -> OtherVenues:
+    coinbase, kraken = venue.coinbase, venue.kraken
+    return OtherVenues(
+        coinbase=None if coinbase is None else (coinbase.ws_url, coinbase.rest_url),
+        kraken=None if kraken is None else kraken.ws_url,
+        binance="binance" in venues,
+    )
+
+
 def preflight(
-    args: argparse.Namespace | None, *, data_dir: str | None, binance: bool
+    args: argparse.Namespace | None,
+    *,
+    data_dir: str | None,
+    binance: bool,
+    venues: tuple[str, ...] = ("binance",),
 ) -> tuple[GrpcSettings | None, str | None]:
     """Everything checkable offline, before the simulator starts or a file opens: the settings,
     the control plane's address (free?) and the admin token of the environment, if any."""
+    if binance and venues != ("binance",):
+        raise ConfigError(
+            "--broker binance trades on Binance only: leave --venues out, or use the paper broker"
+        )
     trading = (_NOT_STARTED_HTTP, _NOT_STARTED_WS) if binance else None  # REST, then WebSocket API
-    planned = demo_settings(_NOT_STARTED_WS, _NOT_STARTED_HTTP, data_dir=data_dir, trading=trading)
+    planned = demo_settings(
+        _NOT_STARTED_WS, _NOT_STARTED_HTTP, data_dir=data_dir, trading=trading, others=_planned_venues(venues)
+    )
     validate(planned)
     grpc = launch.grpc_settings(planned, args) if args is not None else None
     env_token = launch.admin_token_from_env()
     if grpc is not None:
         launch.check_port_free(grpc.listen)
     return grpc, env_token
+
+
+def _announce(console: Console, venue: DemoVenue, venues: tuple[str, ...], *, seed: int, rate: float) -> None:
+    """Say where each simulated venue listens."""
+    simulator = venue.simulator
+    if "binance" in venues:
+        console.say(
+            f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)",
+            logger="tradeplane.demo",
+            simulator=simulator.ws_url,
+        )
+    if venue.coinbase is not None:
+        console.say(
+            f"Coinbase simulator on {venue.coinbase.ws_url} (same seeded market, Coinbase's protocol)",
+            logger="tradeplane.demo",
+            simulator=venue.coinbase.ws_url,
+        )
+    if venue.kraken is not None:
+        console.say(
+            f"Kraken simulator on {venue.kraken.ws_url} (same seeded market, Kraken's v2 protocol)",
+            logger="tradeplane.demo",
+            simulator=venue.kraken.ws_url,
+        )
+
+
+def _trading_venue(console: Console, venue: DemoVenue) -> tuple[str, str] | None:
+    """The simulated Binance trading venue's REST and WebSocket API URLs, its key in the
+    environment (the way containers give theirs); None without one."""
+    if venue.trading is None:
+        return None
+    trading = (venue.trading.rest_url, venue.trading.ws_api_url)
+    console.say(
+        f"simulated Binance trading venue on {trading[0]} and {trading[1]}",
+        logger="tradeplane.demo",
+        rest_url=trading[0],
+        ws_api_url=trading[1],
+    )
+    os.environ["TRADEPLANE_BINANCE_API_KEY"] = venue.api_key
+    os.environ["TRADEPLANE_BINANCE_API_SECRET"] = venue.api_secret
+    return trading
+
+
+def _what_runs(duration: float | None, venues: tuple[str, ...], *, binance: bool) -> str:
+    how_long = f"for {duration:g}s" if duration else "until Ctrl-C"
+    how = "the Binance adapter against the simulated venue" if binance else "paper broker"
+    what = "SMA crossover on BTCUSDT"
+    if len(venues) > 1:
+        what = f"SMA crossover on BTC/USDT at {', '.join(venues)}, lead-lag from {venues[0]} to {venues[-1]}"
+    elif venues != ("binance",):
+        what = f"SMA crossover on BTC/USDT at {venues[0]}"
+    return f"engine running {how_long}: {what}, {how}"
 
 
 async def run_demo(
@@ -134,36 +295,24 @@ async def run_demo(
     args: argparse.Namespace | None = None,
 ) -> int:
     binance = args is not None and args.broker == "binance"
+    venues: tuple[str, ...] = getattr(args, "venues", ("binance",)) if args is not None else ("binance",)
     console = Console(getattr(args, "log_format", "text") if args is not None else "text")
     data_dir = None if args is None or args.memory else str(args.data_dir)
     try:
-        grpc, env_token = preflight(args, data_dir=data_dir, binance=binance)
+        grpc, env_token = preflight(args, data_dir=data_dir, binance=binance, venues=venues)
     except ConfigError as error:
         console.error(f"tradeplane: {error}", logger="tradeplane.demo")
         return 2
-    venue = await start_demo_venue(seed=seed, rate=rate, trading=binance)
+    venue = await start_demo_venue(seed=seed, rate=rate, trading=binance, venues=venues)
     simulator = venue.simulator
-    console.say(
-        f"exchange simulator on {simulator.ws_url} (seed {seed}, {rate:g} steps/s)",
-        logger="tradeplane.demo",
-        simulator=simulator.ws_url,
+    _announce(console, venue, venues, seed=seed, rate=rate)
+    trading = _trading_venue(console, venue)
+    # The trading venue is new each run, so is the account: what a last run kept would not match it.
+    reset = trading is not None or (args is not None and args.reset_state)
+    others = _started_venues(venue, venues)
+    settings = demo_settings(
+        simulator.ws_url, simulator.rest_url, data_dir=data_dir, trading=trading, others=others
     )
-    reset = args is not None and args.reset_state
-    trading = None
-    if venue.trading is not None:
-        trading = (venue.trading.rest_url, venue.trading.ws_api_url)
-        console.say(
-            f"simulated Binance trading venue on {trading[0]} and {trading[1]}",
-            logger="tradeplane.demo",
-            rest_url=trading[0],
-            ws_api_url=trading[1],
-        )
-        # The venue is new each run, so is the account: what a last run kept would not match it.
-        reset = True
-        # A throwaway key for this run's simulated venue, given the way containers give theirs.
-        os.environ["TRADEPLANE_BINANCE_API_KEY"] = venue.api_key
-        os.environ["TRADEPLANE_BINANCE_API_SECRET"] = venue.api_secret
-    settings = demo_settings(simulator.ws_url, simulator.rest_url, data_dir=data_dir, trading=trading)
     server = None
     try:
         app = bootstrap(settings, reset_state=reset)
@@ -187,9 +336,7 @@ async def run_demo(
         console.error(f"tradeplane: {error}", logger="tradeplane.demo")
         return 2
     tune_gc()
-    how_long = f"for {duration:g}s" if duration else "until Ctrl-C"
-    how = "the Binance adapter against the simulated venue" if binance else "paper broker"
-    console.say(f"engine running {how_long}: SMA crossover on BTCUSDT, {how}", logger="tradeplane.demo")
+    console.say(_what_runs(duration, venues, binance=binance), logger="tradeplane.demo")
     try:
         final = await run_engine(
             app.engine,
@@ -249,8 +396,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="start from a fresh paper account (clears the kept state first)",
     )
+    parser.add_argument(
+        "--venues",
+        type=_venues,
+        default=("binance",),
+        help=f"comma-separated simulated venues to watch and trade (of {','.join(VENUES)}; default binance)",
+    )
     launch.add_arguments(parser)
     parser.set_defaults(handler=_main)
+
+
+def _venues(text: str) -> tuple[str, ...]:
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in VENUES]
+    if not names or unknown or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"must be distinct venues among {','.join(VENUES)} (was {text!r})")
+    return tuple(name for name in VENUES if name in names)
 
 
 def _main(args: argparse.Namespace) -> int:
