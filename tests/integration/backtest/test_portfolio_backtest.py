@@ -231,3 +231,15 @@ def test_overridden_parameters_apply_to_their_strategy_only(files: dict[str, Pat
     assert _outcome_fills(changed, "sma-coinbase") == _outcome_fills(base, "sma-coinbase")
     assert _fills(changed.result.fills, COINBASE) == _fills(base.result.fills, COINBASE)
     assert _fills(changed.result.fills, BINANCE) != _fills(base.result.fills, BINANCE)
+
+
+def test_the_paper_brokers_fees_of_each_venue_apply(files: dict[str, Path], tmp_path: Path) -> None:
+    config = two_strategies(tmp_path)
+    venue_rates = '[broker.venues.COINBASE]\nmaker_fee_bps = "50"\ntaker_fee_bps = "50"\n'
+    config.write_text(config.read_text() + "\n" + venue_rates)
+    fills = run_portfolio(_spec(config, files)).result.fills
+    rates = {
+        instrument: {f.fee / (f.price * f.quantity) for f in fills if str(f.instrument_id) == instrument}
+        for instrument in (BINANCE, COINBASE)
+    }
+    assert rates == {BINANCE: {Decimal("0.001")}, COINBASE: {Decimal("0.005")}}
