@@ -153,9 +153,17 @@ def portfolio_settings(
             f"{base.source}: [broker] kind is {base.broker.kind!r}; a backtest trades on the paper broker:"
             ' use a configuration with [broker] kind = "paper" (its fees and account apply)'
         )
+    typed = {str(instrument.id) for instrument in base.instruments}
+    enabled = enabled_strategies(base)
+    for instrument in instruments_used(enabled, base):
+        if instrument not in typed:
+            raise BacktestError(
+                f"[[instruments]] {instrument}: a backtest reads no venue, so its entry must give its"
+                " rules: base, quote, price_tick and lot_size (min_quantity, min_notional if any)"
+            )
     overrides = spec.overrides()
     strategies = []
-    for entry in enabled_strategies(base):
+    for entry in enabled:
         params = merged_params(entry, overrides.get(entry.id, {}))
         if entry.id in bar_driven and "source" not in params:
             params["source"] = "bar"
@@ -165,6 +173,7 @@ def portfolio_settings(
         base,
         broker=replace(base.broker, options=options),
         strategies=tuple(strategies),
+        instrument_ids=tuple(i for i in base.instrument_ids if i in typed),  # none read from a venue
         feeds=(),
         storage=StorageSettings(kind="memory"),
         grpc=GrpcSettings(enabled=False),

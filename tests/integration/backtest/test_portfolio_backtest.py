@@ -243,3 +243,19 @@ def test_the_paper_brokers_fees_of_each_venue_apply(files: dict[str, Path], tmp_
         for instrument in (BINANCE, COINBASE)
     }
     assert rates == {BINANCE: {Decimal("0.001")}, COINBASE: {Decimal("0.005")}}
+
+
+def test_lead_lag_reads_both_venues_and_trades_the_follower(files: dict[str, Path], tmp_path: Path) -> None:
+    config = tmp_path / "lead_lag.toml"
+    lead_lag = (
+        '[[strategies]]\nid = "lag"\nkind = "lead_lag"\n'
+        'instruments = ["BTCUSDT.BINANCE", "BTC-USDT.COINBASE"]\n'
+        'params = { leader = "BTCUSDT.BINANCE", threshold_bps = 5, lookback = 20, source = "trade" }\n'
+        'sizing = { kind = "fixed_quantity", quantity = "0.1" }\n'
+    )
+    config.write_text(config_text([BINANCE, COINBASE], [lead_lag]))
+    first, second = run_portfolio(_spec(config, files)), run_portfolio(_spec(config, files))
+    fills = first.result.fills
+    assert fills
+    assert {str(f.instrument_id) for f in fills} == {COINBASE}  # the follower only
+    assert fills == second.result.fills

@@ -154,3 +154,13 @@ def test_merged_history_is_in_time_order_ties_in_the_order_of_the_instruments(
     keys = [(e.ts_event, ids.index(str(e.instrument_id))) for e in events]
     assert keys == sorted(keys)
     assert len(events) == sum(len(times) for times in offsets)
+
+
+def test_an_instrument_given_by_id_alone_is_refused(tmp_path: Path) -> None:
+    path = _config(tmp_path, strategy_table("s1", [COINBASE], fast=5, slow=20))
+    text = path.read_text()
+    start = text.index(f'id = "{COINBASE}"')
+    end = text.index("[[instruments]]", start)
+    path.write_text(text[: start + len(f'id = "{COINBASE}"\n')] + text[end:])
+    with pytest.raises(BacktestError, match=f"{COINBASE}: a backtest reads no venue"):
+        portfolio_settings(PortfolioSpec(config=str(path)), load_config(str(path)))
