@@ -55,7 +55,6 @@ _SIMULATED_FEED = {
     "reconnect_max_delay": 2.0,
     "stale_after": 5.0,
 }
-_KRAKEN_FEED = {k: v for k, v in _SIMULATED_FEED.items() if k != "use_system_proxy"}
 _VENUE_FEES = {"COINBASE": ("40", "60"), "KRAKEN": ("25", "40")}
 """Maker and taker fees (bps) of the paper venue per venue: each venue's entry tier."""
 
@@ -142,7 +141,7 @@ def demo_settings(
         traded.append("BTC-USDT.COINBASE")
     if others.kraken is not None:
         instruments.append({"id": "BTC-USDT.KRAKEN"})  # read from the venue's instrument channel
-        feeds["kraken"] = {"instrument_ids": ["BTC-USDT.KRAKEN"], "ws_url": others.kraken, **_KRAKEN_FEED}
+        feeds["kraken"] = {"instrument_ids": ["BTC-USDT.KRAKEN"], "ws_url": others.kraken, **_SIMULATED_FEED}
         strategies.append(_sma("sma-kraken", "BTC-USDT.KRAKEN"))
         traded.append("BTC-USDT.KRAKEN")
     if len(traded) > 1:

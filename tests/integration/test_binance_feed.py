@@ -177,6 +177,8 @@ def test_book_sync_downstream_book_equals_the_simulators() -> None:
             assert (health.reconnects, health.gaps, health.malformed) == (0, 0, 0)
             assert h.quotes > 0
             assert h.snapshots == len(IDS)
+            assert [i.instrument_id for i in health.instruments] == list(IDS)
+            assert all(i.book_verified and i.gaps == 0 for i in health.instruments)
 
     run(scenario)
 
@@ -195,6 +197,7 @@ def test_gap_is_counted_and_the_book_resyncs_from_a_new_snapshot() -> None:
             assert h.invalidations == [(IDS[0], snapshots_before)]
             await h.assert_books_match_simulator()
             assert h.feed.health().reconnects == 0
+            assert [i.gaps for i in h.feed.health().instruments] == [1] + [0] * (len(IDS) - 1)
 
     run(scenario)
 

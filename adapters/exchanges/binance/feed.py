@@ -32,7 +32,7 @@ from adapters.exchanges.binance.session import Link, StreamSession
 from adapters.exchanges.streaming.malformed import MalformedLog
 from adapters.pacing import Backoff, TokenBucket
 from application.ingestion import ConnectionListener
-from application.ports import Clock, FeedHealth
+from application.ports import Clock, FeedHealth, InstrumentFeedHealth
 from domain.identifiers import InstrumentId
 from domain.market_data import BookDelta, BookInvalidated, BookSnapshot, MarketEvent, TradeTick
 from domain.order_book import BookSync, OrderBook, SyncStatus
@@ -158,6 +158,16 @@ class BinanceMarketDataFeed:
             gaps=sum(state.sync.gaps_detected for state in self._states.values() if state.sync is not None),
             malformed=self._malformed.count,
             last_error=self._last_error,
+            instruments=tuple(
+                InstrumentFeedHealth(
+                    instrument_id=state.instrument_id,
+                    book_verified=state.sync is not None and state.sync.book.synced,
+                    last_message_ns=None if state.sync is None else state.sync.book.ts_init or None,
+                    gaps=0 if state.sync is None else state.sync.gaps_detected,
+                )
+                for state in self._states.values()
+                if state.sync is not None
+            ),
         )
 
     def watch_connection(self, listener: ConnectionListener) -> None:

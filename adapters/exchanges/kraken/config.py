@@ -74,6 +74,8 @@ class KrakenFeedConfig:
     max_frame_bytes: int = 10 * 2**20
     ping_interval_s: float = 30.0
     precisions: Mapping[str, tuple[int, int]] | None = None
+    use_system_proxy: bool = True
+    """Honour HTTP(S)_PROXY (false for a simulator on loopback)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -102,6 +104,8 @@ class KrakenFeedConfig:
             )
         set_(self, "max_frame_bytes", whole_number(self.max_frame_bytes, "max_frame_bytes", 1024, 2**30))
         set_(self, "precisions", _precisions(self.precisions))
+        if not isinstance(self.use_system_proxy, bool):
+            raise InvalidParameter("use_system_proxy", self.use_system_proxy, "must be true or false")
 
     @property
     def pairs(self) -> dict[str, InstrumentId]:

@@ -118,6 +118,7 @@ class KrakenMarketDataFeed(StreamingFeed):
             reconnect_initial_delay=config.reconnect_initial_delay,
             reconnect_max_delay=config.reconnect_max_delay,
             messages_per_second=config.messages_per_second,
+            use_system_proxy=config.use_system_proxy,
         )
         self._connection = SupervisedConnection(
             name=self.name, options=options, protocol=self, clock=self._clock, rng=self._rng

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from calendar import timegm
+from datetime import date
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})\d*)?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
@@ -32,8 +33,12 @@ def rfc3339_ns(text: object) -> int:
     seconds_ns = _SECOND_CACHE.get(prefix)
     if seconds_ns is None:
         year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-        if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
-            raise ValueError(f"not a valid date and time: {text!r:.60}")
+        try:  # a real calendar date (no 30 February); a leap second reads as the next second
+            date(year, month, day)
+        except ValueError:
+            raise ValueError(f"not a valid date: {text!r:.60}") from None
+        if not (hour <= 23 and minute <= 59 and second <= 60):
+            raise ValueError(f"not a valid time of day: {text!r:.60}")
         seconds_ns = timegm((year, month, day, hour, minute, second, 0, 0, 0)) * 1_000_000_000
         if len(_SECOND_CACHE) >= _CACHE_LIMIT:
             _SECOND_CACHE.clear()

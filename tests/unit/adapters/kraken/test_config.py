@@ -93,3 +93,11 @@ def test_bad_settings_are_refused_naming_the_field(changes: dict[str, Any], fiel
 def test_a_malformed_id_is_refused() -> None:
     with pytest.raises(InvalidValue):
         KrakenFeedConfig(instrument_ids=("btc usd",))  # type: ignore[arg-type]
+
+
+def test_the_system_proxy_is_honoured_unless_turned_off_and_must_be_a_flag() -> None:
+    assert KrakenFeedConfig.from_mapping({"instrument_ids": ("BTC-USD.KRAKEN",)}).use_system_proxy
+    off = KrakenFeedConfig.from_mapping({"instrument_ids": ("BTC-USD.KRAKEN",), "use_system_proxy": False})
+    assert not off.use_system_proxy
+    with pytest.raises(InvalidParameter, match="use_system_proxy"):
+        KrakenFeedConfig.from_mapping({"instrument_ids": ("BTC-USD.KRAKEN",), "use_system_proxy": "no"})

@@ -41,6 +41,8 @@ def test_the_epoch_placeholder_is_zero() -> None:
         "2023-02-09",
         "2023-02-09T20:32:50",  # no zone
         "2023-13-09T20:32:50Z",
+        "2023-02-30T20:32:50Z",
+        "2023-04-31T00:00:00Z",
         "2023-02-09T24:00:00Z",
         "2023-02-09T20:32:50.Z",
         "1969-12-31T23:59:59Z",
@@ -48,7 +50,7 @@ def test_the_epoch_placeholder_is_zero() -> None:
     ],
 )
 def test_anything_else_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match=r"timestamp|date"):
+    with pytest.raises(ValueError, match=r"timestamp|date|time of day"):
         rfc3339_ns(text)
 
 
