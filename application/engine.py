@@ -38,6 +38,7 @@ from application.ports import (
     TradeRepository,
 )
 from application.strategy_engine import StrategyEngine, StrategySlot
+from domain.consolidated_quote import ConsolidatedQuote, pairs
 from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
 from domain.portfolio import MissingMark, Portfolio
 from domain.risk import MarketDataState, TradingState
@@ -94,6 +95,8 @@ class EngineStatus:
     """A networked broker's connection to its venue; None for a simulated one."""
     instruments: tuple[InstrumentData, ...] = ()
     """Per traded instrument, whether its market data is usable (see ``Engine.market_data``)."""
+    consolidated: tuple[ConsolidatedQuote, ...] = ()
+    """The best bid and offer across venues of each asset pair traded on more than one venue."""
 
 
 class Engine:
@@ -339,7 +342,22 @@ class Engine:
             last_prices={str(iid): last.price for iid, last in sorted(self._market.last_trades.items())},
             broker=self._connected.health() if self._connected is not None else None,
             instruments=self.market_data(),
+            consolidated=self.consolidated_quotes(),
         )
+
+    def consolidated_quotes(self) -> tuple[ConsolidatedQuote, ...]:
+        """For each asset pair traded on several venues, the best bid and offer across them,
+        counting only venues whose data is usable (the risk guard's rule)."""
+        instruments = list(self._portfolio.instruments.values())
+        now = self._clock.now_ns()
+        max_age = self._orders.limits.max_data_age_ns
+        views = []
+        for base, quote in pairs(instruments):
+            if sum(1 for i in instruments if i.base == base and i.quote == quote) > 1:
+                views.append(
+                    self._market.consolidated(base, quote, instruments, now_ns=now, max_age_ns=max_age)
+                )
+        return tuple(views)
 
 
 def _instrument_data(state: MarketDataState, now_ns: int, max_age_ns: int | None) -> InstrumentData:

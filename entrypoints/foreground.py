@@ -12,6 +12,7 @@ from functools import reduce
 from typing import TextIO
 
 from application.engine import Engine, EngineStatus
+from domain.consolidated_quote import ConsolidatedQuote
 from domain.values import exact_add, plain
 from entrypoints.logs import Console, clock
 
@@ -36,6 +37,15 @@ def _labeller(status: EngineStatus) -> Callable[[str], str]:
     return lambda instrument_id: instrument_id.split(".")[0]
 
 
+def _consolidated(view: ConsolidatedQuote) -> str:
+    """``BTC/USDT best bid 100 KRAKEN ask 101 COINBASE``: where to sell and where to buy now."""
+    bid, ask = view.best_bid, view.best_ask
+    bid_text = "-" if bid is None else f"{_plain(bid.price)} {bid.venue}"
+    ask_text = "-" if ask is None else f"{_plain(ask.price)} {ask.venue}"
+    crossed = " CROSSED" if view.crossed else ""
+    return f"{view.base}/{view.quote} best bid {bid_text} ask {ask_text}{crossed}"
+
+
 def status_line(status: EngineStatus, now: float | None = None) -> str:
     """One line an operator can watch scroll: price, position, P&L, orders, fills, feed health;
     it starts with the time of day in UTC (``now``, default the clock), as log lines do."""
@@ -54,6 +64,8 @@ def status_line(status: EngineStatus, now: float | None = None) -> str:
         f"P&L realized {_money(realized)} fees {_money(fees).lstrip('+')}"
         f" net {_money(realized - fees)} unrealized {_money(unrealized)}"
     )
+    for view in status.consolidated:
+        parts.append(_consolidated(view))
     parts.append(f"equity {_money(status.equity).lstrip('+')}")
     parts.append(
         f"since start: orders {status.orders_submitted} fills {status.fills}"
@@ -161,6 +173,19 @@ def status_fields(status: EngineStatus) -> dict[str, object]:
             "last_error": broker.last_error,
         },
         "unusable": {data.instrument_id: data.problem for data in status.instruments if not data.usable},
+        "consolidated": [
+            {
+                "pair": f"{view.base}/{view.quote}",
+                "best_bid": None
+                if view.best_bid is None
+                else {"price": plain(view.best_bid.price), "venue": view.best_bid.venue},
+                "best_ask": None
+                if view.best_ask is None
+                else {"price": plain(view.best_ask.price), "venue": view.best_ask.venue},
+                "crossed": view.crossed,
+            }
+            for view in status.consolidated
+        ],
         "trading_state": status.trading_state.value,
         "trading_reason": status.trading_reason,
     }

@@ -99,6 +99,7 @@ def test_three_venues_one_engine_fills_on_the_right_venue_and_a_right_consolidat
     status = app.engine.status()
     fills = list(app.trades.list_fills())
     assert status.handler_errors == 0, app.bus.stats.last_failures
+    assert [(view.base, view.quote) for view in status.consolidated] == [("BTC", "USDT")]
     for feed in status.feeds:
         assert feed.malformed == 0, feed
         assert all(i.book_verified for i in feed.instruments), feed

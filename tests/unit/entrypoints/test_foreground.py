@@ -14,7 +14,10 @@ import pytest
 
 from application.engine import EngineStatus, InstrumentData, PositionStatus
 from application.ports import BrokerHealth, FeedHealth, InstrumentFeedHealth
+from domain.consolidated_quote import consolidate
 from domain.identifiers import InstrumentId
+from domain.instrument import Instrument
+from domain.market_data import QuoteTick
 from domain.risk import TradingState
 from entrypoints.foreground import run_engine, status_fields, status_line, summary
 from entrypoints.logs import Console, DayMarker, configure_logging
@@ -151,6 +154,7 @@ def test_the_status_as_fields_carries_what_the_line_shows_with_exact_amounts() -
         "unusable": {},
         "trading_state": "ACTIVE",
         "trading_reason": "",
+        "consolidated": [],
     }
 
 
@@ -270,3 +274,40 @@ def test_with_several_venues_instruments_are_named_with_their_venue_and_books_ar
     line = status_line(status)
     assert "BTC-USD.KRAKEN 100 | BTC-USD.COINBASE 101" in line
     assert "kraken up msgs 5 reconnects 0 gaps 0 books 1/2 verified checksum failures 2" in line
+
+
+def test_the_consolidated_quote_names_where_to_sell_and_where_to_buy() -> None:
+    kraken = Instrument(
+        id=InstrumentId("BTC-USD.KRAKEN"),
+        base="BTC",
+        quote="USD",
+        price_tick=Decimal("0.1"),
+        lot_size=Decimal("0.0001"),
+    )
+    coinbase = Instrument(
+        id=InstrumentId("BTC-USD.COINBASE"),
+        base="BTC",
+        quote="USD",
+        price_tick=Decimal("0.01"),
+        lot_size=Decimal("0.0001"),
+    )
+    quotes = {
+        kraken.id: QuoteTick(kraken.id, Decimal("100.5"), Decimal(1), Decimal(102), Decimal(1), 1, 1),
+        coinbase.id: QuoteTick(coinbase.id, Decimal(100), Decimal(1), Decimal("101.25"), Decimal(1), 1, 1),
+    }
+    view = consolidate("BTC", "USD", [kraken, coinbase], quotes, {})
+    line = status_line(replace(_status(), consolidated=(view,)))
+    assert "BTC/USD best bid 100.5 KRAKEN ask 101.25 COINBASE | equity" in line
+    moved = quotes[kraken.id]._replace(bid_price=Decimal(103), ask_price=Decimal(104))
+    crossed = consolidate("BTC", "USD", [kraken, coinbase], {**quotes, kraken.id: moved}, {})
+    crossed_line = status_line(replace(_status(), consolidated=(crossed,)))
+    assert "BTC/USD best bid 103 KRAKEN ask 101.25 COINBASE CROSSED" in crossed_line
+    fields = status_fields(replace(_status(), consolidated=(view,)))
+    assert fields["consolidated"] == [
+        {
+            "pair": "BTC/USD",
+            "best_bid": {"price": "100.5", "venue": "KRAKEN"},
+            "best_ask": {"price": "101.25", "venue": "COINBASE"},
+            "crossed": False,
+        }
+    ]
