@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
 from urllib.parse import urlsplit
 
 from domain.errors import InvalidParameter
@@ -22,3 +25,23 @@ def url(value: object, field: str, schemes: tuple[str, ...]) -> str:
     if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
         raise InvalidParameter(field, value, f"must be a {'/'.join(schemes)} URL without query")
     return value.rstrip("/")
+
+
+def table_arguments(
+    config: Any, values: Mapping[str, object], what: str, tuples: tuple[str, ...]
+) -> dict[str, object]:
+    """Keyword arguments for the settings dataclass ``config`` from a parsed TOML table: a key it
+    does not have raises InvalidParameter naming it and listing the known ones (``what`` names
+    the table, e.g. "kraken feed"); the ``tuples`` keys, lists in TOML, become tuples."""
+    known = {field.name for field in fields(config)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvalidParameter(
+            unknown[0], values[unknown[0]], f"is not a {what} setting (known: {', '.join(sorted(known))})"
+        )
+    arguments = dict(values)
+    for key in tuples:
+        value = arguments.get(key)
+        if isinstance(value, list):
+            arguments[key] = tuple(value)
+    return arguments

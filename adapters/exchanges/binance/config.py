@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from adapters.config_checks import url, whole_number
+from adapters.config_checks import table_arguments, url, whole_number
 from adapters.exchanges.binance.schemas import (
     MAX_INCOMING_MESSAGES_PER_SECOND,
     MAX_STREAMS_PER_CONNECTION,
@@ -170,18 +170,7 @@ class BinanceFeedConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> BinanceFeedConfig:
         """Build from a parsed TOML table; an unknown key raises InvalidParameter naming it."""
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InvalidParameter(
-                unknown[0],
-                values[unknown[0]],
-                f"is not a binance feed setting (known: {', '.join(sorted(known))})",
-            )
-        arguments = dict(values)
-        for key in ("instrument_ids", "streams"):
-            if isinstance(arguments.get(key), list):
-                arguments[key] = tuple(arguments[key])  # type: ignore[arg-type]
+        arguments = table_arguments(cls, values, "binance feed", ("instrument_ids", "streams"))
         return cls(**arguments)  # type: ignore[arg-type]
 
 

@@ -13,7 +13,6 @@ snapshot: their ``ts_event`` is ``ts_init``, the time the engine received them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -31,6 +30,7 @@ from adapters.exchanges.binance.schemas import (
     ParsedFrame,
     ServerShutdown,
 )
+from adapters.exchanges.streaming.prices import PriceCache
 from domain.errors import InvalidValue
 from domain.identifiers import InstrumentId
 from domain.market_data import BookDelta, BookSnapshot, QuoteTick, TradeTick
@@ -48,23 +48,9 @@ _instruments: dict[str, InstrumentId] = {}
 _TradeTick = TradeTick
 _QuoteTick = QuoteTick
 _positive = positive
-_PRICES_LIMIT = 4096
-_prices: dict[str, Decimal] = {}
+_price = PriceCache().positive
 """Price text -> its validated Decimal: a market trades at a few hundred prices at a time, so
 most ticks repeat a recent one (a dict hit instead of a Decimal parse and its checks)."""
-
-
-def _price(text: object, field: str) -> Decimal:
-    if type(text) is str:
-        value = _prices.get(text)
-        if value is not None:
-            return value
-    value = _positive(text, field)  # raises InvalidValue naming the field
-    if type(text) is str:
-        if len(_prices) >= _PRICES_LIMIT:
-            _prices.clear()
-        _prices[text] = value
-    return value
 
 
 def instrument_for(symbol: object) -> InstrumentId:

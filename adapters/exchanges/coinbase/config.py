@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from adapters.config_checks import url, whole_number
+from adapters.config_checks import table_arguments, url, whole_number
 from adapters.exchanges.coinbase.schemas import MAX_MESSAGES_PER_SECOND, SUPPORTED_CHANNELS, VENUE
 from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId
@@ -113,18 +113,7 @@ class CoinbaseFeedConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> CoinbaseFeedConfig:
         """Build from a parsed TOML table; an unknown key raises InvalidParameter naming it."""
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InvalidParameter(
-                unknown[0],
-                values[unknown[0]],
-                f"is not a coinbase feed setting (known: {', '.join(sorted(known))})",
-            )
-        arguments = dict(values)
-        for key in ("instrument_ids", "channels"):
-            if isinstance(arguments.get(key), list):
-                arguments[key] = tuple(arguments[key])  # type: ignore[arg-type]
+        arguments = table_arguments(cls, values, "coinbase feed", ("instrument_ids", "channels"))
         return cls(**arguments)  # type: ignore[arg-type]
 
 

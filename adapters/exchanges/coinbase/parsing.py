@@ -40,6 +40,7 @@ from adapters.exchanges.coinbase.schemas import (
     VenueError,
     instrument_id_of,
 )
+from adapters.exchanges.streaming.prices import PriceCache
 from adapters.exchanges.streaming.timestamps import rfc3339_ns
 from domain.errors import InvalidValue
 from domain.identifiers import InstrumentId
@@ -75,7 +76,7 @@ def _timestamp(text: object, field: str, payload: object) -> int:
 # -- values -------------------------------------------------------------------------------
 
 _instruments: dict[str, InstrumentId] = {}
-_prices: dict[str, Decimal] = {}
+_price = PriceCache().positive
 """Price text -> its validated Decimal: a book moves around a few hundred prices at a time."""
 
 
@@ -94,19 +95,6 @@ def instrument_for(product_id: object) -> InstrumentId:
     if len(_instruments) < _CACHE_LIMIT:
         _instruments[product_id] = instrument_id
     return instrument_id
-
-
-def _price(text: object, field: str) -> Decimal:
-    if type(text) is str:
-        value = _prices.get(text)
-        if value is not None:
-            return value
-    value = _positive(text, field)  # raises InvalidValue naming the field
-    if type(text) is str:
-        if len(_prices) >= _CACHE_LIMIT:
-            _prices.clear()
-        _prices[text] = value
-    return value
 
 
 def _list(value: object, field: str, payload: object) -> list[Any]:

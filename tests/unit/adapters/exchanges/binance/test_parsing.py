@@ -21,6 +21,7 @@ from adapters.exchanges.binance.parsing import (
     parse_trade,
 )
 from adapters.exchanges.binance.schemas import BookTicker, ControlResponse, ServerShutdown
+from adapters.exchanges.streaming.prices import PriceCache
 from domain.identifiers import InstrumentId
 from domain.market_data import BookDelta, BookSnapshot, TradeTick
 from domain.order_book import BookSync, SyncStatus
@@ -525,15 +526,15 @@ def test_any_json_payload_on_a_known_stream_parses_or_raises_malformed_frame(
 
 
 def test_repeated_prices_come_from_the_cache_exact_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parsing, "_PRICES_LIMIT", 3)
-    monkeypatch.setattr(parsing, "_prices", {})
+    cache = PriceCache(limit=3)
+    monkeypatch.setattr(parsing, "_price", cache.positive)
     first = parse_frame(combined("bnbbtc@trade", with_field(TRADE_EXAMPLE, "p", "0.00100000")), TS_INIT)
     again = parse_frame(combined("bnbbtc@trade", with_field(TRADE_EXAMPLE, "p", "0.00100000")), TS_INIT)
     assert first.price == again.price == Decimal("0.00100000")  # type: ignore[union-attr]
     assert str(again.price) == "0.00100000"  # type: ignore[union-attr]  # the text's own digits
     for price in ("1.1", "1.2", "1.3", "1.4"):
         parse_frame(combined("bnbbtc@trade", with_field(TRADE_EXAMPLE, "p", price)), TS_INIT)
-    assert len(parsing._prices) <= 3
+    assert 0 < len(cache) <= 3
     for bad in ("-1", "NaN", "0", [1], None):  # never cached, always refused
         with pytest.raises(MalformedFrame):
             parse_frame(combined("bnbbtc@trade", with_field(TRADE_EXAMPLE, "p", bad)), TS_INIT)
