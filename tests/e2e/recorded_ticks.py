@@ -38,17 +38,19 @@ def swinging_trades(
     period: int = 500,
     first_id: int = 3_000_001,
     start_ms: int = T0_MS,
+    lag: int = 0,
 ) -> list[RecordedTrade]:
     """``count`` trades whose price swings (a sine of ``period`` trades plus seeded noise).
 
     An SMA crossover with periods well under ``period`` crosses a few times each swing.
     Times move by 0 to 250 ms (equal times included, as on the venue); ids rise by one.
+    ``lag`` trades late, the sine is where it was ``lag`` trades earlier (a venue that follows).
     """
     rng = random.Random(seed)
     trades: list[RecordedTrade] = []
     time_ms = start_ms
     for i in range(count):
-        mid = start_price + amplitude * math.sin(2 * math.pi * i / period) + rng.gauss(0.0, 4.0)
+        mid = start_price + amplitude * math.sin(2 * math.pi * (i - lag) / period) + rng.gauss(0.0, 4.0)
         cents = round(mid * 100)
         lots = rng.randint(1, 2_000)  # thousandths of the base asset
         trades.append(
@@ -62,6 +64,32 @@ def swinging_trades(
         )
         time_ms += rng.choice((0, 1, 7, 40, 120, 250))
     return trades
+
+
+def interleaved(trades: list[RecordedTrade], *, odd: bool) -> list[RecordedTrade]:
+    """``trades`` on a doubled time axis (``T0_MS + 2 * (t - T0_MS)``, plus 1 if ``odd``).
+
+    Two series made even and odd never share an instant, so merging them in time has one
+    answer; each keeps its own order and ties.
+    """
+    return [trade._replace(time_ms=T0_MS + 2 * (trade.time_ms - T0_MS) + odd) for trade in trades]
+
+
+def at_precision(trades: list[RecordedTrade], *, price_places: int, size_places: int) -> list[RecordedTrade]:
+    """``trades`` with prices and sizes written to ``price_places`` and ``size_places`` decimals
+    (as a venue printing its tick and lot writes them); their values must already fit."""
+
+    def text(value: str, places: int) -> str:
+        exact = Decimal(value)
+        written = exact.quantize(Decimal(1).scaleb(-places))
+        if written != exact:
+            raise ValueError(f"{value} does not fit {places} decimal places")
+        return str(written)
+
+    return [
+        trade._replace(price=text(trade.price, price_places), quantity=text(trade.quantity, size_places))
+        for trade in trades
+    ]
 
 
 def write_trades_csv(path: Path, trades: list[RecordedTrade]) -> Path:

@@ -30,7 +30,7 @@ from adapters.exchanges.simulator.dialect_server import (
     check_probability,
     rfc3339,
 )
-from adapters.exchanges.simulator.market import DEPTH, TRADE, MarketFrame, MarketParams
+from adapters.exchanges.simulator.market import DEPTH, TRADE, MarketFrame, MarketParams, MarketSource
 from adapters.exchanges.simulator.rest import json_response
 from adapters.exchanges.simulator.venue_symbols import fixed, parse_venue_symbols
 
@@ -59,7 +59,9 @@ class _Client:
 class CoinbaseSimulator(DialectServer):
     """Serves ``products`` (``BTC-USD``...) the way Coinbase does; ``await start()`` returns the port.
 
-    ``BTC-USD`` walks exactly like the Binance dialect's ``BTCUSDT`` with the same seed.
+    ``BTC-USD`` walks exactly like the Binance dialect's ``BTCUSDT`` with the same seed. With
+    ``market`` (a ``RecordedMarket`` of Binance-style frames), ``BTC-USD`` replays its
+    ``BTCUSDT`` frames instead: trades as ``market_trades``, depth diffs as ``level2`` updates.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class CoinbaseSimulator(DialectServer):
         silence_seconds: float = 2.0,
         fault_seed: int | None = None,
         params: MarketParams | None = None,
+        market: MarketSource | None = None,
     ) -> None:
         check_probability("p_skip_sequence", p_skip_sequence)
         if subscribe_deadline <= 0:
@@ -98,6 +101,7 @@ class CoinbaseSimulator(DialectServer):
             silence_seconds=silence_seconds,
             fault_seed=fault_seed,
             params=params,
+            market=market,
         )
         self.subscribe_deadline = subscribe_deadline
         self._p_skip_sequence = p_skip_sequence
@@ -110,6 +114,14 @@ class CoinbaseSimulator(DialectServer):
     @property
     def rest_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def subscriptions(self) -> list[dict[str, list[str]]]:
+        """Each connected client's channels and their products (sorted), in connection order."""
+        clients = sorted(self._clients.items(), key=lambda item: item[0].number)
+        return [
+            {channel: sorted(products) for channel, products in sorted(client.subscriptions.items())}
+            for _, client in clients
+        ]
 
     def skip_sequence(self) -> None:
         """The next message on every open connection skips one ``sequence_num``."""

@@ -4,6 +4,12 @@ an incoming-message rate limit, and the faults a test calls or that happen at ra
 
 A dialect subclasses ``DialectServer`` and says how a client is greeted, how its messages are
 answered, how a market step reaches it and what its heartbeat and garbage look like.
+
+The market is a seeded ``RandomWalkMarket`` unless another source is given, such as a
+``RecordedMarket``: a recording of Binance-style frames is then served in the dialect's own
+protocol, each venue symbol playing the recording's symbol it walks like (``BTC-USD`` plays
+``BTCUSDT``). ``pause`` stops the stepping and ``publish_step`` then publishes exactly one
+step on demand, so a test can interleave several venues' streams in an order of its choosing.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from adapters.exchanges.simulator.market import (
     BookView,
     MarketFrame,
     MarketParams,
+    MarketSource,
     RandomWalkMarket,
 )
 from adapters.exchanges.simulator.stepping import step_forever
@@ -68,10 +75,13 @@ class Session:
 
 
 class DialectServer:
-    """A venue dialect served over loopback from a seeded ``RandomWalkMarket``.
+    """A venue dialect served over loopback from a seeded ``RandomWalkMarket`` (or ``market``).
 
     Fault probabilities are per market step, drawn from a generator of their own (seeded by
-    ``fault_seed``, default ``seed + 1``), so faults never change the market's path.
+    ``fault_seed``, default ``seed + 1``), so faults never change the market's path. A given
+    ``market`` must hold every served symbol's internal symbol (ValueError naming the missing
+    ones); its frames of other symbols are not served. Stepping stops for good once the
+    market is ``finished`` (the end of a recording).
     """
 
     def __init__(
@@ -91,6 +101,7 @@ class DialectServer:
         fault_seed: int | None,
         params: MarketParams | None,
         max_outbox: int = 100_000,
+        market: MarketSource | None = None,
     ) -> None:
         for name, value in (
             ("drop_prob", drop_prob),
@@ -108,7 +119,7 @@ class DialectServer:
         self._by_venue = {s.venue: s for s in self.symbols}
         self._by_internal = {s.internal: s for s in self.symbols}
         self.params = params if params is not None else MarketParams()
-        self.market = RandomWalkMarket([s.internal for s in self.symbols], seed, self.params)
+        self.market = _served_market(self.symbols, market, seed, self.params)
         self.price_places = places(self.params.tick_size)
         self.qty_places = places(self.params.lot_size)
         self.host = host
@@ -124,13 +135,9 @@ class DialectServer:
         self._silence_seconds = silence_seconds
         self._silent_until = 0.0
         self._heartbeats_until = 0.0
+        self._paused = False
         self.tapes = {s.venue: Tape() for s in self.symbols}
-        self.tops: dict[str, tuple[str, str, str, str]] = {}
-        for s in self.symbols:
-            view = self.market.book(s.internal)
-            bid, bid_qty = view.bids[0]
-            ask, ask_qty = view.asks[0]
-            self.tops[s.venue] = (str(bid), str(bid_qty), str(ask), str(ask_qty))
+        self.tops = {s.venue: _top(self.market.book(s.internal)) for s in self.symbols}
         self.sessions: set[Session] = set()
         self.connections_opened = 0
         self.messages_received = 0
@@ -159,7 +166,12 @@ class DialectServer:
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         loop = asyncio.get_running_loop()
-        generator = step_forever(self._rate, self._step, idle=lambda: self.silent, congested=self._congested)
+        generator = step_forever(
+            self._rate,
+            self._step,
+            idle=lambda: self._paused or self.silent or self.market.finished,
+            congested=self._congested,
+        )
         self._tasks = [
             loop.create_task(generator, name=f"{type(self).__name__}-market"),
             loop.create_task(self._heartbeat_loop(), name=f"{type(self).__name__}-heartbeats"),
@@ -210,6 +222,30 @@ class DialectServer:
     @property
     def heartbeats_stopped(self) -> bool:
         return self.silent or time.monotonic() < self._heartbeats_until
+
+    # -- stepping on demand ---------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop stepping the market (connections stay open; heartbeats go on)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def publish_step(self) -> bool:
+        """Step the market once and publish that step now (meant for a paused server).
+
+        Returns False, publishing nothing, once the market has nothing left (a recording at
+        its end); True otherwise.
+        """
+        if self.market.finished:
+            return False
+        published = self._step(int(time.time() * 1000))
+        return published or not self.market.finished
 
     # -- faults -------------------------------------------------------------------------
 
@@ -292,11 +328,13 @@ class DialectServer:
     def _congested(self) -> bool:
         return any(len(s.outbox) > self._max_outbox // 2 for s in self.sessions)
 
-    def _step(self, now_ms: int) -> None:
-        frames = self.market.step(now_ms)
+    def _step(self, now_ms: int) -> bool:
+        """One market step published; True when it held a frame of a served symbol."""
+        by_internal = self._by_internal
+        frames = [frame for frame in self.market.step(now_ms) if frame.symbol in by_internal]
         self.steps += 1
         for frame in frames:
-            venue = self._by_internal[frame.symbol].venue
+            venue = by_internal[frame.symbol].venue
             if frame.kind == TRADE:
                 self.tapes[venue].record(frame.payload)
             elif frame.kind == BOOK_TICKER:
@@ -311,6 +349,7 @@ class DialectServer:
         if self._silence_prob and draw.random() < self._silence_prob:
             self.go_silent(self._silence_seconds)
         self._random_faults(draw)
+        return bool(frames)
 
     def internal_to_venue(self, internal: str) -> VenueSymbol:
         return self._by_internal[internal]
@@ -378,6 +417,30 @@ class DialectServer:
         while received and received[0] <= now - 1.0:
             received.popleft()
         return len(received) <= self._max_incoming
+
+
+def _served_market(
+    symbols: Sequence[VenueSymbol], market: MarketSource | None, seed: int, params: MarketParams
+) -> MarketSource:
+    """``market``, checked to hold every served symbol, or a random walk of them seeded by ``seed``."""
+    if market is None:
+        return RandomWalkMarket([s.internal for s in symbols], seed, params)
+    missing = [s for s in symbols if s.internal not in market.symbols]
+    if missing:
+        raise ValueError(
+            f"the market holds no {', '.join(s.internal for s in missing)} to serve as"
+            f" {', '.join(s.venue for s in missing)} (it holds {', '.join(market.symbols)})"
+        )
+    return market
+
+
+def _top(view: BookView) -> tuple[str, str, str, str]:
+    """Best bid, its size, best ask, its size; zeros for a book without both sides (a recording
+    of trades only has no book until a depth frame comes)."""
+    if not view.bids or not view.asks:
+        return ("0", "0", "0", "0")
+    (bid, bid_qty), (ask, ask_qty) = view.bids[0], view.asks[0]
+    return (str(bid), str(bid_qty), str(ask), str(ask_qty))
 
 
 def check_probability(name: str, value: float) -> None:

@@ -23,7 +23,14 @@ from websockets.http11 import Request, Response
 
 from adapters.exchanges.simulator.dialect_server import DialectServer, Session, check_probability, rfc3339
 from adapters.exchanges.simulator.kraken_book import DEPTHS, DepthBook, Level, book_checksum
-from adapters.exchanges.simulator.market import BOOK_TICKER, DEPTH, TRADE, MarketFrame, MarketParams
+from adapters.exchanges.simulator.market import (
+    BOOK_TICKER,
+    DEPTH,
+    TRADE,
+    MarketFrame,
+    MarketParams,
+    MarketSource,
+)
 from adapters.exchanges.simulator.venue_symbols import parse_venue_symbols, shortest
 
 __all__ = ["CHANNELS", "KrakenSimulator"]
@@ -68,7 +75,9 @@ class _Request(NamedTuple):
 class KrakenSimulator(DialectServer):
     """Serves ``symbols`` (``BTC/USD``...) the way Kraken v2 does; ``await start()`` returns the port.
 
-    ``BTC/USD`` walks exactly like the Binance dialect's ``BTCUSDT`` with the same seed.
+    ``BTC/USD`` walks exactly like the Binance dialect's ``BTCUSDT`` with the same seed. With
+    ``market`` (a ``RecordedMarket`` of Binance-style frames), ``BTC/USD`` replays its
+    ``BTCUSDT`` frames instead: trades on the ``trade`` channel, depth diffs on ``book``.
     """
 
     def __init__(
@@ -89,6 +98,7 @@ class KrakenSimulator(DialectServer):
         silence_seconds: float = 2.0,
         fault_seed: int | None = None,
         params: MarketParams | None = None,
+        market: MarketSource | None = None,
     ) -> None:
         check_probability("p_corrupt_checksum", p_corrupt_checksum)
         check_probability("p_drop_update", p_drop_update)
@@ -106,6 +116,7 @@ class KrakenSimulator(DialectServer):
             silence_seconds=silence_seconds,
             fault_seed=fault_seed,
             params=params,
+            market=market,
         )
         self._p_corrupt = p_corrupt_checksum
         self._p_drop_update = p_drop_update
@@ -118,6 +129,22 @@ class KrakenSimulator(DialectServer):
     @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/v2"
+
+    def subscriptions(self) -> list[dict[str, list[str]]]:
+        """Each connected client's channels and their symbols (sorted), in connection order;
+        ``instrument`` (when subscribed) lists no symbol."""
+        held = []
+        for _, client in sorted(self._clients.items(), key=lambda item: item[0].number):
+            channels = {
+                "book": sorted(client.book),
+                "ticker": sorted(client.ticker),
+                "trade": sorted(client.trade),
+            }
+            channels = {channel: symbols for channel, symbols in channels.items() if symbols}
+            if client.instrument:
+                channels["instrument"] = []
+            held.append(dict(sorted(channels.items())))
+        return held
 
     # -- faults -------------------------------------------------------------------------
 

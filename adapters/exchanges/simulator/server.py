@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -204,6 +205,15 @@ class ExchangeSimulator:
     def resume(self) -> None:
         self._paused = False
 
+    def publish_step(self) -> bool:
+        """Step the market once and publish that step now (meant while paused, to interleave
+        this venue's stream with others' in a chosen order). Returns False, publishing
+        nothing, once the market has nothing left (a recording at its end); True otherwise."""
+        if self.market.finished:
+            return False
+        published = self._step(int(time.time() * 1000))
+        return published or not self.market.finished
+
     def drop_connections(self) -> int:
         """Cut every connection at the TCP level, no closing handshake; returns how many."""
         return self._faults.drop_connections()
@@ -234,7 +244,8 @@ class ExchangeSimulator:
             congested=self._hub.congested,
         )
 
-    def _step(self, now_ms: int) -> None:
+    def _step(self, now_ms: int) -> bool:
+        """One market step published; True when it held a frame."""
         faults = self._faults
         faults.before_step()
         frames = self.market.step(now_ms)
@@ -246,6 +257,7 @@ class ExchangeSimulator:
                 recorder.write_frame(frame)
             publish(frame)
         faults.after_step()
+        return bool(frames)
 
     # -- connections --------------------------------------------------------------------
 

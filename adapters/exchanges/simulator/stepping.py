@@ -17,7 +17,7 @@ BATCH = 256
 
 async def step_forever(
     rate: float,
-    step: Callable[[int], None],
+    step: Callable[[int], object],
     *,
     idle: Callable[[], bool],
     congested: Callable[[], bool],
