@@ -624,9 +624,10 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
 VENUE_INSTRUMENT_BROKERS = frozenset({"binance"})
 """Brokers whose instruments (tick, lot, minimums) come from the venue, not from the file."""
 
-PUBLISHING_VENUES = frozenset({"COINBASE", "KRAKEN"})
-"""Venues whose market-data feed reads instruments from a public endpoint: with the paper broker,
-an ``[[instruments]]`` entry on one of them may give its id alone."""
+PUBLISHING_VENUES = frozenset({"BINANCE", "COINBASE", "KRAKEN"})
+"""Venues whose instruments a public endpoint gives (Binance's exchangeInfo, Coinbase's products,
+Kraken's instrument channel): with the paper broker, an ``[[instruments]]`` entry on one of them
+may give its id alone, and is read from the venue at start."""
 
 _SECRET_KEYS = frozenset({"api_key", "api_secret", "secret", "secret_key", "private_key", "password"})
 

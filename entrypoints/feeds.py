@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.brokers.binance import BinanceBrokerConfig, BinanceBrokerError, BinanceInstrumentProvider
 from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
 from adapters.exchanges.coinbase import CoinbaseFeedConfig, CoinbaseInstrumentProvider, CoinbaseMarketDataFeed
 from adapters.exchanges.kraken import KrakenFeedConfig, KrakenInstrumentProvider, KrakenMarketDataFeed
@@ -40,7 +41,12 @@ FEED_KINDS: Mapping[str, FeedKind] = {
         venue="BINANCE",
         config=BinanceFeedConfig.from_mapping,
         feed=lambda config, clock, rng: BinanceMarketDataFeed(config, clock=clock, rng=rng),
-        instruments=None,  # paper trading on Binance data types its instruments (the broker reads them)
+        instruments=lambda config: BinanceInstrumentProvider(
+            BinanceBrokerConfig(
+                environment="live", rest_url=config.rest_url, use_system_proxy=config.use_system_proxy
+            ),
+            None,  # exchangeInfo is public: no key
+        ),
         tuples=("streams",),
     ),
     "coinbase": FeedKind(
@@ -107,7 +113,7 @@ def venue_instruments(settings: Settings, instrument_ids: Sequence[str]) -> list
         try:
             for instrument in provider.instruments(ids):
                 found[instrument.id] = instrument
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, BinanceBrokerError) as error:
             raise ConfigError(
                 f"[[instruments]] {', '.join(ids)}: the venue's instrument list could not be read"
                 f" ({error}); type price_tick, lot_size, min_quantity and min_notional in the entry instead"

@@ -33,9 +33,15 @@ def test_typed_rules_are_kept_to_compare_with_the_venues() -> None:
     assert [i.id for i in settings.instruments] == ["BTCUSDT.BINANCE"]
 
 
-def test_the_paper_venue_needs_the_rules_typed() -> None:
+def test_the_paper_venue_needs_the_rules_typed_or_a_feed_to_read_them_through() -> None:
+    settings = parse_settings({**BASE, "broker": {"kind": "paper"}}, source="<test>")
+    assert settings.instruments == ()  # to be read from the venue's public endpoint
+    with pytest.raises(ConfigError, match=r"no \[feeds.binance\] to read them through"):
+        build_instruments(settings)
     with pytest.raises(ConfigError, match=r"\[\[instruments\]\] #1"):
-        parse_settings({**BASE, "broker": {"kind": "paper"}}, source="<test>")
+        parse_settings(
+            {**BASE, "instruments": [{"id": "BTCUSD.BITSTAMP"}], "broker": {"kind": "paper"}}, source="<test>"
+        )
 
 
 @pytest.mark.parametrize("key", ["api_key", "api_secret", "API_SECRET", "secret"])

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.exchanges.simulator.background import BackgroundLoop
+from adapters.exchanges.simulator.market import RandomWalkMarket
+from adapters.exchanges.simulator.trading import TradingVenue
 from adapters.memory.clock import ManualClock
 from entrypoints.config import PUBLISHING_VENUES, ConfigError, FeedSettings, parse_settings
 from entrypoints.feeds import FEED_KINDS, build_feed, feed_config, venue_instruments
@@ -89,7 +92,35 @@ def test_a_venue_that_cannot_be_read_is_named_with_what_to_type_instead() -> Non
 
 def test_an_instrument_of_a_venue_that_publishes_nothing_must_be_typed() -> None:
     with pytest.raises(ConfigError, match=r"\[\[instruments\]\] #1"):
-        parse_settings({"instruments": [{"id": "BTCUSDT.BINANCE"}]}, source="<test>")
+        parse_settings({"instruments": [{"id": "BTCUSD.BITSTAMP"}]}, source="<test>")
+
+
+def test_binance_instruments_typed_by_id_alone_are_read_from_its_public_exchange_info() -> None:
+    venue = TradingVenue(
+        market=RandomWalkMarket(("BTCUSDT",), 7), api_key="k" * 64, api_secret="s" * 64, balances={}, seed=7
+    )
+    with BackgroundLoop("exchange-info") as loop:
+        loop.run(venue.start(host="127.0.0.1", port=0))
+        try:
+            settings = parse_settings(
+                {
+                    "instruments": [{"id": "BTCUSDT.BINANCE"}],
+                    "feeds": {
+                        "binance": {
+                            "instrument_ids": ["BTCUSDT.BINANCE"],
+                            "rest_url": venue.rest_url,
+                            "use_system_proxy": False,
+                        }
+                    },
+                },
+                source="<test>",
+            )
+            (instrument,) = venue_instruments(settings, ["BTCUSDT.BINANCE"])
+        finally:
+            loop.run(venue.stop())
+    assert (instrument.id, instrument.base, instrument.quote) == ("BTCUSDT.BINANCE", "BTC", "USDT")
+    assert instrument.price_tick > 0
+    assert instrument.lot_size > 0
 
 
 @pytest.mark.parametrize(
