@@ -19,6 +19,7 @@ SUITES = [
     "bench.engine_e2e",
     "bench.broker_roundtrip",
     "bench.ws_ingest",
+    "bench.venue_ingest",
     "bench.grpc_api",
     "bench.persistence",
     "bench.historical_csv",
