@@ -182,9 +182,15 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     instrument_ids: tuple[str, ...] = ()
     """Every ``[[instruments]]`` id, in order (with a real venue an entry may give only its id)."""
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    """``[metrics]`` as written: the Prometheus endpoint's settings, checked where they are used."""
+    alerts: Mapping[str, Any] = field(default_factory=dict)
+    """``[alerts]`` as written (rules' thresholds, ``[[alerts.webhooks]]``), checked where they are used."""
 
 
 _SECTIONS = {
+    "metrics",
+    "alerts",
     "redis",
     "storage",
     "engine",
@@ -617,6 +623,8 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         grpc=_grpc(_table(raw, "grpc", source)),
         storage=_storage(_table(raw, "storage", source)),
         redis=_redis(_table(raw, "redis", source)),
+        metrics=dict(_table(raw, "metrics", source)),
+        alerts=dict(_table(raw, "alerts", source)),
         instrument_ids=instrument_ids,
     )
 
