@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 from domain.intents import OrderIntent
@@ -170,3 +171,54 @@ class StrategyFailed:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignalEmitted:
     signal: Signal
+
+
+# -- alerts (alert service -> observers: webhooks, gRPC streams, logs) -------------------------
+
+
+class AlertSeverity(Enum):
+    """How urgently a person must look: now (critical) or soon (warning)."""
+
+    CRITICAL = "critical"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alert:
+    """One alert: a named condition (``name`` + ``labels`` identify it) with its numbers.
+
+    ``labels`` are sorted (key, value) pairs such as ``(("feed", "binance"),)``; ``summary``
+    says what is wrong with the figures that make it so. Times are the engine clock's ns;
+    ``resolved_at_ns`` is None while the alert is active.
+    """
+
+    name: str
+    severity: AlertSeverity
+    summary: str
+    labels: tuple[tuple[str, str], ...] = ()
+    fired_at_ns: int
+    resolved_at_ns: int | None = None
+
+    @property
+    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """What makes two alerts the same one (de-duplication)."""
+        return (self.name, self.labels)
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRaised:
+    """An alert began (``repeat`` False) or is still active and is sent again (``repeat`` True)."""
+
+    alert: Alert
+    repeat: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertResolved:
+    """An alert's condition cleared; ``alert.resolved_at_ns`` says when."""
+
+    alert: Alert
