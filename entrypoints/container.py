@@ -18,6 +18,7 @@ from adapters.brokers.paper import VenueLog
 from adapters.memory import InMemoryCache
 from adapters.system_clock import LiveClock
 from application.account_sync import AccountSync
+from application.alerts import AlertService
 from application.bus import HandlerFailure, MessageBus
 from application.cache_publisher import CachePublisher
 from application.engine import Engine
@@ -55,6 +56,7 @@ from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
 from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
 from entrypoints import feeds
+from entrypoints.alerts import build_alert_service
 from entrypoints.brokers import (
     broker_closer,
     build_broker,
@@ -175,6 +177,8 @@ class App:
     signals: SignalRepository
     market_data: MarketDataRepository
     cache: Cache
+    alerts: AlertService
+    """The alert rules over this engine; ``start``/``stop`` it beside the engine (``alerts_running``)."""
 
     def close(self) -> None:
         """Release what the application holds (stores, the venue's log, the shared cache)."""
@@ -288,6 +292,20 @@ class Container(containers.DeclarativeContainer):
         reconciliation=reconciliation,
         account=account,
     )
+    alerts = providers.Singleton(
+        build_alert_service,
+        settings.provided.alerts,
+        bus=bus,
+        clock=clock,
+        engine=engine,
+        risk=risk,
+        strategies=strategies,
+        reports=reports,
+        broker=broker.provided.name,
+        reconciliation=reconciliation,
+        trades=trades,
+        market_data=stores.provided.market_data,
+    )
     app = providers.Singleton(
         App,
         engine=engine,
@@ -309,6 +327,7 @@ class Container(containers.DeclarativeContainer):
         signals=signals,
         market_data=stores.provided.market_data,
         cache=cache,
+        alerts=alerts,
     )
 
 
