@@ -171,15 +171,20 @@ def test_everything_the_image_copies_exists_and_is_not_docker_ignored() -> None:
         assert heavy in ignored, heavy
 
 
-def test_the_migrations_folder_the_image_copies_is_where_the_code_looks() -> None:
-    """adapters/persistence/migrate.py finds migrations/ two folders above itself: in the image's
-    venv, site-packages/migrations, where the Dockerfile puts it."""
+def test_the_wheel_the_image_installs_carries_the_migrations_where_the_code_looks() -> None:
+    """adapters/persistence/migrate.py finds migrations/ two folders above itself, which in an
+    installed wheel is site-packages/migrations: the package list ships it, and the builder
+    stage copies it in before building the wheel."""
     source = (ROOT / "adapters" / "persistence" / "migrate.py").read_text()
     assert 'Path(__file__).resolve().parents[2] / "migrations"' in source
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"migrations*"' in pyproject
+    assert (ROOT / "migrations" / "__init__.py").exists()
+    assert (ROOT / "migrations" / "versions" / "__init__.py").exists()
     copies = [
         args for kind, args in dockerfile_instructions() if kind == "COPY" and args.startswith("migrations/")
     ]
-    assert copies == ["migrations/ /opt/tradeplane/lib/python${PYTHON_VERSION}/site-packages/migrations/"]
+    assert copies == ["migrations/ migrations/"]
 
 
 def run_secrets_env(secrets: Path) -> dict[str, str]:

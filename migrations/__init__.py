@@ -1,0 +1,1 @@
+"""Alembic schema migrations (env.py and versions/), shipped with the packages for `tradeplane migrate`."""
