@@ -163,18 +163,21 @@ class AlertService:
         self._task = asyncio.create_task(self._run(), name="alerts")
 
     async def stop(self) -> None:
-        """Stop evaluating, then stop the notifiers (each gets a bounded time to deliver what it
-        holds). Alerts still active stay in ``active``; nothing is resolved by stopping."""
+        """Stop evaluating, then stop the notifiers together (each gets a bounded time to deliver
+        what it holds). Alerts still active stay in ``active``; nothing is resolved by stopping."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for notifier in self.notifiers:
-            try:
-                await notifier.stop()
-            except Exception:
-                log.exception("alert notifier %s did not stop cleanly", notifier.name)
+        await asyncio.gather(*(self._stop(notifier) for notifier in self.notifiers))
+
+    @staticmethod
+    async def _stop(notifier: AlertNotifier) -> None:
+        try:
+            await notifier.stop()
+        except Exception:
+            log.exception("alert notifier %s did not stop cleanly", notifier.name)
 
     async def _run(self) -> None:
         interval = self.policy.evaluate_interval_s

@@ -1,8 +1,8 @@
-"""EngineService: what runs, since when, in which mode, and how its feeds and streams are."""
+"""EngineService: what runs, since when, in which mode, how its feeds and streams are, its alerts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,9 +10,10 @@ import grpc
 from tradeplane.v1 import engine_pb2, engine_pb2_grpc
 
 from application.engine import Engine
+from application.messages import Alert
 from application.ports import Clock
 from entrypoints.grpc import mapping
-from entrypoints.grpc.errors import unary
+from entrypoints.grpc.errors import server_stream, unary
 from entrypoints.grpc.streams import StreamHub
 
 if TYPE_CHECKING:
@@ -39,13 +40,16 @@ class EngineService(engine_pb2_grpc.EngineServiceServicer):
         requests: Callable[[], int],
         *,
         auth_refusals: Callable[[], int] = lambda: 0,
+        alerts: Callable[[], Sequence[Alert]] = tuple,
     ) -> None:
+        """``alerts`` gives the active alerts (the alert service's ``active``)."""
         self._engine = engine
         self._clock = clock
         self._hub = hub
         self._info = info
         self._requests = requests
         self._auth_refusals = auth_refusals
+        self._alerts = alerts
 
     @unary
     async def GetStatus(
@@ -82,4 +86,22 @@ class EngineService(engine_pb2_grpc.EngineServiceServicer):
             if status.broker is not None
             else None,
             instruments=[mapping.instrument_data_to_proto(data) for data in status.instruments],
+            alerts=[mapping.alert_to_proto(alert) for alert in self._alerts()],
         )
+
+    @server_stream
+    async def StreamAlerts(
+        self, request: engine_pb2.StreamAlertsRequest, context: Ctx
+    ) -> AsyncIterator[engine_pb2.StreamAlertsResponse]:
+        # Subscribed before the active set is read, with no await between: no change is missed
+        # and none is told twice.
+        subscriber = self._hub.subscribe("alerts", lambda _: True, context.peer())
+        active = [mapping.active_alert_to_proto(alert) for alert in self._alerts()]
+        try:
+            for message in active:
+                yield message
+        except BaseException:  # the client left before the changes began: messages() never ran
+            self._hub.unsubscribe(subscriber)
+            raise
+        async for message in self._hub.messages(subscriber):
+            yield message

@@ -29,6 +29,7 @@ from tradeplane.v1 import (
 )
 
 from application.engine import EngineStatus, InstrumentData
+from application.messages import Alert, AlertRaised, AlertResolved, AlertSeverity
 from application.ports import BrokerHealth, FeedHealth
 from application.strategy_engine import StrategySlot
 from domain.consolidated_quote import BestPrice, ConsolidatedQuote, VenueLine
@@ -367,6 +368,38 @@ def broker_health_to_proto(health: BrokerHealth) -> engine_pb2.BrokerHealth:
         clock_offset_ms=health.clock_offset_ms,
         last_error=health.last_error,
     )
+
+
+SEVERITY_TO_PROTO = {
+    AlertSeverity.CRITICAL: engine_pb2.ALERT_SEVERITY_CRITICAL,
+    AlertSeverity.WARNING: engine_pb2.ALERT_SEVERITY_WARNING,
+}
+_ALERTS = engine_pb2.StreamAlertsResponse
+
+
+def alert_to_proto(alert: Alert) -> engine_pb2.Alert:
+    return engine_pb2.Alert(
+        name=alert.name,
+        severity=SEVERITY_TO_PROTO[alert.severity],
+        summary=alert.summary,
+        labels=alert.label_map,
+        fired_at=timestamp(alert.fired_at_ns),
+        resolved_at=timestamp(alert.resolved_at_ns),
+    )
+
+
+def alert_event_to_proto(event: AlertRaised | AlertResolved) -> engine_pb2.StreamAlertsResponse:
+    """A raised, repeated or resolved alert as one message of ``StreamAlerts``."""
+    if isinstance(event, AlertResolved):
+        kind = _ALERTS.KIND_RESOLVED
+    else:
+        kind = _ALERTS.KIND_REPEATED if event.repeat else _ALERTS.KIND_RAISED
+    return _ALERTS(kind=kind, alert=alert_to_proto(event.alert))
+
+
+def active_alert_to_proto(alert: Alert) -> engine_pb2.StreamAlertsResponse:
+    """An alert already active when a ``StreamAlerts`` call began."""
+    return _ALERTS(kind=_ALERTS.KIND_ACTIVE, alert=alert_to_proto(alert))
 
 
 def uptime(status: EngineStatus) -> Duration:

@@ -182,6 +182,7 @@ class GrpcServer:
                 self._info,
                 lambda: self.auth.requests,
                 auth_refusals=lambda: self.auth.auth_refusals,
+                alerts=lambda: app.alerts.active,
             ),
             server,
         )

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import grpc
 from tradeplane.v1 import market_data_pb2, orders_pb2, portfolio_pb2, strategies_pb2
 
-from application.messages import OrderUpdated, PositionChanged, SignalEmitted
+from application.messages import AlertRaised, AlertResolved, OrderUpdated, PositionChanged, SignalEmitted
 from application.ports import EventBus
 from domain.market_data import QuoteTick, TradeTick
 from domain.portfolio import Portfolio
@@ -66,7 +66,7 @@ class HubStats:
 
 
 class StreamHub:
-    """Topics ``order_events``, ``positions``, ``quotes``, ``trades``, ``signals``."""
+    """Topics ``order_events``, ``positions``, ``quotes``, ``trades``, ``signals``, ``alerts``."""
 
     def __init__(self, bus: EventBus, portfolio: Portfolio, *, buffer: int = DEFAULT_BUFFER) -> None:
         if buffer < 1:
@@ -74,12 +74,13 @@ class StreamHub:
         self.buffer = buffer
         self._bus = bus
         self._portfolio = portfolio
-        self._sources: dict[str, tuple[type, Callable[[Any], None]]] = {
-            "order_events": (OrderUpdated, self._on_order_updated),
-            "positions": (PositionChanged, self._on_position_changed),
-            "quotes": (QuoteTick, self._on_quote),
-            "trades": (TradeTick, self._on_trade),
-            "signals": (SignalEmitted, self._on_signal),
+        self._sources: dict[str, tuple[tuple[type, Callable[[Any], None]], ...]] = {
+            "order_events": ((OrderUpdated, self._on_order_updated),),
+            "positions": ((PositionChanged, self._on_position_changed),),
+            "quotes": ((QuoteTick, self._on_quote),),
+            "trades": ((TradeTick, self._on_trade),),
+            "signals": ((SignalEmitted, self._on_signal),),
+            "alerts": ((AlertRaised, self._on_alert_raised), (AlertResolved, self._on_alert_resolved)),
         }
         self._topics: dict[str, list[Subscriber[Any]]] = {name: [] for name in self._sources}
         self._sequence = 0
@@ -94,7 +95,8 @@ class StreamHub:
         subscriber: Subscriber[Any] = Subscriber(topic, wants, asyncio.Queue(self.buffer), peer)
         subscribers = self._topics[topic]
         if not subscribers:
-            self._bus.subscribe(*self._sources[topic])
+            for source in self._sources[topic]:
+                self._bus.subscribe(*source)
         subscribers.append(subscriber)
         self.stats.subscribers += 1
         return subscriber
@@ -105,7 +107,8 @@ class StreamHub:
             subscribers.remove(subscriber)
             self.stats.subscribers -= 1
             if not subscribers:
-                self._bus.unsubscribe(*self._sources[subscriber.topic])
+                for source in self._sources[subscriber.topic]:
+                    self._bus.unsubscribe(*source)
 
     def count(self, topic: str | None = None) -> int:
         if topic is not None:
@@ -211,3 +214,9 @@ class StreamHub:
             emitted,
             lambda: strategies_pb2.StreamSignalsResponse(signal=mapping.signal_to_proto(emitted.signal)),
         )
+
+    def _on_alert_raised(self, raised: AlertRaised) -> None:
+        self._fan_out("alerts", raised, lambda: mapping.alert_event_to_proto(raised))
+
+    def _on_alert_resolved(self, resolved: AlertResolved) -> None:
+        self._fan_out("alerts", resolved, lambda: mapping.alert_event_to_proto(resolved))

@@ -4,12 +4,22 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tradeplane.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AlertSeverity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALERT_SEVERITY_UNSPECIFIED: _ClassVar[AlertSeverity]
+    ALERT_SEVERITY_CRITICAL: _ClassVar[AlertSeverity]
+    ALERT_SEVERITY_WARNING: _ClassVar[AlertSeverity]
+ALERT_SEVERITY_UNSPECIFIED: AlertSeverity
+ALERT_SEVERITY_CRITICAL: AlertSeverity
+ALERT_SEVERITY_WARNING: AlertSeverity
 
 class FeedHealth(_message.Message):
     __slots__ = ("name", "connected", "last_message_time", "messages", "reconnects", "gaps", "malformed", "last_error", "unknown", "checksum_failures", "instruments")
@@ -130,7 +140,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("name", "version", "mode", "broker", "running", "start_time", "uptime", "trading_state", "trading_reason", "equity", "feeds", "counters", "broker_health", "instruments")
+    __slots__ = ("name", "version", "mode", "broker", "running", "start_time", "uptime", "trading_state", "trading_reason", "equity", "feeds", "counters", "broker_health", "instruments", "alerts")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +155,7 @@ class GetStatusResponse(_message.Message):
     COUNTERS_FIELD_NUMBER: _ClassVar[int]
     BROKER_HEALTH_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENTS_FIELD_NUMBER: _ClassVar[int]
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     mode: str
@@ -159,4 +170,52 @@ class GetStatusResponse(_message.Message):
     counters: Counters
     broker_health: BrokerHealth
     instruments: _containers.RepeatedCompositeFieldContainer[InstrumentData]
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., mode: _Optional[str] = ..., broker: _Optional[str] = ..., running: _Optional[bool] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trading_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., trading_reason: _Optional[str] = ..., equity: _Optional[str] = ..., feeds: _Optional[_Iterable[_Union[FeedHealth, _Mapping]]] = ..., counters: _Optional[_Union[Counters, _Mapping]] = ..., broker_health: _Optional[_Union[BrokerHealth, _Mapping]] = ..., instruments: _Optional[_Iterable[_Union[InstrumentData, _Mapping]]] = ...) -> None: ...
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., mode: _Optional[str] = ..., broker: _Optional[str] = ..., running: _Optional[bool] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trading_state: _Optional[_Union[_common_pb2.TradingState, str]] = ..., trading_reason: _Optional[str] = ..., equity: _Optional[str] = ..., feeds: _Optional[_Iterable[_Union[FeedHealth, _Mapping]]] = ..., counters: _Optional[_Union[Counters, _Mapping]] = ..., broker_health: _Optional[_Union[BrokerHealth, _Mapping]] = ..., instruments: _Optional[_Iterable[_Union[InstrumentData, _Mapping]]] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("name", "severity", "summary", "labels", "fired_at", "resolved_at")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    FIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    severity: AlertSeverity
+    summary: str
+    labels: _containers.ScalarMap[str, str]
+    fired_at: _timestamp_pb2.Timestamp
+    resolved_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., severity: _Optional[_Union[AlertSeverity, str]] = ..., summary: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., fired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StreamAlertsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamAlertsResponse(_message.Message):
+    __slots__ = ("kind", "alert")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[StreamAlertsResponse.Kind]
+        KIND_ACTIVE: _ClassVar[StreamAlertsResponse.Kind]
+        KIND_RAISED: _ClassVar[StreamAlertsResponse.Kind]
+        KIND_REPEATED: _ClassVar[StreamAlertsResponse.Kind]
+        KIND_RESOLVED: _ClassVar[StreamAlertsResponse.Kind]
+    KIND_UNSPECIFIED: StreamAlertsResponse.Kind
+    KIND_ACTIVE: StreamAlertsResponse.Kind
+    KIND_RAISED: StreamAlertsResponse.Kind
+    KIND_REPEATED: StreamAlertsResponse.Kind
+    KIND_RESOLVED: StreamAlertsResponse.Kind
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ALERT_FIELD_NUMBER: _ClassVar[int]
+    kind: StreamAlertsResponse.Kind
+    alert: Alert
+    def __init__(self, kind: _Optional[_Union[StreamAlertsResponse.Kind, str]] = ..., alert: _Optional[_Union[Alert, _Mapping]] = ...) -> None: ...

@@ -39,6 +39,11 @@ class EngineServiceStub:
                 request_serializer=tradeplane_dot_v1_dot_engine__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=tradeplane_dot_v1_dot_engine__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
+        self.StreamAlerts = channel.unary_stream(
+                '/tradeplane.v1.EngineService/StreamAlerts',
+                request_serializer=tradeplane_dot_v1_dot_engine__pb2.StreamAlertsRequest.SerializeToString,
+                response_deserializer=tradeplane_dot_v1_dot_engine__pb2.StreamAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class EngineServiceServicer:
@@ -50,6 +55,15 @@ class EngineServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamAlerts(self, request, context):
+        """The active alerts first (KIND_ACTIVE, one message each), then every alert raised, sent
+        again while still active, or resolved, as it happens. A client that falls too far behind
+        is dropped with RESOURCE_EXHAUSTED, like the other streams.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EngineServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +71,11 @@ def add_EngineServiceServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=tradeplane_dot_v1_dot_engine__pb2.GetStatusRequest.FromString,
                     response_serializer=tradeplane_dot_v1_dot_engine__pb2.GetStatusResponse.SerializeToString,
+            ),
+            'StreamAlerts': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamAlerts,
+                    request_deserializer=tradeplane_dot_v1_dot_engine__pb2.StreamAlertsRequest.FromString,
+                    response_serializer=tradeplane_dot_v1_dot_engine__pb2.StreamAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +105,33 @@ class EngineService:
             '/tradeplane.v1.EngineService/GetStatus',
             tradeplane_dot_v1_dot_engine__pb2.GetStatusRequest.SerializeToString,
             tradeplane_dot_v1_dot_engine__pb2.GetStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tradeplane.v1.EngineService/StreamAlerts',
+            tradeplane_dot_v1_dot_engine__pb2.StreamAlertsRequest.SerializeToString,
+            tradeplane_dot_v1_dot_engine__pb2.StreamAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -32,11 +32,21 @@ class EngineServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EngineServiceAsyncStub: ...
     GetStatus: _grpc.UnaryUnaryMultiCallable[_engine_pb2.GetStatusRequest, _engine_pb2.GetStatusResponse]
+    StreamAlerts: _grpc.UnaryStreamMultiCallable[_engine_pb2.StreamAlertsRequest, _engine_pb2.StreamAlertsResponse]
+    """The active alerts first (KIND_ACTIVE, one message each), then every alert raised, sent
+    again while still active, or resolved, as it happens. A client that falls too far behind
+    is dropped with RESOURCE_EXHAUSTED, like the other streams.
+    """
 
 @_typing.type_check_only
 class EngineServiceAsyncStub(EngineServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetStatus: _aio.UnaryUnaryMultiCallable[_engine_pb2.GetStatusRequest, _engine_pb2.GetStatusResponse]  # type: ignore[assignment]
+    StreamAlerts: _aio.UnaryStreamMultiCallable[_engine_pb2.StreamAlertsRequest, _engine_pb2.StreamAlertsResponse]  # type: ignore[assignment]
+    """The active alerts first (KIND_ACTIVE, one message each), then every alert raised, sent
+    again while still active, or resolved, as it happens. A client that falls too far behind
+    is dropped with RESOURCE_EXHAUSTED, like the other streams.
+    """
 
 class EngineServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -45,5 +55,16 @@ class EngineServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _engine_pb2.GetStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_engine_pb2.GetStatusResponse, _abc.Awaitable[_engine_pb2.GetStatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def StreamAlerts(
+        self,
+        request: _engine_pb2.StreamAlertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_engine_pb2.StreamAlertsResponse], _abc.AsyncIterator[_engine_pb2.StreamAlertsResponse]]:
+        """The active alerts first (KIND_ACTIVE, one message each), then every alert raised, sent
+        again while still active, or resolved, as it happens. A client that falls too far behind
+        is dropped with RESOURCE_EXHAUSTED, like the other streams.
+        """
 
 def add_EngineServiceServicer_to_server(servicer: EngineServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
