@@ -12,6 +12,7 @@ from adapters.memory import InMemoryTradeRepository
 from application.alerts import AlertEvent, AlertPolicy, AlertService, EngineObserver
 from application.live_reconciliation import LiveReconciliation
 from application.messages import AlertRaised, AlertResolved, AlertSeverity
+from application.ports import FeedHealth, InstrumentFeedHealth
 from domain.identifiers import InstrumentId
 from domain.market_data import TradeTick
 from domain.orders import OrderStatus
@@ -20,7 +21,7 @@ from domain.sizing import FixedQuantity
 from entrypoints.alerts import store_commits
 from tests.builders import TS, make_intent
 from tests.unit.application.execution.support import Make, at, limit
-from tests.unit.application.harness import BTC, ETH, Harness, ScriptedStrategy
+from tests.unit.application.harness import BTC, ETH, Harness, ScriptedStrategy, btc
 from tests.unit.application.test_reconciliation import TableVenue, at_venue
 
 SEC = 1_000_000_000
@@ -60,9 +61,12 @@ class Watched:
     h: Harness
     bus_events: list[AlertEvent] = field(default_factory=list)
 
-    def evaluate(self, after_s: float = 1) -> tuple[list[str], list[str]]:
-        """Move the clock on and evaluate: the names raised and resolved."""
+    def evaluate(self, after_s: float = 1, *, trade: bool = False) -> tuple[list[str], list[str]]:
+        """Move the clock on (then BTC trades, if ``trade``) and evaluate: the names raised and
+        resolved."""
         self.h.advance(int(after_s * SEC))
+        if trade:
+            self.h.trade("100")
         changes = self.service.evaluate()
         return [a.name for a in changes.raised], [a.name for a in changes.resolved]
 
@@ -288,3 +292,80 @@ def test_start_and_stop_run_the_loop_and_the_notifiers(make: Make) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 5))
     assert (notifier.started, notifier.stopped) == (1, 1)
     assert [type(e).__name__ for e in notifier.events] == ["AlertRaised"]
+
+
+class CountingFeed:
+    """A ``MarketDataFeed`` whose connection and per-book counters the test sets."""
+
+    name = "venue"
+
+    def __init__(self) -> None:
+        self.connected = True
+        self.resubscriptions = 0
+        self.gaps = 0
+        self._stopped = asyncio.Event()
+
+    async def run(self, sink: object) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+    def health(self) -> FeedHealth:
+        book = InstrumentFeedHealth(
+            instrument_id=BTC,
+            book_verified=True,
+            last_message_ns=None,
+            gaps=self.gaps,
+            resubscriptions=self.resubscriptions,
+        )
+        return FeedHealth(
+            name=self.name,
+            connected=self.connected,
+            last_message_ns=None,
+            messages=0,
+            reconnects=0,
+            gaps=self.gaps,
+            malformed=0,
+            last_error="" if self.connected else "venue closed the connection",
+            instruments=(book,),
+        )
+
+
+def test_a_feed_that_comes_back_resolves_and_a_book_resynced_again_and_again_fires(make: Make) -> None:
+    feed = CountingFeed()
+    h = make(feeds=[feed], instruments=[btc()])
+
+    async def scenario() -> None:
+        await h.engine.start()
+        w = watch(h, AlertPolicy(feed_down_after_s=10, book_resync_failures=3))
+        feed.connected = False
+        assert w.evaluate(0, trade=True) == ([], [])
+        assert w.evaluate(10, trade=True)[0] == ["FeedDown"]
+        assert w.active()["FeedDown"] == {"feed": "venue"}
+        feed.connected = True
+        assert w.evaluate(1, trade=True)[1] == ["FeedDown"]
+
+        feed.resubscriptions, feed.gaps = 2, 2  # two resyncs after two gaps
+        assert w.evaluate(60, trade=True) == ([], [])
+        feed.resubscriptions, feed.gaps = 3, 3
+        assert w.evaluate(60, trade=True) == (["BookResyncFailing"], [])
+        assert w.active()["BookResyncFailing"] == {"feed": "venue", "instrument": str(BTC)}
+        assert w.evaluate(241, trade=True) == ([], ["BookResyncFailing"])  # the first two are 5 min old
+        await h.engine.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_a_daily_loss_beyond_its_limit_fires_reduce_only_beside_the_near_limit_warning(make: Make) -> None:
+    h = make(limits=RiskLimits(daily_loss_limit=Decimal(50)))
+    at(h, "100")
+    h.submit(make_intent(quantity="1"))
+    w = watch(h)
+    h.advance(SEC)
+    at(h, "40")  # -60.01: REDUCE_ONLY
+
+    assert sorted(w.evaluate()[0]) == ["DailyLossNearLimit", "TradingReduceOnly"]
+    reduce_only = next(a for a in w.service.active if a.name == "TradingReduceOnly")
+    assert reduce_only.severity is AlertSeverity.WARNING
+    assert "reached the daily loss limit 50" in reduce_only.summary
