@@ -286,6 +286,11 @@ class Engine:
 
     # -- observation ----------------------------------------------------------------------
 
+    @property
+    def reconciliation(self) -> LiveReconciliation | None:
+        """What checks the orders with a networked broker while the engine runs, if any."""
+        return self._reconciliation
+
     def market_data(self) -> tuple[InstrumentData, ...]:
         """Per traded instrument, whether its data is usable: the feed connected, the book in
         sync, the last price no older than the risk limit ``max_data_age_ns``. The same test

@@ -18,6 +18,9 @@ log = logging.getLogger("tradeplane.ingestion")
 ConnectionListener = Callable[[tuple[InstrumentId, ...], bool, str, int], None]
 """Told ``(instruments, connected, reason, ts_ns)`` when a connection goes down or comes back."""
 
+Sink = Callable[[MarketEvent], None]
+"""Where the feeds hand their market events."""
+
 
 @runtime_checkable
 class ReportsConnection(Protocol):
@@ -47,6 +50,7 @@ class IngestionService:
         self._publish = publish
         self._restart_delay = restart_delay
         self._tasks: list[asyncio.Task[None]] = []
+        self._sink: Sink = publish
         self.crashes = 0
         for feed in self._feeds:
             if isinstance(feed, ReportsConnection):
@@ -55,6 +59,23 @@ class IngestionService:
     @property
     def feeds(self) -> Sequence[MarketDataFeed]:
         return tuple(self._feeds)
+
+    @property
+    def sink(self) -> Sink:
+        """What the feeds hand their events to: ``publish``, or the observer's wrapper of it."""
+        return self._sink
+
+    def observe(self, wrap: Callable[[Sink], Sink]) -> None:
+        """Put ``wrap(publish)`` between the feeds and the bus, so an observer (metrics) sees
+        each market event before and after its handlers ran. Call it before ``start``: a feed
+        is handed its sink when it starts (no indirection per event); raises RuntimeError after."""
+        if self._tasks:
+            raise RuntimeError("observe the feeds before the engine starts them")
+        self._sink = wrap(self._publish)
+
+    def unobserve(self) -> None:
+        """Feeds started from now on publish straight to the bus again."""
+        self._sink = self._publish
 
     def start(self) -> None:
         """Start one supervised task per feed (call from inside the event loop)."""
@@ -91,7 +112,7 @@ class IngestionService:
     async def _supervise(self, feed: MarketDataFeed) -> None:
         while True:
             try:
-                await feed.run(self._publish)
+                await feed.run(self._sink)
                 return
             except asyncio.CancelledError:
                 raise

@@ -15,15 +15,18 @@ import resource
 import time
 from array import array
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from statistics import quantiles
 from typing import Any
 
 import orjson
+from prometheus_client import generate_latest
 
 from adapters.brokers.paper import PaperBroker, PaperBrokerConfig
 from adapters.exchanges.binance.parsing import parse_frame
 from adapters.exchanges.binance.schemas import BookTicker
 from application.backtest import ReplayClock
+from application.engine import EngineStatus
 from bench.harness import Result
 from domain.instrument import InstrumentRegistry
 from domain.market_data import TradeTick
@@ -31,6 +34,7 @@ from domain.orders import Order
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import bootstrap
 from entrypoints.gc_tuning import tune_gc
+from entrypoints.metrics import instrument
 
 SUITE = "engine_e2e"
 TICKS = 1_000_000
@@ -136,11 +140,26 @@ class ProbedPaperBroker(PaperBroker):
         super().submit(order)
 
 
-def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
-    """The live path on ``settings`` (default: in-memory stores). With in-memory stores the paper
-    broker notes when each order reaches it; with SQL stores the configured broker runs as is
-    (its venue log is part of the cost) and only the throughput is measured."""
-    settings = settings or bench_settings()
+@dataclass(slots=True)
+class _Pass:
+    """What one pass over the ticks measured."""
+
+    seen: int
+    busy_ns: int
+    handled: array[int]
+    to_order: array[int]
+    rss_warm: float
+    rss_end: float
+    warm_at: int
+    status: EngineStatus
+    note: str = ""
+
+
+def _live_path(ticks: int, settings: Settings, *, metrics: bool) -> _Pass:
+    """One pass over ``ticks``. With ``metrics`` the engine is instrumented as ``tradeplane run``
+    instruments it when ``[metrics] listen`` is set (counting hooks, histograms, a registry with
+    its collectors) and the frames go through the feeds' sink, as a feed's would; the frame's
+    ``ts_init`` is then the moment it was taken up (perf counter), the clock the histograms read."""
     clock = ReplayClock()
     handled = array("q", bytes(8 * ticks))
     to_order: array[int] = array("q")
@@ -159,7 +178,8 @@ def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
 
     in_memory = settings.storage.kind == "memory"
     app = bootstrap(settings, clock=clock, feeds=[], broker=probed if in_memory else None)
-    publish = app.bus.publish
+    instrumentation = instrument(app, now_ns=time.perf_counter_ns) if metrics else None
+    publish = app.ingestion.sink  # the bus's publish, or the metrics' wrapper of it
     perf = time.perf_counter_ns
     trade_type, quote_type = TradeTick, BookTicker
     seen = 0
@@ -172,11 +192,11 @@ def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
         for frame in chunk:
             start = perf()
             frame_start[0] = start
-            event = parse_frame(frame, clock.now)
+            event = parse_frame(frame, start if metrics else clock.now)
             kind = type(event)
             if kind is trade_type:
                 clock.now = event.ts_event  # type: ignore[union-attr]
-                publish(event)
+                publish(event)  # type: ignore[arg-type]
                 handled[seen] = perf() - start
                 seen += 1
             elif kind is quote_type:
@@ -188,24 +208,70 @@ def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
     app.market_data.flush()  # a store that batches writes pays here (graceful stop)
     busy_ns += perf() - flush_start
     rss_end = _rss_mib()
+    note = ""
+    if instrumentation is not None:
+        scrape_start = perf()
+        exposition = generate_latest(instrumentation.registry)
+        scrape_us = (perf() - scrape_start) / 1000
+        recorder = instrumentation.recorder
+        note = (
+            f"histograms: {recorder.frame_to_handled.count:,} frames, {recorder.frame_to_order.count:,}"
+            f" orders; one scrape {scrape_us:,.0f} us, {len(exposition):,} bytes"
+        )
+        instrumentation.detach()
     status = app.engine.status()
-    p50, p99, p999 = _percentiles(handled[:seen])
+    app.close()
+    return _Pass(seen, busy_ns, handled, to_order, rss_warm, rss_end, warm_at, status, note)
+
+
+def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
+    """The live path on ``settings`` (default: in-memory stores). With in-memory stores the paper
+    broker notes when each order reaches it, and a second pass with metrics on follows (the
+    cost of ``[metrics]``, side by side); with SQL stores the configured broker runs as is (its
+    venue log is part of the cost) and only the throughput is measured."""
+    settings = settings or bench_settings()
+    off = _live_path(ticks, settings, metrics=False)
+    seen, status, to_order = off.seen, off.status, off.to_order
+    p50, p99, p999 = _percentiles(off.handled[:seen])
     o50, o99, o999 = _percentiles(to_order) if len(to_order) > 10 else (0.0, 0.0, 0.0)
     note = f"{seen:,} trades, {status.orders_submitted} orders, {status.fills} fills"
-    return [
-        Result(SUITE, "trade ticks per second (whole path)", seen / (busy_ns / 1e9), "ticks/s", note),
+    results = [
+        Result(SUITE, "trade ticks per second (whole path)", seen / (off.busy_ns / 1e9), "ticks/s", note),
         Result(SUITE, "frame -> handler done p50", p50, "us"),
         Result(SUITE, "frame -> handler done p99", p99, "us"),
         Result(SUITE, "frame -> handler done p99.9", p999, "us"),
         Result(SUITE, "frame -> order submitted p50", o50, "us", f"{len(to_order)} orders"),
         Result(SUITE, "frame -> order submitted p99", o99, "us"),
         Result(SUITE, "frame -> order submitted p99.9", o999, "us"),
-        Result(SUITE, f"peak RSS after {warm_at:,} ticks", rss_warm, "MiB", "market-data buffer full"),
+        Result(
+            SUITE, f"peak RSS after {off.warm_at:,} ticks", off.rss_warm, "MiB", "market-data buffer full"
+        ),
         Result(
             SUITE,
             f"peak RSS after {seen:,} ticks",
-            rss_end,
+            off.rss_end,
             "MiB",
             f"growth = the in-memory trade store: {status.orders_submitted} orders and their fills",
         ),
+    ]
+    if settings.storage.kind != "memory":
+        return results
+    on = _live_path(ticks, settings, metrics=True)
+    rate_on = on.seen / (on.busy_ns / 1e9)
+    slower = 100 * (1 - rate_on / (seen / (off.busy_ns / 1e9)))
+    m50, m99, _ = _percentiles(on.to_order) if len(on.to_order) > 10 else (0.0, 0.0, 0.0)
+    h50, h99, _ = _percentiles(on.handled[: on.seen])
+    return [
+        *results,
+        Result(
+            SUITE,
+            "trade ticks per second, metrics on",
+            rate_on,
+            "ticks/s",
+            f"{slower:+.1f} % slower than without; {on.note}",
+        ),
+        Result(SUITE, "frame -> handler done p50, metrics on", h50, "us"),
+        Result(SUITE, "frame -> handler done p99, metrics on", h99, "us"),
+        Result(SUITE, "frame -> order submitted p50, metrics on", m50, "us", f"{len(on.to_order)} orders"),
+        Result(SUITE, "frame -> order submitted p99, metrics on", m99, "us"),
     ]

@@ -57,8 +57,19 @@ class SqlMarketDataRepository:
         self.written = 0
         self.ignored = 0
         self.dropped = 0
+        self.dropped_batches = 0
         self.failed = 0
+        self.failed_batches = 0
+        self.last_write_ok = True
+        """False from a batch the database refused until the next one is written."""
         self.last_error = ""
+        self.on_written: Callable[[int], None] | None = None
+        """Told how long each batch took to write, in nanoseconds (from the writer thread)."""
+
+    @property
+    def backlog(self) -> int:
+        """Batches handed to the writer thread and not written yet."""
+        return self._queue.qsize()
 
     def append(self, event: MarketEvent) -> None:
         buffer = self._buffer
@@ -78,6 +89,7 @@ class SqlMarketDataRepository:
             self._queue.put(batch, block=wait)  # only flush waits for room: append never does
         except queue.Full:
             self.dropped += len(batch)
+            self.dropped_batches += 1
             log.error("market-data store is behind: dropped a batch of %d events", len(batch))
 
     def flush(self) -> None:
@@ -104,15 +116,22 @@ class SqlMarketDataRepository:
                 self._queue.task_done()
 
     def _write(self, batch: list[MarketEvent]) -> None:
+        started = time.perf_counter_ns()
         try:
             statements = self._rows(batch)
             with self._engine.begin() as connection:
                 execute_rows(connection.connection, self._dialect, statements)
         except Exception as error:  # a writer thread must not die: count, log, go on
             self.failed += len(batch)
+            self.failed_batches += 1
+            self.last_write_ok = False
             self.last_error = f"{type(error).__name__}: {error}"
             log.exception("market-data batch of %d events not written", len(batch))
             return
+        self.last_write_ok = True
+        observe = self.on_written
+        if observe is not None:
+            observe(time.perf_counter_ns() - started)
         rows = sum(len(table_rows) for _, table_rows in statements)
         self.written += rows  # rows stored: trades, quotes and bars (other events are not kept)
         self.ignored += len(batch) - rows

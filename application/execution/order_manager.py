@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -90,6 +91,8 @@ class OrderManager:
         self._sequence = 0
         self._journal = journal
         self.stats = OrderStats()
+        self.on_sent: Callable[[Order], None] | None = None
+        """Told of each order just before it goes to the broker (metrics: orders, latency)."""
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -316,6 +319,8 @@ class OrderManager:
             self._journal.close(order)
             return
         self.stats.orders_submitted += 1
+        if self.on_sent is not None:
+            self.on_sent(order)
         log.info(
             "order %s %s %s %s %s sent (%s)",
             order.client_order_id,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from time import perf_counter_ns
 
 from application.commands import Halt, Resume, UpdateRiskLimits
 from application.ports import Clock, EventBus, TradeRepository
@@ -34,7 +36,7 @@ class RiskMonitor:
     """
 
     __slots__ = ("_bus", "_clock", "_mark_interval", "_marks", "_next_mark", "_portfolio", "_risk", "_trades",
-                 "_trading", "store_failures")  # fmt: skip
+                 "_trading", "on_commit", "store_failures", "store_writable")  # fmt: skip
 
     def __init__(
         self,
@@ -57,6 +59,10 @@ class RiskMonitor:
         self._mark_interval = mark_interval_ns
         self._next_mark = 0
         self.store_failures = 0
+        self.store_writable = True
+        """False from a failed commit of the trades store until the next one succeeds."""
+        self.on_commit: Callable[[int], None] | None = None
+        """Told how long each successful commit of the trades store took, in nanoseconds."""
 
     @property
     def state(self) -> TradingState:
@@ -141,10 +147,13 @@ class RiskMonitor:
 
         What it holds stays buffered for the next commit (the store keeps it) and trading is
         HALTED with the reason."""
+        observe = self.on_commit
+        started = perf_counter_ns() if observe is not None else 0
         try:
             self._trades.commit()
         except Exception as error:  # any driver's error (locked, disk full, connection lost)
             self.store_failures += 1
+            self.store_writable = False
             problem = f"{type(error).__name__}: {error}"
             log.error("the trades store could not commit (%s); its writes wait for the next commit", problem)
             if self._trading.state is not TradingState.HALTED:
@@ -152,6 +161,9 @@ class RiskMonitor:
                 self.save_state()
                 self._announce(self._trading.drain_events())
             return False
+        self.store_writable = True
+        if observe is not None:
+            observe(perf_counter_ns() - started)
         return True
 
     def _publish_changes(self) -> None:

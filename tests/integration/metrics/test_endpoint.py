@@ -1,0 +1,265 @@
+"""The metrics endpoint of a running engine: every contract name, values that follow the
+engine, the probes, and nothing left listening."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Coroutine
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from application.commands import Halt
+from domain.identifiers import InstrumentId
+from domain.values import OrderSide
+from entrypoints.config import ConfigError
+from entrypoints.container import bootstrap
+from entrypoints.metrics import start_metrics
+from tests.integration.grpc.support import trade
+from tests.integration.metrics.support import BTC, ETH, TEST_TIMEOUT_S, running, settings
+
+COUNTER, GAUGE, HISTOGRAM = "counter", "gauge", "histogram"
+
+CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tradeplane_market_events": (COUNTER, ("venue", "instrument", "type")),
+    "tradeplane_feed_connected": (GAUGE, ("feed",)),
+    "tradeplane_feed_messages": (COUNTER, ("feed",)),
+    "tradeplane_feed_malformed": (COUNTER, ("feed",)),
+    "tradeplane_feed_unknown_messages": (COUNTER, ("feed",)),
+    "tradeplane_feed_gaps": (COUNTER, ("feed",)),
+    "tradeplane_feed_checksum_failures": (COUNTER, ("feed",)),
+    "tradeplane_feed_reconnects": (COUNTER, ("feed",)),
+    "tradeplane_book_resyncs": (COUNTER, ("feed", "instrument")),
+    "tradeplane_book_synced": (GAUGE, ("instrument",)),
+    "tradeplane_market_data_age_seconds": (GAUGE, ("instrument",)),
+    "tradeplane_market_data_usable": (GAUGE, ("instrument",)),
+    "tradeplane_frame_to_handled_seconds": (HISTOGRAM, ()),
+    "tradeplane_frame_to_order_seconds": (HISTOGRAM, ()),
+    "tradeplane_order_ack_seconds": (HISTOGRAM, ()),
+    "tradeplane_order_fill_seconds": (HISTOGRAM, ()),
+    "tradeplane_orders_submitted": (COUNTER, ("instrument", "side", "strategy")),
+    "tradeplane_order_outcomes": (COUNTER, ("instrument", "outcome")),
+    "tradeplane_risk_refusals": (COUNTER, ("reason",)),
+    "tradeplane_fills": (COUNTER, ("instrument", "side")),
+    "tradeplane_traded_notional": (COUNTER, ("instrument",)),
+    "tradeplane_fees_paid": (COUNTER, ("instrument",)),
+    "tradeplane_broker_rejections": (COUNTER, ("broker",)),
+    "tradeplane_broker_connected": (GAUGE, ("broker",)),
+    "tradeplane_reconciliation_differences": (COUNTER, ()),
+    "tradeplane_equity": (GAUGE, ("currency",)),
+    "tradeplane_realized_pnl": (GAUGE, ("currency",)),
+    "tradeplane_unrealized_pnl": (GAUGE, ("currency",)),
+    "tradeplane_fees": (GAUGE, ("currency",)),
+    "tradeplane_gross_exposure": (GAUGE, ("currency",)),
+    "tradeplane_drawdown_ratio": (GAUGE, ()),
+    "tradeplane_max_drawdown_ratio_limit": (GAUGE, ()),
+    "tradeplane_daily_pnl": (GAUGE, ("currency",)),
+    "tradeplane_daily_loss_limit": (GAUGE, ("currency",)),
+    "tradeplane_position": (GAUGE, ("instrument",)),
+    "tradeplane_trading_state": (GAUGE, ("state",)),
+    "tradeplane_strategy_enabled": (GAUGE, ("strategy",)),
+    "tradeplane_store_commit_seconds": (HISTOGRAM, ("store",)),
+    "tradeplane_store_commit_failures": (COUNTER, ("store",)),
+    "tradeplane_market_data_writer_backlog": (GAUGE, ()),
+    "tradeplane_market_data_dropped_batches": (COUNTER, ()),
+    "tradeplane_stream_subscribers": (GAUGE, ("stream",)),
+    "tradeplane_stream_drops": (COUNTER, ("stream",)),
+    "tradeplane_grpc_requests": (COUNTER, ("method", "code")),
+    "tradeplane_bus_handler_errors": (COUNTER, ()),
+    "tradeplane_build_info": (GAUGE, ("version",)),
+}
+"""Every name of the operations contract but the alerts' (parsed counters lose ``_total``)."""
+
+PROCESS = ("process_cpu_seconds", "process_resident_memory_bytes", "python_gc_collections", "python_info")
+
+
+def bounded(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(asyncio.wait_for(coroutine, TEST_TIMEOUT_S))
+
+
+def test_every_contract_name_is_there_with_its_type_and_labels() -> None:
+    async def scenario() -> None:
+        async with running() as engine:
+            families = await engine.families()
+        for name, (kind, labels) in CONTRACT.items():
+            assert name in families, name
+            family = families[name]
+            assert family.type == kind, (name, family.type)
+            for sample in family.samples:
+                assert set(sample.labels) - {"le"} == set(labels), (name, sample)
+        for name in PROCESS:
+            assert name in families, name
+        counters = [name for name, (kind, _) in CONTRACT.items() if kind == COUNTER]
+        exposed = {sample.name for name in counters for sample in families[name].samples}
+        assert exposed <= {f"{name}_total" for name in counters}
+
+    bounded(scenario())
+
+
+def test_ticks_orders_and_fills_are_counted_as_the_engine_counts_them() -> None:
+    async def scenario() -> None:
+        async with running(trades=200) as engine:
+            status = engine.app.engine.status()
+            assert status.orders_submitted > 0, "the SMA crossover should have traded"
+            btc = {"venue": "BINANCE", "instrument": BTC}
+            assert await engine.value("tradeplane_market_events_total", **btc, type="trade") == 201
+            assert await engine.value("tradeplane_market_events_total", **btc, type="quote") == 1
+            assert await engine.value("tradeplane_market_events_total", **btc, type="book_snapshot") == 1
+            eth = {"venue": "BINANCE", "instrument": ETH}
+            assert await engine.value("tradeplane_market_events_total", **eth, type="trade") == 1
+            assert await engine.value("tradeplane_frame_to_handled_seconds_count") == 204
+            assert await engine.value("tradeplane_feed_messages_total", feed="memory") == 204
+
+            submitted = await engine.samples("tradeplane_orders_submitted_total")
+            assert sum(s.value for s in submitted) == status.orders_submitted
+            assert {s.labels["strategy"] for s in submitted} == {"sma-test"}
+            fills = await engine.samples("tradeplane_fills_total")
+            assert sum(s.value for s in fills) == status.fills
+            booked = list(engine.app.trades.list_fills())
+            for side in OrderSide:
+                of_side = [f for f in booked if f.side is side]
+                if of_side:
+                    assert await engine.value(
+                        "tradeplane_fills_total", instrument=BTC, side=side.name
+                    ) == len(of_side)
+            notional = sum((f.price * f.quantity for f in booked), Decimal(0))
+            assert await engine.value("tradeplane_traded_notional_total", instrument=BTC) == pytest.approx(
+                float(notional)
+            )
+            fees = sum((f.fee for f in booked), Decimal(0))
+            assert await engine.value("tradeplane_fees_paid_total", instrument=BTC) == pytest.approx(
+                float(fees)
+            )
+            filled = await engine.value("tradeplane_order_outcomes_total", instrument=BTC, outcome="filled")
+            assert filled == status.fills  # market orders, each filled at once
+            assert await engine.value("tradeplane_frame_to_order_seconds_count") == status.orders_submitted
+            assert await engine.value("tradeplane_order_fill_seconds_count") == status.orders_submitted
+            commits = await engine.value("tradeplane_store_commit_seconds_count", store="trades")
+            assert commits >= status.orders_submitted
+
+            portfolio = engine.app.portfolio
+            assert status.equity is not None
+            assert await engine.value("tradeplane_equity", currency="USDT") == pytest.approx(
+                float(status.equity)
+            )
+            position = portfolio.positions[InstrumentId(BTC)].quantity
+            assert await engine.value("tradeplane_position", instrument=BTC) == pytest.approx(float(position))
+            assert await engine.value("tradeplane_fees", currency="USDT") == pytest.approx(
+                float(portfolio.fees())
+            )
+            assert await engine.value("tradeplane_trading_state", state="ACTIVE") == 1
+            assert await engine.value("tradeplane_trading_state", state="HALTED") == 0
+            assert await engine.value("tradeplane_strategy_enabled", strategy="sma-test") == 1
+            assert await engine.value("tradeplane_broker_connected", broker="paper") == 1
+            assert await engine.value("tradeplane_bus_handler_errors_total") == 0
+
+    bounded(scenario())
+
+
+def test_counters_move_between_scrapes() -> None:
+    async def scenario() -> None:
+        async with running(trades=50) as engine:
+            before = await engine.value("tradeplane_frame_to_handled_seconds_count")
+            tick = engine.app.ingestion.sink
+            for i in range(10):
+                tick(trade("30010", f"late-{i}"))
+            after = await engine.value("tradeplane_frame_to_handled_seconds_count")
+            assert after == before + 10
+
+    bounded(scenario())
+
+
+def test_a_halt_and_a_disabled_strategy_show() -> None:
+    async def scenario() -> None:
+        async with running(strategy=False) as engine:
+            assert await engine.value("tradeplane_strategy_enabled", strategy="sma-test") == 0
+            engine.app.bus.execute(Halt("test"))
+            assert await engine.value("tradeplane_trading_state", state="HALTED") == 1
+            assert await engine.value("tradeplane_trading_state", state="ACTIVE") == 0
+
+    bounded(scenario())
+
+
+def test_healthz_answers_ok_and_readyz_names_what_is_not_ready() -> None:
+    async def scenario() -> None:
+        async with running(strategy=False, feed_name="binance") as engine:
+            assert await engine.get("/healthz") == (200, "ok")
+            status, body = await engine.get("/readyz")
+            assert (status, json.loads(body)) == (200, {"ready": True, "not_ready": {}})
+
+            engine.feed.up = False
+            status, body = await engine.get("/readyz")
+            assert status == 503
+            assert set(json.loads(body)["not_ready"]) == {"feed:binance"}
+            assert await engine.value("tradeplane_feed_connected", feed="binance") == 0
+            engine.feed.up = True
+
+            engine.trades.failing = True
+            assert not engine.app.risk.commit_trades()
+            status, body = await engine.get("/readyz")
+            assert status == 503
+            assert "store:trades" in json.loads(body)["not_ready"]
+            assert await engine.value("tradeplane_store_commit_failures_total", store="trades") == 1
+
+            engine.trades.failing = False
+            assert engine.app.risk.commit_trades()
+            assert (await engine.get("/readyz"))[0] == 200
+
+    bounded(scenario())
+
+
+def test_nothing_listens_after_stop() -> None:
+    async def scenario() -> None:
+        async with running(trades=5) as engine:
+            port = engine.server.url.rsplit(":", 1)[1]
+        with (
+            pytest.raises(ConnectionRefusedError),
+            socket.create_connection(("127.0.0.1", int(port)), timeout=1),
+        ):
+            pass
+
+    bounded(scenario())
+
+
+def test_off_without_listen_and_refused_on_a_bad_table() -> None:
+    async def scenario() -> None:
+        for table, expected in (
+            ({"listen": "nowhere"}, "not host:port"),
+            ({"listen": "127.0.0.1:9464", "port": 1}, r"unknown key\(s\) port"),
+        ):
+            chosen = settings(**table)
+            app = bootstrap(chosen, feeds=[])
+            try:
+                with pytest.raises(ConfigError, match=expected):
+                    await start_metrics(app, chosen)
+            finally:
+                app.close()
+        off = settings(listen="")
+        app = bootstrap(off, feeds=[])
+        try:
+            assert await start_metrics(app, off) is None
+        finally:
+            app.close()
+
+    bounded(scenario())
+
+
+def test_a_port_in_use_is_a_clear_error() -> None:
+    async def scenario() -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            chosen = settings(listen=f"127.0.0.1:{port}")
+            app = bootstrap(chosen, feeds=[])
+            try:
+                with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+                    await start_metrics(app, chosen)
+                assert app.orders.on_sent is None  # the hooks are off again
+            finally:
+                app.close()
+
+    bounded(scenario())
