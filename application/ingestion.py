@@ -60,21 +60,17 @@ class IngestionService:
     def feeds(self) -> Sequence[MarketDataFeed]:
         return tuple(self._feeds)
 
-    @property
-    def sink(self) -> Sink:
-        """What the feeds hand their events to: ``publish``, or the observer's wrapper of it."""
-        return self._sink
+    def deliver(self, event: MarketEvent) -> None:
+        """What every feed hands its events to: the bus, or the observer's wrapper of it."""
+        self._sink(event)
 
     def observe(self, wrap: Callable[[Sink], Sink]) -> None:
-        """Put ``wrap(publish)`` between the feeds and the bus, so an observer (metrics) sees
-        each market event before and after its handlers ran. Call it before ``start``: a feed
-        is handed its sink when it starts (no indirection per event); raises RuntimeError after."""
-        if self._tasks:
-            raise RuntimeError("observe the feeds before the engine starts them")
+        """Put ``wrap(publish)`` between the feeds and the bus, running feeds included, so an
+        observer (metrics) sees each market event before and after its handlers ran."""
         self._sink = wrap(self._publish)
 
     def unobserve(self) -> None:
-        """Feeds started from now on publish straight to the bus again."""
+        """The feeds publish straight to the bus again."""
         self._sink = self._publish
 
     def start(self) -> None:
@@ -112,7 +108,7 @@ class IngestionService:
     async def _supervise(self, feed: MarketDataFeed) -> None:
         while True:
             try:
-                await feed.run(self._sink)
+                await feed.run(self.deliver)
                 return
             except asyncio.CancelledError:
                 raise

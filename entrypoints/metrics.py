@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
@@ -30,6 +31,9 @@ from entrypoints.config import ConfigError, Settings
 from entrypoints.container import App
 from entrypoints.version import package_version
 
+if TYPE_CHECKING:  # the gRPC stack is imported only by what serves it
+    from entrypoints.grpc.server import GrpcServer
+
 
 def metrics_settings(settings: Settings) -> MetricsSettings:
     """``[metrics]`` checked; raises ConfigError naming an unknown key or a bad ``listen``."""
@@ -37,6 +41,17 @@ def metrics_settings(settings: Settings) -> MetricsSettings:
         return MetricsSettings.from_mapping(settings.metrics)
     except MetricsSettingsError as error:
         raise ConfigError(str(error)) from None
+
+
+def api_counts(server: GrpcServer) -> ApiCounts:
+    """The gRPC control plane's counts: streams open and dropped per topic, calls per method
+    and code. Pass it to ``start_metrics`` as ``api`` when the engine serves gRPC."""
+    hub = server.hub
+    return ApiCounts(
+        stream_subscribers=lambda: {topic: hub.count(topic) for topic in hub.topics},
+        stream_drops=lambda: {topic: hub.stats.dropped_by_topic.get(topic, 0) for topic in hub.topics},
+        requests=lambda: dict(server.calls.counts),
+    )
 
 
 @dataclass(slots=True)

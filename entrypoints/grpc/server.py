@@ -41,6 +41,7 @@ from entrypoints.container import App
 from entrypoints.grpc.auth import AuthInterceptor, Role, TokenEntry
 from entrypoints.grpc.backtest_service import BacktestService
 from entrypoints.grpc.backtest_worker import BacktestProcesses
+from entrypoints.grpc.call_counts import CallCounter
 from entrypoints.grpc.engine_service import EngineInfo, EngineService
 from entrypoints.grpc.market_data_service import MarketDataService
 from entrypoints.grpc.order_service import OrderService
@@ -119,6 +120,7 @@ class GrpcServer:
             tokens, rate_per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
         )
         self.guard = RequestGuard()
+        self.calls = CallCounter()
         self.health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
         self._health_task: asyncio.Task[None] | None = None
@@ -139,7 +141,8 @@ class GrpcServer:
     async def start(self) -> int:
         """Bind and serve; returns the port. Raises ConfigError when it cannot listen."""
         server = grpc.aio.server(
-            interceptors=[self.auth, self.guard],  # auth first: a refused body is never decoded
+            # Auth before the guard: a refused body is never decoded; the counter sees every answer.
+            interceptors=[self.calls, self.auth, self.guard],
             options=[
                 ("grpc.so_reuseport", 0),  # a second engine on the same port must fail, not share it
                 ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),

@@ -63,6 +63,8 @@ class HubStats:
     subscribers: int = 0
     dropped: int = 0
     published: dict[str, int] = field(default_factory=dict)
+    dropped_by_topic: dict[str, int] = field(default_factory=dict)
+    """``dropped`` per topic (metrics)."""
 
 
 class StreamHub:
@@ -110,6 +112,10 @@ class StreamHub:
                 for source in self._sources[subscriber.topic]:
                     self._bus.unsubscribe(*source)
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(self._topics)
+
     def count(self, topic: str | None = None) -> int:
         if topic is not None:
             return len(self._topics[topic])
@@ -150,6 +156,8 @@ class StreamHub:
         except asyncio.QueueFull:
             if not force and message is not CLOSED:
                 self.stats.dropped += 1
+                by_topic = self.stats.dropped_by_topic
+                by_topic[subscriber.topic] = by_topic.get(subscriber.topic, 0) + 1
                 log.warning(
                     "dropping %s subscriber %s: %d messages behind",
                     subscriber.topic,

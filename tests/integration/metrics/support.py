@@ -98,6 +98,21 @@ class Running:
         return matching[0]
 
 
+async def scrape_value(server: MetricsServer, name: str, **labels: str) -> float:
+    """One sample of ``server``'s /metrics, by name and labels."""
+    timeout = aiohttp.ClientTimeout(total=TEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as http, http.get(server.url + "/metrics") as response:
+        text = await response.text()
+    found = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and sample.labels == labels
+    ]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
+
+
 @asynccontextmanager
 async def running(
     *, trades: int = 200, strategy: bool = True, feed_name: str = "memory"

@@ -163,7 +163,7 @@ def test_counters_move_between_scrapes() -> None:
     async def scenario() -> None:
         async with running(trades=50) as engine:
             before = await engine.value("tradeplane_frame_to_handled_seconds_count")
-            tick = engine.app.ingestion.sink
+            tick = engine.app.ingestion.deliver
             for i in range(10):
                 tick(trade("30010", f"late-{i}"))
             after = await engine.value("tradeplane_frame_to_handled_seconds_count")
