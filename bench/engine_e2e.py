@@ -15,7 +15,6 @@ import resource
 import time
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from statistics import quantiles
 from typing import Any
 
@@ -140,59 +139,51 @@ class ProbedPaperBroker(PaperBroker):
         super().submit(order)
 
 
-@dataclass(slots=True)
-class _Pass:
-    """What one pass over the ticks measured."""
+class _Lane:
+    """One engine taking the frames chunk by chunk, timing itself. With ``metrics`` it is
+    instrumented as ``tradeplane run`` instruments it when ``[metrics] listen`` is set (counting
+    hooks, histograms, a registry with its collectors) and the frames go through the feeds'
+    sink, as a feed's would; the frame's ``ts_init`` is then the moment it was taken up (perf
+    counter), the clock the histograms read."""
 
-    seen: int
-    busy_ns: int
-    handled: array[int]
-    to_order: array[int]
-    rss_warm: float
-    rss_end: float
-    warm_at: int
-    status: EngineStatus
-    note: str = ""
+    __slots__ = ("app", "busy_ns", "clock", "frame_start", "handled", "instrumentation", "metrics",
+                 "publish", "seen", "to_order")  # fmt: skip
 
+    def __init__(self, ticks: int, settings: Settings, *, metrics: bool) -> None:
+        self.clock = clock = ReplayClock()
+        self.handled = array("q", bytes(8 * ticks))
+        self.to_order: array[int] = array("q")
+        self.frame_start = 0
+        self.seen = 0
+        self.busy_ns = 0
+        self.metrics = metrics
 
-def _live_path(ticks: int, settings: Settings, *, metrics: bool) -> _Pass:
-    """One pass over ``ticks``. With ``metrics`` the engine is instrumented as ``tradeplane run``
-    instruments it when ``[metrics] listen`` is set (counting hooks, histograms, a registry with
-    its collectors) and the frames go through the feeds' sink, as a feed's would; the frame's
-    ``ts_init`` is then the moment it was taken up (perf counter), the clock the histograms read."""
-    clock = ReplayClock()
-    handled = array("q", bytes(8 * ticks))
-    to_order: array[int] = array("q")
-    frame_start = [0]
+        def order_sent() -> None:
+            self.to_order.append(time.perf_counter_ns() - self.frame_start)
 
-    def order_sent() -> None:
-        to_order.append(time.perf_counter_ns() - frame_start[0])
+        def probed(publish: Callable[[object], None]) -> ProbedPaperBroker:
+            return ProbedPaperBroker(
+                order_sent,
+                publish=publish,
+                instruments=InstrumentRegistry(settings.instruments),
+                config=PaperBrokerConfig.from_mapping(settings.broker.options),
+            )
 
-    def probed(publish: Callable[[object], None]) -> ProbedPaperBroker:
-        return ProbedPaperBroker(
-            order_sent,
-            publish=publish,
-            instruments=InstrumentRegistry(settings.instruments),
-            config=PaperBrokerConfig.from_mapping(settings.broker.options),
-        )
+        in_memory = settings.storage.kind == "memory"
+        self.app = app = bootstrap(settings, clock=clock, feeds=[], broker=probed if in_memory else None)
+        self.instrumentation = instrument(app, now_ns=time.perf_counter_ns) if metrics else None
+        # As the feeds do with metrics on (through the ingestion's sink); straight to the bus without.
+        self.publish = app.ingestion.deliver if metrics else app.bus.publish
 
-    in_memory = settings.storage.kind == "memory"
-    app = bootstrap(settings, clock=clock, feeds=[], broker=probed if in_memory else None)
-    instrumentation = instrument(app, now_ns=time.perf_counter_ns) if metrics else None
-    # As the feeds do with metrics on (through the ingestion's sink); straight to the bus without.
-    publish = app.ingestion.deliver if metrics else app.bus.publish
-    perf = time.perf_counter_ns
-    trade_type, quote_type = TradeTick, BookTicker
-    seen = 0
-    busy_ns = 0
-    rss_warm = 0.0
-    warm_at = ticks // 4
-    tune_gc()  # as `tradeplane run` does
-    for chunk in frames(ticks):
+    def take(self, chunk: list[bytes]) -> None:
+        perf = time.perf_counter_ns
+        publish, clock, handled, metrics = self.publish, self.clock, self.handled, self.metrics
+        trade_type, quote_type = TradeTick, BookTicker
+        seen = self.seen
         chunk_start = perf()
         for frame in chunk:
             start = perf()
-            frame_start[0] = start
+            self.frame_start = start
             event = parse_frame(frame, start if metrics else clock.now)
             kind = type(event)
             if kind is trade_type:
@@ -202,75 +193,103 @@ def _live_path(ticks: int, settings: Settings, *, metrics: bool) -> _Pass:
                 seen += 1
             elif kind is quote_type:
                 publish(event.quote)  # type: ignore[union-attr]
-        busy_ns += perf() - chunk_start
-        if not rss_warm and seen >= warm_at:
-            rss_warm = _rss_mib()  # the market-data buffer is full by now
-    flush_start = perf()
-    app.market_data.flush()  # a store that batches writes pays here (graceful stop)
-    busy_ns += perf() - flush_start
-    rss_end = _rss_mib()
-    note = ""
-    if instrumentation is not None:
-        scrape_start = perf()
-        exposition = generate_latest(instrumentation.registry)
-        scrape_us = (perf() - scrape_start) / 1000
-        recorder = instrumentation.recorder
-        note = (
-            f"histograms: {recorder.frame_to_handled.count:,} frames, {recorder.frame_to_order.count:,}"
-            f" orders; one scrape {scrape_us:,.0f} us, {len(exposition):,} bytes"
-        )
-        instrumentation.detach()
-    status = app.engine.status()
-    app.close()
-    return _Pass(seen, busy_ns, handled, to_order, rss_warm, rss_end, warm_at, status, note)
+        self.busy_ns += perf() - chunk_start
+        self.seen = seen
+
+    def finish(self) -> tuple[EngineStatus, str]:
+        """Flush the stores (timed: a store that batches writes pays here, at a graceful stop)
+        and close the engine; its status, and what its metrics counted."""
+        perf = time.perf_counter_ns
+        flush_start = perf()
+        self.app.market_data.flush()
+        self.busy_ns += perf() - flush_start
+        note = ""
+        if self.instrumentation is not None:
+            scrape_start = perf()
+            exposition = generate_latest(self.instrumentation.registry)
+            scrape_us = (perf() - scrape_start) / 1000
+            recorder = self.instrumentation.recorder
+            note = (
+                f"histograms: {recorder.frame_to_handled.count:,} frames,"
+                f" {recorder.frame_to_order.count:,} orders; the last scrape {scrape_us:,.0f} us"
+                f" ({len(exposition):,} bytes)"
+            )
+            self.instrumentation.detach()
+        status = self.app.engine.status()
+        self.app.close()
+        return status, note
+
+    @property
+    def rate(self) -> float:
+        return self.seen / (self.busy_ns / 1e9)
+
+
+def _paired(ticks: int, settings: Settings) -> tuple[_Lane, _Lane, str]:
+    """Metrics off and on side by side: two engines take the same chunks in turn (which goes
+    first alternates), so the drift of a long run (heap, caches, other work on the machine)
+    weighs on both alike. Returns (off, on, what the metrics counted)."""
+    off = _Lane(ticks, settings, metrics=False)
+    on = _Lane(ticks, settings, metrics=True)
+    tune_gc()
+    for index, chunk in enumerate(frames(ticks)):
+        for lane in (off, on) if index % 2 == 0 else (on, off):
+            lane.take(chunk)
+    off.finish()
+    _, note = on.finish()
+    return off, on, note
 
 
 def run(ticks: int = TICKS, settings: Settings | None = None) -> list[Result]:
     """The live path on ``settings`` (default: in-memory stores). With in-memory stores the paper
-    broker notes when each order reaches it, and a second pass with metrics on follows (the
-    cost of ``[metrics]``, side by side); with SQL stores the configured broker runs as is (its
-    venue log is part of the cost) and only the throughput is measured."""
+    broker notes when each order reaches it, and the cost of ``[metrics]`` is measured after,
+    side by side (``_paired``); with SQL stores the configured broker runs as is (its venue log
+    is part of the cost) and only the throughput is measured."""
     settings = settings or bench_settings()
-    off = _live_path(ticks, settings, metrics=False)
-    seen, status, to_order = off.seen, off.status, off.to_order
-    p50, p99, p999 = _percentiles(off.handled[:seen])
+    lane = _Lane(ticks, settings, metrics=False)
+    seen = 0
+    rss_warm = 0.0
+    warm_at = ticks // 4
+    tune_gc()  # as `tradeplane run` does
+    for chunk in frames(ticks):
+        lane.take(chunk)
+        if not rss_warm and lane.seen >= warm_at:
+            rss_warm = _rss_mib()  # the market-data buffer is full by now
+    status, _ = lane.finish()
+    rss_end = _rss_mib()
+    seen, to_order = lane.seen, lane.to_order
+    p50, p99, p999 = _percentiles(lane.handled[:seen])
     o50, o99, o999 = _percentiles(to_order) if len(to_order) > 10 else (0.0, 0.0, 0.0)
     note = f"{seen:,} trades, {status.orders_submitted} orders, {status.fills} fills"
     results = [
-        Result(SUITE, "trade ticks per second (whole path)", seen / (off.busy_ns / 1e9), "ticks/s", note),
+        Result(SUITE, "trade ticks per second (whole path)", lane.rate, "ticks/s", note),
         Result(SUITE, "frame -> handler done p50", p50, "us"),
         Result(SUITE, "frame -> handler done p99", p99, "us"),
         Result(SUITE, "frame -> handler done p99.9", p999, "us"),
         Result(SUITE, "frame -> order submitted p50", o50, "us", f"{len(to_order)} orders"),
         Result(SUITE, "frame -> order submitted p99", o99, "us"),
         Result(SUITE, "frame -> order submitted p99.9", o999, "us"),
-        Result(
-            SUITE, f"peak RSS after {off.warm_at:,} ticks", off.rss_warm, "MiB", "market-data buffer full"
-        ),
+        Result(SUITE, f"peak RSS after {warm_at:,} ticks", rss_warm, "MiB", "market-data buffer full"),
         Result(
             SUITE,
             f"peak RSS after {seen:,} ticks",
-            off.rss_end,
+            rss_end,
             "MiB",
             f"growth = the in-memory trade store: {status.orders_submitted} orders and their fills",
         ),
     ]
     if settings.storage.kind != "memory":
         return results
-    on = _live_path(ticks, settings, metrics=True)
-    rate_on = on.seen / (on.busy_ns / 1e9)
-    slower = 100 * (1 - rate_on / (seen / (off.busy_ns / 1e9)))
-    m50, m99, _ = _percentiles(on.to_order) if len(on.to_order) > 10 else (0.0, 0.0, 0.0)
+    off, on, counted = _paired(ticks, settings)
+    slower = 100 * (1 - on.rate / off.rate)
     h50, h99, _ = _percentiles(on.handled[: on.seen])
+    m50, m99, _ = _percentiles(on.to_order) if len(on.to_order) > 10 else (0.0, 0.0, 0.0)
+    beside = (
+        f"{slower:+.1f} % slower than the same ticks without metrics in the same run"
+        f" ({off.rate:,.0f} ticks/s); {counted}"
+    )
     return [
         *results,
-        Result(
-            SUITE,
-            "trade ticks per second, metrics on",
-            rate_on,
-            "ticks/s",
-            f"{slower:+.1f} % slower than without; {on.note}",
-        ),
+        Result(SUITE, "trade ticks per second, metrics on", on.rate, "ticks/s", beside),
         Result(SUITE, "frame -> handler done p50, metrics on", h50, "us"),
         Result(SUITE, "frame -> handler done p99, metrics on", h99, "us"),
         Result(SUITE, "frame -> order submitted p50, metrics on", m50, "us", f"{len(on.to_order)} orders"),

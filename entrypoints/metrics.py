@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.registry import Collector
 
 from adapters.metrics.collector import EngineCollector
 from adapters.metrics.http import MetricsHttpServer
@@ -84,6 +85,8 @@ def instrument(
     """Attach the counting hooks to ``app`` and build its registry (``process``: add the
     process, platform and GC collectors). ``api`` adds the gRPC server's counts. ``now_ns``
     is the clock the feeds stamp ``ts_init`` with (default: the engine's)."""
+    from entrypoints.grpc.order_service import MANUAL_STRATEGY  # the API's orders "by hand"
+
     if now_ns is None:
         # The live clock is time.time_ns behind a never-backwards guard a duration does not need.
         now_ns = time.time_ns if isinstance(app.clock, LiveClock) else app.clock.now_ns
@@ -92,6 +95,7 @@ def instrument(
         instruments=app.portfolio.instruments,
         orders=app.orders.orders,
         fills_booked=lambda: app.reports.stats.fills,
+        manual_strategies=(MANUAL_STRATEGY,),
     )
     broker = app.broker
     view = EngineView(
@@ -163,16 +167,24 @@ class MetricsServer:
 
 
 async def start_metrics(
-    app: App, settings: Settings, *, api: ApiCounts | None = None
+    app: App,
+    settings: Settings,
+    *,
+    api: ApiCounts | None = None,
+    collectors: Iterable[Collector] = (),
 ) -> MetricsServer | None:
     """Serve ``app``'s metrics on ``[metrics] listen`` in the running loop; None when it is off.
 
-    Raises ConfigError for a bad ``[metrics]`` table or an address that cannot be bound.
+    ``api``: the gRPC server's counts (``api_counts(server)``); ``collectors``: more families
+    for the same registry (the alerts'). Raises ConfigError for a bad ``[metrics]`` table or
+    an address that cannot be bound.
     """
     chosen = metrics_settings(settings)
     if chosen.host is None:
         return None
     instrumentation = instrument(app, api=api)
+    for collector in collectors:
+        instrumentation.registry.register(collector)
     http = MetricsHttpServer(
         instrumentation.registry,
         lambda: not_ready(instrumentation.view),

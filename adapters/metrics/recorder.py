@@ -78,7 +78,8 @@ class MetricsRecorder:
     that "frame received" and "handled" are on one time line. ``orders`` finds an order of
     this session by client order id (the order manager's), ``fills_booked`` says how many
     fills the broker reports applied so far: a fill report they ignored (a duplicate) is not
-    counted here either.
+    counted here either. Orders of ``manual_strategies`` (what the API names an order sent by
+    hand) are counted with the strategy "", as those of no strategy.
     """
 
     def __init__(
@@ -88,12 +89,14 @@ class MetricsRecorder:
         instruments: Mapping[InstrumentId, Instrument],
         orders: Mapping[ClientOrderId, Order],
         fills_booked: Callable[[], int],
+        manual_strategies: Iterable[str] = (),
     ) -> None:
         self._now_ns = now_ns
         self._instruments = instruments
         self._orders = orders
         self._fills_booked = fills_booked
         self._fills_seen = fills_booked()
+        self._manual = frozenset(manual_strategies)
         self._pending: dict[type, dict[InstrumentId, array[int]]] = {kind: {} for kind in EVENT_TYPES}
         """Durations (ns) of the market events handled since the last ``fold``."""
         self._sent: list[int] = []
@@ -188,7 +191,8 @@ class MetricsRecorder:
     def order_sent(self, order: Order) -> None:
         """The order manager is about to hand ``order`` to the broker."""
         now = self._now_ns()
-        key = (order.instrument_id, order.side.name, order.strategy_id or "")
+        strategy = order.strategy_id or ""
+        key = (order.instrument_id, order.side.name, "" if strategy in self._manual else strategy)
         self.orders_submitted[key] = self.orders_submitted.get(key, 0) + 1
         coid = order.client_order_id
         self._awaiting_ack[coid] = now

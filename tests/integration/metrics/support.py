@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 from adapters.memory import InMemoryMarketDataRepository, InMemorySignalRepository, InMemoryTradeRepository
@@ -115,7 +116,11 @@ async def scrape_value(server: MetricsServer, name: str, **labels: str) -> float
 
 @asynccontextmanager
 async def running(
-    *, trades: int = 200, strategy: bool = True, feed_name: str = "memory"
+    *,
+    trades: int = 200,
+    strategy: bool = True,
+    feed_name: str = "memory",
+    collectors: Sequence[Collector] = (),
 ) -> AsyncIterator[Running]:
     """An engine that has replayed ``trades`` BTC trades, its metrics served; all stopped after."""
     feed = SwitchableFeed(market(trades), name=feed_name)
@@ -126,7 +131,7 @@ async def running(
         feeds=[feed],
         stores=Stores(store, InMemorySignalRepository(), InMemoryMarketDataRepository()),
     )
-    server = await start_metrics(app, chosen)
+    server = await start_metrics(app, chosen, collectors=collectors)
     assert server is not None
     try:
         await app.engine.start()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from application.commands import Halt
 from domain.identifiers import InstrumentId
@@ -155,6 +157,24 @@ def test_ticks_orders_and_fills_are_counted_as_the_engine_counts_them() -> None:
             assert await engine.value("tradeplane_strategy_enabled", strategy="sma-test") == 1
             assert await engine.value("tradeplane_broker_connected", broker="paper") == 1
             assert await engine.value("tradeplane_bus_handler_errors_total") == 0
+
+    bounded(scenario())
+
+
+class AlertFamilies(Collector):
+    """Another component's families, served from the same registry."""
+
+    def collect(self) -> Iterator[Metric]:
+        active = GaugeMetricFamily("tradeplane_alert_active", "1 while firing.", labels=["alert"])
+        active.add_metric(["FeedDown"], 0)
+        yield active
+
+
+def test_other_components_add_their_families_to_the_same_endpoint() -> None:
+    async def scenario() -> None:
+        async with running(trades=5, collectors=[AlertFamilies()]) as engine:
+            assert await engine.value("tradeplane_alert_active", alert="FeedDown") == 0
+            assert "tradeplane_equity" in await engine.families()
 
     bounded(scenario())
 

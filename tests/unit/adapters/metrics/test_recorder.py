@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from adapters.metrics.recorder import MetricsRecorder
 from application.messages import IntentRejected, OrderAccepted, OrderCanceled, OrderFilled
-from domain.identifiers import ClientOrderId, InstrumentId, VenueOrderId
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 from domain.market_data import MarketEvent, QuoteTick, TradeTick
 from domain.orders import Order, OrderStatus
 from domain.risk import RiskReason, RiskRejection
@@ -49,6 +49,7 @@ class Recorded:
             instruments={btc.id: btc, eth.id: eth},
             orders=self.orders,
             fills_booked=lambda: self.booked,
+            manual_strategies=("manual",),
         )
 
 
@@ -119,6 +120,18 @@ def test_an_order_caused_by_an_event_is_timed_from_its_frame_and_one_from_the_ap
     key = (BTCUSDT, "BUY", "")
     assert recorder.orders_submitted[key] == 1
     assert recorder.orders_submitted[(BTCUSDT, "BUY", "test-strategy")] == 1
+
+
+def test_orders_sent_by_hand_have_the_strategy_label_empty() -> None:
+    recorder = Recorded().recorder
+    recorder.order_sent(make_order(client_order_id="A", strategy_id=StrategyId("manual")))
+    recorder.order_sent(make_order(client_order_id="B", strategy_id=None, side=OrderSide.SELL))
+    recorder.order_sent(make_order(client_order_id="C", strategy_id=StrategyId("sma")))
+    assert recorder.orders_submitted == {
+        (BTCUSDT, "BUY", ""): 1,
+        (BTCUSDT, "SELL", ""): 1,
+        (BTCUSDT, "BUY", "sma"): 1,
+    }
 
 
 def test_acknowledgement_and_first_fill_latency_once_per_order() -> None:
