@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.metrics.recorder import MetricsRecorder
 from application.messages import IntentRejected, OrderAccepted, OrderCanceled, OrderFilled
@@ -201,3 +205,34 @@ def test_refusals_are_counted_by_reason() -> None:
     for _ in range(2):
         recorder.on_refused(IntentRejected(intent=make_intent(), rejections=rejections, ts_event=0))
     assert recorder.risk_refusals == {"MAX_POSITION": 2, "PRICE_BAND": 2}
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([BTCUSDT, ETHUSDT, SOL]), st.booleans(), st.integers(0, 10**9)),
+        max_size=60,
+    ),
+    st.lists(st.integers(0, 60), max_size=5),
+)
+def test_folds_at_any_moment_count_every_event_once(
+    stream: list[tuple[InstrumentId, bool, int]], folds_at: list[int]
+) -> None:
+    recorded = Recorded()
+    clock, recorder = recorded.clock, recorded.recorder
+    deliver = recorder.wrap(lambda event: None)
+    for index, (instrument_id, is_trade, took_ns) in enumerate(stream):
+        if index in folds_at:
+            recorder.fold()
+        clock.now = TS + took_ns
+        if is_trade:
+            deliver(trade(instrument_id))
+        else:
+            deliver(quote()._replace(instrument_id=instrument_id))
+    recorder.fold()
+    expected = Counter((TradeTick if is_trade else QuoteTick, iid) for iid, is_trade, _ in stream)
+    counted = Counter(
+        {(kind, iid): n for kind, per in recorder.market_events.items() for iid, n in per.items() if n}
+    )
+    assert counted == expected
+    assert recorder.frame_to_handled.count == len(stream)
+    assert recorder.frame_to_handled.sum_ns == sum(took for *_, took in stream)
