@@ -14,16 +14,20 @@ from domain.errors import DomainError
 from domain.identifiers import InstrumentId, strategy_id
 from domain.strategies import create_strategy
 from entrypoints import brokers, feeds
+from entrypoints.alerts import AlertSettings
 from entrypoints.config import ConfigError, FeedSettings, Settings, StrategySettings, load_settings
 from entrypoints.container import build_sizer
+from entrypoints.metrics import metrics_settings
 
 
 def validate(settings: Settings) -> None:
-    """Raise ConfigError for the first thing ``settings`` gets wrong: broker, feeds or strategies
-    (the sections load_settings parses are checked there already)."""
+    """Raise ConfigError for the first thing ``settings`` gets wrong: broker, feeds, metrics,
+    alerts or strategies (the sections load_settings parses are checked there already)."""
     _broker(settings)
     for feed in settings.feeds:
         _feed(feed)
+    metrics_settings(settings)
+    AlertSettings.from_mapping(settings.alerts)
     known = frozenset(settings.instrument_ids)
     for entry in settings.strategies:
         _strategy(entry, known)

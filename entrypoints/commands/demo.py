@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from entrypoints import brokers
+from entrypoints import brokers, operations
 from entrypoints.commands.demo_venue import VENUES, DemoVenue, start_demo_venue
 from entrypoints.config import ConfigError, GrpcSettings, LoggingSettings, Settings, parse_settings
 from entrypoints.container import bootstrap
@@ -187,6 +187,9 @@ def demo_settings(
     )
 
 
+DEMO_METRICS = "127.0.0.1:9464"
+"""Where the demo serves Prometheus metrics unless told otherwise (Prometheus's usual port for it)."""
+
 _NOT_STARTED_WS = "ws://127.0.0.1:1"
 _NOT_STARTED_HTTP = "http://127.0.0.1:1"
 """Stand-ins for the simulator's addresses, to check the demo's settings before it starts."""
@@ -227,6 +230,8 @@ def preflight(
         _NOT_STARTED_WS, _NOT_STARTED_HTTP, data_dir=data_dir, trading=trading, others=_planned_venues(venues)
     )
     validate(planned)
+    if args is not None:
+        operations.with_metrics_options(planned, args)  # checked, and its port free
     grpc = launch.grpc_settings(planned, args) if args is not None else None
     env_token = launch.admin_token_from_env()
     if grpc is not None:
@@ -312,6 +317,8 @@ async def run_demo(
     settings = demo_settings(
         simulator.ws_url, simulator.rest_url, data_dir=data_dir, trading=trading, others=others
     )
+    if args is not None:
+        settings = operations.with_metrics_options(settings, args)
     server = None
     try:
         app = bootstrap(settings, reset_state=reset)
@@ -337,13 +344,17 @@ async def run_demo(
     tune_gc()
     console.say(_what_runs(duration, venues, binance=binance), logger="tradeplane.demo")
     try:
-        final = await run_engine(
-            app.engine,
-            duration=duration,
-            status_interval=status_interval,
-            cancel_open_orders=True,
-            console=console,
-        )
+        async with operations.operations(app, settings, console, grpc=server):
+            final = await run_engine(
+                app.engine,
+                duration=duration,
+                status_interval=status_interval,
+                cancel_open_orders=True,
+                console=console,
+            )
+    except ConfigError as error:  # the metrics port was taken since the check
+        console.error(f"tradeplane: {error}", logger="tradeplane.demo")
+        return 2
     finally:
         if server is not None:
             await server.stop()
@@ -402,6 +413,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"comma-separated simulated venues to watch and trade (of {','.join(VENUES)}; default binance)",
     )
     launch.add_arguments(parser)
+    operations.add_arguments(parser, default_listen=DEMO_METRICS)
     parser.set_defaults(handler=_main)
 
 

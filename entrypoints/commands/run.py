@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from application.engine import EngineStatus
-from entrypoints import brokers
+from entrypoints import brokers, operations
 from entrypoints.config import ConfigError, GrpcSettings, LoggingSettings, Settings, example_config_path
 from entrypoints.container import App, bootstrap
 from entrypoints.foreground import run_engine
@@ -46,6 +46,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         " before starting (a fresh paper account); market data and signals are kept",
     )
     launch.add_arguments(parser)
+    operations.add_arguments(parser)
     parser.set_defaults(handler=_main)
 
 
@@ -55,6 +56,7 @@ def _main(args: argparse.Namespace) -> int:
         configure_logging("INFO", "json")
     try:
         settings = load_validated(args.config)  # everything offline first: nothing is created yet
+        settings = operations.with_metrics_options(settings, args)
         grpc = launch.grpc_settings(settings, args)
         admin_token = launch.admin_token_from_env()
         if grpc is not None:
@@ -103,13 +105,14 @@ async def _serve(
         server = await launch.start_control_plane(app, settings, grpc, mode="live", admin_token=admin_token)
         console.say(f"gRPC control plane on {server.address}", grpc=server.address)
     try:
-        return await run_engine(
-            app.engine,
-            duration=duration,
-            status_interval=settings.engine.status_interval_s,
-            cancel_open_orders=settings.engine.cancel_open_orders_on_stop,
-            console=console,
-        )
+        async with operations.operations(app, settings, console, grpc=server):
+            return await run_engine(
+                app.engine,
+                duration=duration,
+                status_interval=settings.engine.status_interval_s,
+                cancel_open_orders=settings.engine.cancel_open_orders_on_stop,
+                console=console,
+            )
     finally:
         if server is not None:
             await server.stop()

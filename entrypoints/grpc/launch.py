@@ -108,11 +108,15 @@ def usage_lines(server: Served, token: str, *, from_env: bool = False) -> list[s
     ]
 
 
-def check_port_free(listen: str) -> None:
+def check_port_free(
+    listen: str, what: str = "gRPC", option: str = "--grpc-listen", off: str = "--no-grpc"
+) -> None:
     """Refuse, before anything starts, a ``HOST:PORT`` another process listens on already.
 
     Port 0 (any free port) always passes. A race with a process binding it in the meantime is
-    still caught when the server binds; this check makes the common case say what to do."""
+    still caught when the server binds; this check makes the common case say what to do.
+    ``what``, ``option`` and ``off`` name the server and the command-line options that move
+    it or turn it off (the control plane's by default, the metrics endpoint's too)."""
     host, _, port_text = listen.rpartition(":")
     port = int(port_text)
     if port == 0:
@@ -121,7 +125,7 @@ def check_port_free(listen: str) -> None:
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:
-        raise ConfigError(f"gRPC cannot listen on {listen}: the host {host} cannot be resolved") from None
+        raise ConfigError(f"{what} cannot listen on {listen}: the host {host} cannot be resolved") from None
     failures: list[OSError] = []
     for family, kind, proto, _, address in addresses:
         with socket.socket(family, kind, proto) as probe:
@@ -131,12 +135,12 @@ def check_port_free(listen: str) -> None:
             except OSError as error:
                 if error.errno == errno.EADDRINUSE:
                     raise ConfigError(
-                        f"gRPC cannot listen on {listen}: the port is in use by another process"
-                        " (another tradeplane?). Stop that process, or pass --grpc-listen"
+                        f"{what} cannot listen on {listen}: the port is in use by another process"
+                        f" (another tradeplane?). Stop that process, or pass {option}"
                         f" {host if ':' not in host else f'[{host}]'}:0 for any free port"
-                        " (or --no-grpc to run without the control plane)"
+                        f" (or {off} to run without it)"
                     ) from None
                 failures.append(error)
     if failures and len(failures) == len(addresses):
         reason = failures[0].strerror or str(failures[0])
-        raise ConfigError(f"gRPC cannot listen on {listen}: {reason}")
+        raise ConfigError(f"{what} cannot listen on {listen}: {reason}")
