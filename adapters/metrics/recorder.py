@@ -2,8 +2,9 @@
 
 Everything here runs on the engine's event loop, inside bus handlers or around them, so it
 is plain int and dict arithmetic: no locks, no prometheus_client. ``collector`` exports it
-at scrape time. Per market event the cost is one clock read, one histogram observation and
-one dict increment (``wrap``); everything else is per order or per fill.
+at scrape time. Per market event the cost is one dict increment (``wrap``), and one event in
+``sample_every`` is also timed (a clock read and an append): the latency histogram is a sample,
+the event counts are exact. Everything else is per order or per fill.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ OUTCOMES: dict[OrderStatus, str] = {
 REMEMBERED_OUTCOMES = 10_000
 """Orders whose outcome was counted, remembered so a repeated report is not counted twice."""
 
+SAMPLE_EVERY = 8
+"""One market event in this many is timed from frame to handled: a clock read per tick costs
+more than the rest of the counting, and a sample of one in eight still gives the percentiles."""
+
 MAX_UNATTRIBUTED_ORDERS = 1000
 """Orders sent while no market event was handled kept at most until one is (then dropped)."""
 
@@ -90,15 +95,19 @@ class MetricsRecorder:
         orders: Mapping[ClientOrderId, Order],
         fills_booked: Callable[[], int],
         manual_strategies: Iterable[str] = (),
+        sample_every: int = SAMPLE_EVERY,
     ) -> None:
+        if sample_every < 1:
+            raise ValueError(f"sample_every must be 1 or more (was {sample_every})")
+        self._sample_every = sample_every
         self._now_ns = now_ns
         self._instruments = instruments
         self._orders = orders
         self._fills_booked = fills_booked
         self._fills_seen = fills_booked()
         self._manual = frozenset(manual_strategies)
-        self._pending: dict[type, dict[InstrumentId, array[int]]] = {kind: {} for kind in EVENT_TYPES}
-        """Durations (ns) of the market events handled since the last ``fold``."""
+        self._durations: array[int] = array("q")
+        """Durations (ns) of the sampled market events handled since the last ``fold``."""
         self._sent: list[int] = []
         """When the orders sent since the last market event was handled were sent; those sent
         before that event's frame arrived (an order from the API between two events) are not
@@ -128,30 +137,38 @@ class MetricsRecorder:
     # -- market events (per tick) --------------------------------------------------------------
 
     def wrap(self, publish: Sink) -> Sink:
-        """``publish`` timed and counted: frame received (the event's ``ts_init``) -> handled.
+        """``publish`` counted, and one event in ``sample_every`` timed: frame received (the
+        event's ``ts_init``) -> handled.
 
-        This runs per tick, so it only appends the duration to the array of the event's type
-        and instrument (pre-seeded for the instruments traded); ``fold`` turns the arrays into
-        the counts and the histogram at scrape time. No try/finally: the bus never lets a
-        handler's exception through.
+        This runs per tick, so it only adds one to the count of the event's type and instrument
+        (pre-seeded for the instruments traded) and, for a sampled event, appends its duration;
+        ``fold`` turns the durations into the histogram at scrape time. No try/finally: the bus
+        never lets a handler's exception through.
         """
         now_ns = self._now_ns
-        pending = self._pending
+        counts = self.market_events
         sent = self._sent
         frame_to_order = self.frame_to_order
+        every = self._sample_every
+        left = every
 
         def deliver(event: MarketEvent) -> None:
+            nonlocal left
             started = event.ts_init
             publish(event)
             try:
-                pending[type(event)][event.instrument_id].append(now_ns() - started)
+                counts[type(event)][event.instrument_id] += 1
             except KeyError:  # an instrument not seeded
-                self._pending_array(event).append(now_ns() - started)
+                self._count_new(event)
             if sent:  # orders sent since the last event: those sent while it was handled are its
                 for at in sent:
                     if at >= started:
                         frame_to_order.observe(at - started)
                 sent.clear()
+            left -= 1
+            if not left:
+                left = every
+                self._durations.append(now_ns() - started)
 
         return deliver
 
@@ -160,31 +177,26 @@ class MetricsRecorder:
         for kind in EVENT_TYPES:
             for iid in instrument_ids:
                 self.market_events[kind].setdefault(iid, 0)
-                self._pending[kind].setdefault(iid, array("q"))
 
-    def _pending_array(self, event: MarketEvent) -> array[int]:
-        per_instrument = self._pending.setdefault(type(event), {})
-        self.market_events.setdefault(type(event), {}).setdefault(event.instrument_id, 0)
-        return per_instrument.setdefault(event.instrument_id, array("q"))
+    def _count_new(self, event: MarketEvent) -> None:
+        per_instrument = self.market_events.setdefault(type(event), {})
+        per_instrument[event.instrument_id] = per_instrument.get(event.instrument_id, 0) + 1
 
     def fold(self) -> None:
-        """Move the durations appended since the last fold into the counts and the histogram."""
+        """Move the durations sampled since the last fold into the histogram."""
         if len(self._sent) > MAX_UNATTRIBUTED_ORDERS:  # API orders while no market event arrives
             self._sent.clear()
+        durations = self._durations
+        if not durations:
+            return
+        self._durations = array("q")  # the hot path appends to the new one from now on
         histogram = self.frame_to_handled
         bounds = np.asarray(histogram.bounds_ns, dtype=np.int64)
-        for kind, per_instrument in self._pending.items():
-            counts = self.market_events[kind]
-            for iid, durations in per_instrument.items():
-                if not durations:
-                    continue
-                per_instrument[iid] = array("q")  # the hot path appends to the new one from now on
-                values = np.frombuffer(durations, dtype=np.int64)
-                counts[iid] += len(values)
-                buckets = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds) + 1)
-                for index, count in enumerate(buckets.tolist()):
-                    histogram.counts[index] += count
-                histogram.sum_ns += int(values.sum())
+        values = np.frombuffer(durations, dtype=np.int64)
+        buckets = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds) + 1)
+        for index, count in enumerate(buckets.tolist()):
+            histogram.counts[index] += count
+        histogram.sum_ns += int(values.sum())
 
     # -- orders (per order) ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import pytest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from adapters.metrics.recorder import SAMPLE_EVERY
 from application.commands import Halt
 from domain.identifiers import InstrumentId
 from domain.values import OrderSide
@@ -112,7 +113,9 @@ def test_ticks_orders_and_fills_are_counted_as_the_engine_counts_them() -> None:
             assert await engine.value("tradeplane_market_events_total", **btc, type="book_snapshot") == 1
             eth = {"venue": "BINANCE", "instrument": ETH}
             assert await engine.value("tradeplane_market_events_total", **eth, type="trade") == 1
-            assert await engine.value("tradeplane_frame_to_handled_seconds_count") == 204
+            assert (
+                await engine.value("tradeplane_frame_to_handled_seconds_count") == 204 // SAMPLE_EVERY
+            )  # one event in SAMPLE_EVERY is timed
             assert await engine.value("tradeplane_feed_messages_total", feed="memory") == 204
 
             submitted = await engine.samples("tradeplane_orders_submitted_total")
@@ -182,12 +185,14 @@ def test_other_components_add_their_families_to_the_same_endpoint() -> None:
 def test_counters_move_between_scrapes() -> None:
     async def scenario() -> None:
         async with running(trades=50) as engine:
-            before = await engine.value("tradeplane_frame_to_handled_seconds_count")
+            btc = {"venue": "BINANCE", "instrument": BTC, "type": "trade"}
+            before = await engine.value("tradeplane_market_events_total", **btc)
+            timed_before = await engine.value("tradeplane_frame_to_handled_seconds_count")
             tick = engine.app.ingestion.deliver
-            for i in range(10):
+            for i in range(4 * SAMPLE_EVERY):
                 tick(trade("30010", f"late-{i}"))
-            after = await engine.value("tradeplane_frame_to_handled_seconds_count")
-            assert after == before + 10
+            assert await engine.value("tradeplane_market_events_total", **btc) == before + 4 * SAMPLE_EVERY
+            assert await engine.value("tradeplane_frame_to_handled_seconds_count") == timed_before + 4
 
     bounded(scenario())
 

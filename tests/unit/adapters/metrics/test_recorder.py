@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,6 +55,7 @@ class Recorded:
             orders=self.orders,
             fills_booked=lambda: self.booked,
             manual_strategies=("manual",),
+            sample_every=1,  # every event timed, so the sums below are exact
         )
 
 
@@ -236,3 +238,31 @@ def test_folds_at_any_moment_count_every_event_once(
     assert counted == expected
     assert recorder.frame_to_handled.count == len(stream)
     assert recorder.frame_to_handled.sum_ns == sum(took for *_, took in stream)
+
+
+def test_one_event_in_sample_every_is_timed_and_every_event_is_counted() -> None:
+    recorded = Recorded()
+    clock = recorded.clock
+    recorder = MetricsRecorder(
+        now_ns=clock,
+        instruments={},
+        orders={},
+        fills_booked=lambda: 0,
+        sample_every=4,
+    )
+
+    def handlers(event: MarketEvent) -> None:
+        clock.now += 1_000
+
+    deliver = recorder.wrap(handlers)
+    for _ in range(10):
+        deliver(trade())
+    recorder.fold()
+    assert recorder.market_events[TradeTick] == {BTCUSDT: 10}
+    assert recorder.frame_to_handled.count == 2  # the 4th and the 8th
+    assert recorder.frame_to_handled.sum_ns == 4_000 + 8_000
+
+
+def test_a_sample_rate_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="sample_every"):
+        MetricsRecorder(now_ns=lambda: 0, instruments={}, orders={}, fills_booked=lambda: 0, sample_every=0)
