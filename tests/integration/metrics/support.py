@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -142,3 +142,8 @@ async def running(
         await app.engine.stop()
         await server.stop()
         app.close()
+
+
+def bounded(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a test's scenario, failing it after TEST_TIMEOUT_S."""
+    asyncio.run(asyncio.wait_for(coroutine, TEST_TIMEOUT_S))
