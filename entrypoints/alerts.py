@@ -34,7 +34,7 @@ from application.execution import BrokerReports, RiskMonitor
 from application.live_reconciliation import LiveReconciliation
 from application.ports import Clock, MarketDataRepository, TradeRepository
 from application.strategy_engine import StrategyEngine
-from entrypoints.config import ConfigError
+from entrypoints.config import ConfigError, known_keys
 
 WHERE = "[alerts]"
 
@@ -69,7 +69,7 @@ class AlertSettings:
         """``[alerts]`` as parsed from TOML; raises ConfigError naming the key that is wrong."""
         if not isinstance(table, Mapping):
             raise ConfigError(f"{WHERE} must be a table")
-        _known(table, {f.name for f in fields(cls)}, WHERE)
+        known_keys(table, {f.name for f in fields(cls)}, WHERE)
         defaults = cls()
         settings = cls(
             evaluate_interval_s=_seconds(
@@ -102,14 +102,6 @@ class AlertSettings:
 
 
 # -- checks -----------------------------------------------------------------------------------
-
-
-def _known(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}"
-        )
 
 
 def _seconds(
@@ -160,7 +152,7 @@ def _webhook(entry: object, index: int) -> WebhookSettings:
     where = f"[[alerts.webhooks]] #{index + 1}"
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{where} must be a table")
-    _known(entry, {f.name for f in fields(WebhookSettings)}, where)
+    known_keys(entry, {f.name for f in fields(WebhookSettings)}, where)
     url = entry.get("url")
     if not isinstance(url, str) or not url:
         raise ConfigError(f"{where} url is required: the http(s) address to POST alerts to")

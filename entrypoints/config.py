@@ -345,7 +345,8 @@ def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _known(table: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str) -> None:
+def known_keys(table: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str) -> None:
+    """Raise ConfigError naming the keys of ``table`` (the TOML table ``where``) not in ``allowed``."""
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ConfigError(
@@ -354,7 +355,7 @@ def _known(table: Mapping[str, Any], allowed: set[str] | frozenset[str], where: 
 
 
 def _engine(table: dict[str, Any]) -> EngineSettings:
-    _known(table, set(EngineSettings.__dataclass_fields__), "[engine]")
+    known_keys(table, set(EngineSettings.__dataclass_fields__), "[engine]")
     settings = EngineSettings(**table)
     for key in ("name", "valuation_currency", "order_id_prefix"):
         if not isinstance(getattr(settings, key), str) or not getattr(settings, key):
@@ -374,7 +375,8 @@ def _instrument_id(entry: Any, index: int) -> str:
     where = f"[[instruments]] #{index + 1}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table")
-    _known(entry, {"id", "base", "quote", "price_tick", "lot_size", "min_quantity", "min_notional"}, where)
+    rules = {"id", "base", "quote", "price_tick", "lot_size", "min_quantity", "min_notional"}
+    known_keys(entry, rules, where)
     try:
         return str(InstrumentId(entry.get("id")))  # type: ignore[arg-type]  # checked by InstrumentId
     except ValueError as error:
@@ -395,7 +397,7 @@ def _strategy(entry: Any, index: int) -> StrategySettings:
     where = f"[[strategies]] #{index + 1}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table")
-    _known(entry, {"id", "kind", "instruments", "params", "sizing", "allow_short", "enabled"}, where)
+    known_keys(entry, {"id", "kind", "instruments", "params", "sizing", "allow_short", "enabled"}, where)
     for key in ("id", "kind"):
         if not isinstance(entry.get(key), str) or not entry[key]:
             raise ConfigError(f"{where}: {key} must be a non-empty string")
@@ -441,7 +443,7 @@ def _token(entry: Any, index: int) -> TokenSettings:
     where = f"[[grpc.tokens]] #{index + 1}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table")
-    _known(entry, {"name", "role", "sha256", "rate_per_second", "burst"}, where)
+    known_keys(entry, {"name", "role", "sha256", "rate_per_second", "burst"}, where)
     name, role, digest = entry.get("name"), entry.get("role"), entry.get("sha256")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: name must be a non-empty string")
@@ -465,7 +467,7 @@ def _token(entry: Any, index: int) -> TokenSettings:
 
 def _grpc(table: dict[str, Any]) -> GrpcSettings:
     fields = set(GrpcSettings.__dataclass_fields__)
-    _known(table, fields, "[grpc]")
+    known_keys(table, fields, "[grpc]")
     tokens_raw = table.pop("tokens", [])
     if not isinstance(tokens_raw, list):
         raise ConfigError("[grpc] tokens must be an array of tables ([[grpc.tokens]])")
@@ -508,7 +510,7 @@ def _storage(table: dict[str, Any]) -> StorageSettings:
     the per-user data directory); ``kind = "memory"`` keeps nothing. Built in code,
     ``StorageSettings()`` is in memory. A relative data_dir left here (the environment's, or a
     mapping's) is taken from the current directory, once: the result is absolute."""
-    _known(table, set(StorageSettings.__dataclass_fields__), "[storage]")
+    known_keys(table, set(StorageSettings.__dataclass_fields__), "[storage]")
     settings = StorageSettings(**{"kind": "sql", **table})
     if settings.kind not in {"memory", "sql"}:
         raise ConfigError(f"[storage] kind must be memory or sql (was {settings.kind!r})")
@@ -530,7 +532,7 @@ def _storage(table: dict[str, Any]) -> StorageSettings:
 
 
 def _redis(table: dict[str, Any]) -> RedisSettings:
-    _known(table, set(RedisSettings.__dataclass_fields__), "[redis]")
+    known_keys(table, set(RedisSettings.__dataclass_fields__), "[redis]")
     settings = RedisSettings(**table)
     if not isinstance(settings.cache, bool):
         raise ConfigError(f"[redis] cache must be true or false (was {settings.cache!r})")
@@ -563,9 +565,9 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
 
 
 def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
-    _known(raw, _SECTIONS, source)
+    known_keys(raw, _SECTIONS, source)
     account = _table(raw, "account", source)
-    _known(account, {"balances"}, "[account]")
+    known_keys(account, {"balances"}, "[account]")
     balances_raw = account.get("balances", {"USDT": "10000"})
     if not isinstance(balances_raw, dict):
         raise ConfigError("[account] balances must be a table of ASSET = amount")
@@ -602,10 +604,10 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         raise ConfigError(f"{source}: strategy ids must be unique (were {ids})")
     risk = RiskLimits.from_mapping(_table(raw, "risk", source))
     stops_raw = _table(raw, "stops", source)
-    _known(stops_raw, {"stop_loss_fraction", "take_profit_fraction", "trailing_fraction"}, "[stops]")
+    known_keys(stops_raw, {"stop_loss_fraction", "take_profit_fraction", "trailing_fraction"}, "[stops]")
     stops = StopRules(**{k: to_decimal(str(v), f"[stops] {k}") for k, v in stops_raw.items()})
     logging_raw = _table(raw, "logging", source)
-    _known(logging_raw, {"level", "format"}, "[logging]")
+    known_keys(logging_raw, {"level", "format"}, "[logging]")
     log_settings = LoggingSettings(**logging_raw)
     if log_settings.format not in {"text", "json"}:
         raise ConfigError(f"[logging] format must be text or json (was {log_settings.format!r})")
