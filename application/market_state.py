@@ -12,7 +12,15 @@ from domain.consolidated_quote import ConsolidatedQuote, consolidate
 from domain.errors import BookOutOfSync, InvalidValue
 from domain.identifiers import InstrumentId
 from domain.instrument import Instrument
-from domain.market_data import Bar, BookDelta, BookInvalidated, BookSnapshot, QuoteTick, TradeTick
+from domain.market_data import (
+    Bar,
+    BookDelta,
+    BookInvalidated,
+    BookSnapshot,
+    MarketEvent,
+    QuoteTick,
+    TradeTick,
+)
 from domain.order_book import OrderBook
 from domain.risk import MarketDataState
 
@@ -35,9 +43,15 @@ class MarketState:
     the feed's connection (``FeedStatusChanged``; an instrument never reported down is taken
     as up, as in a replay), the book's sync and the last price's time. Risk, health and the
     status all read it; none of it is on the per-tick path.
+
+    ``events`` counts the market events handled per type and instrument, always (a dict
+    increment in the handler that already looks the instrument up: metrics read it at scrape
+    time instead of wrapping every event).
     """
 
-    __slots__ = ("_cache", "book_errors", "books", "disconnected", "last_trades", "quotes", "trades_seen")
+    __slots__ = ("_bars", "_cache", "_deltas", "_invalidations", "_quotes", "_snapshots", "_trades",
+                 "book_errors", "books", "disconnected", "events", "last_trades", "quotes",
+                 "trades_seen")  # fmt: skip
 
     def __init__(self, cache: Cache | None = None) -> None:
         self._cache = cache
@@ -48,9 +62,26 @@ class MarketState:
         """Instruments whose feed is down, with why."""
         self.book_errors = 0
         self.trades_seen = 0
+        self._trades: dict[InstrumentId, int] = {}
+        self._quotes: dict[InstrumentId, int] = {}
+        self._snapshots: dict[InstrumentId, int] = {}
+        self._deltas: dict[InstrumentId, int] = {}
+        self._invalidations: dict[InstrumentId, int] = {}
+        self._bars: dict[InstrumentId, int] = {}
+        self.events: dict[type[MarketEvent], dict[InstrumentId, int]] = {
+            TradeTick: self._trades,
+            QuoteTick: self._quotes,
+            BookSnapshot: self._snapshots,
+            BookDelta: self._deltas,
+            BookInvalidated: self._invalidations,
+            Bar: self._bars,
+        }
+        """Market events handled, per event class and instrument (only those seen are keys)."""
 
     def on_trade(self, tick: TradeTick) -> None:
         self.trades_seen += 1
+        counts, iid = self._trades, tick.instrument_id
+        counts[iid] = counts.get(iid, 0) + 1
         last = self.last_trades.get(tick.instrument_id)
         if last is None:
             self.last_trades[tick.instrument_id] = LastTrade(tick.price, tick.ts_event)
@@ -60,16 +91,22 @@ class MarketState:
 
     def on_bar(self, bar: Bar) -> None:
         """A bar's close stands in for the last trade when a feed sends only bars."""
+        counts = self._bars
+        counts[bar.instrument_id] = counts.get(bar.instrument_id, 0) + 1
         last = self.last_trades.get(bar.instrument_id)
         if last is None or bar.ts_event >= last.ts_event:
             self.last_trades[bar.instrument_id] = LastTrade(bar.close, bar.ts_event)
 
     def on_quote(self, quote: QuoteTick) -> None:
-        self.quotes[quote.instrument_id] = quote
+        counts, iid = self._quotes, quote.instrument_id
+        counts[iid] = counts.get(iid, 0) + 1
+        self.quotes[iid] = quote
         if self._cache is not None:
             self._cache.set_quote(quote)
 
     def on_book_snapshot(self, snapshot: BookSnapshot) -> None:
+        counts = self._snapshots
+        counts[snapshot.instrument_id] = counts.get(snapshot.instrument_id, 0) + 1
         book = self.books.get(snapshot.instrument_id)
         if book is None:
             book = self.books[snapshot.instrument_id] = OrderBook(snapshot.instrument_id)
@@ -80,12 +117,16 @@ class MarketState:
 
     def on_book_invalidated(self, event: BookInvalidated) -> None:
         """The feed lost the thread: the book is stale until the next snapshot."""
+        counts = self._invalidations
+        counts[event.instrument_id] = counts.get(event.instrument_id, 0) + 1
         book = self.books.get(event.instrument_id)
         if book is not None:
             book.invalidate(event.reason)
 
     def on_book_delta(self, delta: BookDelta) -> None:
-        book = self.books.get(delta.instrument_id)
+        counts, iid = self._deltas, delta.instrument_id
+        counts[iid] = counts.get(iid, 0) + 1
+        book = self.books.get(iid)
         if book is None:
             self.book_errors += 1
             return

@@ -1,7 +1,8 @@
 """The Prometheus endpoint wired to a running application: ``start_metrics(app, settings)``.
 
-``instrument`` attaches the cheap counting hooks (the feeds' sink, the order manager, the
-trades store's commits, the market-data writer, the broker reports) and builds a registry of
+``instrument`` attaches the cheap counting hooks (a sample of the feeds' events, the order
+manager, the trades store's commits, the market-data writer, the broker reports; the market
+events are counted by the market state, always) and builds a registry of
 its own (never the process-global one: several engines, or tests, in one process never
 collide) holding the engine's collector and the process, platform and GC collectors.
 ``start_metrics`` adds the HTTP server on ``[metrics] listen``, in the running event loop.
@@ -95,6 +96,8 @@ def instrument(
         instruments=app.portfolio.instruments,
         orders=app.orders.orders,
         fills_booked=lambda: app.reports.stats.fills,
+        market_events=app.market.events,
+        handling_since=lambda: app.ingestion.handling_since,
         manual_strategies=(MANUAL_STRATEGY,),
     )
     broker = app.broker
@@ -121,7 +124,7 @@ def instrument(
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
-    app.ingestion.observe(recorder.wrap)
+    app.ingestion.observe(recorder.wrap, every=recorder.sample_every)
     app.orders.on_sent = recorder.order_sent
     app.risk.on_commit = recorder.trades_commit.observe
     if isinstance(app.market_data, SqlMarketDataRepository):

@@ -2,9 +2,13 @@
 
 Everything here runs on the engine's event loop, inside bus handlers or around them, so it
 is plain int and dict arithmetic: no locks, no prometheus_client. ``collector`` exports it
-at scrape time. Per market event the cost is one dict increment (``wrap``), and one event in
-``sample_every`` is also timed (a clock read and an append): the latency histogram is a sample,
-the event counts are exact. Everything else is per order or per fill.
+at scrape time. Per market event it costs nothing of its own: the market state counts every
+event (always, metrics or not) and the ingestion sends one event in ``sample_every`` through
+``wrap`` to be timed (a clock read and an append), so the latency histogram is a sample and
+the event counts are exact. Per order it keeps the send time (for the acknowledgement and
+first-fill latencies) and, for an order a market event caused, times it from that event's
+frame; the counts by key and the Decimal sums of fills are done when ``fold`` runs (scrape
+time, or every half second), from the orders and fills booked since.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from domain.market_data import (
     QuoteTick,
     TradeTick,
 )
-from domain.orders import Order, OrderStatus
+from domain.orders import Fill, Order, OrderStatus
 from domain.values import ZERO, exact_add, exact_mul
 
 EVENT_TYPES: dict[type, str] = {
@@ -69,9 +73,6 @@ SAMPLE_EVERY = 8
 """One market event in this many is timed from frame to handled: a clock read per tick costs
 more than the rest of the counting, and a sample of one in eight still gives the percentiles."""
 
-MAX_UNATTRIBUTED_ORDERS = 1000
-"""Orders sent while no market event was handled kept at most until one is (then dropped)."""
-
 OrderKey = tuple[InstrumentId, str, str]
 """(instrument, side, strategy) of ``tradeplane_orders_submitted_total``."""
 
@@ -94,6 +95,8 @@ class MetricsRecorder:
         instruments: Mapping[InstrumentId, Instrument],
         orders: Mapping[ClientOrderId, Order],
         fills_booked: Callable[[], int],
+        market_events: Mapping[type, Mapping[InstrumentId, int]],
+        handling_since: Callable[[], int],
         manual_strategies: Iterable[str] = (),
         sample_every: int = SAMPLE_EVERY,
     ) -> None:
@@ -106,13 +109,10 @@ class MetricsRecorder:
         self._fills_booked = fills_booked
         self._fills_seen = fills_booked()
         self._manual = frozenset(manual_strategies)
+        self._events = market_events
+        self._handling_since = handling_since
         self._durations: array[int] = array("q")
         """Durations (ns) of the sampled market events handled since the last ``fold``."""
-        self._sent: list[int] = []
-        """When the orders sent since the last market event was handled were sent; those sent
-        before that event's frame arrived (an order from the API between two events) are not
-        counted as caused by it."""
-        self.market_events: dict[type, dict[InstrumentId, int]] = {kind: {} for kind in EVENT_TYPES}
         self.frame_to_handled = LatencyHistogram(LOOP_LATENCY_BOUNDS_S)
         self.frame_to_order = LatencyHistogram(LOOP_LATENCY_BOUNDS_S)
         self.order_ack = LatencyHistogram(VENUE_LATENCY_BOUNDS_S)
@@ -121,71 +121,58 @@ class MetricsRecorder:
         """Fed by the risk monitor (``on_commit``), on the event loop."""
         self.market_data_write = LatencyHistogram(STORE_LATENCY_BOUNDS_S)
         """Fed by the market-data writer thread (``on_written``); only that thread observes it."""
-        self.orders_submitted: dict[OrderKey, int] = {}
+        self._orders_submitted: dict[OrderKey, int] = {}
         self.outcomes: dict[tuple[InstrumentId, str], int] = {}
         self.risk_refusals: dict[str, int] = {}
-        self.fills: dict[tuple[InstrumentId, str], int] = {}
-        self.traded_notional: dict[InstrumentId, Decimal] = {}
-        self.fees_paid: dict[InstrumentId, Decimal] = {}
-        self.fees_not_in_quote = 0
-        """Fills whose fee was paid in an asset other than the instrument's base or quote."""
+        self._fills: dict[tuple[InstrumentId, str], int] = {}
+        self._traded_notional: dict[InstrumentId, Decimal] = {}
+        self._fees_paid: dict[InstrumentId, Decimal] = {}
+        self._fees_not_in_quote = 0
+        self._new_orders: list[Order] = []
+        """Orders sent since they were last counted: counted (by key) at scrape time."""
+        self._new_fills: list[Fill] = []
+        """Fills booked since they were last counted: the Decimal sums are done at scrape time."""
         self._awaiting_ack: dict[ClientOrderId, int] = {}
         self._awaiting_fill: dict[ClientOrderId, int] = {}
         self._counted: dict[ClientOrderId, None] = {}
-        self.seed(instruments)
 
-    # -- market events (per tick) --------------------------------------------------------------
+    # -- market events (sampled) -------------------------------------------------------------
 
     def wrap(self, publish: Sink) -> Sink:
-        """``publish`` counted, and one event in ``sample_every`` timed: frame received (the
-        event's ``ts_init``) -> handled.
+        """``publish`` timed: frame received (the event's ``ts_init``) -> handled.
 
-        This runs per tick, so it only adds one to the count of the event's type and instrument
-        (pre-seeded for the instruments traded) and, for a sampled event, appends its duration;
+        The ingestion sends one event in ``sample_every`` through it (``observe(wrap,
+        every=sample_every)``), so the other events pay no extra frame. It appends the duration;
         ``fold`` turns the durations into the histogram at scrape time. No try/finally: the bus
         never lets a handler's exception through.
         """
         now_ns = self._now_ns
-        counts = self.market_events
-        sent = self._sent
-        frame_to_order = self.frame_to_order
-        every = self._sample_every
-        left = every
 
-        def deliver(event: MarketEvent) -> None:
-            nonlocal left
+        def timed(event: MarketEvent) -> None:
             started = event.ts_init
             publish(event)
-            try:
-                counts[type(event)][event.instrument_id] += 1
-            except KeyError:  # an instrument not seeded
-                self._count_new(event)
-            if sent:  # orders sent since the last event: those sent while it was handled are its
-                for at in sent:
-                    if at >= started:
-                        frame_to_order.observe(at - started)
-                sent.clear()
-            left -= 1
-            if not left:
-                left = every
-                self._durations.append(now_ns() - started)
+            self._durations.append(now_ns() - started)
 
-        return deliver
+        return timed
 
-    def seed(self, instrument_ids: Iterable[InstrumentId]) -> None:
-        """Count every market event type of ``instrument_ids`` from 0 (each a series at once)."""
-        for kind in EVENT_TYPES:
-            for iid in instrument_ids:
-                self.market_events[kind].setdefault(iid, 0)
+    @property
+    def sample_every(self) -> int:
+        return self._sample_every
 
-    def _count_new(self, event: MarketEvent) -> None:
-        per_instrument = self.market_events.setdefault(type(event), {})
-        per_instrument[event.instrument_id] = per_instrument.get(event.instrument_id, 0) + 1
+    @property
+    def market_events(self) -> dict[type, dict[InstrumentId, int]]:
+        """Market events handled per event class and instrument (the market state's counts),
+        with every instrument traded counted from 0 (each a series from the start)."""
+        counted = self._events
+        seeded = {kind: dict.fromkeys(self._instruments, 0) for kind in EVENT_TYPES}
+        for kind, per_instrument in counted.items():
+            seeded.setdefault(kind, {}).update(per_instrument)
+        return seeded
 
     def fold(self) -> None:
-        """Move the durations sampled since the last fold into the histogram."""
-        if len(self._sent) > MAX_UNATTRIBUTED_ORDERS:  # API orders while no market event arrives
-            self._sent.clear()
+        """Move the durations sampled since the last fold into the histogram, and count the
+        orders and fills booked since (their keys and Decimal sums are not on the order path)."""
+        self._count_new()
         durations = self._durations
         if not durations:
             return
@@ -198,18 +185,72 @@ class MetricsRecorder:
             histogram.counts[index] += count
         histogram.sum_ns += int(values.sum())
 
+    # -- orders and fills (counted at scrape time) -----------------------------------------------
+
+    @property
+    def orders_submitted(self) -> dict[OrderKey, int]:
+        """Orders handed to the broker per (instrument, side, strategy)."""
+        self._count_new()
+        return self._orders_submitted
+
+    @property
+    def fills(self) -> dict[tuple[InstrumentId, str], int]:
+        """Fills booked per (instrument, side)."""
+        self._count_new()
+        return self._fills
+
+    @property
+    def traded_notional(self) -> dict[InstrumentId, Decimal]:
+        """Price x quantity filled per instrument, in its quote currency."""
+        self._count_new()
+        return self._traded_notional
+
+    @property
+    def fees_paid(self) -> dict[InstrumentId, Decimal]:
+        """Fees paid per instrument, in its quote currency (see ``_fee_in_quote``)."""
+        self._count_new()
+        return self._fees_paid
+
+    @property
+    def fees_not_in_quote(self) -> int:
+        """Fills whose fee was paid in an asset other than the instrument's base or quote."""
+        self._count_new()
+        return self._fees_not_in_quote
+
+    def _count_new(self) -> None:
+        orders, fills = self._new_orders, self._new_fills
+        if orders:
+            self._new_orders = []
+            manual, submitted = self._manual, self._orders_submitted
+            for order in orders:
+                strategy = order.strategy_id or ""
+                key = (order.instrument_id, order.side.name, "" if strategy in manual else strategy)
+                submitted[key] = submitted.get(key, 0) + 1
+        if fills:
+            self._new_fills = []
+            counts, notional, fees = self._fills, self._traded_notional, self._fees_paid
+            for fill in fills:
+                iid = fill.instrument_id
+                side = (iid, fill.side.name)
+                counts[side] = counts.get(side, 0) + 1
+                amount = exact_mul(fill.price, fill.quantity)
+                notional[iid] = exact_add(notional.get(iid, ZERO), amount)
+                fee = self._fee_in_quote(fill.fee, fill.fee_asset, fill.price, self._instruments.get(iid))
+                if fee is not None:
+                    fees[iid] = exact_add(fees.get(iid, ZERO), fee)
+
     # -- orders (per order) ---------------------------------------------------------------------
 
     def order_sent(self, order: Order) -> None:
         """The order manager is about to hand ``order`` to the broker."""
         now = self._now_ns()
-        strategy = order.strategy_id or ""
-        key = (order.instrument_id, order.side.name, "" if strategy in self._manual else strategy)
-        self.orders_submitted[key] = self.orders_submitted.get(key, 0) + 1
+        self._new_orders.append(order)
         coid = order.client_order_id
         self._awaiting_ack[coid] = now
         self._awaiting_fill[coid] = now
-        self._sent.append(now)
+        started = self._handling_since()
+        if started and now >= started:  # sent while a market event was handled: caused by it
+            self.frame_to_order.observe(now - started)
 
     def subscribe(self, bus: MessageBus) -> None:
         """Listen to the broker's reports (after the handlers that apply them) and to refusals."""
@@ -239,14 +280,8 @@ class MetricsRecorder:
             return
         self._fills_seen = booked
         fill = report.fill
-        iid, coid = fill.instrument_id, fill.client_order_id
-        key = (iid, fill.side.name)
-        self.fills[key] = self.fills.get(key, 0) + 1
-        notional = exact_mul(fill.price, fill.quantity)
-        self.traded_notional[iid] = exact_add(self.traded_notional.get(iid, ZERO), notional)
-        fee = self._fee_in_quote(fill.fee, fill.fee_asset, fill.price, self._instruments.get(iid))
-        if fee is not None:
-            self.fees_paid[iid] = exact_add(self.fees_paid.get(iid, ZERO), fee)
+        self._new_fills.append(fill)
+        coid = fill.client_order_id
         sent = self._awaiting_fill.pop(coid, None)
         if sent is not None:
             self.order_fill.observe(self._now_ns() - sent)
@@ -289,5 +324,5 @@ class MetricsRecorder:
             return fee
         if asset == instrument.base:
             return exact_mul(fee, price)
-        self.fees_not_in_quote += 1
+        self._fees_not_in_quote += 1
         return None

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.memory import InMemoryFeed, ManualClock
 from application.ingestion import IngestionService
@@ -175,3 +177,45 @@ def test_connection_changes_are_logged_with_the_feed_instruments_and_reason_as_f
     (record,) = caplog.records
     fields = (record.feed, record.instruments, record.connected, record.reason)  # type: ignore[attr-defined]
     assert fields == ("dropping", [str(BTCUSDT), str(ETHUSDT)], False, "connection lost: 1006")
+
+
+@given(st.integers(1, 10), st.integers(0, 40))
+def test_one_event_in_every_goes_through_the_observer_and_all_reach_the_bus(every: int, n: int) -> None:
+    published: list[MarketEvent] = []
+    timed: list[MarketEvent] = []
+    since: list[int] = []
+
+    def publish(event: object) -> None:
+        assert isinstance(event, TradeTick)
+        since.append(ingestion.handling_since)
+        published.append(event)
+
+    def wrap(sink: Callable[[MarketEvent], None]) -> Callable[[MarketEvent], None]:
+        def observed(event: MarketEvent) -> None:
+            timed.append(event)
+            sink(event)
+
+        return observed
+
+    ingestion = IngestionService([], publish)
+    ingestion.observe(wrap, every=every)
+    events = trades(BTCUSDT, n)
+    for event in events:
+        ingestion.deliver(event)
+    assert published == events
+    assert timed == events[every - 1 :: every]
+    assert since == [event.ts_init for event in events]  # the event being handled, for its orders
+    assert ingestion.handling_since == 0  # between two events
+
+
+def test_once_unobserved_no_event_goes_through_the_observer() -> None:
+    published: list[object] = []
+    timed: list[MarketEvent] = []
+    ingestion = IngestionService([], published.append)
+    ingestion.observe(lambda sink: timed.append, every=1)
+    ingestion.unobserve()
+    for event in trades(BTCUSDT, 3):
+        ingestion.deliver(event)
+    assert (len(published), timed) == (3, [])
+    with pytest.raises(ValueError, match="every"):
+        ingestion.observe(lambda sink: sink, every=0)

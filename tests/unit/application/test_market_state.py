@@ -186,3 +186,18 @@ def test_an_instrument_without_a_book_or_status_is_connected_with_no_book() -> N
     market.on_trade(trade("100", TS))
 
     assert market.data_state(BTCUSDT) == MarketDataState(instrument_id=BTCUSDT, last_price_ts=TS)
+
+
+def test_every_market_event_is_counted_by_type_and_instrument() -> None:
+    market = MarketState()
+    market.on_trade(trade("100"))
+    market.on_trade(trade("101", TS + 1))
+    market.on_quote(quote("99", "101"))
+    market.on_book_snapshot(snapshot(1, [("99", "1")], [("101", "1")]))
+    market.on_book_invalidated(BookInvalidated(instrument_id=ETHUSDT, reason="gap", ts_event=TS, ts_init=TS))
+    assert {kind: counts for kind, counts in market.events.items() if counts} == {
+        TradeTick: {BTCUSDT: 2},
+        QuoteTick: {BTCUSDT: 1},
+        BookSnapshot: {BTCUSDT: 1},
+        BookInvalidated: {ETHUSDT: 1},
+    }

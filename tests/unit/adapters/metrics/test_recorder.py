@@ -11,6 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.metrics.recorder import MetricsRecorder
+from application.ingestion import IngestionService, Sink
+from application.market_state import MarketState
 from application.messages import IntentRejected, OrderAccepted, OrderCanceled, OrderFilled
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, VenueOrderId
 from domain.market_data import MarketEvent, QuoteTick, TradeTick
@@ -42,21 +44,41 @@ class Clock:
 
 
 class Recorded:
-    """A recorder over an order book and a fill count the test controls."""
+    """A recorder over an order book and a fill count the test controls, observing an
+    ingestion whose bus is the market state, then the test's handlers."""
 
-    def __init__(self) -> None:
+    def __init__(self, sample_every: int = 1) -> None:
         self.clock = Clock()
         self.orders: dict[ClientOrderId, Order] = {}
         self.booked = 0
+        self.market = MarketState()
+        self.handlers: Sink = lambda event: None
+        self.ingestion = IngestionService([], self._publish)
         btc, eth = make_instrument(), make_instrument(base="ETH")
         self.recorder = MetricsRecorder(
             now_ns=self.clock,
             instruments={btc.id: btc, eth.id: eth},
             orders=self.orders,
             fills_booked=lambda: self.booked,
+            market_events=self.market.events,
+            handling_since=lambda: self.ingestion.handling_since,
             manual_strategies=("manual",),
-            sample_every=1,  # every event timed, so the sums below are exact
+            sample_every=sample_every,  # 1: every event timed, so the sums below are exact
         )
+        self.ingestion.observe(self.recorder.wrap, every=sample_every)
+
+    def _publish(self, event: object) -> None:
+        if isinstance(event, TradeTick):
+            self.market.on_trade(event)
+        elif isinstance(event, QuoteTick):
+            self.market.on_quote(event)
+        assert isinstance(event, TradeTick | QuoteTick)
+        self.handlers(event)
+
+    def deliver(self, handlers: Sink = lambda event: None) -> Sink:
+        """What a feed hands its events to, with ``handlers`` after the market state's."""
+        self.handlers = handlers
+        return self.ingestion.deliver
 
 
 def trade(instrument_id: InstrumentId = BTCUSDT, ts_init: int = TS) -> TradeTick:
@@ -90,7 +112,7 @@ def test_each_event_is_timed_from_its_frame_and_counted_by_type_and_instrument()
     def handlers(event: MarketEvent) -> None:
         clock.now += 7_000  # the handlers take 7 us
 
-    deliver = recorder.wrap(handlers)
+    deliver = recorded.deliver(handlers)
     for event in (trade(), trade(), quote(), trade(ETHUSDT), trade(SOL)):
         deliver(event)
     assert recorder.frame_to_handled.count == 0  # appended, not folded yet
@@ -114,14 +136,14 @@ def test_an_order_caused_by_an_event_is_timed_from_its_frame_and_one_from_the_ap
         clock.now += 40_000
         recorder.order_sent(order)
 
-    recorder.wrap(strategy)(trade(ts_init=clock.now))
+    recorded.deliver(strategy)(trade(ts_init=clock.now))
     assert recorder.frame_to_order.count == 1
     assert recorder.frame_to_order.sum_ns == 40_000
 
     clock.now += 1_000_000
     recorder.order_sent(make_order(client_order_id="API-1", strategy_id=None))  # between two events
     clock.now += 1_000
-    recorder.wrap(lambda event: None)(trade(ts_init=clock.now))
+    recorded.deliver()(trade(ts_init=clock.now))
     assert recorder.frame_to_order.count == 1
     key = (BTCUSDT, "BUY", "")
     assert recorder.orders_submitted[key] == 1
@@ -221,7 +243,7 @@ def test_folds_at_any_moment_count_every_event_once(
 ) -> None:
     recorded = Recorded()
     clock, recorder = recorded.clock, recorded.recorder
-    deliver = recorder.wrap(lambda event: None)
+    deliver = recorded.deliver()
     for index, (instrument_id, is_trade, took_ns) in enumerate(stream):
         if index in folds_at:
             recorder.fold()
@@ -241,28 +263,29 @@ def test_folds_at_any_moment_count_every_event_once(
 
 
 def test_one_event_in_sample_every_is_timed_and_every_event_is_counted() -> None:
-    recorded = Recorded()
-    clock = recorded.clock
-    recorder = MetricsRecorder(
-        now_ns=clock,
-        instruments={},
-        orders={},
-        fills_booked=lambda: 0,
-        sample_every=4,
-    )
+    recorded = Recorded(sample_every=4)
+    clock, recorder = recorded.clock, recorded.recorder
 
     def handlers(event: MarketEvent) -> None:
         clock.now += 1_000
 
-    deliver = recorder.wrap(handlers)
+    deliver = recorded.deliver(handlers)
     for _ in range(10):
         deliver(trade())
     recorder.fold()
-    assert recorder.market_events[TradeTick] == {BTCUSDT: 10}
+    assert recorder.market_events[TradeTick] == {BTCUSDT: 10, ETHUSDT: 0}
     assert recorder.frame_to_handled.count == 2  # the 4th and the 8th
     assert recorder.frame_to_handled.sum_ns == 4_000 + 8_000
 
 
 def test_a_sample_rate_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="sample_every"):
-        MetricsRecorder(now_ns=lambda: 0, instruments={}, orders={}, fills_booked=lambda: 0, sample_every=0)
+        MetricsRecorder(
+            now_ns=lambda: 0,
+            instruments={},
+            orders={},
+            fills_booked=lambda: 0,
+            market_events={},
+            handling_since=lambda: 0,
+            sample_every=0,
+        )
