@@ -30,12 +30,14 @@ is wrong with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from itertools import chain
+from operator import length_hint
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from adapters.historical.errors import Problem, ReadStats
+from adapters.historical.errors import HistoricalDataError, Problem, ReadStats
 from adapters.historical.layout import (
     KLINE_COLUMNS,
     READ_ERRORS,
@@ -47,6 +49,7 @@ from adapters.historical.layout import (
     column_detail,
     open_layout,
 )
+from adapters.historical.trade_blocks import read_blocks, trade_block
 from domain.errors import InvalidValue
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar, TradeTick
@@ -90,7 +93,7 @@ def read_binance_csv(
     ValueError at once.
     """
     source = Source.of(path, instrument_id, venue, kind, time_unit, skip=skip_bad_rows, stats=stats)
-    return _read(source, _event_rows)
+    return _read(source)
 
 
 def read_trades(
@@ -106,7 +109,7 @@ def read_trades(
     source = Source.of(
         path, instrument_id, venue, DataKind.TRADES, time_unit, skip=skip_bad_rows, stats=stats
     )
-    return _read(source, _trade_rows)
+    return cast(Iterator[TradeTick], _read(source))
 
 
 def read_klines(
@@ -122,7 +125,7 @@ def read_klines(
     source = Source.of(
         path, instrument_id, venue, DataKind.KLINES, time_unit, skip=skip_bad_rows, stats=stats
     )
-    return _read(source, _kline_rows)
+    return cast(Iterator[Bar], _read(source))
 
 
 # --- the row loops ----------------------------------------------------------------------------
@@ -131,16 +134,26 @@ def read_klines(
 _T = TypeVar("_T")
 
 
-def _read(source: Source, rows: Callable[[Source, Layout], Iterator[_T]]) -> Iterator[_T]:
-    """The rows of ``source`` as events; the file opens when iteration starts."""
+def _read(source: Source) -> Iterator[TradeTick | Bar]:
+    """The rows of ``source`` as events; the file opens when iteration starts.
+
+    Trades come in batches handed over from a list iterator, so a trade costs one generator
+    resumption here; the count in ``stats`` is of the events the consumer came back for, as
+    the line-by-line loop counts them.
+    """
     with open_layout(source) as layout:
-        yield from rows(source, layout)
-
-
-def _event_rows(source: Source, layout: Layout) -> Iterator[TradeTick | Bar]:
-    if layout.kind is DataKind.TRADES:
-        return _trade_rows(source, layout)
-    return _kline_rows(source, layout)
+        if layout.kind is DataKind.KLINES:
+            yield from _kline_rows(source, layout)
+            return
+        stats = source.stats
+        for batch in _trade_batches(source, layout):
+            remaining = iter(batch)
+            finished = False
+            try:
+                yield from remaining
+                finished = True
+            finally:
+                stats.events += len(batch) if finished else len(batch) - length_hint(remaining) - 1
 
 
 _new_tuple = tuple.__new__
@@ -177,18 +190,72 @@ def _careful(source: Source, lineno: int, check: Callable[..., _T | None], *args
         return None
 
 
-def _trade_rows(source: Source, layout: Layout) -> Iterator[TradeTick]:
-    iid, columns, stats = source.instrument_id, layout.columns, source.stats
+def _trade_batches(source: Source, layout: Layout) -> Iterator[list[TradeTick]]:
+    """The file's trades in batches: the probed lines one by one, then the rest in blocks
+    (``trade_blocks``); a block with anything unusual in it is read line by line instead."""
+    batch: list[TradeTick] = []
+    try:
+        last = _trade_lines(source, layout, layout.probed, layout.unit.bounds[0], batch)
+        yield batch
+        batch = []
+        lineno = layout.rest_line  # the first line of the next block
+        blocks = read_blocks(layout.rest)
+        prices: dict[str, Decimal] = {}
+        end = layout.unit.bounds[1]
+        while True:
+            try:
+                block = next(blocks, None)
+            except READ_ERRORS as exc:
+                raise source.error(lineno, Problem.UNREADABLE, f"could not be read ({exc})") from None
+            if block is None:
+                return
+            taken = trade_block(
+                block,
+                instrument_id=source.instrument_id,
+                columns=layout.columns,
+                aggressors=_AGGRESSOR,
+                last=last,
+                end=end,
+                scale=layout.unit.scale,
+                prices=prices,
+            )
+            if taken is None:
+                batch = []
+                last = _trade_lines(source, layout, _numbered(block, lineno), last, batch)
+            else:
+                batch, last = taken
+            yield batch
+            batch = []
+            lineno += block.count("\n")
+    except HistoricalDataError:
+        if batch:
+            yield batch  # the rows before the one refused, then the error
+        raise
+
+
+def _numbered(block: str, first: int) -> Iterator[tuple[int, str]]:
+    """The lines of ``block`` as reading the file line by line gives them, numbered."""
+    lines = block.split("\n")
+    tail = lines.pop()  # "" after a final line end, else the file's unterminated last line
+    numbered = enumerate((line + "\n" for line in lines), start=first)
+    return chain(numbered, [(first + len(lines), tail)]) if tail else numbered
+
+
+def _trade_lines(
+    source: Source, layout: Layout, lines: Iterable[tuple[int, str]], last: int, out: list[TradeTick]
+) -> int:
+    """The trades of ``lines``, each row taken on its own, appended to ``out``; returns the last
+    trade's time. A row refused raises HistoricalDataError with ``out`` holding the rows before."""
+    iid, columns = source.instrument_id, layout.columns
     scale = layout.unit.scale
-    low, end = layout.unit.bounds
-    last = low
+    end = layout.unit.bounds[1]
     prices: dict[str, Decimal] = {}
     sizes: dict[str, Decimal] = {}
     aggressors = _AGGRESSOR
-    events = 0
+    append = out.append
     lineno = 0
     try:
-        for lineno, line in layout.lines:
+        for lineno, line in lines:
             fields = line.split(",")
             try:
                 if len(fields) != columns:
@@ -213,12 +280,10 @@ def _trade_rows(source: Source, layout: Layout) -> Iterator[TradeTick]:
                 time, price, size, aggressor, trade_id = checked
             last = time
             ts = time * scale
-            yield _new_tuple(TradeTick, (iid, price, size, aggressor, trade_id, ts, ts))
-            events += 1
+            append(_new_tuple(TradeTick, (iid, price, size, aggressor, trade_id, ts, ts)))
     except READ_ERRORS as exc:
         raise source.error(lineno + 1, Problem.UNREADABLE, f"could not be read ({exc})") from None
-    finally:
-        stats.events += events
+    return last
 
 
 def _kline_rows(source: Source, layout: Layout) -> Iterator[Bar]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import chain
 from pathlib import Path
+from typing import TextIO
 
 from adapters.historical.errors import HistoricalDataError, Problem, ReadStats
 from adapters.historical.files import instrument_id_from_file_name, open_text
@@ -129,12 +130,19 @@ class Source:
 
 @dataclass(slots=True)
 class Layout:
-    """What detection decided: the data lines (numbered), kind, column count, time unit."""
+    """What detection decided: the data lines (numbered), kind, column count, time unit.
+
+    ``lines`` is every data line; a reader that takes the file in blocks instead reads the
+    ``probed`` lines, then ``rest`` from ``rest_line`` on (the text stream ``lines`` draws from).
+    """
 
     lines: Iterator[tuple[int, str]]
     kind: DataKind
     columns: int
     unit: TimeUnit
+    probed: list[tuple[int, str]]
+    rest: TextIO
+    rest_line: int
 
 
 class RowError(Exception):
@@ -174,7 +182,7 @@ def open_layout(source: Source) -> Iterator[Layout]:
             raise source.error(None, Problem.UNREADABLE, f"could not be read ({exc})") from None
         source.stats.kind = kind
         source.stats.time_unit = unit
-        yield Layout(chain(probed, lines), kind, columns, unit)
+        yield Layout(chain(probed, lines), kind, columns, unit, probed, text, probed[-1][0] + 1)
 
 
 def _header_kind(source: Source, lineno: int, fields: list[str]) -> tuple[DataKind, int]:
