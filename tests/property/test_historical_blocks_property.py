@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from adapters.historical import HistoricalDataError, ReadStats, read_trades, trade_blocks
 from adapters.historical.binance_csv import _trade_lines
-from adapters.historical.layout import Source, open_layout
+from adapters.historical.layout import DataKind, Source, open_layout
 from domain.market_data import TradeTick
 from tests.unit.adapters.historical.files import MS, T0, TRADES_HEADER
 
@@ -67,7 +67,7 @@ def _events(read: Iterator[TradeTick]) -> tuple[list[TradeTick], tuple[object, .
 
 def _line_by_line(path: Path, skip: bool, stats: ReadStats) -> Iterator[TradeTick]:
     """The reference: every row through the careful line-by-line loop."""
-    source = Source.of(path, "BTCUSDT.BINANCE", "BINANCE", None, None, skip=skip, stats=stats)
+    source = Source.of(path, "BTCUSDT.BINANCE", "BINANCE", DataKind.TRADES, None, skip=skip, stats=stats)
     with open_layout(source) as layout:
         out: list[TradeTick] = []
         try:
