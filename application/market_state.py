@@ -50,8 +50,7 @@ class MarketState:
     """
 
     __slots__ = ("_bars", "_cache", "_deltas", "_invalidations", "_quotes", "_snapshots", "_trades",
-                 "book_errors", "books", "disconnected", "events", "last_trades", "quotes",
-                 "trades_seen")  # fmt: skip
+                 "book_errors", "books", "disconnected", "events", "last_trades", "quotes")  # fmt: skip
 
     def __init__(self, cache: Cache | None = None) -> None:
         self._cache = cache
@@ -61,7 +60,6 @@ class MarketState:
         self.disconnected: dict[InstrumentId, str] = {}
         """Instruments whose feed is down, with why."""
         self.book_errors = 0
-        self.trades_seen = 0
         self._trades: dict[InstrumentId, int] = {}
         self._quotes: dict[InstrumentId, int] = {}
         self._snapshots: dict[InstrumentId, int] = {}
@@ -78,13 +76,17 @@ class MarketState:
         }
         """Market events handled, per event class and instrument (only those seen are keys)."""
 
+    @property
+    def trades_seen(self) -> int:
+        """Trades handled, every instrument (the sum of ``events``' trade counts)."""
+        return sum(self._trades.values())
+
     def on_trade(self, tick: TradeTick) -> None:
-        self.trades_seen += 1
         counts, iid = self._trades, tick.instrument_id
         counts[iid] = counts.get(iid, 0) + 1
-        last = self.last_trades.get(tick.instrument_id)
+        last = self.last_trades.get(iid)
         if last is None:
-            self.last_trades[tick.instrument_id] = LastTrade(tick.price, tick.ts_event)
+            self.last_trades[iid] = LastTrade(tick.price, tick.ts_event)
         else:
             last.price = tick.price
             last.ts_event = tick.ts_event
