@@ -145,10 +145,6 @@ class StreamingFeed:
         self._watchers.append(listener)
 
     @property
-    def running(self) -> bool:
-        return self._running
-
-    @property
     def unknown(self) -> int:
         """Well-formed messages of kinds this feed does not use (ignored)."""
         return self._unknown
