@@ -170,9 +170,10 @@ def equity_figure(
     starting_capital: Decimal,
     currency: str = "",
     benchmark: Series = (),
+    benchmark_label: str = "Buy and hold",
 ) -> Figure:
-    """Equity (top) with ``benchmark`` (buy and hold) beside it, over its drawdown from the
-    running peak as a filled area."""
+    """Equity (top) with ``benchmark`` (buy and hold, named ``benchmark_label``) beside it, over
+    its drawdown from the running peak as a filled area."""
     figure = _figure(EQUITY_SIZE)
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     figure.suptitle(f"{title}: equity and drawdown", fontsize=13)
@@ -192,7 +193,7 @@ def equity_figure(
                 linewidth=1.0,
                 linestyle="-",
                 alpha=0.9,
-                label="Buy and hold",
+                label=benchmark_label,
                 zorder=2,
             )
         top.axhline(float(starting_capital), color="gray", linestyle="--", linewidth=0.8, label="Start")
@@ -220,6 +221,7 @@ def plot_equity(
     starting_capital: Decimal,
     currency: str = "",
     benchmark: Series = (),
+    benchmark_label: str = "Buy and hold",
 ) -> Path:
     """equity.png: see ``equity_figure``."""
     figure = equity_figure(
@@ -228,6 +230,7 @@ def plot_equity(
         starting_capital=starting_capital,
         currency=currency,
         benchmark=benchmark,
+        benchmark_label=benchmark_label,
     )
     figure.savefig(path, dpi=DPI, format="png")
     return path

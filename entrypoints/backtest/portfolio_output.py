@@ -140,6 +140,9 @@ def write_portfolio_report(outcome: PortfolioOutcome, directory: Path) -> Path:
         currency=outcome.quote,
         market=_market(outcome, instrument),
         breakdown=breakdown_tables(outcome),
+        price_title=instrument
+        if len(outcome.instruments) == 1
+        else f"{instrument} (the first of {len(outcome.instruments)} instruments)",
     )
     return files.html
 

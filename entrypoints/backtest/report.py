@@ -74,6 +74,7 @@ def write_report(
     refusals: RefusalCounts | None = None,
     market: MarketSeries | None = None,
     breakdown: Sequence[Table] = (),
+    price_title: str | None = None,
 ) -> ReportFiles:
     """Write the report files into ``directory`` (created if missing); returns their paths.
 
@@ -83,7 +84,9 @@ def write_report(
     strategy's indicators; without it that chart has the sampled price and the trades only.
     ``breakdown`` adds tables after the metrics (a portfolio's lines by strategy and by
     instrument). With ``instrument`` the price charts show that instrument's trades and fills
-    only (a run of several instruments charts one); the trade list keeps them all.
+    only (a run of several instruments charts one); the trade list keeps them all, and
+    ``price_title`` (default ``title``) names the price charts, the buy and hold beside the
+    equity then being that instrument's.
     Existing files of the same names are replaced.
     """
     target = Path(directory)
@@ -107,9 +110,11 @@ def write_report(
         starting_capital=metrics.starting_capital,
         currency=currency,
         benchmark=charts.buy_and_hold(prices, metrics.starting_capital),
+        benchmark_label=f"Buy and hold {instrument}" if price_title else "Buy and hold",
     )
+    price_title = price_title or title
     charts.plot_price(
-        files.price_png, title=title, prices=prices, trades=charted, fills=fills, instrument=instrument
+        files.price_png, title=price_title, prices=prices, trades=charted, fills=fills, instrument=instrument
     )
     result = {
         "title": title,
@@ -122,7 +127,7 @@ def write_report(
     for table in breakdown:
         result[table.key] = [dict(zip(table.heads, row, strict=True)) for row in table.rows]
     files.result_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    chart = price_figure(title=title, trades=charted, market=market, prices=prices, currency=currency)
+    chart = price_figure(title=price_title, trades=charted, market=market, prices=prices, currency=currency)
     page = render_html(
         title=title,
         metrics=metrics,
