@@ -179,6 +179,7 @@ def test_the_command_prints_writes_json_and_a_report(
     page = (report / "report.html").read_text()
     assert "By strategy" in page
     assert "sma-coinbase" in page
+    assert f"{BINANCE} (the first of 2 instruments): price and" in page  # the chart says whose prices
     assert json.loads((report / "result.json").read_text())["by_instrument"][1]["instrument"] == COINBASE
     assert (report / "price.png").stat().st_size > 0
 
