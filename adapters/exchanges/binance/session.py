@@ -30,6 +30,7 @@ from adapters.exchanges.binance.client import BinanceStreamConnection, combined_
 from adapters.exchanges.binance.config import BinanceFeedConfig
 from adapters.exchanges.binance.errors import connection_failure
 from adapters.exchanges.binance.schemas import ParsedFrame
+from adapters.exchanges.streaming.failures import described
 from adapters.pacing import Backoff, TokenBucket
 from application.ports import Clock
 from domain.identifiers import InstrumentId
@@ -215,7 +216,7 @@ class StreamSession:
                     self.name,
                     message,
                     _short(self.url),
-                    _describe(exc),
+                    described(exc),
                     delay,
                     backoff.attempts,
                 )
@@ -271,7 +272,7 @@ class StreamSession:
         except ConnectionClosed:
             pass
         except Exception as exc:
-            _log.warning("%s: reading %s failed: %s", self.name, _short(connection.url), _describe(exc))
+            _log.warning("%s: reading %s failed: %s", self.name, _short(connection.url), described(exc))
         finally:
             link.done = True
             link.wake()
@@ -325,7 +326,7 @@ class StreamSession:
             message = f"rotation ({why}) failed: {connection_failure(exc, self.url)}"
             self._handler.on_error(message)
             _log.warning(
-                "%s: %s (%s); keeping the old connection for now", self.name, message, _describe(exc)
+                "%s: %s (%s); keeping the old connection for now", self.name, message, described(exc)
             )
             return None
         deadline = time.monotonic() + self._config.handover_timeout
@@ -404,7 +405,7 @@ class StreamSession:
         try:
             await link.connection.close()
         except Exception as exc:
-            _log.debug("%s: closing a connection failed: %s", self.name, _describe(exc))
+            _log.debug("%s: closing a connection failed: %s", self.name, described(exc))
         if link.reader is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(link.reader), 5)
@@ -425,11 +426,6 @@ class StreamSession:
             self._retire_later(link)
         if self._closing:
             await asyncio.wait(set(self._closing), timeout=5)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _short(url: str, limit: int = 120) -> str:

@@ -24,7 +24,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from adapters.exchanges.streaming.failures import connection_failure, truncated_text
+from adapters.exchanges.streaming.failures import connection_failure, described, truncated_text
 from adapters.pacing import Backoff, TokenBucket
 from application.ports import Clock
 
@@ -291,7 +291,7 @@ class SupervisedConnection:
             self._live = None
             if isinstance(exc, Exception) and not isinstance(exc, SubscribeRefused):
                 raise SubscribeRefused(
-                    f"subscribing on {_host(options.url)} failed: {_describe(exc)}"
+                    f"subscribing on {_host(options.url)} failed: {described(exc)}"
                 ) from exc
             raise
         _log.info("%s: connected to %s", self.name, _host(options.url))
@@ -312,7 +312,7 @@ class SupervisedConnection:
         except ConnectionClosed:
             pass
         except Exception as exc:
-            _log.warning("%s: reading failed: %s", self.name, _describe(exc))
+            _log.warning("%s: reading failed: %s", self.name, described(exc))
         finally:
             link.done = True
             self._wakeup.set()
@@ -379,8 +379,3 @@ class SubscribeRefused(ConnectionError):
 def _host(url: str) -> str:
     rest = url.split("://", 1)[-1]
     return truncated_text(rest.split("?", 1)[0], 80)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -64,6 +64,12 @@ def connection_failure(exc: BaseException, url: str) -> str:
     return truncated_text(f"cannot connect to {where}: {detail}", 100)
 
 
+def described(exc: BaseException) -> str:
+    """``TypeName: message`` (or the type name alone), for a log line about an exception."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def truncated_text(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, its end marked when cut."""
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
