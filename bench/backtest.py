@@ -120,13 +120,33 @@ class CommandRun:
     report: dict[str, object]
 
 
+_MEASURED = """\
+import os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as out:
+    out.write(f"{usage.ru_maxrss} {wall}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+"""Runs the command given after a file name and writes its peak RSS (KiB) and wall time there.
+
+The peak RSS of a process is its own only if it was spawned by a small one: on exec, Linux
+carries the spawner's high-water RSS over into the new program's (``ru_maxrss`` of a child of
+this benchmark, which holds a million events, reported this process's peak, not the command's).
+"""
+
+
 def run_command(path: Path, fast: str, slow: str, folder: Path) -> CommandRun:
     """The command line of the qty-1 workload, timed from spawn to exit.
 
     The child imports the same tree as this process (its root first on PYTHONPATH, started
-    outside the repository), so a benchmark of another worktree measures that worktree.
+    outside the repository), so a benchmark of another worktree measures that worktree. It is
+    started by a small interpreter that measures it (``_MEASURED``), so its peak RSS is its own.
     """
     out = folder / f"result-{fast}-{slow}.json"
+    measured = folder / f"measured-{fast}-{slow}.txt"
     argv = [
         sys.executable, "-m", "entrypoints.cli", "backtest", "--data", str(path),
         "--strategy", "sma_crossover", "--param", f"fast={fast}", "--param", f"slow={slow}",
@@ -137,16 +157,18 @@ def run_command(path: Path, fast: str, slow: str, folder: Path) -> CommandRun:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     errors = folder / f"stderr-{fast}-{slow}.txt"  # a file, not a pipe: a full pipe would block the child
     with errors.open("wb") as stderr:
-        started = time.perf_counter()
-        child = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS, not every child's
-        wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+        returncode = subprocess.call(
+            [sys.executable, "-c", _MEASURED, str(measured), *argv],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    if returncode != 0:
         tail = errors.read_text(errors="replace")[-2000:].strip()
-        raise RuntimeError(f"tradeplane backtest exited with {child.returncode}: {tail}")
-    rss_kib = usage.ru_maxrss  # KiB on Linux
-    return CommandRun(wall, rss_kib / 1024, json.loads(out.read_text()))
+        raise RuntimeError(f"tradeplane backtest exited with {returncode}: {tail}")
+    rss_kib, wall = measured.read_text().split()  # KiB on Linux
+    return CommandRun(float(wall), int(rss_kib) / 1024, json.loads(out.read_text()))
 
 
 def split_costs(trading: Replay, idle: Replay) -> tuple[float, float]:
