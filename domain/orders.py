@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from domain.errors import DomainError, IllegalTransition, InvalidValue, Overfill
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
@@ -19,20 +20,29 @@ from domain.identifiers import client_order_id as checked_client_order_id
 from domain.instrument import _asset
 from domain.values import ZERO, OrderSide, divide, exact_add, exact_mul, exact_sub, positive, to_decimal
 
+if TYPE_CHECKING:  # intents import this module
+    from domain.intents import OrderIntent
+
 
 class OrderType(Enum):
+    """How an order executes. ``has_price`` and ``has_stop`` are plain member attributes, set
+    once: the order path reads them several times per order (a property costs a call)."""
+
     MARKET = "MARKET"
     LIMIT = "LIMIT"
     STOP_MARKET = "STOP_MARKET"
     STOP_LIMIT = "STOP_LIMIT"
 
-    @property
-    def has_price(self) -> bool:
-        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    has_price: bool
+    has_stop: bool
 
-    @property
-    def has_stop(self) -> bool:
-        return self in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+    def __init__(self, value: str) -> None:
+        self.has_price = value in ("LIMIT", "STOP_LIMIT")
+        self.has_stop = value in ("STOP_MARKET", "STOP_LIMIT")
+
+    # Members are singletons compared by identity: hashing them by identity is consistent
+    # and cheaper than Enum's hash of the name (a Python-level call).
+    __hash__ = object.__hash__
 
 
 class TimeInForce(Enum):
@@ -40,10 +50,14 @@ class TimeInForce(Enum):
     IOC = "IOC"  # immediate or cancel: fill what you can, cancel the rest
     FOK = "FOK"  # fill or kill: all at once or nothing
 
+    __hash__ = object.__hash__  # identity, as OrderType's
+
 
 class LiquiditySide(Enum):
     MAKER = "MAKER"
     TAKER = "TAKER"
+
+    __hash__ = object.__hash__  # identity, as OrderType's
 
 
 class OrderStatus(Enum):
@@ -57,14 +71,16 @@ class OrderStatus(Enum):
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in _TERMINAL
+    is_terminal: bool
+    is_open: bool
+    """Working at (or on its way to) the venue: it may still fill."""
 
-    @property
-    def is_open(self) -> bool:
-        """Working at (or on its way to) the venue: it may still fill."""
-        return self not in _TERMINAL and self is not OrderStatus.INITIALIZED
+    def __init__(self, value: str) -> None:
+        # Plain member attributes, set once (read on every order transition).
+        self.is_terminal = value in ("FILLED", "CANCELED", "REJECTED", "EXPIRED")
+        self.is_open = not self.is_terminal and value != "INITIALIZED"
+
+    __hash__ = object.__hash__  # identity, as OrderType's
 
 
 _S = OrderStatus
@@ -281,6 +297,32 @@ class Order:
         self.strategy_id = strategy_id
         self.reduce_only = bool(reduce_only)
         self.post_only = post_only
+        self._start(ts_init)
+
+    @classmethod
+    def from_intent(cls, intent: OrderIntent, *, client_order_id: str, ts_init: int) -> Order:
+        """The order for an ``OrderIntent``, whose constructor checked every term the order
+        shares with it (side, type, time in force, quantity, prices, post-only): only the
+        client order id and ``ts_init`` are checked again. The OMS builds every order this way."""
+        if isinstance(ts_init, bool) or not isinstance(ts_init, int) or ts_init < 0:
+            raise InvalidValue("ts_init", ts_init, "must be a non-negative integer of nanoseconds")
+        order = cls.__new__(cls)
+        order.client_order_id = checked_client_order_id(client_order_id)
+        order.instrument_id = InstrumentId(intent.instrument_id)  # an intent takes any str
+        order.side = intent.side
+        order.order_type = intent.order_type
+        order.time_in_force = intent.time_in_force
+        order.quantity = intent.quantity
+        order.price = intent.price
+        order.stop_price = intent.stop_price
+        order.strategy_id = intent.strategy_id
+        order.reduce_only = bool(intent.reduce_only)
+        order.post_only = intent.post_only
+        order._start(ts_init)
+        return order
+
+    def _start(self, ts_init: int) -> None:
+        """The state of a new order: INITIALIZED at ``ts_init``, nothing filled."""
         self.ts_init = ts_init
         self.ts_last = ts_init
         self.status = OrderStatus.INITIALIZED

@@ -170,20 +170,7 @@ class OrderManager:
         )
         if not decision.approved:
             return self._refuse(intent, decision.rejections, RiskLimitBreached(decision.rejections), now)
-        order = Order(
-            client_order_id=coid or self._next_client_order_id(),
-            instrument_id=iid,
-            side=intent.side,
-            order_type=intent.order_type,
-            quantity=intent.quantity,
-            price=intent.price,
-            stop_price=intent.stop_price,
-            time_in_force=intent.time_in_force,
-            strategy_id=intent.strategy_id,
-            reduce_only=intent.reduce_only,
-            post_only=intent.post_only,
-            ts_init=now,
-        )
+        order = Order.from_intent(intent, client_order_id=coid or self._next_client_order_id(), ts_init=now)
         self._journal.add(order)
         if HeldStops.should_hold(order, native_stops=self._native_stops):
             self._held.add(order)
@@ -321,13 +308,14 @@ class OrderManager:
         self.stats.orders_submitted += 1
         if self.on_sent is not None:
             self.on_sent(order)
-        log.info(
-            "order %s %s %s %s %s sent (%s)",
-            order.client_order_id,
-            order.side.name,
-            plain(order.quantity),
-            order.instrument_id,
-            order.effective_type.value,
-            order.strategy_id,
-        )
+        if log.isEnabledFor(logging.INFO):  # the arguments are formatted eagerly: not per order for nothing
+            log.info(
+                "order %s %s %s %s %s sent (%s)",
+                order.client_order_id,
+                order.side.name,
+                plain(order.quantity),
+                order.instrument_id,
+                order.effective_type.value,
+                order.strategy_id,
+            )
         self._broker.submit(order)
