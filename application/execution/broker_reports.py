@@ -136,26 +136,27 @@ class BrokerReports:
                 error,
             )
         self.stats.fills += 1
-        log.info(
-            "fill %s of %s: %s %s @ %s fee %s %s",
-            fill.trade_id,
-            order.client_order_id,
-            fill.side.name,
-            plain(fill.quantity),
-            plain(fill.price),
-            plain(fill.fee),
-            fill.fee_asset or "(quote)",
-            extra={
-                "instrument": str(fill.instrument_id),
-                "client_order_id": str(order.client_order_id),
-                "trade_id": str(fill.trade_id),
-                "side": fill.side.name,
-                "quantity": fill.quantity,
-                "price": fill.price,
-                "fee": fill.fee,
-                "fee_asset": fill.fee_asset,
-            },
-        )
+        if log.isEnabledFor(logging.INFO):  # its arguments are built eagerly: not per fill for nothing
+            log.info(
+                "fill %s of %s: %s %s @ %s fee %s %s",
+                fill.trade_id,
+                order.client_order_id,
+                fill.side.name,
+                plain(fill.quantity),
+                plain(fill.price),
+                plain(fill.fee),
+                fill.fee_asset or "(quote)",
+                extra={
+                    "instrument": str(fill.instrument_id),
+                    "client_order_id": str(order.client_order_id),
+                    "trade_id": str(fill.trade_id),
+                    "side": fill.side.name,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "fee": fill.fee,
+                    "fee_asset": fill.fee_asset,
+                },
+            )
         trades = self._trades
         trades.add_fill(fill)
         self._journal.record(order)
