@@ -44,12 +44,15 @@ class InMemoryMarketDataRepository:
 
 
 class InMemorySignalRepository:
-    """Every signal, in arrival order."""
+    """Every signal, in arrival order; or, given a ``capacity``, the last ``capacity`` of them
+    (a backtest, which counts its signals elsewhere, keeps memory flat however long it runs)."""
 
     __slots__ = ("_signals",)
 
-    def __init__(self) -> None:
-        self._signals: list[Signal] = []
+    def __init__(self, capacity: int | None = None) -> None:
+        if capacity is not None and capacity < 1:
+            raise ValueError(f"capacity must be at least 1 (was {capacity})")
+        self._signals: deque[Signal] = deque(maxlen=capacity)
 
     def add(self, signal: Signal) -> None:
         self._signals.append(signal)
@@ -71,12 +74,19 @@ class InMemorySignalRepository:
 class InMemoryTradeRepository:
     """Orders by client order id, the append-only order-event journal, fills, the latest
     position per instrument and balances. Memory is durable enough for itself: ``commit``
-    only counts."""
+    only counts.
+
+    Given ``recent_orders``, it keeps every working order but only the ``recent_orders`` most
+    recently added ones besides (and their events): a backtest, which reads back only its
+    fills, then holds memory flat however many orders it sends. Every fill is kept.
+    """
 
     __slots__ = (
         "_fills",
         "_journal",
         "_orders",
+        "_prune_at",
+        "_recent",
         "_snapshots",
         "balances",
         "commits",
@@ -85,7 +95,11 @@ class InMemoryTradeRepository:
         "trading_state",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, recent_orders: int | None = None) -> None:
+        if recent_orders is not None and recent_orders < 1:
+            raise ValueError(f"recent_orders must be at least 1 (was {recent_orders})")
+        self._recent = recent_orders
+        self._prune_at = recent_orders + recent_orders // 4 if recent_orders is not None else None
         self._orders: dict[ClientOrderId, Order] = {}
         self._journal: list[OrderEvent] = []
         self._fills: list[Fill] = []
@@ -151,6 +165,22 @@ class InMemoryTradeRepository:
         if order.client_order_id in self._orders:
             raise ValueError(f"order {order.client_order_id} is already stored")
         self._orders[order.client_order_id] = order
+        if self._prune_at is not None and len(self._orders) > self._prune_at:
+            self._forget_old_orders()
+
+    def _forget_old_orders(self) -> None:
+        """Keep the working orders and the ``recent_orders`` newest, with their events. Run once
+        the count has grown by a quarter, not on every order: each pass costs the orders it reads."""
+        assert self._recent is not None
+        newest = len(self._orders) - self._recent
+        self._orders = {
+            coid: order
+            for i, (coid, order) in enumerate(self._orders.items())
+            if i >= newest or not order.status.is_terminal
+        }
+        kept = self._orders
+        self._journal = [event for event in self._journal if event.client_order_id in kept]
+        self._prune_at = len(kept) + max(self._recent, len(kept)) // 4 + 1
 
     def append_order_event(self, event: OrderEvent) -> None:
         self._journal.append(event)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from adapters.historical import HistoricalDataError, ReadStats
+from adapters.memory import InMemoryMarketDataRepository, InMemorySignalRepository, InMemoryTradeRepository
 from application.backtest import HOUR_NS, BacktestProgress, BacktestResult, BacktestRunner, ReplayClock
 from application.messages import IntentRejected
 from domain.errors import DomainError
@@ -23,6 +24,7 @@ from entrypoints.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from entrypoints.container import App
+    from entrypoints.storage import Stores
 
 
 def run_backtest(
@@ -123,7 +125,9 @@ def replay_with(
 
     clock = ReplayClock()
     try:
-        app = bootstrap(settings, clock=clock, feeds=[], record_market_data=False)
+        app = bootstrap(
+            settings, clock=clock, feeds=[], stores=replay_stores(settings), record_market_data=False
+        )
     except ConfigError as error:
         raise BacktestError(str(error)) from None
     refusals = RefusalCounts()
@@ -150,6 +154,28 @@ def replay_with(
     finally:
         app.close()
     return Replayed(result, refusals, time.perf_counter() - started)
+
+
+KEPT_ORDERS = 10_000
+"""Closed orders (and signals) a replay's in-memory stores keep, besides the working orders.
+
+A replay reads back only its fills. The OMS keeps its working orders and as many recent
+closed ones itself, and asks the store only for an order it has forgotten: one closed that
+many orders ago, which gets no further report. Beyond this, memory would grow with every order."""
+
+
+def replay_stores(settings: Settings) -> Stores | None:
+    """The stores of a replay on in-memory ``settings``: bounded (``KEPT_ORDERS``), every fill
+    kept; None (the configured ones) for any other storage."""
+    from entrypoints.storage import Stores  # sqlalchemy: imported when used
+
+    if settings.storage.kind != "memory":
+        return None
+    return Stores(
+        InMemoryTradeRepository(recent_orders=KEPT_ORDERS),
+        InMemorySignalRepository(capacity=KEPT_ORDERS),
+        InMemoryMarketDataRepository(),
+    )
 
 
 @dataclass(slots=True)
