@@ -8,7 +8,8 @@ from typing import ClassVar, Final
 
 from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId
-from domain.indicators import MAX_PERIOD, SMA
+from domain.indicators import MAX_PERIOD
+from domain.indicators.sma_pair import SmaPair
 from domain.market_data import TradeTick
 from domain.signals import Signal
 from domain.strategies.base import NO_SIGNALS, PriceSource
@@ -55,15 +56,13 @@ class SmaCrossoverParams:
 
 
 class _CrossState(InstrumentState):
-    __slots__ = ("fast", "fast_push", "sign", "slow", "slow_push")
+    __slots__ = ("averages", "push", "sign")
 
     def __init__(self, instrument_id: InstrumentId, params: SmaCrossoverParams) -> None:
         super().__init__(instrument_id)
-        self.fast = SMA(params.fast)
-        self.slow = SMA(params.slow)
-        # Bound once: saves two attribute lookups per tick.
-        self.fast_push: Callable[[float], float] = self.fast.push
-        self.slow_push: Callable[[float], float] = self.slow.push
+        # Both averages over one buffer, one call per price: the same bits as two SMAs.
+        self.averages = SmaPair(params.fast, params.slow)
+        self.push: Callable[[float], tuple[float, float]] = self.averages.push  # bound once
         self.sign = 0  # sign of fast - slow at the last update that was not a tie; 0: none yet
 
 
@@ -97,7 +96,7 @@ class SmaCrossover(PriceStrategy[SmaCrossoverParams, _CrossState]):
         return _CrossState(instrument_id, params)
 
     def _warmup_of(self, state: _CrossState) -> int:
-        return max(state.fast.warmup, state.slow.warmup)
+        return state.averages.slow
 
     def on_trade(self, tick: TradeTick) -> Sequence[Signal]:
         """Feed the trade's price when ``source`` is "trade"; otherwise no signals.
@@ -112,8 +111,7 @@ class SmaCrossover(PriceStrategy[SmaCrossoverParams, _CrossState]):
             return NO_SIGNALS
         numerator, denominator = integer_ratio(tick.price)
         price = numerator / denominator
-        fast = state.fast_push(price)
-        slow = state.slow_push(price)
+        fast, slow = state.push(price)
         count = state.count + 1
         state.count = count
         if count < self._warmup:
@@ -132,8 +130,7 @@ class SmaCrossover(PriceStrategy[SmaCrossoverParams, _CrossState]):
 
     def _on_price(self, state: _CrossState, price: float, ts_event: int) -> Sequence[Signal]:
         # on_trade inlines this body: change both together (the tests compare them).
-        fast = state.fast_push(price)
-        slow = state.slow_push(price)
+        fast, slow = state.push(price)
         count = state.count + 1
         state.count = count
         if count < self._warmup:
