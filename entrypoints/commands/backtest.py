@@ -156,6 +156,14 @@ def parse_time(text: str | None, option: str) -> int | None:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """``document`` as indented JSON, written as it is encoded: a run's list of trades would
+    otherwise be held a second time as one string, and its pieces before they are joined."""
+    with path.open("w") as out:
+        json.dump(document, out, indent=2)
+        out.write("\n")
+
+
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse output paths that cannot be written before the run, not after it."""
     if args.report is not None and args.report.exists() and not args.report.is_dir():
@@ -302,7 +310,7 @@ def _one(spec: BacktestSpec, args: argparse.Namespace, store: OpenedResults | No
     if store is not None:
         print(f"stored as run {_save(store, outcome)}")
     if args.json:
-        args.json.write_text(json.dumps(outcome_json(outcome), indent=2) + "\n")
+        write_json(args.json, outcome_json(outcome))
     if args.report:
         print(f"report: {write_outcome_report(outcome, args.report)}")
     return 0
@@ -371,7 +379,7 @@ def _sweep(
             "failures": failures,
             "skipped": skipped.as_json(),
         }
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        write_json(args.json, document)
     if args.report and outcomes:
         print(f"report of the best run: {_report_of(outcomes[0], args.report)}")
     return 0 if outcomes else 2
@@ -498,7 +506,7 @@ def _portfolio_one(spec: PortfolioSpec, args: argparse.Namespace, store: OpenedR
     if store is not None:
         print(f"stored as run {_save(store, outcome)}")
     if args.json:
-        args.json.write_text(json.dumps(portfolio_json(outcome), indent=2) + "\n")
+        write_json(args.json, portfolio_json(outcome))
     if args.report:
         print(f"report: {write_portfolio_report(outcome, args.report)}")
     return 0
