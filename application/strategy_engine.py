@@ -27,6 +27,18 @@ Signals = Sequence[Signal]
 Ev = TypeVar("Ev", TradeTick, QuoteTick, Bar)
 
 
+def _trade_price(tick: TradeTick) -> Decimal:
+    return tick.price
+
+
+def _quote_mid(quote: QuoteTick) -> Decimal:
+    return quote.mid
+
+
+def _bar_close(bar: Bar) -> Decimal:
+    return bar.close
+
+
 @dataclass(slots=True)
 class StrategySlot:
     """One strategy as the engine runs it: how to size it, whether it is running, what it did."""
@@ -150,22 +162,26 @@ class StrategyEngine:
     def on_trade(self, tick: TradeTick) -> None:
         routes = self._trade_routes.get(tick.instrument_id)
         if routes is not None:
-            self._feed(routes, tick, tick.price)
+            self._feed(routes, tick, _trade_price)
 
     def on_quote(self, quote: QuoteTick) -> None:
         routes = self._quote_routes.get(quote.instrument_id)
         if routes is not None:
-            self._feed(routes, quote, quote.mid)
+            self._feed(routes, quote, _quote_mid)
 
     def on_bar(self, bar: Bar) -> None:
         routes = self._bar_routes.get(bar.instrument_id)
         if routes is not None:
-            self._feed(routes, bar, bar.close)
+            self._feed(routes, bar, _bar_close)
 
     def _feed(
-        self, routes: list[tuple[StrategySlot, Callable[[Ev], Signals]]], event: Ev, price: Decimal
+        self,
+        routes: list[tuple[StrategySlot, Callable[[Ev], Signals]]],
+        event: Ev,
+        price_of: Callable[[Ev], Decimal],
     ) -> None:
-        """Hand ``event`` to each active strategy subscribed to it; ``price`` sizes its signals."""
+        """Hand ``event`` to each active strategy subscribed to it; ``price_of(event)`` sizes its
+        signals (asked only when there are some: a quote's mid costs a division)."""
         for slot, handler in routes:
             if not slot.active:
                 continue
@@ -177,7 +193,7 @@ class StrategyEngine:
                 self._fail(slot, error, event.ts_event)
                 continue
             if signals:
-                self._handle(slot, signals, price)
+                self._handle(slot, signals, price_of(event))
         if self._uncommitted:  # the signals of this event are durable before the engine moves on
             self._signals.commit()
             self._uncommitted = False
