@@ -1,8 +1,9 @@
 """A replay's stores stay bounded however many orders it sends, and what it keeps changes
-nothing of its result."""
+nothing of its result; the garbage collector is set aside while it replays, and restored."""
 
 from __future__ import annotations
 
+import gc
 import math
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from entrypoints.backtest.outcome import outcome_json
 from entrypoints.backtest.run import run_backtest
 from entrypoints.backtest.spec import BacktestSpec
 from entrypoints.container import App
+from entrypoints.gc_tuning import GC_THRESHOLDS
 from tests.unit.adapters.historical.files import MINUTE, T0, kline, write
 
 _WIRING = run.replay_with
@@ -51,3 +53,25 @@ def test_a_long_replay_keeps_few_orders_and_signals_and_the_same_result(
     assert len(app.signals.list(limit=orders)) == 20
     assert len(app.trades.list_fills()) == bounded["fills"] == orders
     assert bounded == everything
+
+
+def test_the_collector_is_set_aside_for_a_replay_and_restored_after() -> None:
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with run.collector_aside():
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_process_tuned_already_keeps_its_tuning() -> None:
+    before = gc.get_threshold()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with run.collector_aside():
+            assert gc.get_threshold() == before
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
