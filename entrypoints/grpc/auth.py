@@ -1,10 +1,12 @@
-"""Bearer tokens, roles and per-token rate limits, enforced by one server interceptor.
+"""Bearer tokens, roles and per-token rate limits, checked where a call finds its handler.
 
 Tokens are never stored: the configuration holds their SHA-256 (``tradeplane token``
 prints a new token and the line to paste). Each maps to a role; a role may call what
 the roles below it may. Health checks and reflection need no token, so probes and
-``grpcurl list/describe`` work anywhere. The caller's identity reaches handlers through
-a context variable (grpc.aio runs the interceptor and the handler in one context).
+``grpcurl list/describe`` work anywhere. The check is synchronous and runs in the server's
+method lookup (``Authenticator.admit``), not as an interceptor: grpc.aio runs each
+interceptor as a coroutine of its own on every call. The caller's identity reaches handlers
+through a context variable (grpc.aio looks up the handler and runs it in one task).
 
 Every refusal is logged at WARNING (the method, the peer, the code and why; never the token,
 not even part of it), at most once a minute per peer and reason, and counted:
@@ -20,7 +22,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,6 @@ from entrypoints.grpc.throttled_log import ThrottledLog, peer_host
 log = logging.getLogger("tradeplane.grpc.audit")
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
-    Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
 MAX_SEEN_TOKENS = 1024
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 REFLECTION_PREFIX = "/grpc.reflection."
@@ -97,10 +98,10 @@ class Caller:
 
 
 CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("tradeplane_grpc_caller", default=None)
-"""Who made the current call (set by the interceptor for the handler)."""
+"""Who made the current call (set by ``Authenticator.admit`` for the handler)."""
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class Authenticator:
     """UNAUTHENTICATED without a known token, PERMISSION_DENIED below the method's role,
     RESOURCE_EXHAUSTED over the token's rate; otherwise the call proceeds as ``Caller``."""
 
@@ -119,6 +120,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._monotonic = monotonic
         self._buckets: dict[str, TokenBucket] = {}
         self._seen: dict[str, TokenEntry] = {}  # token -> entry, for tokens already verified once
+        self._callers: dict[str, Caller] = {}  # sha256 -> who, built once per token
         self._warnings = warnings or ThrottledLog(log, monotonic=monotonic)
         self.requests = 0
         self.refused = 0
@@ -149,33 +151,37 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 return entry
         return "unknown or revoked token"
 
-    async def intercept_service(
-        self,
-        continuation: Continuation,
-        details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
+    def admit(self, handler: Handler | None, details: grpc.HandlerCallDetails) -> Handler | None:
+        """``handler`` when the call may run (the caller set in ``CALLER``), else one that refuses.
+
+        ``handler`` is what serves ``details.method``; None when nothing does, and grpc answers
+        UNIMPLEMENTED.
+        """
         method: str = details.method
         if method.startswith(HEALTH_PREFIX) or method.startswith(REFLECTION_PREFIX):
-            return await continuation(details)
+            return handler
         self.requests += 1
         entry = self._entry(details.invocation_metadata or ())
         if isinstance(entry, str):
-            return await self._refuse(continuation, details, grpc.StatusCode.UNAUTHENTICATED, entry)
+            return self._refuse(handler, method, grpc.StatusCode.UNAUTHENTICATED, entry)
         needed = REQUIRED_ROLE.get(method, Role.VIEWER)
         if entry.role < needed:
             message = (
                 f"token {entry.name!r} has role {entry.role.name.lower()};"
                 f" {method.rsplit('/', 1)[-1]} needs {needed.name.lower()}"
             )
-            return await self._refuse(continuation, details, grpc.StatusCode.PERMISSION_DENIED, message)
+            return self._refuse(handler, method, grpc.StatusCode.PERMISSION_DENIED, message)
         wait = self._bucket(entry).try_acquire()
         if wait:
             message = f"rate limit of token {entry.name!r} exceeded; retry in {wait:.3f}s"
-            return await self._refuse(continuation, details, grpc.StatusCode.RESOURCE_EXHAUSTED, message)
-        CALLER.set(Caller(entry.name, entry.role))
+            return self._refuse(handler, method, grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+        caller = self._callers.get(entry.sha256)
+        if caller is None:
+            caller = self._callers[entry.sha256] = Caller(entry.name, entry.role)
+        CALLER.set(caller)
         if needed > Role.VIEWER:  # an audit trail of every command: who did what
             log.info("%s called by %s (%s)", method, entry.name, entry.role.name.lower())
-        return await continuation(details)
+        return handler
 
     def _bucket(self, entry: TokenEntry) -> TokenBucket:
         bucket = self._buckets.get(entry.sha256)
@@ -185,18 +191,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             bucket = self._buckets[entry.sha256] = TokenBucket(rate, burst, monotonic=self._monotonic)
         return bucket
 
-    async def _refuse(
-        self,
-        continuation: Continuation,
-        details: grpc.HandlerCallDetails,
-        code: grpc.StatusCode,
-        message: str,
+    def _refuse(
+        self, handler: Handler | None, method: str, code: grpc.StatusCode, message: str
     ) -> Handler | None:
         """A handler that answers ``code``; its deserializer is None, so the body is never parsed."""
-        handler = await continuation(details)
         if handler is None:  # an unknown method: let grpc answer UNIMPLEMENTED
             return None
-        method: str = details.method
 
         async def deny(request: object, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             self._count_and_log(code, message, method, context.peer())

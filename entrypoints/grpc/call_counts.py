@@ -1,7 +1,7 @@
 """Calls of the tradeplane.v1 methods counted by method and final status code (for metrics).
 
-The outermost interceptor: it sees the answer of every call, refusals of the auth interceptor
-and of the request guard included. Only methods the server serves are counted (an unknown
+The outermost wrapper of every handler: it sees the answer of every call, refusals of the
+token check and of the request guard included. Only methods the server serves are counted (an unknown
 method's name comes from the client and would make the label set unbounded); health and
 reflection are not, as probes call them several times a second.
 """
@@ -17,25 +17,21 @@ import grpc
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
-    Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
     Ctx = grpc.aio.ServicerContext[Any, Any]
 
 COUNTED_PREFIX = "/tradeplane.v1."
 
 
-class CallCounter(grpc.aio.ServerInterceptor):
+class CallCounter:
     """``counts[(method, code name)]``: calls finished, e.g.
     ``("tradeplane.v1.OrderService/SubmitOrder", "OK")``."""
 
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str], int] = {}
 
-    async def intercept_service(
-        self, continuation: Continuation, details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        handler = await continuation(details)
-        method: str = details.method
-        if handler is None or not method.startswith(COUNTED_PREFIX):
+    def wrap(self, handler: Handler, method: str) -> Handler:
+        """``handler`` counted, if ``method`` is one of tradeplane.v1."""
+        if not method.startswith(COUNTED_PREFIX):
             return handler
         name = method.removeprefix("/")
         if handler.unary_unary:

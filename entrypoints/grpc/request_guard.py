@@ -4,8 +4,9 @@ grpc turns a deserializer that raises into UNKNOWN, naming the exception class, 
 traceback at ERROR: any client could fill the log that way. Here the deserializer never
 raises: an undecodable body becomes INVALID_ARGUMENT (field ``request``) with one short
 warning per peer per minute. Then every string of the request is checked
-(``request_text``). Only ``tradeplane.v1`` methods are guarded; the auth interceptor runs
-first, and a refused call never reaches a deserializer at all.
+(``request_text``). Only ``tradeplane.v1`` methods are guarded; each handler is wrapped once,
+when the server starts (``wrap``); a call refused by the token check never reaches a
+deserializer at all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from entrypoints.grpc.throttled_log import ThrottledLog, peer_host
 log = logging.getLogger("tradeplane.grpc")
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
-    Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
     Ctx = grpc.aio.ServicerContext[Any, Any]
 GUARDED_PREFIX = "/tradeplane.v1."
 
@@ -51,19 +51,16 @@ def lenient(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return decode
 
 
-class RequestGuard(grpc.aio.ServerInterceptor):
+class RequestGuard:
     """Wraps each tradeplane.v1 handler: decode leniently, refuse bad bodies and bad text."""
 
     def __init__(self, warnings: ThrottledLog | None = None) -> None:
         self._warnings = warnings or ThrottledLog(log)
         self.undecodable = 0
 
-    async def intercept_service(
-        self, continuation: Continuation, details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        handler = await continuation(details)
-        method: str = details.method
-        if handler is None or not method.startswith(GUARDED_PREFIX) or handler.request_deserializer is None:
+    def wrap(self, handler: Handler, method: str) -> Handler:
+        """``handler`` guarded, if ``method`` is one of tradeplane.v1 and its body is decoded."""
+        if not method.startswith(GUARDED_PREFIX) or handler.request_deserializer is None:
             return handler
         decode = lenient(handler.request_deserializer)
         if handler.unary_unary:
@@ -76,8 +73,8 @@ class RequestGuard(grpc.aio.ServerInterceptor):
             )
         return handler  # client streams: tradeplane.v1 has none
 
-    async def _admit(self, request: object, context: Ctx, method: str) -> None:
-        """Abort with INVALID_ARGUMENT unless ``request`` decoded and its text is printable."""
+    def _refusal(self, request: object, context: Ctx, method: str) -> ApiError | None:
+        """INVALID_ARGUMENT unless ``request`` decoded and its text is printable; None if it may run."""
         if isinstance(request, Undecodable):
             self.undecodable += 1
             peer = peer_host(context.peer())
@@ -89,23 +86,28 @@ class RequestGuard(grpc.aio.ServerInterceptor):
                 request.size,
             )
             message = method.rsplit("/", 1)[-1] + "Request"
-            await abort(context, invalid("request", f"the body is not a valid {message} message"))
+            return invalid("request", f"the body is not a valid {message} message")
         try:
             if isinstance(request, Message):
                 check_message(request)
         except ApiError as error:
-            await abort(context, error)
+            return error
+        return None
 
     def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Any]:
         async def guarded(request: object, context: Ctx) -> Any:
-            await self._admit(request, context, method)
+            refusal = self._refusal(request, context, method)
+            if refusal is not None:
+                await abort(context, refusal)
             return await behavior(request, context)
 
         return guarded
 
     def _stream(self, behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
         async def guarded(request: object, context: Ctx) -> AsyncIterator[Any]:
-            await self._admit(request, context, method)
+            refusal = self._refusal(request, context, method)
+            if refusal is not None:
+                await abort(context, refusal)
             result = behavior(request, context)
             if inspect.isasyncgen(result):
                 async for item in result:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from tradeplane.v1 import (
     backtest_pb2,
     backtest_pb2_grpc,
@@ -38,12 +38,13 @@ from adapters.memory.repositories import InMemoryBacktestResults
 from entrypoints.backtest.stored_runs import OpenedResults
 from entrypoints.config import ConfigError, GrpcSettings
 from entrypoints.container import App
-from entrypoints.grpc.auth import AuthInterceptor, Role, TokenEntry
+from entrypoints.grpc.auth import Authenticator, Role, TokenEntry
 from entrypoints.grpc.backtest_service import BacktestService
 from entrypoints.grpc.backtest_worker import BacktestProcesses
 from entrypoints.grpc.call_counts import CallCounter
 from entrypoints.grpc.engine_service import EngineInfo, EngineService
 from entrypoints.grpc.market_data_service import MarketDataService
+from entrypoints.grpc.method_table import MethodTable
 from entrypoints.grpc.order_service import OrderService
 from entrypoints.grpc.portfolio_service import PortfolioService
 from entrypoints.grpc.request_guard import RequestGuard
@@ -98,6 +99,10 @@ def token_entries(settings: GrpcSettings) -> list[TokenEntry]:
     ]
 
 
+def _served(service: str, table: MethodTable) -> bool:
+    return any(method.startswith(f"/{service}/") for method in table.methods)
+
+
 class GrpcServer:
     """The control plane of one engine."""
 
@@ -116,7 +121,7 @@ class GrpcServer:
         tokens = [*token_entries(settings), *extra_tokens]
         if not tokens:
             log.warning("no gRPC tokens configured: every call but health and reflection will be refused")
-        self.auth = AuthInterceptor(
+        self.auth = Authenticator(
             tokens, rate_per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
         )
         self.guard = RequestGuard()
@@ -141,13 +146,14 @@ class GrpcServer:
     async def start(self) -> int:
         """Bind and serve; returns the port. Raises ConfigError when it cannot listen."""
         server = grpc.aio.server(
-            # Auth before the guard: a refused body is never decoded; the counter sees every answer.
-            interceptors=[self.calls, self.auth, self.guard],
             options=[
                 ("grpc.so_reuseport", 0),  # a second engine on the same port must fail, not share it
                 ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
             ],
         )
+        # The token check before the guard: a refused body is never decoded; the counter sees
+        # every answer (method_table says why this is no interceptor).
+        table = MethodTable(self.auth, self.guard, self.calls)
         app, hub = self.app, self.hub
         orders = OrderService(
             commands=app.bus,
@@ -157,11 +163,12 @@ class GrpcServer:
             clock=app.clock,
             hub=hub,
         )
-        orders_pb2_grpc.add_OrderServiceServicer_to_server(orders, server)
-        portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server(
-            PortfolioService(app.portfolio, hub), server
+        table.add(orders_pb2_grpc.add_OrderServiceServicer_to_server, orders)
+        table.add(
+            portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server, PortfolioService(app.portfolio, hub)
         )
-        market_data_pb2_grpc.add_MarketDataServiceServicer_to_server(
+        table.add(
+            market_data_pb2_grpc.add_MarketDataServiceServicer_to_server,
             MarketDataService(
                 app.instruments,
                 app.market,
@@ -169,15 +176,16 @@ class GrpcServer:
                 clock=app.clock,
                 max_data_age_ns=lambda: app.orders.limits.max_data_age_ns,
             ),
-            server,
         )
-        risk_pb2_grpc.add_RiskServiceServicer_to_server(
-            RiskService(commands=app.bus, risk=app.risk, orders=app.orders), server
+        table.add(
+            risk_pb2_grpc.add_RiskServiceServicer_to_server,
+            RiskService(commands=app.bus, risk=app.risk, orders=app.orders),
         )
-        strategies_pb2_grpc.add_StrategyServiceServicer_to_server(
-            StrategyService(app.strategies, hub), server
+        table.add(
+            strategies_pb2_grpc.add_StrategyServiceServicer_to_server, StrategyService(app.strategies, hub)
         )
-        engine_pb2_grpc.add_EngineServiceServicer_to_server(
+        table.add(
+            engine_pb2_grpc.add_EngineServiceServicer_to_server,
             EngineService(
                 app.engine,
                 app.clock,
@@ -187,17 +195,25 @@ class GrpcServer:
                 auth_refusals=lambda: self.auth.auth_refusals,
                 alerts=lambda: app.alerts.active,
             ),
-            server,
         )
-        backtest_pb2_grpc.add_BacktestServiceServicer_to_server(
+        table.add(
+            backtest_pb2_grpc.add_BacktestServiceServicer_to_server,
             BacktestService(
                 self.backtests.store, Path(self.settings.backtest_data_dir), self.backtest_processes
             ),
-            server,
         )
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        table.add(health_pb2_grpc.add_HealthServicer_to_server, self.health)
         health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-        reflection.enable_server_reflection((*SERVICES, health_name, reflection.SERVICE_NAME), server)
+        table.add(
+            reflection_pb2_grpc.add_ServerReflectionServicer_to_server,
+            reflection.aio.ReflectionServicer((*SERVICES, health_name, reflection.SERVICE_NAME)),
+        )
+        missing = [
+            name for name in (*SERVICES, health_name, reflection.SERVICE_NAME) if not _served(name, table)
+        ]
+        if missing:  # generated code that no longer names its methods would leave them out
+            raise RuntimeError(f"gRPC services without methods in the table: {', '.join(missing)}")
+        server.add_generic_rpc_handlers((table,))
         listen = self.settings.listen
         try:
             if self.tls:

@@ -295,3 +295,32 @@ async def test_the_server_wide_rate_applies_to_tokens_without_their_own(start: S
     assert refusal.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "'trader'" in refusal.message
     assert (await env.stub.engine.GetStatus(request, metadata=VIEWER, timeout=T)).running
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["/tradeplane.v1.OrderService/NoSuchMethod", "/no.such.Service/Call", "/grpc.health.v1.Health/Nope"],
+)
+async def test_an_unknown_method_is_unimplemented_with_or_without_a_token(env: Env, method: str) -> None:
+    call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = env.stub.channel.unary_unary(method)
+    for metadata in (TRADER, ()):
+        refusal = await refused(call(b"", metadata=metadata, timeout=T))
+        assert refusal.code == grpc.StatusCode.UNIMPLEMENTED, (method, metadata)
+    assert not any(name.endswith("NoSuchMethod") for name, _ in env.server.calls.counts)
+
+
+async def test_refusals_and_answers_are_counted_by_method_and_code(env: Env) -> None:
+    for metadata in (VIEWER, (), VIEWER):
+        call = env.stub.engine.GetStatus(engine_pb2.GetStatusRequest(), metadata=metadata, timeout=T)
+        if metadata:
+            await call
+        else:
+            await refused(call)
+    await refused(env.stub.orders.SubmitOrder(_market_buy(), metadata=VIEWER, timeout=T))
+
+    counts = env.server.calls.counts
+    assert counts[("tradeplane.v1.EngineService/GetStatus", "OK")] == 2
+    assert counts[("tradeplane.v1.EngineService/GetStatus", "UNAUTHENTICATED")] == 1
+    assert counts[("tradeplane.v1.OrderService/SubmitOrder", "PERMISSION_DENIED")] == 1
+    assert env.server.auth.requests == 4
+    assert env.server.auth.auth_refusals == 2

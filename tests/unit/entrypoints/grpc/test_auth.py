@@ -20,7 +20,7 @@ from tradeplane.v1 import (
 
 from entrypoints.grpc.auth import (
     REQUIRED_ROLE,
-    AuthInterceptor,
+    Authenticator,
     Role,
     TokenEntry,
     hash_token,
@@ -76,15 +76,11 @@ async def _ok(request: object, context: object) -> str:
     return "ok"
 
 
-def _check(interceptor: AuthInterceptor, method: str, header: str | None) -> str:
+def _check(auth: Authenticator, method: str, header: str | None) -> str:
     """'pass' when the real handler would run, else the refusal's status code name."""
-    real = grpc.unary_unary_rpc_method_handler(_ok)
-
-    async def continuation(details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:  # type: ignore[type-arg]
-        return real
-
+    real: grpc.RpcMethodHandler[object, str] = grpc.unary_unary_rpc_method_handler(_ok)
     metadata = (("authorization", header),) if header is not None else ()
-    handler = asyncio.run(interceptor.intercept_service(continuation, _Details(method, metadata)))
+    handler = auth.admit(real, _Details(method, metadata))
     if handler is real:
         return "pass"
 
@@ -110,12 +106,12 @@ def _check(interceptor: AuthInterceptor, method: str, header: str | None) -> str
     return context.code.name
 
 
-def _interceptor(rate: float = 1000.0, burst: int = 1000) -> AuthInterceptor:
+def _authenticator(rate: float = 1000.0, burst: int = 1000) -> Authenticator:
     tokens = [
         TokenEntry(name=role.name.lower(), role=role, sha256=hash_token(f"{role.name.lower()}-token"))
         for role in Role
     ]
-    return AuthInterceptor(tokens, rate_per_second=rate, burst=burst, monotonic=lambda: 0.0)
+    return Authenticator(tokens, rate_per_second=rate, burst=burst, monotonic=lambda: 0.0)
 
 
 SUBMIT = "/tradeplane.v1.OrderService/SubmitOrder"
@@ -135,40 +131,38 @@ STATUS = "/tradeplane.v1.EngineService/GetStatus"
     ],
 )
 def test_roles_decide_who_may_call_what(token: str, method: str, outcome: str) -> None:
-    assert _check(_interceptor(), method, f"Bearer {token}") == outcome
+    assert _check(_authenticator(), method, f"Bearer {token}") == outcome
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic dmlld2VyOng=", "viewer-token"])
 def test_missing_or_malformed_headers_are_unauthenticated(header: str | None) -> None:
-    assert _check(_interceptor(), STATUS, header) == "UNAUTHENTICATED"
+    assert _check(_authenticator(), STATUS, header) == "UNAUTHENTICATED"
 
 
 def test_health_and_reflection_need_no_token() -> None:
-    interceptor = _interceptor()
-    assert _check(interceptor, "/grpc.health.v1.Health/Check", None) == "pass"
-    assert (
-        _check(interceptor, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", None) == "pass"
-    )
+    auth = _authenticator()
+    assert _check(auth, "/grpc.health.v1.Health/Check", None) == "pass"
+    assert _check(auth, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", None) == "pass"
 
 
 def test_a_token_over_its_rate_is_resource_exhausted_and_others_are_not() -> None:
-    interceptor = _interceptor(rate=1.0, burst=2)
-    outcomes = [_check(interceptor, STATUS, "Bearer viewer-token") for _ in range(3)]
+    auth = _authenticator(rate=1.0, burst=2)
+    outcomes = [_check(auth, STATUS, "Bearer viewer-token") for _ in range(3)]
     assert outcomes == ["pass", "pass", "RESOURCE_EXHAUSTED"]
-    assert _check(interceptor, STATUS, "Bearer admin-token") == "pass"
+    assert _check(auth, STATUS, "Bearer admin-token") == "pass"
 
 
 def test_refusals_are_counted_and_logged_at_a_bounded_pace_without_the_token(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    interceptor = _interceptor()
+    auth = _authenticator()
     with caplog.at_level(logging.WARNING, logger="tradeplane.grpc.audit"):
         for _ in range(20):
-            assert _check(interceptor, STATUS, "Bearer secret-guess-0123456789") == "UNAUTHENTICATED"
-        assert _check(interceptor, HALT, "Bearer trader-token") == "PERMISSION_DENIED"
-        assert _check(interceptor, STATUS, "Bearer viewer-token") == "pass"
+            assert _check(auth, STATUS, "Bearer secret-guess-0123456789") == "UNAUTHENTICATED"
+        assert _check(auth, HALT, "Bearer trader-token") == "PERMISSION_DENIED"
+        assert _check(auth, STATUS, "Bearer viewer-token") == "pass"
 
-    assert interceptor.auth_refusals == 21
+    assert auth.auth_refusals == 21
     lines = [record.getMessage() for record in caplog.records]
     assert len(lines) == 2, lines  # one per peer and reason a minute
     assert lines[0].startswith(f"refused {STATUS} from ipv4:127.0.0.1: UNAUTHENTICATED unknown")
