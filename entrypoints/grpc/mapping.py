@@ -113,28 +113,42 @@ def timestamp(ts_ns: int | None) -> Timestamp | None:
 
 
 def order_to_proto(order: Order) -> orders_pb2.Order:
-    last = order.events[-1] if order.events else None
-    return orders_pb2.Order(
-        client_order_id=order.client_order_id,
-        venue_order_id=order.venue_order_id or "",
-        instrument_id=order.instrument_id,
-        side=SIDE_TO_PROTO[order.side],
-        type=TYPE_TO_PROTO[order.order_type],
-        time_in_force=TIF_TO_PROTO[order.time_in_force],
-        quantity=text(order.quantity),
-        price=text(order.price),
-        stop_price=text(order.stop_price),
-        filled_quantity=text(order.filled_quantity),
-        leaves_quantity=text(order.leaves_quantity),
-        avg_fill_price=text(order.avg_fill_price),
-        status=STATUS_TO_PROTO[order.status],
-        strategy_id=order.strategy_id or "",
-        reduce_only=order.reduce_only,
-        create_time=timestamp(order.ts_init),
-        update_time=timestamp(order.ts_last),
-        reason=last.reason if last is not None else "",
-        post_only=order.post_only,
-    )
+    message = orders_pb2.Order()
+    write_order(message, order)
+    return message
+
+
+def write_order(message: orders_pb2.Order, order: Order) -> None:
+    """Set the fields of ``order`` on ``message``, an empty one: a response's own ``order``
+    field is written in place, sparing the copy ``Response(order=order_to_proto(...))`` makes
+    (SubmitOrder answers every order this way). Unset fields stay unset, as the proto's defaults."""
+    message.client_order_id = order.client_order_id
+    if order.venue_order_id:
+        message.venue_order_id = order.venue_order_id
+    message.instrument_id = order.instrument_id
+    message.side = SIDE_TO_PROTO[order.side]
+    message.type = TYPE_TO_PROTO[order.order_type]
+    message.time_in_force = TIF_TO_PROTO[order.time_in_force]
+    message.quantity = plain(order.quantity)
+    if order.price is not None:
+        message.price = plain(order.price)
+    if order.stop_price is not None:
+        message.stop_price = plain(order.stop_price)
+    message.filled_quantity = plain(order.filled_quantity)
+    message.leaves_quantity = plain(order.leaves_quantity)
+    if order.avg_fill_price is not None:
+        message.avg_fill_price = plain(order.avg_fill_price)
+    message.status = STATUS_TO_PROTO[order.status]
+    if order.strategy_id:
+        message.strategy_id = order.strategy_id
+    message.reduce_only = order.reduce_only
+    if order.ts_init:
+        message.create_time.seconds, message.create_time.nanos = divmod(order.ts_init, 1_000_000_000)
+    if order.ts_last:
+        message.update_time.seconds, message.update_time.nanos = divmod(order.ts_last, 1_000_000_000)
+    if order.events:
+        message.reason = order.events[-1].reason
+    message.post_only = order.post_only
 
 
 def fill_to_proto(fill: Fill) -> orders_pb2.Fill:

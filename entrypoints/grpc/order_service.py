@@ -23,6 +23,7 @@ from entrypoints.grpc.streams import StreamHub
 if TYPE_CHECKING:
     Ctx = grpc.aio.ServicerContext[Any, Any]
 MANUAL_STRATEGY = "manual"
+_MANUAL = mapping.parse_strategy_id(MANUAL_STRATEGY)
 T = TypeVar("T")
 
 
@@ -54,13 +55,17 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> orders_pb2.SubmitOrderResponse:
         intent = self._intent(request)
         coid = mapping.parse_client_order_id(request.client_order_id) if request.client_order_id else None
+        response = orders_pb2.SubmitOrderResponse()
         if coid is not None:
             existing = self._existing(coid)
             if existing is not None:
                 _check_same(existing, intent)
-                return orders_pb2.SubmitOrderResponse(order=mapping.order_to_proto(existing), duplicate=True)
+                mapping.write_order(response.order, existing)
+                response.duplicate = True
+                return response
         order = self._commands.execute(SubmitOrder(intent=intent, client_order_id=coid)).unwrap()
-        return orders_pb2.SubmitOrderResponse(order=mapping.order_to_proto(order))
+        mapping.write_order(response.order, order)
+        return response
 
     def _existing(self, client_order_id: str) -> Order | None:
         return self._orders.find(client_order_id)
@@ -89,7 +94,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             raise invalid("stop_price", f"must be empty for a {order_type.value} order")
         if request.post_only and order_type is not OrderType.LIMIT:
             raise invalid("post_only", f"is only for a LIMIT order, not {order_type.value}")
-        strategy = mapping.parse_strategy_id(request.strategy_id or MANUAL_STRATEGY)
+        strategy = mapping.parse_strategy_id(request.strategy_id) if request.strategy_id else _MANUAL
         caller = CALLER.get()
         return OrderIntent(
             strategy_id=strategy,

@@ -50,6 +50,9 @@ def _refusal(field: str, what: str, char: str, index: int) -> ApiError:
 
 def check_message(message: Message, prefix: str = "") -> None:
     """Check every string set in ``message``; the refusal names the field by its path."""
+    flat = _flat_strings(message.DESCRIPTOR)
+    if flat is not None and all(getattr(message, name).isprintable() for name in flat):
+        return  # the common case: a flat request whose text is plain ASCII or printable
     for field, value in message.ListFields():
         name = prefix + field.name
         if field.type == FieldDescriptor.TYPE_STRING:
@@ -69,6 +72,30 @@ def check_message(message: Message, prefix: str = "") -> None:
                     check_message(item, f"{name}[{index}].")
             else:
                 check_message(value, name + ".")
+
+
+_FLAT: dict[Any, tuple[str, ...] | None] = {}
+
+
+def _flat_strings(descriptor: Any) -> tuple[str, ...] | None:
+    """The string fields of a message type with no nested message, map or repeated string
+    (most requests); None for any other. Checking those by name is a few attribute reads,
+    where walking ``ListFields`` builds a tuple per field set."""
+    try:
+        return _FLAT[descriptor]
+    except KeyError:
+        pass
+    names: list[str] = []
+    for field in descriptor.fields:
+        if field.type == FieldDescriptor.TYPE_MESSAGE or (
+            field.type == FieldDescriptor.TYPE_STRING and field.is_repeated
+        ):
+            _FLAT[descriptor] = None
+            return None
+        if field.type == FieldDescriptor.TYPE_STRING:
+            names.append(field.name)
+    flat = _FLAT[descriptor] = tuple(names)
+    return flat
 
 
 def _check_map(entries: Mapping[Any, Any], entry: Descriptor, name: str) -> None:

@@ -8,11 +8,11 @@ import grpc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tradeplane.v1 import common_pb2, risk_pb2
+from tradeplane.v1 import common_pb2, orders_pb2, risk_pb2
 
 from application.ports import BrokerHealth
-from domain.identifiers import ClientOrderId, InstrumentId, TradeId
-from domain.orders import Fill, Order, OrderStatus, OrderType
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId
+from domain.orders import Fill, Order, OrderStatus, OrderType, TimeInForce
 from domain.risk import RiskLimits, TradingState
 from domain.values import OrderSide
 from entrypoints.grpc import mapping
@@ -279,3 +279,90 @@ def test_any_page_token_decodes_or_is_invalid_argument(token: str) -> None:
 @given(st.integers(0, 2**63 - 1), st.text(min_size=1, max_size=64).filter(lambda t: "\x1f" not in t))
 def test_every_cursor_the_server_issues_round_trips(stamp: int, key: str) -> None:
     assert mapping.decode_cursor(mapping.encode_page_token(stamp, key)) == (stamp, key)
+
+
+def _reference_order(order: Order) -> orders_pb2.Order:
+    """The order message built the obvious way, every field through the constructor."""
+    last = order.events[-1] if order.events else None
+    return orders_pb2.Order(
+        client_order_id=order.client_order_id,
+        venue_order_id=order.venue_order_id or "",
+        instrument_id=order.instrument_id,
+        side=mapping.SIDE_TO_PROTO[order.side],
+        type=mapping.TYPE_TO_PROTO[order.order_type],
+        time_in_force=mapping.TIF_TO_PROTO[order.time_in_force],
+        quantity=mapping.text(order.quantity),
+        price=mapping.text(order.price),
+        stop_price=mapping.text(order.stop_price),
+        filled_quantity=mapping.text(order.filled_quantity),
+        leaves_quantity=mapping.text(order.leaves_quantity),
+        avg_fill_price=mapping.text(order.avg_fill_price),
+        status=mapping.STATUS_TO_PROTO[order.status],
+        strategy_id=order.strategy_id or "",
+        reduce_only=order.reduce_only,
+        create_time=mapping.timestamp(order.ts_init),
+        update_time=mapping.timestamp(order.ts_last),
+        reason=last.reason if last is not None else "",
+        post_only=order.post_only,
+    )
+
+
+_PRICES = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000"), places=2)
+
+
+@st.composite
+def _orders(draw: st.DrawFn) -> Order:
+    """An order of any type in a state it can reach: new, submitted, accepted, partly or
+    fully filled, canceled or rejected; with or without a strategy, at any time (0 included)."""
+    order_type = draw(st.sampled_from(list(OrderType)))
+    ts = draw(st.integers(min_value=0, max_value=2**62))
+    order = Order(
+        client_order_id=draw(st.from_regex(r"[A-Za-z0-9._:-]{1,20}", fullmatch=True)),
+        instrument_id=BTC,
+        side=draw(st.sampled_from(list(OrderSide))),
+        order_type=order_type,
+        quantity=draw(st.decimals(min_value=Decimal("0.001"), max_value=Decimal("50"), places=3)),
+        price=draw(_PRICES) if order_type.has_price else None,
+        stop_price=draw(_PRICES) if order_type.has_stop else None,
+        time_in_force=draw(st.sampled_from(list(TimeInForce))),
+        strategy_id=draw(st.sampled_from([None, StrategyId("manual"), StrategyId("sma-1")])),
+        reduce_only=draw(st.booleans()),
+        post_only=order_type is OrderType.LIMIT and draw(st.booleans()),
+        ts_init=ts,
+    )
+    steps = draw(st.integers(min_value=0, max_value=5))
+    if steps >= 1:
+        order.submit(ts + 1)
+    if steps == 2:
+        order.reject(draw(st.text(max_size=20)), ts + 2)
+    if steps >= 3:
+        order.accept("v-1", ts + 2)
+    if steps >= 4:
+        part = order.quantity / 2 if steps == 4 else order.quantity
+        order.fill(
+            Fill(
+                instrument_id=BTC,
+                client_order_id=order.client_order_id,
+                trade_id=TradeId("t-1"),
+                side=order.side,
+                quantity=part.quantize(Decimal("0.0001")),
+                price=draw(_PRICES),
+                fee=Decimal("0.01"),
+                ts_event=ts + 3,
+            )
+        )
+    if steps == 4 and order.is_open and draw(st.booleans()):
+        order.cancel(ts + 4, reason=draw(st.text(max_size=20)))
+    return order
+
+
+@given(_orders())
+def test_an_order_written_in_place_is_the_message_the_constructor_builds(order: Order) -> None:
+    reference = _reference_order(order)
+    assert mapping.order_to_proto(order) == reference
+    response = orders_pb2.SubmitOrderResponse()
+    mapping.write_order(response.order, order)
+    assert response == orders_pb2.SubmitOrderResponse(order=reference)
+    assert response.SerializeToString(deterministic=True) == orders_pb2.SubmitOrderResponse(
+        order=reference
+    ).SerializeToString(deterministic=True)

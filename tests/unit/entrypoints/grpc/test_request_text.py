@@ -8,7 +8,7 @@ import grpc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tradeplane.v1 import backtest_pb2, risk_pb2, strategies_pb2
+from tradeplane.v1 import backtest_pb2, orders_pb2, risk_pb2, strategies_pb2
 
 from entrypoints.grpc.errors import ApiError
 from entrypoints.grpc.request_text import check_message, check_text, first_control
@@ -79,3 +79,20 @@ def test_a_clean_request_passes() -> None:
             data=["BTCUSDT-1m.csv"], strategy="sma_crossover", params={"fast": "5"}, capital="100"
         )
     )
+
+
+_SUBMIT_TEXT = ("client_order_id", "instrument_id", "quantity", "price", "stop_price", "strategy_id")
+
+
+@given(st.lists(st.text(max_size=12), min_size=len(_SUBMIT_TEXT), max_size=len(_SUBMIT_TEXT)))
+def test_a_flat_request_is_refused_exactly_when_a_field_holds_a_control_character(
+    texts: list[str],
+) -> None:
+    """Flat requests take a shortcut (every string printable: nothing to refuse); the answer
+    must be the one the full walk gives: the first field, in field order, that is refused."""
+    request = orders_pb2.SubmitOrderRequest(**dict(zip(_SUBMIT_TEXT, texts, strict=True)))
+    bad = [name for name, text in zip(_SUBMIT_TEXT, texts, strict=True) if any(map(_refused, text))]
+    if bad:
+        assert _refused_field(request) == bad[0]
+    else:
+        check_message(request)
