@@ -57,19 +57,22 @@ def _latency_rows(what: str, samples: list[float], tally: Tally) -> list[Result]
 def _load_rows(
     what: str, kind: str, server: ServerChild, token: str, *, sizes: Sizes, failures: Tally
 ) -> list[Result]:
-    """The sustained rate from one, then two client processes; the server's CPU per call over both."""
-    rows, cpu, calls = [], 0.0, 0
+    """The sustained rate from one, then two client processes; the server's CPU per call over
+    both, all threads and the event loop's alone (the one that saturates first)."""
+    rows, cpu, main, calls = [], 0.0, 0.0, 0
     for procs in (1, 2):
         load = sustained(kind, server, token, procs, sizes)
         failures.add(load.tally)
         how = f"{procs} client proc{'s' if procs > 1 else ''} x {sizes.load_tasks // procs} tasks"
         note = f"{sizes.load_seconds:g}s, {load.tally.ok:,} ok, {load.tally.problems()}; {load.busy()}"
         rows.append(Result(SUITE, f"{what} sustained, {how}", load.rate, "calls/s", note))
-        if load.server_cpu is not None:
-            cpu, calls = cpu + load.server_cpu, calls + load.tally.ok
+        if load.server_cpu is not None and load.server_main_cpu is not None:
+            cpu, main, calls = cpu + load.server_cpu, main + load.server_main_cpu, calls + load.tally.ok
     if calls:
         note = "server process CPU time (all threads) / calls, over both sustained runs"
         rows.append(Result(SUITE, f"{what} server CPU per call", cpu / calls * 1e6, "us", note))
+        note = "the same, the event loop's thread only (grpc's I/O threads excluded)"
+        rows.append(Result(SUITE, f"{what} server loop-thread CPU per call", main / calls * 1e6, "us", note))
     return rows
 
 

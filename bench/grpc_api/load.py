@@ -105,6 +105,7 @@ class Load:
     tally: Tally = field(default_factory=Tally)
     elapsed: float = 0.0
     server_cpu: float | None = None
+    server_main_cpu: float | None = None  # the event loop's thread only
     client_cpu: list[float] = field(default_factory=list)
 
     def server_us_per_call(self) -> float | None:
@@ -136,12 +137,14 @@ def sustained(kind: str, server: ServerChild, token: str, procs: int, sizes: Siz
         for process in processes:
             process.start()
         if len(collect(ready, procs, 60.0, processes)) == procs:
-            cpu_before = server.cpu_seconds()
+            cpu_before, main_before = server.cpu_seconds(), server.cpu_seconds(main_thread=True)
             go.set()
             results = collect(out, procs, sizes.load_seconds + 60.0, processes)
-            cpu_after = server.cpu_seconds()
+            cpu_after, main_after = server.cpu_seconds(), server.cpu_seconds(main_thread=True)
             if cpu_before is not None and cpu_after is not None:
                 load.server_cpu = cpu_after - cpu_before
+            if main_before is not None and main_after is not None:
+                load.server_main_cpu = main_after - main_before
     finally:
         stop_all(processes)
     for result in results:

@@ -169,10 +169,14 @@ class ServerChild:
         self.port = int(line)
         return self.port
 
-    def cpu_seconds(self) -> float | None:
-        """CPU time the child used so far (all its threads), from /proc; None where there is none."""
+    def cpu_seconds(self, *, main_thread: bool = False) -> float | None:
+        """CPU time the child used so far, from /proc; None where there is none. All its
+        threads, or only the main one: the thread of the event loop, which holds the GIL for
+        everything Python does (grpc's own I/O threads run beside it)."""
+        pid = self.process.pid
+        path = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
         try:
-            with open(f"/proc/{self.process.pid}/stat") as stat:
+            with open(path) as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             return None
