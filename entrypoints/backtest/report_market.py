@@ -147,7 +147,7 @@ def _reading(event: MarketEvent, source: PriceSource | None) -> _Reading | None:
 
 
 class _Buckets:
-    """The buckets filled so far, in time order; each indicator output read as a bucket closes."""
+    """The buckets closed so far, in time order; each indicator output read as a bucket closes."""
 
     def __init__(self, readers: list[Callable[[], float]]) -> None:
         self.readers = readers
@@ -159,26 +159,14 @@ class _Buckets:
         self.volumes: list[float] = []
         self.readings: list[list[float]] = [[] for _ in readers]
 
-    def open(self, ts: int, reading: _Reading) -> None:
-        first, high, low, last, volume, _ = reading
-        if self.times:
-            self.close()
+    def close(self, ts: int, *, first: float, high: float, low: float, last: float, volume: float) -> None:
+        """A bucket is complete: its last event time, prices and volume, and the indicators now."""
         self.times.append(ts)
         self.opens.append(first)
         self.highs.append(high)
         self.lows.append(low)
         self.closes.append(last)
         self.volumes.append(volume)
-
-    def extend(self, ts: int, reading: _Reading) -> None:
-        _, high, low, last, volume, _ = reading
-        self.times[-1] = ts
-        self.highs[-1] = max(self.highs[-1], high)
-        self.lows[-1] = min(self.lows[-1], low)
-        self.closes[-1] = last
-        self.volumes[-1] += volume
-
-    def close(self) -> None:
         for values, read in zip(self.readings, self.readers, strict=True):
             values.append(read())
 
@@ -197,6 +185,10 @@ def market_series(
     Bars give their open, high, low, close and volume; trades their price and size; quotes their
     mid price and no volume. Only events of the strategy's price source feed its indicators,
     as in the strategy itself.
+
+    The loop runs once per event of the history (millions), so the bucket being filled lives in
+    local variables and a trade is read in place; a bucket is written out when the next opens
+    (its indicators read then, before that event feeds them) and at the end.
     """
     if points < 1:
         raise ValueError(f"points must be at least 1, was {points}")
@@ -206,24 +198,43 @@ def market_series(
     wiring = strategy_indicators(strategy, params)
     source, tracked = wiring if wiring is not None else (None, [])
     buckets = _Buckets([reader for item in tracked for _, reader in item.outputs])
+    feeds = [item.feed for item in tracked]
+    trades_drive = source is PriceSource.TRADE
+    last_bucket = points - 1
     current = -1
     count = 0
+    ts_last = 0
+    first = high = low = last = volume = 0.0
     for event in events:
-        reading = _reading(event, source)
-        if reading is None:
-            continue
-        count += 1
-        bucket = min(max(event.ts_event - start_ns, 0) // width, points - 1)
-        if bucket != current:
-            current = bucket
-            buckets.open(event.ts_event, reading)
+        if type(event) is TradeTick:
+            price = float(event.price)
+            size = float(event.size)
+            top = bottom = close = price
+            drives = trades_drive
         else:
-            buckets.extend(event.ts_event, reading)
-        if reading[5]:  # the strategy reads this event's last price
-            for item in tracked:
-                item.feed(reading[3])
+            reading = _reading(event, source)
+            if reading is None:
+                continue
+            price, top, bottom, close, size, drives = reading
+        count += 1
+        ts = event.ts_event
+        bucket = min(max(ts - start_ns, 0) // width, last_bucket)
+        if bucket != current:
+            if current >= 0:
+                buckets.close(ts_last, first=first, high=high, low=low, last=last, volume=volume)
+            current = bucket
+            first, high, low, volume = price, top, bottom, size
+        else:
+            high = max(high, top)
+            low = min(low, bottom)
+            volume += size
+        ts_last = ts
+        last = close
+        if drives:  # the strategy reads this event's last price
+            for feed in feeds:
+                feed(close)
     if count:
-        buckets.close()
+        buckets.close(ts_last, first=first, high=high, low=low, last=last, volume=volume)
     names = [(name, item) for item in tracked for name, _ in item.outputs]
     lines = tuple(
         IndicatorLine(name, np.array(values, dtype=np.float64), overlay=item.overlay, levels=item.levels)
@@ -254,6 +265,7 @@ def market_for(outcome: FinishedRun) -> MarketSeries | None:
     events. Raises BacktestError when the history cannot be read again."""
     from adapters.historical import HistoricalDataError, ReadStats
     from entrypoints.backtest.history import open_events
+    from entrypoints.backtest.run import collector_aside
 
     result = outcome.result
     if result.first_ts is None or result.last_ts is None:
@@ -262,13 +274,14 @@ def market_for(outcome: FinishedRun) -> MarketSeries | None:
     closers: list[Callable[[], None]] = []
     try:
         _, events = open_events(outcome.spec, stats, closers)
-        return market_series(
-            events,
-            strategy=outcome.spec.strategy,
-            params=outcome.spec.params,
-            start_ns=result.first_ts,
-            end_ns=result.last_ts,
-        )
+        with collector_aside():  # the history read again allocates as much as the replay did
+            return market_series(
+                events,
+                strategy=outcome.spec.strategy,
+                params=outcome.spec.params,
+                start_ns=result.first_ts,
+                end_ns=result.last_ts,
+            )
     except (HistoricalDataError, OSError) as error:
         raise BacktestError(f"report: reading the market data again failed: {error}", field="data") from None
     finally:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from domain.identifiers import InstrumentId
-from domain.indicators import sma
-from domain.market_data import Bar
+from domain.indicators import SMA, sma
+from domain.market_data import Bar, QuoteTick, TradeTick
 from domain.performance import DAY_NS
 from domain.positions import PositionSide
 from domain.round_trips import RoundTrip
@@ -239,6 +239,94 @@ def test_buckets_are_bounded_and_conserve_the_volume(count: int, points: int) ->
     assert series.volumes.sum() == 1.5 * count
     assert np.all(np.diff(series.times) > 0)
     assert all(len(line.values) == len(series.times) for line in series.indicators)
+
+
+def _reference_buckets(
+    events: list[TradeTick | QuoteTick], *, start_ns: int, end_ns: int, points: int, fast: int
+) -> list[tuple[float, ...]]:
+    """Each bucket's (last time, first, high, low, last, volume, SMA at its end), event by event."""
+    width = max(1, -(-(end_ns - start_ns + 1) // points))
+    average = SMA(fast)
+    rows: list[list[float]] = []
+    current = -1
+    for event in events:
+        if isinstance(event, TradeTick):
+            price, volume = float(event.price), float(event.size)
+        else:
+            price, volume = float((event.bid_price + event.ask_price) / 2), 0.0
+        bucket = min(max(event.ts_event - start_ns, 0) // width, points - 1)
+        if bucket != current:
+            if rows:
+                rows[-1].append(average.value)
+            rows.append([event.ts_event, price, price, price, price, volume])
+            current = bucket
+        else:
+            row = rows[-1]
+            row[0], row[2], row[3], row[4] = event.ts_event, max(row[2], price), min(row[3], price), price
+            row[5] += volume
+        if isinstance(event, TradeTick):
+            average.update(price)
+    rows[-1].append(average.value)
+    return [tuple(row) for row in rows]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    moves=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(-50, 50), st.integers(1, 999), st.booleans()),
+        min_size=1,
+        max_size=300,
+    ),
+    points=st.integers(1, 40),
+)
+def test_trade_and_quote_buckets_are_those_of_each_event_taken_in_turn(
+    moves: list[tuple[int, int, int, bool]], points: int
+) -> None:
+    events: list[TradeTick | QuoteTick] = []
+    ts, price = T0, 10_000
+    for gap, change, size, quote in moves:
+        ts += gap * MINUTE
+        price = max(1, price + change)
+        if quote:
+            events.append(
+                QuoteTick.create(
+                    instrument_id=INSTRUMENT,
+                    bid_price=D(price) / 100,
+                    bid_size=D(size),
+                    ask_price=D(price + 3) / 100,
+                    ask_size=D(size),
+                    ts_event=ts,
+                    ts_init=ts,
+                )
+            )
+        else:
+            events.append(
+                TradeTick.create(
+                    instrument_id=INSTRUMENT,
+                    price=D(price) / 100,
+                    size=D(size) / 1000,
+                    trade_id=str(len(events)),
+                    ts_event=ts,
+                    ts_init=ts,
+                )
+            )
+    span = {"start_ns": T0, "end_ns": ts, "points": points}
+    series = market_series(events, strategy="sma_crossover", params={"fast": "3", "slow": "5"}, **span)
+    expected = _reference_buckets(events, fast=3, **span)
+    got = zip(
+        series.times.tolist(),
+        series.opens.tolist(),
+        series.highs.tolist(),
+        series.lows.tolist(),
+        series.closes.tolist(),
+        series.volumes.tolist(),
+        series.indicators[0].values.tolist(),
+        strict=True,
+    )
+    assert series.events == len(events)
+    assert [tuple(np.nan_to_num(row, nan=-1.0)) for row in got] == [
+        tuple(np.nan_to_num(row, nan=-1.0)) for row in expected
+    ]
 
 
 def test_the_interactive_chart_has_trades_indicators_and_volume_in_one_page() -> None:
