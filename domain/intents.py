@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from domain.errors import InvalidValue
 from domain.identifiers import InstrumentId, StrategyId
-from domain.orders import OrderType, TimeInForce
+from domain.orders import Order, OrderType, TimeInForce
 from domain.values import OrderSide, positive
 
 
@@ -60,6 +60,24 @@ class OrderIntent:
             raise InvalidValue(
                 "post_only", self.post_only, f"is only for a LIMIT order, not {self.order_type.value}"
             )
+
+    def to_order(self, client_order_id: str, ts_init: int) -> Order:
+        """The order for this intent: its terms were checked here, so only the client order id
+        and ``ts_init`` are checked again (the OMS builds every order this way)."""
+        return Order.with_checked_terms(
+            client_order_id=client_order_id,
+            instrument_id=self.instrument_id,
+            side=self.side,
+            order_type=self.order_type,
+            quantity=self.quantity,
+            price=self.price,
+            stop_price=self.stop_price,
+            time_in_force=self.time_in_force,
+            strategy_id=self.strategy_id,
+            reduce_only=self.reduce_only,
+            post_only=self.post_only,
+            ts_init=ts_init,
+        )
 
     @property
     def signed_quantity(self) -> Decimal:

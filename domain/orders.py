@@ -12,16 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from domain.errors import DomainError, IllegalTransition, InvalidValue, Overfill
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, TradeId, VenueOrderId
 from domain.identifiers import client_order_id as checked_client_order_id
 from domain.instrument import _asset
 from domain.values import ZERO, OrderSide, divide, exact_add, exact_mul, exact_sub, positive, to_decimal
-
-if TYPE_CHECKING:  # intents import this module
-    from domain.intents import OrderIntent
 
 
 class OrderType(Enum):
@@ -300,24 +296,39 @@ class Order:
         self._start(ts_init)
 
     @classmethod
-    def from_intent(cls, intent: OrderIntent, *, client_order_id: str, ts_init: int) -> Order:
-        """The order for an ``OrderIntent``, whose constructor checked every term the order
-        shares with it (side, type, time in force, quantity, prices, post-only): only the
-        client order id and ``ts_init`` are checked again. The OMS builds every order this way."""
+    def with_checked_terms(
+        cls,
+        *,
+        client_order_id: str,
+        instrument_id: InstrumentId,
+        side: OrderSide,
+        order_type: OrderType,
+        quantity: Decimal,
+        price: Decimal | None,
+        stop_price: Decimal | None,
+        time_in_force: TimeInForce,
+        strategy_id: StrategyId | None,
+        reduce_only: bool,
+        post_only: bool,
+        ts_init: int,
+    ) -> Order:
+        """An order whose terms were checked already, by the constructor of an ``OrderIntent``
+        (side, type, time in force, quantity, prices, post-only): only the client order id and
+        ``ts_init`` are checked again. ``OrderIntent.to_order`` is the way in."""
         if isinstance(ts_init, bool) or not isinstance(ts_init, int) or ts_init < 0:
             raise InvalidValue("ts_init", ts_init, "must be a non-negative integer of nanoseconds")
         order = cls.__new__(cls)
         order.client_order_id = checked_client_order_id(client_order_id)
-        order.instrument_id = InstrumentId(intent.instrument_id)  # an intent takes any str
-        order.side = intent.side
-        order.order_type = intent.order_type
-        order.time_in_force = intent.time_in_force
-        order.quantity = intent.quantity
-        order.price = intent.price
-        order.stop_price = intent.stop_price
-        order.strategy_id = intent.strategy_id
-        order.reduce_only = bool(intent.reduce_only)
-        order.post_only = intent.post_only
+        order.instrument_id = InstrumentId(instrument_id)  # an intent takes any str
+        order.side = side
+        order.order_type = order_type
+        order.time_in_force = time_in_force
+        order.quantity = quantity
+        order.price = price
+        order.stop_price = stop_price
+        order.strategy_id = strategy_id
+        order.reduce_only = bool(reduce_only)
+        order.post_only = post_only
         order._start(ts_init)
         return order
 

@@ -170,7 +170,7 @@ class OrderManager:
         )
         if not decision.approved:
             return self._refuse(intent, decision.rejections, RiskLimitBreached(decision.rejections), now)
-        order = Order.from_intent(intent, client_order_id=coid or self._next_client_order_id(), ts_init=now)
+        order = intent.to_order(coid or self._next_client_order_id(), now)
         self._journal.add(order)
         if HeldStops.should_hold(order, native_stops=self._native_stops):
             self._held.add(order)

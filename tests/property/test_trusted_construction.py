@@ -59,7 +59,7 @@ def test_an_order_from_its_intent_equals_the_order_built_term_by_term(intent: Or
         post_only=intent.post_only,
         ts_init=ts,
     )
-    trusted = Order.from_intent(intent, client_order_id="TP-1", ts_init=ts)
+    trusted = intent.to_order("TP-1", ts)
     assert _state(trusted) == _state(checked)
 
 
@@ -73,7 +73,7 @@ def test_an_order_from_an_intent_still_checks_its_time(ts: object) -> None:
         ts_event=0,
     )
     with pytest.raises(InvalidValue, match="ts_init"):
-        Order.from_intent(intent, client_order_id="TP-1", ts_init=ts)  # type: ignore[arg-type]
+        intent.to_order("TP-1", ts)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("coid", ["", "has space", "x" * 65])
@@ -86,7 +86,7 @@ def test_an_order_from_an_intent_still_checks_its_client_order_id(coid: str) -> 
         ts_event=0,
     )
     with pytest.raises(InvalidValue, match="client_order_id"):
-        Order.from_intent(intent, client_order_id=coid, ts_init=0)
+        intent.to_order(coid, 0)
 
 
 def _outcome(check: Callable[[object, str], Decimal], value: object) -> tuple[str, object]:
