@@ -28,6 +28,7 @@ from domain.strategies.bollinger_breakout import BollingerBreakout
 from domain.strategies.rsi_mean_reversion import RsiMeanReversion
 from domain.strategies.sma_crossover import SmaCrossover
 from entrypoints.backtest.spec import BacktestError, BacktestSpec
+from entrypoints.gc_tuning import collector_aside
 
 POINTS = 5_000
 """Most buckets the chart gets; a shorter run keeps one bucket per event time."""
@@ -265,7 +266,6 @@ def market_for(outcome: FinishedRun) -> MarketSeries | None:
     events. Raises BacktestError when the history cannot be read again."""
     from adapters.historical import HistoricalDataError, ReadStats
     from entrypoints.backtest.history import open_events
-    from entrypoints.backtest.run import collector_aside
 
     result = outcome.result
     if result.first_ts is None or result.last_ts is None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -23,7 +21,7 @@ from entrypoints.backtest.refusals import RefusalCounts, refusal_warnings_counte
 from entrypoints.backtest.settings import settings_for
 from entrypoints.backtest.spec import BacktestError, BacktestSpec
 from entrypoints.config import ConfigError, Settings
-from entrypoints.gc_tuning import GC_THRESHOLDS
+from entrypoints.gc_tuning import collector_aside
 
 if TYPE_CHECKING:
     from entrypoints.container import App
@@ -157,30 +155,6 @@ def replay_with(
     finally:
         app.close()
     return Replayed(result, refusals, time.perf_counter() - started)
-
-
-@contextmanager
-def collector_aside() -> Iterator[None]:
-    """The garbage collector kept out of the replay's way, and restored after it.
-
-    A replay allocates millions of short-lived objects (events, then orders and fills); at the
-    default thresholds each 700 of them start a collection, which scans the interpreter's whole
-    module graph again and again: about a tenth of a replay's time. So, during the replay, what
-    exists already is frozen (thawed after, so none of it is kept beyond its use) and the
-    thresholds are those of a live engine. A process tuned already (``tune_gc``, frozen) is
-    left as it is.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 KEPT_ORDERS = 10_000

@@ -15,7 +15,7 @@ from entrypoints.backtest.outcome import outcome_json
 from entrypoints.backtest.run import run_backtest
 from entrypoints.backtest.spec import BacktestSpec
 from entrypoints.container import App
-from entrypoints.gc_tuning import GC_THRESHOLDS
+from entrypoints.gc_tuning import GC_THRESHOLDS, collector_aside
 from tests.unit.adapters.historical.files import MINUTE, T0, kline, write
 
 _WIRING = run.replay_with
@@ -58,7 +58,7 @@ def test_a_long_replay_keeps_few_orders_and_signals_and_the_same_result(
 def test_the_collector_is_set_aside_for_a_replay_and_restored_after() -> None:
     before = gc.get_threshold()
     assert gc.get_freeze_count() == 0
-    with run.collector_aside():
+    with collector_aside():
         assert gc.get_threshold() == GC_THRESHOLDS
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before
@@ -70,7 +70,7 @@ def test_a_process_tuned_already_keeps_its_tuning() -> None:
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
-        with run.collector_aside():
+        with collector_aside():
             assert gc.get_threshold() == before
         assert gc.get_freeze_count() == frozen
     finally:
