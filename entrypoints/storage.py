@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from adapters.persistence.database import StoreUnavailable, open_engine
 from adapters.persistence.market_data_store import SqlMarketDataRepository
 from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
 from adapters.persistence.signal_store import SqlSignalRepository
+from adapters.persistence.trade_journal import JournalBusy, JournalSettings
 from adapters.persistence.trade_store import SqlTradeRepository
 from application.ports import MarketDataRepository, SignalRepository, TradeRepository
 from entrypoints.config import ConfigError, StorageSettings
@@ -64,6 +66,35 @@ def _shown(url: str) -> str:
         return url.split("://", 1)[0] + "://..."
 
 
+COMMIT_ENV = "TRADEPLANE_TRADES_COMMIT"
+"""How the trades store commits: ``journal`` (the default: one append to a journal file, the
+tables follow on a thread; survives a killed process), ``journal+fsync`` (each commit also
+waits for the disk: survives a power loss) or ``sync`` (a SQL transaction per commit)."""
+COMMIT_MODES = ("journal", "journal+fsync", "sync")
+
+
+def trades_journal_path(settings: StorageSettings) -> Path:
+    """The trades journal of ``settings``' trades database: beside a SQLite file, else in the
+    data folder under a name of that database's URL (one journal per database)."""
+    url = settings.urls()["trades"]
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///") + ".trades-journal")
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(settings.data_dir) / f"trades-{digest}.journal"
+
+
+def _trades_store(engine: Engine, settings: StorageSettings) -> SqlTradeRepository:
+    mode = os.environ.get(COMMIT_ENV, "journal") or "journal"
+    if mode not in COMMIT_MODES:
+        raise ConfigError(f"{COMMIT_ENV}={mode!r}: expected one of {', '.join(COMMIT_MODES)}")
+    path = trades_journal_path(settings)
+    if mode == "sync":
+        if path.exists():  # what a journaled run left unapplied reaches the tables first
+            SqlTradeRepository(engine, journal=JournalSettings(path)).close()
+        return SqlTradeRepository(engine)
+    return SqlTradeRepository(engine, journal=JournalSettings(path, fsync=mode == "journal+fsync"))
+
+
 def open_engines(settings: StorageSettings) -> dict[str, Engine]:
     """Store name -> engine (stores sharing a URL share it); SQLite folders are created.
 
@@ -111,7 +142,12 @@ def build_stores(settings: StorageSettings) -> Stores:
         batch_size=settings.market_data_batch_size,
         flush_interval_s=settings.market_data_flush_interval_s,
     )
-    trades = SqlTradeRepository(engines["trades"])
+    try:
+        trades = _trades_store(engines["trades"], settings)
+    except (JournalBusy, OSError) as error:
+        for engine in engines.values():
+            engine.dispose()
+        raise ConfigError(f"[storage] trades: {error}") from None
     # One database for both (the default): a signal rides in the transaction of the order it
     # causes, one commit instead of two (the OMS of this process journals every order).
     shared = engines["signals"] is engines["trades"]

@@ -62,6 +62,14 @@ class Dialect:
         values = ", ".join(f"value ->> {i}" for i in range(len(names)))
         return f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {values} FROM json_each(?)"
 
+    def insert_json(self, table: Table, columns: Sequence[str]) -> str:
+        """SQLite: an insert of ``columns`` from a JSON array of rows (one parameter), as
+        ``insert_rows`` does for every column."""
+        if self.name != "sqlite":
+            raise ValueError("JSON batch inserts are a SQLite statement")
+        values = ", ".join(f"value ->> {i}" for i in range(len(columns)))
+        return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {values} FROM json_each(?)"
+
     def update(self, table: Table, columns: Sequence[str], key: str) -> str:
         sets = ", ".join(f"{name} = {self.mark}" for name in columns)
         return f"UPDATE {table.name} SET {sets} WHERE {key} = {self.mark}"

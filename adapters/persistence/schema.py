@@ -156,6 +156,13 @@ risk_state = Table(
     Column("equity", ExactDecimal),
 )
 
+trade_journal = Table(
+    "trade_journal",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),  # one row
+    Column("applied_seq", BigInteger, nullable=False),  # the last journal record applied here
+)
+
 # -- signals store -----------------------------------------------------------------------------
 
 signals = Table(

@@ -79,6 +79,8 @@ class SqlSignalRepository:
 
     def list(self, *, strategy_id: StrategyId | None = None, limit: int = 1000) -> Sequence[Signal]:
         """The latest ``limit`` signals (of one strategy), oldest first."""
+        if self._unit_of_work is not None:
+            self._unit_of_work.settle()  # riding signals committed to a journal reach the table
         query = select(s.signals).order_by(s.signals.c.id.desc()).limit(limit)
         if strategy_id is not None:
             query = query.where(s.signals.c.strategy_id == strategy_id)

@@ -1,7 +1,9 @@
 """The trades store's reads: orders (rebuilt from their journal), fills, positions, balances,
 the risk state and account snapshots, through SQLAlchemy Core.
 
-Reads see what is committed, but for one thing: an order the unit of work tracks is
+Reads see what is committed (with a journal, they first wait for the tables to have every
+commit so far: ``settle``; a lookup by client order id does not need to, see ``get_order``),
+but for one thing: an order the unit of work tracks is
 returned as that very object (the OMS and the store share one object per order, whatever
 its uncommitted events), never as a second copy rebuilt from the database; the other
 orders are rebuilt, a page at a time, by ``trade_rows.rebuild_orders``.
@@ -42,7 +44,12 @@ class TradeQueries:
     # -- orders ----------------------------------------------------------------------------------
 
     def get_order(self, client_order_id: ClientOrderId) -> Order | None:
-        """The order, tracked from now on (the OMS is about to work with it), or None."""
+        """The order, tracked from now on (the OMS is about to work with it), or None.
+
+        Never waits for a journal's projection: an order with commits not yet in the tables is
+        tracked (closed ones too, until their last commit is applied), so it is answered from
+        memory, and any other is in the tables as it stands.
+        """
         uow = self._unit_of_work
         tracked = uow.tracked.get(client_order_id)
         if tracked is not None:
@@ -56,12 +63,13 @@ class TradeQueries:
             if row is None:
                 return None
             (order,) = self._rebuilt(connection, [row]).values()
-        uow.tracked[client_order_id] = order
+        uow.track(order)
         return order
 
     def list_orders(
         self, *, instrument_id: InstrumentId | None = None, status: OrderStatus | None = None
     ) -> list[Order]:
+        self._unit_of_work.settle()
         query = select(s.orders).order_by(s.orders.c.ts_init, s.orders.c.client_order_id)
         if instrument_id is not None:
             query = query.where(s.orders.c.instrument_id == instrument_id)
@@ -72,6 +80,7 @@ class TradeQueries:
     def query_orders(self, query: OrderQuery) -> list[Order]:
         """Filtered, ordered and limited in SQL (indexes on instrument, status, strategy, time);
         only the page's orders are rebuilt from their journal."""
+        self._unit_of_work.settle()
         table = s.orders
         select_rows = select(table).order_by(table.c.ts_init.desc(), table.c.client_order_id.desc())
         if query.instrument_id is not None:
@@ -90,11 +99,13 @@ class TradeQueries:
         return self._orders_of(select_rows.limit(max(0, query.limit)))
 
     def find_by_venue_order_id(self, venue_order_id: str) -> Order | None:
+        self._unit_of_work.settle()
         orders = self._orders_of(select(s.orders).where(s.orders.c.venue_order_id == venue_order_id).limit(1))
         return orders[0] if orders else None
 
     def open_orders(self) -> list[Order]:
         """Orders not in a terminal state, tracked from now on: their events will come through."""
+        self._unit_of_work.settle()
         query = select(s.orders).where(s.orders.c.status.not_in(_TERMINAL)).order_by(s.orders.c.ts_init)
         return self._orders_of(query, track=True)
 
@@ -105,6 +116,7 @@ class TradeQueries:
 
     def max_sequence(self, prefix: str) -> int:
         """The highest n of the stored client order ids ``{prefix}-{n}`` (0 when none)."""
+        self._unit_of_work.settle()
         query = select(s.orders.c.client_order_id).where(s.orders.c.client_order_id.startswith(f"{prefix}-"))
         with self._engine.connect() as connection:
             return highest_sequence(connection.execute(query).scalars(), prefix)
@@ -112,6 +124,7 @@ class TradeQueries:
     # -- fills, positions, balances --------------------------------------------------------------
 
     def list_fills(self, *, instrument_id: InstrumentId | None = None) -> list[Fill]:
+        self._unit_of_work.settle()
         query = select(s.fills).order_by(s.fills.c.id)
         if instrument_id is not None:
             query = query.where(s.fills.c.instrument_id == instrument_id)
@@ -120,6 +133,7 @@ class TradeQueries:
 
     def positions(self) -> dict[InstrumentId, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
         """``Position.state()`` per instrument as last committed."""
+        self._unit_of_work.settle()
         with self._engine.connect() as connection:
             return {
                 InstrumentId(row.instrument_id): (
@@ -133,12 +147,14 @@ class TradeQueries:
             }
 
     def balances(self) -> dict[str, Decimal]:
+        self._unit_of_work.settle()
         with self._engine.connect() as connection:
             return {row.asset: row.amount for row in connection.execute(select(s.balances))}
 
     # -- risk state and account snapshots --------------------------------------------------------
 
     def stored_trading_state(self) -> TradingSnapshot | None:
+        self._unit_of_work.settle()
         with self._engine.connect() as connection:
             row = connection.execute(select(s.risk_state).where(s.risk_state.c.id == 1)).first()
         return rows.trading_snapshot_from_row(row) if row is not None else None
@@ -146,6 +162,7 @@ class TradeQueries:
     def stored_risk_limits(self) -> RiskLimits | None:
         """The limits in force when the trading state was last saved (None if never saved, or
         if the record cannot be read: it is for the record only, the configured limits apply)."""
+        self._unit_of_work.settle()
         with self._engine.connect() as connection:
             text = connection.execute(select(s.risk_state.c.limits).where(s.risk_state.c.id == 1)).scalar()
         if text is None:
@@ -158,6 +175,7 @@ class TradeQueries:
 
     def account_snapshots(self, *, since_ns: int = 0, limit: int = 100_000) -> list[AccountSnapshot]:
         """Snapshots at or after ``since_ns``, oldest first, at most ``limit`` (the latest)."""
+        self._unit_of_work.settle()
         table = s.account_snapshots
         query = select(table).where(table.c.ts >= since_ns).order_by(table.c.id.desc()).limit(limit)
         with self._engine.connect() as connection:
@@ -174,7 +192,8 @@ class TradeQueries:
             found = connection.execute(query).all()
             rebuilt = self._rebuilt(connection, [row for row in found if row.client_order_id not in tracked])
         if track:
-            tracked.update(rebuilt)
+            for order in rebuilt.values():
+                self._unit_of_work.track(order)
         return [tracked.get(row.client_order_id) or rebuilt[row.client_order_id] for row in found]
 
     def _rebuilt(self, connection: Connection, stored: Sequence[Row[Any]]) -> dict[ClientOrderId, Order]:

@@ -33,6 +33,21 @@ ORDER_COLUMNS = [c.name for c in s.orders.c]
 EVENT_COLUMNS = [c.name for c in s.order_events.c if c.name != "id"]
 FILL_COLUMNS = [c.name for c in s.fills.c if c.name != "id"]
 SNAPSHOT_COLUMNS = [c.name for c in s.account_snapshots.c if c.name != "id"]
+RISK_COLUMNS = [
+    "id",
+    "state",
+    "reason",
+    "message",
+    "since_ns",
+    "peak_equity",
+    "opening_equity",
+    "limits",
+    "ts_last",
+    "day",
+    "equity",
+]
+"""``trading_state_row``'s order, the table's (checked below)."""
+assert [c.name for c in s.risk_state.c] == RISK_COLUMNS
 PROJECTION_COLUMNS = ["status", "venue_order_id", "filled_quantity", "ts_last", "event_count"]
 """The columns of an order row that follow its state; the fixed terms come first."""
 assert ORDER_COLUMNS[len(ORDER_COLUMNS) - len(PROJECTION_COLUMNS) :] == PROJECTION_COLUMNS
@@ -107,24 +122,26 @@ def position_row(position: Position, dec: ToDriver) -> tuple[Any, ...]:
     )
 
 
-def trading_state_row(
-    snapshot: TradingSnapshot, limits: RiskLimits, ts_ns: int, dec: ToDriver
-) -> tuple[Any, ...]:
-    """The one row of ``risk_state``; the limits are kept as sorted JSON, for the record."""
-    row = {
-        "id": 1,
-        "state": snapshot.state.value,
-        "reason": snapshot.reason.value if snapshot.reason is not None else None,
-        "message": snapshot.message,
-        "since_ns": snapshot.since_ns,
-        "peak_equity": dec(snapshot.peak_equity),
-        "opening_equity": dec(snapshot.opening_equity),
-        "limits": json.dumps(limits.to_mapping(), sort_keys=True),
-        "ts_last": ts_ns,
-        "day": snapshot.day,
-        "equity": dec(snapshot.equity),
-    }
-    return tuple(row[column.name] for column in s.risk_state.c)
+def limits_json(limits: RiskLimits) -> str:
+    """The limits as kept in ``risk_state``, for the record: sorted JSON, exact strings."""
+    return json.dumps(limits.to_mapping(), sort_keys=True)
+
+
+def trading_state_row(snapshot: TradingSnapshot, limits: str, ts_ns: int, dec: ToDriver) -> tuple[Any, ...]:
+    """The one row of ``risk_state``; ``limits`` is their ``limits_json``."""
+    return (
+        1,
+        snapshot.state.value,
+        snapshot.reason.value if snapshot.reason is not None else None,
+        snapshot.message,
+        snapshot.since_ns,
+        dec(snapshot.peak_equity),
+        dec(snapshot.opening_equity),
+        limits,
+        ts_ns,
+        snapshot.day,
+        dec(snapshot.equity),
+    )
 
 
 def account_snapshot_row(snapshot: AccountSnapshot, dec: ToDriver) -> tuple[Any, ...]:

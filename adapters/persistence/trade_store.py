@@ -4,7 +4,9 @@
 three parts beside this module, each readable on its own:
 
 - ``trade_unit_of_work``: the writes, buffered and made durable by ``commit`` in one
-  transaction (the OMS's unit of work), which other stores' rows may join (``ride``);
+  transaction (the OMS's unit of work), which other stores' rows may join (``ride``), or,
+  with a journal, as one record appended to a file that a thread applies to the tables
+  (``trade_journal``);
 - ``trade_queries``: the reads, orders rebuilt from their journal;
 - ``trade_rows``: the mapping between table rows and domain objects, both ways.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from adapters.persistence.checkpoint import WalCheckpointer
+from adapters.persistence.trade_journal import JournalSettings, Projection
 from adapters.persistence.trade_queries import TradeQueries
 from adapters.persistence.trade_unit_of_work import TradeUnitOfWork
 from application.ports import AccountSnapshot, OrderQuery
@@ -36,9 +39,23 @@ class SqlTradeRepository:
     unit of work on ``get_order`` to read back an order of an earlier run).
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self._writes = TradeUnitOfWork(engine, load=self.get_order)
+    def __init__(self, engine: Engine, *, journal: JournalSettings | None = None) -> None:
+        """Synchronous commits without ``journal``; with it, a commit is one append to the
+        journal file and the tables follow (the records left unapplied by a previous process
+        are applied first). JournalBusy if another process has that journal open."""
+        self._writes = TradeUnitOfWork(engine, load=self.get_order, journal=journal)
         self._reads = TradeQueries(engine, self._writes)
+
+    @property
+    def projection(self) -> Projection | None:
+        """The thread applying the journal to the tables (None for synchronous commits): its
+        ``pending`` records and ``failure`` are the journal's health."""
+        return self._writes.projection
+
+    def settle(self) -> None:
+        """Return once every commit so far is in the tables (at once without a journal);
+        raises JournalFailing while the journal's projection fails."""
+        self._writes.settle()
 
     @property
     def commits(self) -> int:
@@ -91,7 +108,8 @@ class SqlTradeRepository:
         self._writes.clear()
 
     def close(self) -> None:
-        """Release the connection and the checkpointer; what was not committed is lost."""
+        """Release the connection and the threads (with a journal, once the tables have every
+        commit); what was not committed is lost."""
         self._writes.close()
 
     # -- reads -----------------------------------------------------------------------------------

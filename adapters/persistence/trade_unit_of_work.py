@@ -6,11 +6,16 @@ does. Another store on the same database may have rows written in that transacti
 (``ride``): the signals store does, so that a signal and the order it causes take one
 commit, not two. Rows go through the driver's ``executemany`` on one kept connection
 (``raw_sql``), which on the order path is ten times cheaper than Core.
+
+With a journal (``trade_journal``) ``commit`` appends the same rows as one record to a file
+(~20 µs instead of ~0.45 ms on SQLite, and no round trip to a server) and a thread applies
+them to the tables; every other store sees them there once ``settle`` returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,14 +23,25 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.persistence import schema as s
+from adapters.persistence import trade_journal
 from adapters.persistence import trade_rows as rows
 from adapters.persistence.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from adapters.persistence.raw_sql import Dialect, execute_many
+from adapters.persistence.trade_journal import (
+    JournalFile,
+    JournalSettings,
+    Projection,
+    Statements,
+    StoredIds,
+)
 from application.ports import AccountSnapshot
 from domain.identifiers import ClientOrderId, InstrumentId
 from domain.orders import Fill, Order, OrderEvent
 from domain.positions import Position
 from domain.risk import RiskLimits, TradingSnapshot
+
+OWN_STATEMENTS = ("order", "event", "fill", "projection", "position", "balance", "risk", "snapshot")
+"""The keys of the trades store's statements, in the order a commit runs them (after riders)."""
 
 
 class TradeUnitOfWork:
@@ -36,21 +52,44 @@ class TradeUnitOfWork:
     the queries hand out these objects rather than rebuilding a second copy.
     """
 
-    def __init__(self, engine: Engine, *, load: Callable[[ClientOrderId], Order | None]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        load: Callable[[ClientOrderId], Order | None],
+        journal: JournalSettings | None = None,
+    ) -> None:
         """``load`` reads back a stored order this object does not track (the repository's
-        ``get_order``), for an event appended to an order of an earlier run."""
+        ``get_order``), for an event appended to an order of an earlier run. With ``journal``
+        a commit is one append to that file and the tables follow (``trade_journal``); the
+        records a previous process left unapplied are applied here, before anything is read.
+        JournalBusy if another process has the file open."""
         self._engine = engine
         self._load = load
         d = self.dialect = Dialect(engine.dialect.name)
-        self._sql_order = d.insert(s.orders, rows.ORDER_COLUMNS)
-        self._sql_event = d.insert(s.order_events, rows.EVENT_COLUMNS)
-        self._sql_fill = d.insert(s.fills, rows.FILL_COLUMNS)
-        self._sql_projection = d.update(s.orders, rows.PROJECTION_COLUMNS, "client_order_id")
-        self._sql_position = d.upsert(s.positions, "instrument_id")
-        self._sql_balance = d.upsert(s.balances, "asset")
+        self.sql_of = {
+            "order": d.insert(s.orders, rows.ORDER_COLUMNS),
+            "event": d.insert(s.order_events, rows.EVENT_COLUMNS),
+            "fill": d.insert(s.fills, rows.FILL_COLUMNS),
+            "projection": d.update(s.orders, rows.PROJECTION_COLUMNS, "client_order_id"),
+            "position": d.upsert(s.positions, "instrument_id"),
+            "balance": d.upsert(s.balances, "asset"),
+            "risk": d.upsert(s.risk_state, "id"),
+            "snapshot": d.insert(s.account_snapshots, rows.SNAPSHOT_COLUMNS),
+        }
+        """The SQL of each of this store's statement keys (``OWN_STATEMENTS``)."""
+        self._bulk_sql_of = (
+            {
+                "order": d.insert_json(s.orders, rows.ORDER_COLUMNS),
+                "event": d.insert_json(s.order_events, rows.EVENT_COLUMNS),
+                "fill": d.insert_json(s.fills, rows.FILL_COLUMNS),
+                "snapshot": d.insert_json(s.account_snapshots, rows.SNAPSHOT_COLUMNS),
+            }
+            if d.name == "sqlite"
+            else {}
+        )
+        """Inserts of a journal batch's rows as one JSON parameter, per key (SQLite)."""
         self._sql_exists = f"SELECT 1 FROM orders WHERE client_order_id = {d.mark}"
-        self._sql_risk = d.upsert(s.risk_state, "id")
-        self._sql_snapshot = d.insert(s.account_snapshots, rows.SNAPSHOT_COLUMNS)
         self._new_orders: list[tuple[Any, ...]] = []  # the fixed terms; the state comes at commit
         self._events: list[tuple[Any, ...]] = []
         self._fills: list[tuple[Any, ...]] = []
@@ -59,6 +98,7 @@ class TradeUnitOfWork:
         self._balances: dict[str, Decimal] = {}
         self._balances_ts = 0
         self._risk: tuple[Any, ...] | None = None
+        self._limits: tuple[RiskLimits | None, str] = (None, "")  # the last saved, and their JSON
         self._snapshots: list[tuple[Any, ...]] = []
         self._riders: dict[str, list[tuple[Any, ...]]] = {}  # statement -> rows of other stores
         self.tracked: dict[ClientOrderId, Order] = {}
@@ -66,9 +106,29 @@ class TradeUnitOfWork:
         self.event_counts: dict[ClientOrderId, int] = {}
         """Events journaled (or buffered) per order known to this store: the ``seq`` of its next one."""
         self._connection: Connection | None = None
-        self.checkpointer = WalCheckpointer(engine) if d.name == "sqlite" else None
-        """Checkpoints the SQLite WAL off the committing thread (None on PostgreSQL)."""
+        self.checkpointer = WalCheckpointer(engine) if d.name == "sqlite" and journal is None else None
+        """Checkpoints the SQLite WAL off the committing thread (None on PostgreSQL, and with a
+        journal, whose projection thread commits on SQLite's own schedule)."""
         self.commits = 0
+        self._closing: deque[tuple[int, ClientOrderId]] = deque()  # closed orders, by record
+        self._closing_last: dict[ClientOrderId, int] = {}  # the latest record of each there
+        self.journal: JournalFile | None = None
+        self._stored: StoredIds | None = None  # with a journal: the ids in the tables at start
+        self._projection: Projection | None = None
+        if journal is not None:
+            file = self.journal = JournalFile(journal)
+            try:
+                last = trade_journal.replay(engine, file, self.apply_records)
+                self._stored = trade_journal.stored_ids(engine)
+                self._projection = Projection(engine, file, self.apply_records, applied=last)
+            except BaseException:
+                file.close()
+                raise
+
+    @property
+    def projection(self) -> Projection | None:
+        """The thread applying the journal to the tables (None for synchronous commits)."""
+        return self._projection
 
     # -- buffered writes -------------------------------------------------------------------------
 
@@ -102,7 +162,9 @@ class TradeUnitOfWork:
         self._balances_ts = ts_ns
 
     def save_trading_state(self, snapshot: TradingSnapshot, limits: RiskLimits, ts_ns: int) -> None:
-        self._risk = rows.trading_state_row(snapshot, limits, ts_ns, self.dialect.decimal)
+        if limits is not self._limits[0]:  # the same (frozen) limits on every save, as a rule
+            self._limits = (limits, rows.limits_json(limits))
+        self._risk = rows.trading_state_row(snapshot, self._limits[1], ts_ns, self.dialect.decimal)
 
     def save_account_snapshot(self, snapshot: AccountSnapshot) -> None:
         self._snapshots.append(rows.account_snapshot_row(snapshot, self.dialect.decimal))
@@ -123,10 +185,12 @@ class TradeUnitOfWork:
     # -- the transaction -------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Write everything since the last commit in one transaction, or nothing.
+        """Make everything since the last commit durable together, or nothing (and raise).
 
-        One kept connection and one ``executemany`` per table. A failed commit rolls back,
-        keeps the buffers (a retry writes them again) and raises.
+        Synchronous: one transaction on one kept connection, one ``executemany`` per table.
+        With a journal: one record appended to the journal file (see ``trade_journal``), which
+        a background thread then applies to the tables. A failed commit keeps the buffers (a
+        retry writes them again) and raises.
         """
         if not (
             self._new_orders
@@ -139,9 +203,46 @@ class TradeUnitOfWork:
             or self._snapshots
         ):
             return
-        connection = self._connection
-        if connection is None or connection.closed or connection.invalidated:
-            connection = self._connect()
+        changed = self._changed
+        statements = self._statements()
+        projection = self._projection
+        if projection is not None:
+            seq = projection.append(statements)
+        else:
+            seq = 0
+            self._execute(statements)
+        self._new_orders, self._events, self._fills = [], [], []
+        self._changed, self._positions, self._balances = {}, {}, {}
+        self._risk = None
+        self._riders = {}
+        self._snapshots = []
+        self.commits += 1
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
+        tracked = self.tracked
+        if projection is None:
+            for coid in [c for c, order in tracked.items() if order.status.is_terminal]:
+                del tracked[coid]  # closed: read back from the database when asked again
+            return
+        # An order closed by this commit stays tracked until the tables have it: a read of it
+        # in between gets the object, never a stale row (``track`` does the same for a closed
+        # order read back, which the tables have: it goes at the next commit).
+        closing, last = self._closing, self._closing_last
+        for coid, order in changed.items():
+            if order.status.is_terminal:
+                closing.append((seq, coid))
+                last[coid] = seq  # let go once this commit is applied, not an earlier one
+        applied = projection.applied
+        while closing and closing[0][0] <= applied:
+            done, coid = closing.popleft()
+            if last.get(coid) == done:
+                del last[coid]
+                closed = tracked.get(coid)
+                if closed is not None and closed.status.is_terminal:
+                    del tracked[coid]
+
+    def _statements(self) -> Statements:
+        """The buffered writes as (statement key or rider SQL, rows), in the order they run."""
         dec = self.dialect.decimal
         counts = self.event_counts
         # An order new in this commit is inserted with its latest state (one statement, not
@@ -153,41 +254,61 @@ class TradeUnitOfWork:
             new_orders.append((*terms, *rows.order_state(order, counts[order.client_order_id], dec)))
         states = [(*rows.order_state(order, counts[coid], dec), coid) for coid, order in changed.items()]
         balances = [(asset, dec(amount), self._balances_ts) for asset, amount in self._balances.items()]
+        statements: Statements = list(self._riders.items())
+        for key, found in (
+            ("order", new_orders),
+            ("event", self._events),
+            ("fill", self._fills),
+            ("projection", states),
+            ("position", list(self._positions.values())),
+            ("balance", balances),
+            ("risk", [self._risk] if self._risk is not None else []),
+            ("snapshot", self._snapshots),
+        ):
+            if found:
+                statements.append((key, found))
+        return statements
+
+    def _execute(self, statements: Statements) -> None:
+        """The synchronous commit: ``statements`` in one transaction on the kept connection."""
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connect()
+        sql_of = self.sql_of
         try:
             with connection.begin():
-                execute_many(
-                    connection,
-                    (
-                        *self._riders.items(),
-                        (self._sql_order, new_orders),
-                        (self._sql_event, self._events),
-                        (self._sql_fill, self._fills),
-                        (self._sql_projection, states),
-                        (self._sql_position, list(self._positions.values())),
-                        (self._sql_balance, balances),
-                        (self._sql_risk, [self._risk] if self._risk is not None else []),
-                        (self._sql_snapshot, self._snapshots),
-                    ),
-                )
+                execute_many(connection, [(sql_of.get(key, key), found) for key, found in statements])
         except Exception:
             connection.close()
             self._connection = None
             raise
-        self._new_orders, self._events, self._fills = [], [], []
-        self._changed, self._positions, self._balances = {}, {}, {}
-        self._risk = None
-        self._riders = {}
-        self._snapshots = []
-        self.commits += 1
-        if self.checkpointer is not None:
-            self.checkpointer.committed()
-        tracked = self.tracked
-        for coid in [c for c, order in tracked.items() if order.status.is_terminal]:
-            del tracked[coid]  # closed: read back from the database when asked again
+
+    def apply_records(self, connection: Connection, records: Sequence[tuple[int, Statements]]) -> None:
+        """Apply journal records to the tables in ``connection``'s transaction (the projection
+        thread and the replay at start)."""
+        trade_journal.apply(
+            connection, self.sql_of, OWN_STATEMENTS, self.dialect, records, bulk_sql_of=self._bulk_sql_of
+        )
+
+    def settle(self) -> None:
+        """Return once every commit so far is in the tables (at once without a journal)."""
+        if self._projection is not None:
+            self._projection.settle()
 
     def exists(self, client_order_id: ClientOrderId) -> bool:
         """Whether the order is stored (committed), asked on the kept connection: the cheap
-        answer to the common question about a new client order id."""
+        answer to the common question about a new client order id.
+
+        With a journal the process is the tables' one writer: an order it added is known
+        without asking (it may not be in the tables yet), and an id not among those stored at
+        start (``StoredIds``) is not stored; only a possible match is asked of the database.
+        """
+        stored = self._stored
+        if stored is not None:
+            if client_order_id in self.event_counts:
+                return True
+            if client_order_id not in stored:
+                return False  # neither in the tables at start nor added since
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             connection = self._connect()
@@ -215,18 +336,31 @@ class TradeUnitOfWork:
             s.risk_state,
             s.account_snapshots,
         )
+        self.settle()
         with self._engine.begin() as connection:
             for table in tables:
                 connection.execute(delete(table))
         self.tracked.clear()
         self.event_counts.clear()
+        self._closing.clear()
+        self._closing_last.clear()
+        if self._stored is not None:
+            self._stored = trade_journal.StoredIds(1_000_000)
 
     def close(self) -> None:
-        if self.checkpointer is not None:
-            self.checkpointer.close()
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        """Release the connection and the threads; with a journal, apply what it holds first
+        (and raise JournalFailing if that fails: the records stay for the next start)."""
+        try:
+            if self._projection is not None:
+                self._projection.close()
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+            if self.checkpointer is not None:
+                self.checkpointer.close()
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     def _connect(self) -> Connection:
         """The kept connection of the writes; on SQLite its checkpoints are the checkpointer's."""
@@ -236,9 +370,19 @@ class TradeUnitOfWork:
             connection.commit()
         return connection
 
+    def track(self, order: Order) -> None:
+        """Track an order read back from the tables (the OMS is about to work with it); a closed
+        one is let go at the next commit, unless events for it come first."""
+        coid = order.client_order_id
+        self.tracked[coid] = order
+        if self._projection is not None and order.status.is_terminal and coid not in self._closing_last:
+            seq = self._projection.appended
+            self._closing.append((seq, coid))
+            self._closing_last[coid] = seq
+
     def _load_for_write(self, client_order_id: ClientOrderId) -> Order:
         order = self._load(client_order_id)
         if order is None:
             raise KeyError(f"an event for order {client_order_id}, which is not stored")
-        self.tracked[client_order_id] = order
+        self.track(order)
         return order

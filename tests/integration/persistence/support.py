@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 import uuid
@@ -27,6 +29,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from adapters.persistence.database import open_engine
+from adapters.persistence.trade_journal import JournalSettings
+from adapters.persistence.trade_store import SqlTradeRepository
 from application.ports import TradeRepository
 from domain.orders import Fill, Order
 
@@ -50,6 +54,8 @@ class Database:
     schema: str | None = None  # the PostgreSQL schema
     engines: list[Engine] = field(default_factory=list)
     stores: list[object] = field(default_factory=list)
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tp-journals-")))
+    """A folder for the trades journals of this store's tests (removed with it)."""
 
     def open(self) -> Engine:
         """A new engine (a pool of its own) on this store, disposed after the test."""
@@ -74,6 +80,25 @@ class Database:
         for engine in self.engines:
             engine.dispose()
         self.engines.clear()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def trade_store(database: Database, engine: Engine | None = None, *, journaled: bool) -> SqlTradeRepository:
+    """A trades store on ``engine`` (or a new engine, as after a restart), closed after the test.
+
+    ``journaled``: commits go to a journal file of its own, the tables follow on a thread. A
+    restart of a journaled store here is one whose projection caught up (every earlier store
+    of ``database`` is settled first): what a crash before that loses, and what the replay at
+    start recovers, is the crash tests' matter (``test_trade_journal``).
+    """
+    engine = engine if engine is not None else database.open()
+    if not journaled:
+        return database.track(SqlTradeRepository(engine))
+    for other in database.stores:
+        if isinstance(other, SqlTradeRepository):
+            other.settle()
+    path = database.scratch / f"trades-{uuid.uuid4().hex}.journal"
+    return database.track(SqlTradeRepository(engine, journal=JournalSettings(path)))
 
 
 def release(store: object) -> None:

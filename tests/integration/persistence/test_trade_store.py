@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -23,7 +24,7 @@ from domain.orders import LiquiditySide, Order, OrderStatus, OrderType, TimeInFo
 from domain.positions import Position
 from domain.values import OrderSide
 from tests.builders import BTCUSDT, ETHUSDT, SOLUSDT, STEP_NS, TS, make_fill_for, make_order
-from tests.integration.persistence.support import WAIT_S, Database, Journal, state
+from tests.integration.persistence.support import WAIT_S, Database, Journal, state, trade_store
 
 S = OrderStatus
 
@@ -32,9 +33,24 @@ INTEGRITY_ERRORS = (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityErr
 """What a constraint violation raises: the stores write through the driver, so its own error."""
 
 
-def store(database: Database, engine: Engine | None = None) -> SqlTradeRepository:
+JOURNALED = False
+"""Whether ``store`` gives journaled stores: every test runs with synchronous commits and with a
+journal (``commit_mode``), which must be indistinguishable to anything that reads the store."""
+
+
+@pytest.fixture(autouse=True, params=["sync", "journal"])
+def commit_mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    global JOURNALED  # noqa: PLW0603 - read by ``store``, which the tests call as a plain function
+    JOURNALED = request.param == "journal"
+    yield request.param
+    JOURNALED = False
+
+
+def store(
+    database: Database, engine: Engine | None = None, *, journaled: bool | None = None
+) -> SqlTradeRepository:
     """A trade store on ``engine``, or on a new engine as after a restart; closed after the test."""
-    return database.track(SqlTradeRepository(engine if engine is not None else database.open()))
+    return trade_store(database, engine, journaled=JOURNALED if journaled is None else journaled)
 
 
 def ms(n: int) -> int:
@@ -196,7 +212,9 @@ def test_committed_orders_are_read_back_exactly_after_a_restart(database: Databa
 
 
 def test_the_orders_projection_follows_the_journal(database: Database, engine: Engine) -> None:
-    orders = write_session(Journal(store(database, engine)))
+    trades = store(database, engine)
+    orders = write_session(Journal(trades))
+    trades.settle()  # the tables are read directly
     with engine.connect() as connection:
         rows = {row.client_order_id: row for row in connection.execute(select(s.orders))}
         events: dict[str, int] = dict(
@@ -302,14 +320,16 @@ def test_a_crash_loses_exactly_the_uncommitted_unit(database: Database, engine: 
 
 
 def test_a_commit_with_a_duplicate_client_order_id_writes_nothing(database: Database, engine: Engine) -> None:
-    first = store(database, engine)
+    """Synchronous commits: the commit itself raises (with a journal the projection does, see
+    test_trade_journal)."""
+    first = store(database, engine, journaled=False)
     journal = Journal(first)
     journal.add(make_order(client_order_id="O-1"))
     first.save_balances({"USDT": Decimal(10000)}, ms(0))
     first.commit()
 
     # A second process that does not know O-1 reuses its id in a unit with a new order.
-    other = store(database)
+    other = store(database, journaled=False)
     journal = Journal(other)
     fresh = journal.add(make_order(client_order_id="O-2", instrument_id=ETHUSDT, ts_init=ms(1)))
     fresh.submit(ms(2))
@@ -333,7 +353,8 @@ def test_a_commit_with_a_duplicate_client_order_id_writes_nothing(database: Data
 
 
 def test_a_commit_that_fails_midway_leaves_nothing_half_written(database: Database, engine: Engine) -> None:
-    trades = store(database, engine)
+    """Synchronous commits (with a journal the projection fails, see test_trade_journal)."""
+    trades = store(database, engine, journaled=False)
     journal = Journal(trades)
     order = journal.add(make_order(client_order_id="O-7", quantity="2"))
     order.submit(ms(1))
@@ -366,6 +387,7 @@ def test_adding_the_same_order_twice_raises(database: Database, engine: Engine) 
     trades.commit()  # terminal: the store forgets the object, not the id
     with pytest.raises(ValueError, match="O-1 is already stored"):
         trades.add_order(make_order(client_order_id="O-1"))
+    trades.settle()
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(s.orders)).scalar_one() == 1
 
