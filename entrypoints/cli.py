@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from entrypoints.version import package_version
@@ -46,7 +48,45 @@ class _Parser(argparse.ArgumentParser):
         return action
 
 
-def build_parser() -> argparse.ArgumentParser:
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command as ``tradeplane --help`` lists it, and the module that registers its options
+    (``add_parser``) and its handler. A module is imported only when its command runs, so that a
+    command does not load what the others use (gRPC, the venues' network clients)."""
+
+    name: str
+    help: str
+    module: str
+
+
+COMMANDS = (
+    Command("run", "run the engine with a configuration file", "entrypoints.commands.run"),
+    Command("demo", "run everything offline: simulator, engine, paper broker", "entrypoints.commands.demo"),
+    Command(
+        "exchange-sim",
+        "run a local exchange simulator (Binance, Coinbase or Kraken dialect)",
+        "entrypoints.commands.exchange_sim",
+    ),
+    Command(
+        "token", "create a gRPC bearer token and its [[grpc.tokens]] entry", "entrypoints.commands.token"
+    ),
+    Command("keys", "venue API keys, encrypted at rest", "entrypoints.commands.keys"),
+    Command(
+        "migrate", "create or upgrade the SQL stores to the current schema", "entrypoints.commands.migrate"
+    ),
+    Command(
+        "backtest",
+        "replay recorded trades or bars through the live engine and measure it",
+        "entrypoints.commands.backtest",
+    ),
+)
+"""Every command, in the order ``tradeplane --help`` lists them."""
+
+
+def build_parser(loaded: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The ``tradeplane`` parser with the options of the commands named in ``loaded`` (all of
+    them when None); any other command is there by its name and help text alone, and its module
+    is not imported."""
     parser = _Parser(prog="tradeplane", description="A live automated trading engine.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     # Typed as the plain parsers the command modules register on (a _Parser is one).
@@ -54,22 +94,26 @@ def build_parser() -> argparse.ArgumentParser:
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser),
     )
-    # Imported here so that `tradeplane --version` stays instant and nothing runs at import time.
-    from entrypoints.commands import backtest, demo, exchange_sim, keys, migrate, run, token
-
-    run.add_parser(commands)
-    demo.add_parser(commands)
-    exchange_sim.add_parser(commands)
-    token.add_parser(commands)
-    keys.add_parser(commands)
-    migrate.add_parser(commands)
-    backtest.add_parser(commands)
+    for command in COMMANDS:
+        if loaded is None or command.name in loaded:
+            # Imported here so that nothing runs at import time and `--version` stays instant.
+            importlib.import_module(command.module).add_parser(commands)
+        else:
+            commands.add_parser(command.name, help=command.help)
     return parser
 
 
+def named_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word that is not an option (the options before a
+    command, ``--help`` and ``--version``, take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    named = named_command(arguments)
+    parser = build_parser(loaded=() if named is None else (named,))
+    args = parser.parse_args(arguments)
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return 2

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.cli import build_parser, main
+from entrypoints.cli import COMMANDS, build_parser, main, named_command
 
 
 def test_version_prints_and_exits_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,3 +113,43 @@ def test_an_option_defaulting_to_the_configuration_says_so(command: str, option:
     parser = _subcommands()[command]
     action = next(a for a in parser._actions if option in a.option_strings)
     assert "default" in (action.help or "")
+
+
+def _help_of(parser: argparse.ArgumentParser, command: str | None = None) -> str:
+    if command is None:
+        return parser.format_help()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return str(commands.choices[command].format_help())
+
+
+def test_the_commands_listed_without_their_modules_read_as_the_modules_declare_them() -> None:
+    assert _help_of(build_parser(loaded=())) == _help_of(build_parser())
+    assert [command.name for command in COMMANDS] == list(_subcommands())
+
+
+@pytest.mark.parametrize("command", [command.name for command in COMMANDS])
+def test_a_command_loaded_alone_has_the_options_it_has_among_all(command: str) -> None:
+    assert _help_of(build_parser(loaded=(command,)), command) == _help_of(build_parser(), command)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["backtest", "--data", "a.csv", "--strategy", "sma_crossover", "--param", "fast=3"],
+        ["token", "--name", "run", "--role", "admin"],
+        ["migrate", "--config", "demo"],
+        ["keys", "list"],
+        ["run", "--reset-state"],
+    ],
+)
+def test_the_command_named_first_is_the_one_argparse_runs(argv: list[str]) -> None:
+    named = named_command(argv)
+    assert named is not None
+    parsed = build_parser(loaded=(named,)).parse_args(argv)
+    assert parsed.command == named
+    assert vars(parsed) == vars(build_parser().parse_args(argv))
+
+
+def test_no_command_is_named_by_options_alone() -> None:
+    assert named_command(["--help"]) is None
+    assert named_command([]) is None
