@@ -13,23 +13,24 @@ file), and ``environment = "testnet"`` is the default; ``"live"`` also needs
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from adapters.brokers.binance.broker import BinanceBroker
-from adapters.brokers.binance.config import BinanceBrokerConfig
-from adapters.brokers.binance.credentials import ApiCredentials
-from adapters.brokers.binance.errors import BinanceBrokerError
-from adapters.brokers.binance.instruments import BinanceInstrumentProvider
-from adapters.brokers.binance.signing import signer_for
 from adapters.brokers.paper import PaperBroker, PaperBrokerConfig, VenueLog, VenueLogError
 from application.ports import Clock, ConnectedBroker, ReconcilableBroker
 from domain.identifiers import InstrumentId
 from domain.instrument import Instrument, InstrumentRegistry
 from entrypoints import feeds
 from entrypoints.config import ConfigError, Settings
-from entrypoints.credentials import CredentialsError, resolve_credentials
+
+# The Binance client (aiohttp, httpx, websockets, cryptography) and the keystore are imported
+# by the functions that use them, when the configuration names binance: a paper engine or a
+# backtest does not load them.
+if TYPE_CHECKING:
+    from adapters.brokers.binance.config import BinanceBrokerConfig
 
 log = logging.getLogger("tradeplane.broker")
 
@@ -78,6 +79,8 @@ def check_short_selling(settings: Settings, config: PaperBrokerConfig) -> None:
 
 
 def binance_config(settings: Settings) -> BinanceBrokerConfig:
+    from adapters.brokers.binance.config import BinanceBrokerConfig
+
     options = {k: v for k, v in settings.broker.options.items() if k not in _ENGINE_OPTIONS}
     try:
         config = BinanceBrokerConfig.from_mapping(options)
@@ -104,6 +107,9 @@ def build_instruments(settings: Settings) -> InstrumentRegistry:
         untyped = [i for i in settings.instrument_ids if i not in typed]
         read = feeds.venue_instruments(settings, untyped) if untyped else []
         return InstrumentRegistry([*settings.instruments, *read])
+    from adapters.brokers.binance.errors import BinanceBrokerError
+    from adapters.brokers.binance.instruments import BinanceInstrumentProvider
+
     ids = [InstrumentId(i) for i in settings.instrument_ids]
     config = binance_config(settings)
     try:
@@ -155,6 +161,11 @@ def build_broker(
 def _binance(
     settings: Settings, publish: Callable[[object], None], instruments: InstrumentRegistry, clock: Clock
 ) -> ReconcilableBroker:
+    from adapters.brokers.binance.broker import BinanceBroker
+    from adapters.brokers.binance.credentials import ApiCredentials
+    from adapters.brokers.binance.errors import BinanceBrokerError
+    from adapters.brokers.binance.signing import signer_for
+    from entrypoints.credentials import CredentialsError, resolve_credentials
 
     config = binance_config(settings)
     try:
@@ -211,8 +222,12 @@ def live_banner(settings: Settings, broker: ReconcilableBroker) -> str | None:
 
 
 def broker_closer(broker: ReconcilableBroker) -> Callable[[], None] | None:
-    """What releases a networked broker's connections once the engine is closed, if it holds any."""
-    return broker.close if isinstance(broker, BinanceBroker) else None
+    """What releases a networked broker's connections once the engine is closed, if it holds any.
+
+    A Binance broker exists only once its module is loaded: looking for the class there keeps
+    a paper engine from importing the Binance client just to learn that it is not one."""
+    module = sys.modules.get("adapters.brokers.binance.broker")
+    return broker.close if module is not None and isinstance(broker, module.BinanceBroker) else None
 
 
 def connected(broker: ReconcilableBroker) -> ConnectedBroker | None:

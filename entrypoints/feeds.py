@@ -4,6 +4,9 @@ One place turns a ``[feeds.<kind>]`` table into its venue's config (``validate``
 offline, before anything opens) and into a running feed (the container builds it), and
 knows which venue each kind serves, so an instrument typed only by its id can be read from
 its venue's public instrument list.
+
+A venue's adapter (its WebSocket and HTTP clients) is imported only when a configuration
+names its feed: the table below holds functions that import it, not its classes.
 """
 
 from __future__ import annotations
@@ -13,10 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.brokers.binance import BinanceBrokerConfig, BinanceBrokerError, BinanceInstrumentProvider
-from adapters.exchanges.binance import BinanceFeedConfig, BinanceMarketDataFeed
-from adapters.exchanges.coinbase import CoinbaseFeedConfig, CoinbaseInstrumentProvider, CoinbaseMarketDataFeed
-from adapters.exchanges.kraken import KrakenFeedConfig, KrakenInstrumentProvider, KrakenMarketDataFeed
 from application.ports import Clock, InstrumentProvider, MarketDataFeed
 from domain.identifiers import InstrumentId
 from domain.instrument import Instrument
@@ -34,33 +33,96 @@ class FeedKind:
     instruments: Callable[[Any], InstrumentProvider] | None
     tuples: tuple[str, ...]
     """Options a TOML list gives that the config takes as a tuple."""
+    unreadable: Callable[[], tuple[type[Exception], ...]] = tuple
+    """The errors, besides OSError and ValueError, its provider raises for instruments it could
+    not read (imported once the provider is)."""
+
+
+def _binance_config(options: Mapping[str, object]) -> Any:
+    from adapters.exchanges.binance.config import BinanceFeedConfig
+
+    return BinanceFeedConfig.from_mapping(options)
+
+
+def _binance_feed(config: Any, clock: Clock, rng: random.Random) -> MarketDataFeed:
+    from adapters.exchanges.binance.feed import BinanceMarketDataFeed
+
+    return BinanceMarketDataFeed(config, clock=clock, rng=rng)
+
+
+def _binance_instruments(config: Any) -> InstrumentProvider:
+    from adapters.brokers.binance.config import BinanceBrokerConfig
+    from adapters.brokers.binance.instruments import BinanceInstrumentProvider
+
+    broker = BinanceBrokerConfig(
+        environment="live", rest_url=config.rest_url, use_system_proxy=config.use_system_proxy
+    )
+    return BinanceInstrumentProvider(broker, None)  # exchangeInfo is public: no key
+
+
+def _binance_unreadable() -> tuple[type[Exception], ...]:
+    from adapters.brokers.binance.errors import BinanceBrokerError
+
+    return (BinanceBrokerError,)
+
+
+def _coinbase_config(options: Mapping[str, object]) -> Any:
+    from adapters.exchanges.coinbase import CoinbaseFeedConfig
+
+    return CoinbaseFeedConfig.from_mapping(options)
+
+
+def _coinbase_feed(config: Any, clock: Clock, rng: random.Random) -> MarketDataFeed:
+    from adapters.exchanges.coinbase import CoinbaseMarketDataFeed
+
+    return CoinbaseMarketDataFeed(config, clock, rng=rng)
+
+
+def _coinbase_instruments(config: Any) -> InstrumentProvider:
+    from adapters.exchanges.coinbase import CoinbaseInstrumentProvider
+
+    return CoinbaseInstrumentProvider(config.rest_url)
+
+
+def _kraken_config(options: Mapping[str, object]) -> Any:
+    from adapters.exchanges.kraken import KrakenFeedConfig
+
+    return KrakenFeedConfig.from_mapping(options)
+
+
+def _kraken_feed(config: Any, clock: Clock, rng: random.Random) -> MarketDataFeed:
+    from adapters.exchanges.kraken import KrakenMarketDataFeed
+
+    return KrakenMarketDataFeed(config, clock, rng=rng)
+
+
+def _kraken_instruments(config: Any) -> InstrumentProvider:
+    from adapters.exchanges.kraken import KrakenInstrumentProvider
+
+    return KrakenInstrumentProvider(config.ws_url)
 
 
 FEED_KINDS: Mapping[str, FeedKind] = {
     "binance": FeedKind(
         venue="BINANCE",
-        config=BinanceFeedConfig.from_mapping,
-        feed=lambda config, clock, rng: BinanceMarketDataFeed(config, clock=clock, rng=rng),
-        instruments=lambda config: BinanceInstrumentProvider(
-            BinanceBrokerConfig(
-                environment="live", rest_url=config.rest_url, use_system_proxy=config.use_system_proxy
-            ),
-            None,  # exchangeInfo is public: no key
-        ),
+        config=_binance_config,
+        feed=_binance_feed,
+        instruments=_binance_instruments,
         tuples=("streams",),
+        unreadable=_binance_unreadable,
     ),
     "coinbase": FeedKind(
         venue="COINBASE",
-        config=CoinbaseFeedConfig.from_mapping,
-        feed=lambda config, clock, rng: CoinbaseMarketDataFeed(config, clock, rng=rng),
-        instruments=lambda config: CoinbaseInstrumentProvider(config.rest_url),
+        config=_coinbase_config,
+        feed=_coinbase_feed,
+        instruments=_coinbase_instruments,
         tuples=("channels",),
     ),
     "kraken": FeedKind(
         venue="KRAKEN",
-        config=KrakenFeedConfig.from_mapping,
-        feed=lambda config, clock, rng: KrakenMarketDataFeed(config, clock, rng=rng),
-        instruments=lambda config: KrakenInstrumentProvider(config.ws_url),
+        config=_kraken_config,
+        feed=_kraken_feed,
+        instruments=_kraken_instruments,
         tuples=("channels",),
     ),
 }
@@ -110,10 +172,11 @@ def venue_instruments(settings: Settings, instrument_ids: Sequence[str]) -> list
         feed, kind = _feed_of(settings, venue, ids)
         assert kind.instruments is not None  # _feed_of picks a publishing venue
         provider = kind.instruments(feed_config(feed))
+        unreadable: tuple[type[Exception], ...] = (OSError, ValueError, *kind.unreadable())
         try:
             for instrument in provider.instruments(ids):
                 found[instrument.id] = instrument
-        except (OSError, ValueError, BinanceBrokerError) as error:
+        except unreadable as error:
             raise ConfigError(
                 f"[[instruments]] {', '.join(ids)}: the venue's instrument list could not be read"
                 f" ({error}); type price_tick, lot_size, min_quantity and min_notional in the entry instead"
