@@ -238,8 +238,6 @@ def specs_from(args: argparse.Namespace) -> tuple[list[BacktestSpec], SkippedCom
 
 
 def _main(args: argparse.Namespace) -> int:
-    from entrypoints.backtest import stored_runs  # sqlalchemy: only when a run is stored or listed
-
     try:
         if args.config is not None:  # all of it, before a store is opened or a file read
             _check_config(args.config)
@@ -248,7 +246,7 @@ def _main(args: argparse.Namespace) -> int:
         if args.strategy is None and args.config is not None:
             return _portfolio(args)
         specs, skipped = specs_from(args)
-        store = stored_runs.store_for(args.config) if args.store else None
+        store = _store_of(args)
         try:
             if skipped.total == 1:
                 return _one(specs[0], args, store)
@@ -259,6 +257,15 @@ def _main(args: argparse.Namespace) -> int:
     except BacktestError as error:
         print(f"tradeplane backtest: {error}", file=sys.stderr)
         return 2
+
+
+def _store_of(args: argparse.Namespace) -> OpenedResults | None:
+    """The results store when ``--store`` asks for one; None otherwise."""
+    if not args.store:
+        return None
+    from entrypoints.backtest import stored_runs  # sqlalchemy: only when a run is stored
+
+    return stored_runs.store_for(args.config)
 
 
 def _check_config(config: str) -> None:
@@ -477,10 +484,8 @@ def portfolio_specs_from(args: argparse.Namespace) -> tuple[list[PortfolioSpec],
 
 
 def _portfolio(args: argparse.Namespace) -> int:
-    from entrypoints.backtest import stored_runs
-
     specs, skipped = portfolio_specs_from(args)
-    store = stored_runs.store_for(args.config) if args.store else None
+    store = _store_of(args)
     try:
         if skipped.total == 1:
             return _portfolio_one(specs[0], args, store)
