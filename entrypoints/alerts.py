@@ -23,10 +23,10 @@ import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from adapters.alerts import FORMATS, WebhookSender, masked_url
+from adapters.alerts import FORMATS, masked_url
 from application.alerts import AlertNotifier, AlertPolicy, AlertService, EngineObserver, StoreCommits
 from application.bus import MessageBus
 from application.engine import Engine
@@ -35,6 +35,9 @@ from application.live_reconciliation import LiveReconciliation
 from application.ports import Clock, MarketDataRepository, TradeRepository
 from application.strategy_engine import StrategyEngine
 from entrypoints.config import ConfigError, known_keys
+
+if TYPE_CHECKING:
+    from adapters.alerts.webhooks import WebhookSender
 
 WHERE = "[alerts]"
 
@@ -180,6 +183,10 @@ def _webhook(entry: object, index: int) -> WebhookSettings:
 
 
 def build_webhooks(settings: AlertSettings) -> list[WebhookSender]:
+    if not settings.webhooks:
+        return []
+    from adapters.alerts.webhooks import WebhookSender  # an HTTP client: only when webhooks are configured
+
     return [
         WebhookSender(webhook.url, name=webhook.name, format=webhook.format, timeout_s=webhook.timeout_s)
         for webhook in settings.webhooks

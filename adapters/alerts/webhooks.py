@@ -16,29 +16,16 @@ import contextlib
 import logging
 from collections import deque
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from adapters.alerts.formats import FORMATS, render
+from adapters.alerts.masking import masked_url
 from application.alerts import AlertEvent
 
 log = logging.getLogger("tradeplane.alerts.webhooks")
 
 RETRIED_STATUSES = frozenset({408, 429})
-
-
-def masked_url(url: str) -> str:
-    """The URL with its path, query and credentials hidden: ``https://hooks.slack.com/…``."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        return "<unparsable URL>"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme or '?'}://{host}{port}/…"
 
 
 class WebhookSender:

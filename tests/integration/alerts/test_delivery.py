@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from adapters.alerts import WebhookSender
+from adapters.alerts.webhooks import WebhookSender
 from adapters.memory.feed import InMemoryFeed
 from application.commands import Halt
 from domain.identifiers import InstrumentId

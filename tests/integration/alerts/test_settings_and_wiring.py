@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters.alerts import WebhookSender
+from adapters.alerts.webhooks import WebhookSender
 from application.alerts import AlertPolicy
 from entrypoints.alerts import AlertSettings, WebhookSettings, alerts_running
 from entrypoints.config import ConfigError, parse_settings

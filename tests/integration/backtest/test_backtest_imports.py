@@ -15,10 +15,18 @@ from pathlib import Path
 from tests.unit.adapters.historical.files import T0, spot_trade, write
 
 ROOT = Path(__file__).resolve().parents[3]
-NOT_FOR_A_BACKTEST = ("grpc", "google.protobuf", "prometheus_client", "httpx", "websockets", "cryptography")
-"""gRPC and metrics serve a running engine; httpx, websockets and cryptography are the venues'
-clients and the keystore. (aiohttp still comes with the alert webhooks, sqlalchemy with the
-stores' module.)"""
+NOT_FOR_A_BACKTEST = (
+    "grpc",
+    "google.protobuf",
+    "prometheus_client",
+    "aiohttp",
+    "httpx",
+    "websockets",
+    "cryptography",
+)
+"""gRPC and metrics serve a running engine; aiohttp, httpx, websockets and cryptography are the
+venues' and the webhooks' clients and the keystore. (sqlalchemy still comes with the stores'
+module.)"""
 
 PROBE = """
 import json, sys

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from adapters.alerts import WebhookSender, masked_url, render
+from adapters.alerts import masked_url, render
+from adapters.alerts.webhooks import WebhookSender
 from application.messages import Alert, AlertRaised, AlertResolved, AlertSeverity
 from tests.unit.adapters.alerts.receiver import Receiver, closed_port_url, receiving
 
