@@ -6,19 +6,21 @@ Core and ~40 µs through the driver. Reads, the schema and migrations stay on SQ
 Values go in as the driver wants them: Decimals as exact text for SQLite (see ExactDecimal),
 as Decimals for psycopg (which sends them as NUMERIC).
 
-Batches of many rows (market data) go to SQLite as one JSON array in one statement
-(``insert_rows``/``execute_rows``): the driver's ``executemany`` takes the GIL back after
-every row's step, which a writer thread pays for in contention with the event loop's thread;
-one ``INSERT ... SELECT ... FROM json_each(?)`` runs the whole batch with the GIL released.
+Batches of many rows (market data) go to SQLite as few multi-row ``INSERT ... VALUES (...),
+(...)`` statements (``insert_rows``/``execute_rows``): the driver's ``executemany`` takes the
+GIL back after every row's step, which a writer thread pays for in contention with the event
+loop's thread, while one statement runs its rows with the GIL released. Measured on 200,000
+trades in batches of 2,000: ~1.2 µs of CPU a row, against ~2.5 for ``executemany`` and 2.3 to
+3.7 for one ``INSERT ... SELECT ... FROM json_each(?)`` (the JSON is parsed again per column).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
@@ -50,17 +52,9 @@ class Dialect:
         return f"{self.insert(table, names)} ON CONFLICT ({key}) DO UPDATE SET {updates}"
 
     def insert_rows(self, table: Table) -> str:
-        """An insert of a batch of rows (every column but a generated key) for ``execute_rows``.
-
-        SQLite: one statement reading the rows from a JSON array of arrays (strings stay TEXT,
-        so exact decimals are stored as the same text; integers stay INTEGER); PostgreSQL: the
-        plain insert, run with ``executemany``.
-        """
-        if self.name != "sqlite":
-            return self.insert(table)
-        names = [c.name for c in table.c if not _generated(table, c.name)]
-        values = ", ".join(f"value ->> {i}" for i in range(len(names)))
-        return f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {values} FROM json_each(?)"
+        """An insert of one row (every column but a generated key) for ``execute_rows``, which
+        on SQLite repeats its ``VALUES`` group for many rows per statement."""
+        return self.insert(table)
 
     def insert_json(self, table: Table, columns: Sequence[str]) -> str:
         """SQLite: an insert of ``columns`` from a JSON array of rows (one parameter), as
@@ -103,16 +97,26 @@ def execute_rows(
     dbapi_connection: Any, dialect: Dialect, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]
 ) -> None:
     """Run each (``Dialect.insert_rows`` statement, rows) on a driver connection, in its
-    transaction (the caller commits): on SQLite the rows go as one JSON parameter (values
-    must be str, int or None), elsewhere through ``executemany``."""
-    json = dialect.name == "sqlite"
+    transaction (the caller commits): on SQLite as multi-row inserts of as many rows as the
+    bound-parameter limit allows, elsewhere through ``executemany``."""
+    sqlite = dialect.name == "sqlite"
     cursor = dbapi_connection.cursor()
     try:
         for sql, rows in statements:
-            if rows:
-                if json:
-                    cursor.execute(sql, (orjson.dumps(rows).decode(),))
-                else:
-                    cursor.executemany(sql, rows)
+            if not rows:
+                continue
+            if not sqlite:
+                cursor.executemany(sql, rows)
+                continue
+            head, group = sql.rsplit(" VALUES ", 1)
+            per = max(1, SQLITE_MAX_PARAMETERS // len(rows[0]))
+            for start in range(0, len(rows), per):
+                chunk = rows[start : start + per]
+                values = ", ".join([group] * len(chunk))
+                cursor.execute(f"{head} VALUES {values}", [value for row in chunk for value in row])
     finally:
         cursor.close()
+
+
+SQLITE_MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+"""SQLite's default limit on the parameters of one statement."""
