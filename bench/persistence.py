@@ -39,7 +39,6 @@ from domain.values import AggressorSide, OrderSide
 from entrypoints.config import StorageSettings
 from entrypoints.container import bootstrap
 from entrypoints.gc_tuning import tune_gc
-from entrypoints.storage import COMMIT_ENV
 
 SUITE = "persistence"
 INGEST_EVENTS = 200_000
@@ -165,19 +164,6 @@ def _journal(storage: StorageSettings, backend: str) -> list[Result]:
 
 
 @contextmanager
-def _commit_mode(commit: str) -> Iterator[None]:
-    """The trades store's commit mode (``entrypoints.storage.COMMIT_ENV``) for the block."""
-    previous = os.environ.pop(COMMIT_ENV, None)
-    os.environ[COMMIT_ENV] = commit
-    try:
-        yield
-    finally:
-        os.environ.pop(COMMIT_ENV, None)
-        if previous is not None:
-            os.environ[COMMIT_ENV] = previous
-
-
-@contextmanager
 def _sqlite_stores() -> Iterator[StorageSettings]:
     with tempfile.TemporaryDirectory(prefix="tp-bench-e2e-") as tmp:
         folder = Path(tmp)
@@ -225,8 +211,8 @@ def _compared(*, slow_strategy: bool, suffix: str) -> list[Result]:
             except StoreUnavailable as error:
                 print(f"# {label}: not measured: {error}", file=sys.stderr)
                 continue
-            with _commit_mode(commit or "journal"):
-                lanes[label] = engine_e2e._Lane(E2E_TICKS, replace(settings, storage=storage), metrics=False)
+            storage = replace(storage, trades_commit=commit or "journal")
+            lanes[label] = engine_e2e._Lane(E2E_TICKS, replace(settings, storage=storage), metrics=False)
         tune_gc()
         extra: dict[str, list[float]] = {label: [] for label in lanes}
         order = list(lanes)
@@ -285,15 +271,17 @@ def run() -> list[Result]:
         with _sqlite(folder, "ingest.db") as engine:
             results += _ingest(engine, "SQLite")
         for commit in ("journal", "sync"):
-            with _sqlite_stores() as storage, _commit_mode(commit):
-                results += _journal(storage, f"SQLite, {commit}")
+            with _sqlite_stores() as storage:
+                results += _journal(replace(storage, trades_commit=commit), f"SQLite, {commit}")
         try:
             with _postgres() as (engine, _):
                 results += _ingest(engine, "PostgreSQL")
             for commit in ("journal", "sync"):
-                with _postgres() as (_, url), _commit_mode(commit):
+                with _postgres() as (_, url):
                     results += _journal(
-                        StorageSettings(kind="sql", data_dir=str(folder), trades_url=url),
+                        StorageSettings(
+                            kind="sql", data_dir=str(folder), trades_url=url, trades_commit=commit
+                        ),
                         f"PostgreSQL, {commit}",
                     )
         except StoreUnavailable as error:

@@ -122,6 +122,9 @@ def default_data_dir() -> str:
     return user_data_dir("tradeplane")
 
 
+TRADES_COMMIT_MODES = ("journal", "journal+fsync", "sync")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StorageSettings:
     """Where the three stores live. ``kind = "memory"`` keeps nothing (tests, throwaway runs);
@@ -136,6 +139,11 @@ class StorageSettings:
     market_data_url: str = ""
     market_data_batch_size: int = 2000
     market_data_flush_interval_s: float = 1.0
+    trades_commit: str = "journal"
+    """How the trades store commits (``TRADES_COMMIT_MODES``): ``journal`` (one append to a journal
+    file, the SQL tables follow on a thread; survives a killed process), ``journal+fsync`` (each
+    commit also waits for the disk: survives a power loss) or ``sync`` (a SQL transaction per
+    commit)."""
 
     def urls(self) -> dict[str, str]:
         """Store name -> database URL, defaults filled in: trades and signals share
@@ -528,6 +536,11 @@ def _storage(table: dict[str, Any]) -> StorageSettings:
             )
     _positive_int(settings.market_data_batch_size, "[storage] market_data_batch_size")
     _positive_number(settings.market_data_flush_interval_s, "[storage] market_data_flush_interval_s")
+    if settings.trades_commit not in TRADES_COMMIT_MODES:
+        raise ConfigError(
+            f"[storage] trades_commit must be one of {', '.join(TRADES_COMMIT_MODES)}"
+            f" (was {settings.trades_commit!r})"
+        )
     return settings
 
 

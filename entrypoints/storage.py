@@ -66,13 +66,6 @@ def _shown(url: str) -> str:
         return url.split("://", 1)[0] + "://..."
 
 
-COMMIT_ENV = "TRADEPLANE_TRADES_COMMIT"
-"""How the trades store commits: ``journal`` (the default: one append to a journal file, the
-tables follow on a thread; survives a killed process), ``journal+fsync`` (each commit also
-waits for the disk: survives a power loss) or ``sync`` (a SQL transaction per commit)."""
-COMMIT_MODES = ("journal", "journal+fsync", "sync")
-
-
 def trades_journal_path(settings: StorageSettings) -> Path:
     """The trades journal of ``settings``' trades database: beside a SQLite file, else in the
     data folder under a name of that database's URL (one journal per database)."""
@@ -84,9 +77,7 @@ def trades_journal_path(settings: StorageSettings) -> Path:
 
 
 def _trades_store(engine: Engine, settings: StorageSettings) -> SqlTradeRepository:
-    mode = os.environ.get(COMMIT_ENV, "journal") or "journal"
-    if mode not in COMMIT_MODES:
-        raise ConfigError(f"{COMMIT_ENV}={mode!r}: expected one of {', '.join(COMMIT_MODES)}")
+    mode = settings.trades_commit  # checked when the settings were read
     path = trades_journal_path(settings)
     if mode == "sync":
         if path.exists():  # what a journaled run left unapplied reaches the tables first

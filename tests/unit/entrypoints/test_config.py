@@ -55,6 +55,20 @@ def test_a_configuration_without_storage_keeps_its_state_in_sqlite_files() -> No
     assert parse_settings({**raw, "storage": {"kind": "memory"}}).storage.kind == "memory"
 
 
+def test_the_trades_commit_mode_is_a_storage_setting_checked_when_read() -> None:
+    raw = {"instruments": [{"id": "BTCUSDT.BINANCE", "base": "BTC", "quote": "USDT", "price_tick": "0.01",
+                            "lot_size": "0.001"}]}  # fmt: skip
+    assert parse_settings(raw).storage.trades_commit == "journal"
+    for mode in ("journal", "journal+fsync", "sync"):
+        assert parse_settings({**raw, "storage": {"trades_commit": mode}}).storage.trades_commit == mode
+    refused = r"\[storage\] trades_commit must be one of journal, journal\+fsync, sync"
+    for bad in ("fsync", "", "JOURNAL", 1):
+        with pytest.raises(ConfigError, match=refused):
+            parse_settings({**raw, "storage": {"trades_commit": bad}})
+    environ = {"TRADEPLANE_STORAGE__TRADES_COMMIT": "sync", "TRADEPLANE_STORAGE__KIND": "memory"}
+    assert load_settings(environ=environ).storage.trades_commit == "sync"
+
+
 def test_environment_overrides_replace_scalars_and_keep_decimals_exact() -> None:
     settings = load_settings(
         environ={
