@@ -7,19 +7,17 @@ import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from adapters.memory import InMemoryMarketDataRepository, InMemorySignalRepository, InMemoryTradeRepository
-from adapters.persistence.database import StoreUnavailable, open_engine
-from adapters.persistence.market_data_store import SqlMarketDataRepository
-from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
-from adapters.persistence.signal_store import SqlSignalRepository
-from adapters.persistence.trade_journal import JournalBusy, JournalSettings
-from adapters.persistence.trade_store import SqlTradeRepository
 from application.ports import MarketDataRepository, SignalRepository, TradeRepository
 from entrypoints.config import ConfigError, StorageSettings
+
+if TYPE_CHECKING:  # SQLAlchemy and the SQL stores are imported when a SQL store is opened:
+    # an in-memory run (every backtest) never loads them.
+    from sqlalchemy.engine import Engine
+
+    from adapters.persistence.trade_store import SqlTradeRepository
 
 log = logging.getLogger("tradeplane.storage")
 
@@ -60,6 +58,9 @@ def _shown(url: str) -> str:
     password masked (one that does not parse is shown as its scheme only)."""
     if url.startswith("sqlite:///"):
         return url.removeprefix("sqlite:///")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
@@ -77,6 +78,9 @@ def trades_journal_path(settings: StorageSettings) -> Path:
 
 
 def _trades_store(engine: Engine, settings: StorageSettings) -> SqlTradeRepository:
+    from adapters.persistence.trade_journal import JournalSettings
+    from adapters.persistence.trade_store import SqlTradeRepository
+
     mode = settings.trades_commit  # checked when the settings were read
     path = trades_journal_path(settings)
     if mode == "sync":
@@ -91,6 +95,8 @@ def open_engines(settings: StorageSettings) -> dict[str, Engine]:
 
     Raises ConfigError when a database cannot be opened.
     """
+    from adapters.persistence.database import StoreUnavailable, open_engine
+
     by_url: dict[str, Engine] = {}
     engines: dict[str, Engine] = {}
     for name, url in settings.urls().items():
@@ -115,6 +121,11 @@ def build_stores(settings: StorageSettings) -> Stores:
     is not at this code's schema revision (the message says to run `tradeplane migrate`)."""
     if settings.kind == "memory":
         return Stores(InMemoryTradeRepository(), InMemorySignalRepository(), InMemoryMarketDataRepository())
+    from adapters.persistence.market_data_store import SqlMarketDataRepository
+    from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
+    from adapters.persistence.signal_store import SqlSignalRepository
+    from adapters.persistence.trade_journal import JournalBusy
+
     engines = open_engines(settings)
     try:
         for name, engine in engines.items():

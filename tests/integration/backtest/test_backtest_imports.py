@@ -23,10 +23,12 @@ NOT_FOR_A_BACKTEST = (
     "httpx",
     "websockets",
     "cryptography",
+    "sqlalchemy",
+    "alembic",
 )
 """gRPC and metrics serve a running engine; aiohttp, httpx, websockets and cryptography are the
-venues' and the webhooks' clients and the keystore. (sqlalchemy still comes with the stores'
-module.)"""
+venues' and the webhooks' clients and the keystore; SQLAlchemy and alembic the SQL stores (a
+backtest keeps its state in memory unless ``--store`` is given)."""
 
 PROBE = """
 import json, sys

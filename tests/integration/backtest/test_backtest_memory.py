@@ -56,8 +56,8 @@ def test_a_long_replay_keeps_few_orders_and_signals_and_the_same_result(
 
 
 def test_the_collector_is_set_aside_for_a_replay_and_restored_after() -> None:
+    gc.unfreeze()  # a test before this one, in this worker, may have tuned the process (tune_gc)
     before = gc.get_threshold()
-    assert gc.get_freeze_count() == 0
     with collector_aside():
         assert gc.get_threshold() == GC_THRESHOLDS
         assert gc.get_freeze_count() > 0
