@@ -27,7 +27,9 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _demo(*args: str) -> int:
-    return main(["demo", "--no-grpc", "--duration", "0.3", "--status-interval", "10", *args])
+    # Metrics on any free port, never the fixed default: other tests run demos side by side.
+    return main(["demo", "--no-grpc", "--duration", "0.3", "--status-interval", "10",
+                 "--metrics-listen", "127.0.0.1:0", *args])  # fmt: skip
 
 
 def test_the_demo_prints_the_full_path_of_its_state(
