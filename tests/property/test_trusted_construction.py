@@ -63,30 +63,25 @@ def test_an_order_from_its_intent_equals_the_order_built_term_by_term(intent: Or
     assert _state(trusted) == _state(checked)
 
 
+MARKET_BUY = OrderIntent(
+    strategy_id=StrategyId("s"),
+    instrument_id=InstrumentId("BTCUSDT.BINANCE"),
+    side=OrderSide.BUY,
+    quantity=Decimal(1),
+    ts_event=0,
+)
+
+
 @pytest.mark.parametrize("ts", [-1, True, 1.5, "1"])
 def test_an_order_from_an_intent_still_checks_its_time(ts: object) -> None:
-    intent = OrderIntent(
-        strategy_id=StrategyId("s"),
-        instrument_id=InstrumentId("BTCUSDT.BINANCE"),
-        side=OrderSide.BUY,
-        quantity=Decimal(1),
-        ts_event=0,
-    )
     with pytest.raises(InvalidValue, match="ts_init"):
-        intent.to_order("TP-1", ts)  # type: ignore[arg-type]
+        MARKET_BUY.to_order("TP-1", ts)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("coid", ["", "has space", "x" * 65])
 def test_an_order_from_an_intent_still_checks_its_client_order_id(coid: str) -> None:
-    intent = OrderIntent(
-        strategy_id=StrategyId("s"),
-        instrument_id=InstrumentId("BTCUSDT.BINANCE"),
-        side=OrderSide.SELL,
-        quantity=Decimal(1),
-        ts_event=0,
-    )
     with pytest.raises(InvalidValue, match="client_order_id"):
-        intent.to_order(coid, 0)
+        MARKET_BUY.to_order(coid, 0)
 
 
 def _outcome(check: Callable[[object, str], Decimal], value: object) -> tuple[str, object]:
