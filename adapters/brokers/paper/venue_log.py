@@ -24,6 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from adapters.brokers.paper.matching import WorkingOrder
 from application.messages import OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from domain.identifiers import InstrumentId, StrategyId, TradeId
@@ -133,7 +135,9 @@ class VenueLog:
 
 
 def _encode(records: Iterable[Record]) -> bytes:
-    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+    """One compact JSON line per record (orjson: the venue writes a line per report, on the
+    order path; ~4 times cheaper than ``json.dumps``, and ``load`` reads either)."""
+    return b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
 
 
 def _write_all(fd: int, data: bytes) -> None:
