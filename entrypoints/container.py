@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -65,11 +65,9 @@ from entrypoints.brokers import (
     reconcile_interval_s,
     starting_balances,
 )
-from entrypoints.config import ConfigError, RedisSettings, Settings, SizingSettings, StorageSettings
+from entrypoints.config import ConfigError, RedisSettings, Settings, SizingSettings
 from entrypoints.logs import log_handler_failure
-
-if TYPE_CHECKING:
-    from entrypoints.storage import Stores
+from entrypoints.storage import Stores, build_stores
 
 BrokerFactory = Callable[[Callable[[object], None]], ReconcilableBroker]
 """Builds a broker given where it publishes its reports (the bus's ``publish``)."""
@@ -144,14 +142,6 @@ def build_cache(settings: RedisSettings) -> Cache:
     return RedisCache(settings.url, prefix=settings.prefix)
 
 
-def open_stores(settings: StorageSettings) -> Stores:
-    """The configured stores. The SQL drivers are imported here, when the stores are opened, not
-    by a caller that hands ``bootstrap`` its own (a backtest)."""
-    from entrypoints.storage import build_stores
-
-    return build_stores(settings)
-
-
 def _mark_interval_ns(settings: Settings) -> int:
     return settings.engine.mark_interval_ms * 1_000_000
 
@@ -206,7 +196,7 @@ class Container(containers.DeclarativeContainer):
     instruments = providers.Singleton(build_instruments, settings)
     cache = providers.Singleton(build_cache, settings.provided.redis)
     market = providers.Singleton(MarketState, cache=cache)
-    stores = providers.Singleton(open_stores, settings.provided.storage)
+    stores = providers.Singleton(build_stores, settings.provided.storage)
     trades = stores.provided.trades
     signals = stores.provided.signals
     venue_log = providers.Singleton(build_venue_log, settings)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from adapters.historical import HistoricalDataError, ReadStats
 from adapters.memory import InMemoryMarketDataRepository, InMemorySignalRepository, InMemoryTradeRepository
 from application.backtest import HOUR_NS, BacktestProgress, BacktestResult, BacktestRunner, ReplayClock
+from application.execution.order_journal import RECENT_CLOSED_ORDERS
 from application.messages import IntentRejected
 from domain.errors import DomainError
 from domain.market_data import Bar, MarketEvent
@@ -22,10 +23,10 @@ from entrypoints.backtest.settings import settings_for
 from entrypoints.backtest.spec import BacktestError, BacktestSpec
 from entrypoints.config import ConfigError, Settings
 from entrypoints.gc_tuning import collector_aside
+from entrypoints.storage import Stores
 
 if TYPE_CHECKING:
     from entrypoints.container import App
-    from entrypoints.storage import Stores
 
 
 def run_backtest(
@@ -157,7 +158,7 @@ def replay_with(
     return Replayed(result, refusals, time.perf_counter() - started)
 
 
-KEPT_ORDERS = 10_000
+KEPT_ORDERS = RECENT_CLOSED_ORDERS
 """Closed orders (and signals) a replay's in-memory stores keep, besides the working orders.
 
 A replay reads back only its fills. The OMS keeps its working orders and as many recent
@@ -168,8 +169,6 @@ many orders ago, which gets no further report. Beyond this, memory would grow wi
 def replay_stores(settings: Settings) -> Stores | None:
     """The stores of a replay on in-memory ``settings``: bounded (``KEPT_ORDERS``), every fill
     kept; None (the configured ones) for any other storage."""
-    from entrypoints.storage import Stores  # sqlalchemy: imported when used
-
     if settings.storage.kind != "memory":
         return None
     return Stores(
