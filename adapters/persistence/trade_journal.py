@@ -326,6 +326,8 @@ class Projection:
         self._progress = threading.Condition()
         self._closing = False
         self._paused = os.environ.get(PAUSE_ENV) == "1"
+        if self._paused:
+            log.warning("%s=1: the trades journal is not applied to SQL (a test hook)", PAUSE_ENV)
         self._connection: Connection | None = None  # the thread's own
         self._thread = threading.Thread(target=self._run, name="trades-journal-projection", daemon=True)
         self._thread.start()
