@@ -33,10 +33,11 @@ class ShardLayout:
     shards: int = DEFAULT_SHARDS
 
     def __post_init__(self) -> None:
-        if isinstance(self.shards, bool) or not isinstance(self.shards, int) or not 1 <= self.shards <= MAX_SHARDS:
+        shards = self.shards
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
             raise ValueError(f"shards must be an integer from 1 to {MAX_SHARDS}, was {self.shards!r}")
         if "{" in self.prefix or "}" in self.prefix:
-            raise ValueError(f"the key prefix may not contain braces (they mark hash tags), was {self.prefix!r}")
+            raise ValueError(f"the key prefix may not contain braces (hash tags), was {self.prefix!r}")
 
     def shard_of(self, instrument_id: str) -> int:
         """The shard of ``instrument_id``: stable across processes, hosts and restarts."""
