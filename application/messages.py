@@ -173,6 +173,36 @@ class SignalEmitted:
     signal: Signal
 
 
+# -- between services (strategy workers -> execution, over Redis Streams) -----------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalDecided:
+    """A strategy worker's signal, for the execution service to size and trade.
+
+    ``key`` is the same every time this signal is decided again (a redelivered market event, a
+    shard moved to another worker), so execution trades it once: the client order id derives
+    from it. ``source`` is the position of the market event it was decided on in its shard's
+    market stream, which lets execution apply it right after that event, as one process would.
+    """
+
+    signal: Signal
+    price: Decimal
+    """What the signal is sized at: the price of the event it was decided on."""
+    key: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardProgress:
+    """A strategy worker decided everything of ``shard`` up to the market entry ``through``: every
+    ``SignalDecided`` of those events precedes this message in the shard's signals stream."""
+
+    shard: int
+    through: str
+    worker: str
+
+
 # -- alerts (alert service -> observers: webhooks, gRPC streams, logs) -------------------------
 
 

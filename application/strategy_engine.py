@@ -12,7 +12,7 @@ from application.commands import SubmitOrder
 from application.messages import SignalEmitted, StrategyFailed
 from application.ports import CommandBus, EventBus, SignalRepository
 from domain.errors import DomainError
-from domain.identifiers import InstrumentId, StrategyId
+from domain.identifiers import ClientOrderId, InstrumentId, StrategyId
 from domain.indicators import ATR
 from domain.market_data import Bar, QuoteTick, TradeTick
 from domain.portfolio import Portfolio
@@ -84,8 +84,8 @@ class StrategyEngine:
     writes what is left (a signal that caused no order).
     """
 
-    __slots__ = ("_bar_routes", "_commands", "_events", "_portfolio", "_quote_routes", "_signals", "_slots",
-                 "_trade_routes", "_uncommitted", "_working")  # fmt: skip
+    __slots__ = ("_bar_routes", "_commands", "_decide", "_events", "_portfolio", "_quote_routes", "_signals",
+                 "_slots", "_trade_routes", "_uncommitted", "_working")  # fmt: skip
 
     def __init__(
         self,
@@ -95,9 +95,14 @@ class StrategyEngine:
         signals: SignalRepository,
         portfolio: Portfolio,
         working_quantity: Callable[[InstrumentId], Decimal],
+        decide: Callable[[Signal, Decimal], None] | None = None,
     ) -> None:
         """``working_quantity`` is the order manager's: the signed quantity its working orders
-        of an instrument still have to fill."""
+        of an instrument still have to fill. With ``decide`` (a strategy worker in front of a
+        separate execution service), each signal and the price it is sized at go there instead:
+        nothing is stored, sized or submitted here; the execution service does that
+        (``trade_signal``)."""
+        self._decide = decide
         self._commands = commands
         self._events = events
         self._signals = signals
@@ -201,8 +206,12 @@ class StrategyEngine:
     # -- signals -> intents ---------------------------------------------------------------
 
     def _handle(self, slot: StrategySlot, signals: Sequence[Signal], price: Decimal) -> None:
+        decide = self._decide
         for signal in signals:
             slot.signals += 1
+            if decide is not None:
+                decide(signal, price)
+                continue
             self._signals.add(signal)
             self._uncommitted = True
             if self._events.wants(SignalEmitted):
@@ -212,7 +221,33 @@ class StrategyEngine:
             except DomainError as error:
                 log.warning("signal %s of %s not traded: %s", signal.reason, slot.id, error)
 
-    def _to_intent(self, slot: StrategySlot, signal: Signal, price: Decimal) -> None:
+    def trade_signal(
+        self, signal: Signal, price: Decimal, client_order_id: ClientOrderId | None = None
+    ) -> None:
+        """Store, publish, size and submit a signal decided elsewhere (a strategy worker), as if
+        its strategy had just emitted it here; ``client_order_id`` makes a second delivery of
+        the same signal the same order. A stopped strategy's signals are stored, not traded.
+
+        Raises UnknownStrategy for a strategy this engine does not have.
+        """
+        slot = self.slot(signal.strategy_id)
+        slot.signals += 1
+        self._signals.add(signal)
+        if self._events.wants(SignalEmitted):
+            self._events.publish(SignalEmitted(signal=signal))
+        try:
+            if slot.active:
+                self._to_intent(slot, signal, price, client_order_id)
+            else:
+                log.info("signal %s of %s not traded: the strategy is stopped", signal.reason, slot.id)
+        except DomainError as error:
+            log.warning("signal %s of %s not traded: %s", signal.reason, slot.id, error)
+        finally:
+            self._signals.commit()
+
+    def _to_intent(
+        self, slot: StrategySlot, signal: Signal, price: Decimal, client_order_id: ClientOrderId | None = None
+    ) -> None:
         portfolio = self._portfolio
         instrument = portfolio.instruments[signal.instrument_id]
         if signal.target_position is not None:
@@ -254,7 +289,8 @@ class StrategyEngine:
                 # of an entry still in flight. So it is an ordinary intent.
                 intent = replace(intent, reduce_only=False)
             slot.intents += 1
-            self._commands.execute(SubmitOrder(intent=intent))  # refusals are published and logged
+            # refusals are published and logged
+            self._commands.execute(SubmitOrder(intent=intent, client_order_id=client_order_id))
 
     def _fail(self, slot: StrategySlot, error: Exception, ts_event: int) -> None:
         slot.active = False

@@ -16,6 +16,8 @@ from application.messages import (
     IntentRejected,
     OrderUpdated,
     PositionChanged,
+    ShardProgress,
+    SignalDecided,
     SignalEmitted,
     StrategyFailed,
 )
@@ -32,6 +34,8 @@ STREAM_FAMILIES: Mapping[str, tuple[type, ...]] = MappingProxyType(
         "reports": get_args(BrokerReport),
         # What the engine tells observers after the fact.
         "events": (OrderUpdated, PositionChanged, IntentRejected),
+        # Strategy workers to execution, in each shard's signals stream (see ``shards``).
+        "decisions": (SignalDecided, ShardProgress),
     }
 )
 """Every message type that may cross Redis, grouped by the family (stream) that carries it."""
