@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,7 +81,9 @@ def test_any_interleaving_gives_the_one_process_order(
             merge.release()
     merge.release()
     assert trace == expected
-    assert merge.late == 0 and merge.unwaited == 0 and not merge.lagging
+    assert merge.late == 0
+    assert merge.unwaited == 0
+    assert not merge.lagging
 
 
 def test_a_silent_worker_delays_the_market_only_up_to_max_wait() -> None:
@@ -88,11 +91,15 @@ def test_a_silent_worker_delays_the_market_only_up_to_max_wait() -> None:
     now = [0]
     merge = _merge(trace, now, max_wait_ns=100)
     merge.market(position_of("5-0"), "5-0")
-    assert merge.release() == 0 and merge.waiting == 1
+    assert merge.release() == 0
+    assert merge.waiting == 1
     now[0] = 101
-    assert merge.release() == 1 and merge.lagging and merge.unwaited == 1
+    assert merge.release() == 1
+    assert merge.lagging
+    assert merge.unwaited == 1
     merge.decided(_decision("5-0", 0))  # its decision came after all: traded at once, counted late
-    assert trace == [("market", "5-0"), ("signal", "5-0/0")] and merge.late == 1
+    assert trace == [("market", "5-0"), ("signal", "5-0/0")]
+    assert merge.late == 1
 
 
 def test_a_decision_whose_event_never_comes_is_traded_after_max_wait() -> None:
@@ -110,9 +117,5 @@ def test_a_decision_whose_event_never_comes_is_traded_after_max_wait() -> None:
 def test_positions_are_checked() -> None:
     assert position_of(b"17-3") == (17, 3)
     for bad in ("17", "a-1", "1-", "-1", "1-2-3", ""):
-        try:
+        with pytest.raises(ValueError, match="not a stream position"):
             position_of(bad)
-        except ValueError as error:
-            assert "not a stream position" in str(error)
-        else:
-            raise AssertionError(bad)
