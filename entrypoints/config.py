@@ -170,6 +170,33 @@ class RedisSettings:
     prefix: str = "tradeplane:"
 
 
+BUS_KINDS = ("memory", "redis")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusSettings:
+    """How the services meet: in one process (``memory``, the default) or over Redis Streams.
+
+    With ``redis`` (at ``[redis] url``), ``tradeplane run --service ingestion|strategy|execution``
+    runs one of the three services; see docs/architecture.md for the topology.
+    """
+
+    kind: str = "memory"
+    cluster: bool = False
+    """``[redis] url`` is a node of a Redis Cluster (the client follows its redirections)."""
+    shards: int = 8
+    """Market streams the instruments are split into; the unit a strategy worker owns. Every
+    service of a deployment must use the same number."""
+    market_maxlen: int = 100_000
+    """Approximate length each shard's market stream is trimmed to."""
+    decision_wait_ms: int = 2_000
+    """How long execution holds a market event for its shard's decisions before applying it alone."""
+    lease_ttl_ms: int = 5_000
+    """A strategy worker silent this long loses its shards to the others."""
+    warmup_events: int = 5_000
+    """Market events a worker replays (without trading) to rebuild a shard's strategies it takes over."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the composition root needs, validated."""
@@ -188,6 +215,7 @@ class Settings:
     grpc: GrpcSettings = field(default_factory=GrpcSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    bus: BusSettings = field(default_factory=BusSettings)
     instrument_ids: tuple[str, ...] = ()
     """Every ``[[instruments]]`` id, in order (with a real venue an entry may give only its id)."""
     metrics: Mapping[str, Any] = field(default_factory=dict)
@@ -197,6 +225,7 @@ class Settings:
 
 
 _SECTIONS = {
+    "bus",
     "metrics",
     "alerts",
     "redis",
@@ -556,6 +585,29 @@ def _redis(table: dict[str, Any]) -> RedisSettings:
     return settings
 
 
+_BUS_BOUNDS = {
+    "shards": (1, 1024),
+    "market_maxlen": (1_000, 100_000_000),
+    "decision_wait_ms": (0, 600_000),
+    "lease_ttl_ms": (500, 600_000),
+    "warmup_events": (0, 10_000_000),
+}
+
+
+def _bus(table: dict[str, Any]) -> BusSettings:
+    known_keys(table, set(BusSettings.__dataclass_fields__), "[bus]")
+    settings = BusSettings(**table)
+    if settings.kind not in BUS_KINDS:
+        raise ConfigError(f"[bus] kind must be one of {', '.join(BUS_KINDS)} (was {settings.kind!r})")
+    if not isinstance(settings.cluster, bool):
+        raise ConfigError(f"[bus] cluster must be true or false (was {settings.cluster!r})")
+    for name, (low, high) in _BUS_BOUNDS.items():
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"[bus] {name} must be a whole number from {low} to {high} (was {value!r})")
+    return settings
+
+
 def check_listen(value: object, where: str) -> str:
     """``HOST:PORT`` (``[::1]:PORT`` for IPv6), port 0-65535 (0: any free port)."""
     if not isinstance(value, str) or ":" not in value:
@@ -638,6 +690,7 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         grpc=_grpc(_table(raw, "grpc", source)),
         storage=_storage(_table(raw, "storage", source)),
         redis=_redis(_table(raw, "redis", source)),
+        bus=_bus(_table(raw, "bus", source)),
         metrics=dict(_table(raw, "metrics", source)),
         alerts=dict(_table(raw, "alerts", source)),
         instrument_ids=instrument_ids,
