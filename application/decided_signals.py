@@ -1,0 +1,85 @@
+"""Execution's side of a separate strategy worker: each decided signal traded once.
+
+A strategy worker may decide the same signal twice: its market event redelivered after a crash,
+or replayed by the worker that took its shard over. Both copies carry the same key, and the
+client order id derives from the key, so the order manager's idempotency on the client order id
+(which asks the trades store for orders of earlier runs) makes them one order. A window of
+recent keys also keeps the copy of a signal that made no order from being stored twice while
+this process lives.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from decimal import Decimal
+
+from application.messages import SignalDecided
+from application.strategy_engine import UnknownStrategy
+from domain.identifiers import ClientOrderId
+from domain.orders import Order
+from domain.signals import Signal
+
+log = logging.getLogger("tradeplane.execution")
+
+RECENT_KEYS = 100_000
+
+
+def client_order_id_for(key: str, prefix: str) -> ClientOrderId:
+    """A client order id that is a function of ``key`` alone: ``{prefix}-`` and 16 base-32
+    characters of its BLAKE2b digest (80 bits; within every venue's length limit)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=10).digest()
+    return ClientOrderId(f"{prefix}-{base64.b32encode(digest).decode().lower()}")
+
+
+class DecidedSignals:
+    """Trades ``SignalDecided`` messages through the strategy engine, each key once."""
+
+    __slots__ = ("_find_order", "_prefix", "_recent", "_recent_cap", "_trade", "duplicates", "traded", "unknown")
+
+    def __init__(
+        self,
+        *,
+        trade: Callable[[Signal, Decimal, ClientOrderId | None], None],
+        find_order: Callable[[ClientOrderId], Order | None],
+        order_id_prefix: str,
+        recent: int = RECENT_KEYS,
+    ) -> None:
+        """``trade`` is ``StrategyEngine.trade_signal``; ``find_order`` the order manager's
+        ``find`` (this session's orders, then the trades store's)."""
+        if recent < 1:
+            raise ValueError("recent must be positive")
+        self._trade = trade
+        self._find_order = find_order
+        self._prefix = order_id_prefix
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_cap = recent
+        self.traded = 0
+        self.duplicates = 0
+        self.unknown = 0
+
+    def on_decided(self, decision: SignalDecided) -> None:
+        """Trade ``decision`` unless its key was traded already (then it is only counted)."""
+        key = decision.key
+        coid = client_order_id_for(key, self._prefix)
+        if key in self._recent or self._find_order(coid) is not None:
+            self.duplicates += 1
+            log.debug("signal %s decided again: already traded as %s", key, coid)
+            return
+        self._remember(key)
+        try:
+            self._trade(decision.signal, decision.price, coid)
+        except UnknownStrategy as error:  # a worker configured differently from this process
+            self.unknown += 1
+            log.error("signal %s not traded: %s (is every service on the same configuration?)", key, error)
+            return
+        self.traded += 1
+
+    def _remember(self, key: str) -> None:
+        recent = self._recent
+        recent[key] = None
+        if len(recent) > self._recent_cap:
+            recent.popitem(last=False)
