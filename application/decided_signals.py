@@ -38,7 +38,16 @@ def client_order_id_for(key: str, prefix: str) -> ClientOrderId:
 class DecidedSignals:
     """Trades ``SignalDecided`` messages through the strategy engine, each key once."""
 
-    __slots__ = ("_find_order", "_prefix", "_recent", "_recent_cap", "_trade", "duplicates", "traded", "unknown")
+    __slots__ = (
+        "_find_order",
+        "_prefix",
+        "_recent",
+        "_recent_cap",
+        "_trade",
+        "duplicates",
+        "traded",
+        "unknown",
+    )
 
     def __init__(
         self,
