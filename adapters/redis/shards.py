@@ -12,6 +12,7 @@ market stream, its signals stream, their consumer groups and its lease live on o
 - ``{prefix}{shard-N}:market``: normalized market events of the shard's instruments (ingestion).
 - ``{prefix}{shard-N}:signals``: what the worker owning the shard decided, with its progress.
 - ``{prefix}{shard-N}:lease``: which worker owns the shard now (see ``shard_leases``).
+- ``{prefix}{shard-N}:lease-epoch``: the shard's last fencing token (a counter that never expires).
 - ``{prefix}{workers}``: the live strategy workers and their last heartbeat.
 - ``{prefix}{dead-letter}``: entries no consumer could decode or handle, with the reason.
 """
@@ -54,6 +55,9 @@ class ShardLayout:
 
     def lease_key(self, shard: int) -> str:
         return self._key(f"shard-{self._checked(shard)}", "lease")
+
+    def lease_epoch_key(self, shard: int) -> str:
+        return self._key(f"shard-{self._checked(shard)}", "lease-epoch")
 
     @property
     def workers_key(self) -> str:
