@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self, overload
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -26,15 +28,49 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "tradeplane:"
 """Every key and stream name the adapters use starts with this (configurable per adapter)."""
 
-REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
-"""What a Redis call raises when the server is away, slow or refuses: never a bug of ours."""
+REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError, redis.RedisClusterException)
+"""What a Redis call raises when the server is away, slow or refuses: never a bug of ours.
+A cluster client says it reached no node, or found a slot uncovered, with a RedisClusterException
+(not a RedisError); that class also covers misuse such as keys of several slots in one command."""
 
 log = logging.getLogger("tradeplane.redis")
 
+SyncRedis = redis.Redis | redis.cluster.RedisCluster
+"""A synchronous client of a single server or of a Redis Cluster (see :func:`sync_client`)."""
+AsyncRedis = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+"""An asyncio client of a single server or of a Redis Cluster (see :func:`async_client`)."""
 
-def sync_client(url: str = DEFAULT_URL, *, timeout_s: float = 0.1, name: str | None = None) -> redis.Redis:
+
+@overload
+def sync_client(
+    url: str = ..., *, timeout_s: float = ..., name: str | None = ..., cluster: Literal[False] = ...
+) -> redis.Redis: ...
+@overload
+def sync_client(
+    url: str = ..., *, timeout_s: float = ..., name: str | None = ..., cluster: Literal[True]
+) -> redis.cluster.RedisCluster: ...
+@overload
+def sync_client(
+    url: str = ..., *, timeout_s: float = ..., name: str | None = ..., cluster: bool
+) -> SyncRedis: ...
+def sync_client(
+    url: str = DEFAULT_URL, *, timeout_s: float = 0.1, name: str | None = None, cluster: bool = False
+) -> SyncRedis:
     """A synchronous client that fails within ``timeout_s`` (connect and every reply) and never
-    retries on its own: the adapters decide when to try again (see :class:`Health`)."""
+    retries on its own: the adapters decide when to try again (see :class:`Health`).
+
+    With ``cluster``, ``url`` is one startup node of a Redis Cluster: the client discovers the
+    others, sends each command to the master of its key's slot and follows MOVED/ASK redirections
+    itself (those are not retries). Unlike a single-server client it connects at once, so an
+    unreachable cluster raises here."""
+    if cluster:
+        return redis.cluster.RedisCluster.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+            client_name=name,
+        )
     return redis.Redis.from_url(
         url,
         socket_timeout=timeout_s,
@@ -44,11 +80,33 @@ def sync_client(url: str = DEFAULT_URL, *, timeout_s: float = 0.1, name: str | N
     )
 
 
+@overload
 def async_client(
-    url: str = DEFAULT_URL, *, timeout_s: float = 5.0, name: str | None = None
-) -> redis.asyncio.Redis:
+    url: str = ..., *, timeout_s: float = ..., name: str | None = ..., cluster: Literal[False] = ...
+) -> redis.asyncio.Redis: ...
+@overload
+def async_client(
+    url: str = ..., *, timeout_s: float = ..., name: str | None = ..., cluster: Literal[True]
+) -> redis.asyncio.cluster.RedisCluster: ...
+@overload
+def async_client(
+    url: str = ..., *, timeout_s: float = ..., name: str | None = ..., cluster: bool
+) -> AsyncRedis: ...
+def async_client(
+    url: str = DEFAULT_URL, *, timeout_s: float = 5.0, name: str | None = None, cluster: bool = False
+) -> AsyncRedis:
     """An asyncio client without automatic retries. ``timeout_s`` must exceed the BLOCK time of
-    any blocking read made with it (XREADGROUP ... BLOCK waits on the same socket)."""
+    any blocking read made with it (XREADGROUP ... BLOCK waits on the same socket). With
+    ``cluster``, ``url`` is a startup node of a Redis Cluster (see :func:`sync_client`); the
+    client connects on its first command."""
+    if cluster:
+        return redis.asyncio.cluster.RedisCluster.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=min(timeout_s, 1.0),
+            retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+            client_name=name,
+        )
     return redis.asyncio.Redis.from_url(
         url,
         socket_timeout=timeout_s,
@@ -111,7 +169,7 @@ class WriteBehindAdapter(HealthReporting):
 
     def __init__(
         self,
-        client: redis.Redis | str,
+        client: SyncRedis | str,
         *,
         name: str,
         timeout_s: float,

@@ -27,7 +27,7 @@ import redis
 from redis.typing import EncodableT, FieldT
 
 from adapters.redis.codec import CodecError, encode, tag_of
-from adapters.redis.connection import DEFAULT_URL, REDIS_ERRORS, WriteBehindAdapter, describe
+from adapters.redis.connection import DEFAULT_URL, REDIS_ERRORS, SyncRedis, WriteBehindAdapter, describe
 from adapters.redis.stream_consumer import (
     ConsumerStats,
     Delivery,
@@ -81,7 +81,7 @@ class RedisStreamBus(WriteBehindAdapter):
 
     def __init__(
         self,
-        client: redis.Redis | str = DEFAULT_URL,
+        client: SyncRedis | str = DEFAULT_URL,
         *,
         routing: StreamRouting | None = None,
         local: MessageBus | None = None,

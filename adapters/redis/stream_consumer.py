@@ -29,9 +29,18 @@ from typing import Any
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+from redis.crc import key_slot
 
 from adapters.redis.codec import MESSAGE_TYPES, CodecError, decode
-from adapters.redis.connection import REDIS_ERRORS, Health, HealthReporting, async_client, describe
+from adapters.redis.connection import (
+    REDIS_ERRORS,
+    AsyncRedis,
+    Health,
+    HealthReporting,
+    async_client,
+    describe,
+)
 from adapters.redis.stream_routing import FIELD_DATA, FIELD_MID, FIELD_TYPE, StreamRouting
 from application.bus import MessageBus
 
@@ -93,11 +102,18 @@ class RedisStreamConsumer(HealthReporting):
     consumer re-reads its own pending entries when it reconnects. The group is created at
     ``group_start_id`` ("0": everything still in the stream, so nothing published before the
     first consumer started is missed) when it does not exist yet.
+
+    On a Redis Cluster (``client`` a ``redis.asyncio.cluster.RedisCluster``, or a startup node's
+    URL with ``cluster=True``) a command may only name keys of one hash slot, so new entries are
+    read with one XREADGROUP per slot of ``streams``: first without waiting, then, when none had
+    anything, all blocking at once. A poll then returns when the slowest of them does (up to
+    ``block_ms``): give a consumer streams of one slot (a shard's, under its hash tag) when
+    latency matters.
     """
 
     def __init__(
         self,
-        client: redis.asyncio.Redis | str,
+        client: AsyncRedis | str,
         group: str,
         consumer_name: str,
         streams: Sequence[str],
@@ -114,6 +130,7 @@ class RedisStreamConsumer(HealthReporting):
         dedupe_window: int = 100_000,
         ack_per_batch: bool = False,
         backoff_s: float = 1.0,
+        cluster: bool = False,
     ) -> None:
         if not streams:
             raise ValueError("a consumer needs at least one stream")
@@ -122,13 +139,17 @@ class RedisStreamConsumer(HealthReporting):
         routing = routing if routing is not None else StreamRouting()
         self._owns_client = isinstance(client, str)
         self._client = (
-            async_client(client, timeout_s=block_ms / 1000 + 5.0, name=f"{group}:{consumer_name}")
+            async_client(
+                client, timeout_s=block_ms / 1000 + 5.0, name=f"{group}:{consumer_name}", cluster=cluster
+            )
             if isinstance(client, str)
             else client
         )
         self.group = group
         self.name = consumer_name
         self.streams = tuple(streams)
+        self._cluster = isinstance(self._client, redis.asyncio.cluster.RedisCluster)
+        self._slot_groups = _by_slot(self.streams) if self._cluster else [self.streams]
         self.dead_letter_stream = dead_letter_stream or routing.dead_letter_stream
         self._dead_letter_maxlen = routing.dead_letter_maxlen
         self.min_idle_ms = min_idle_ms
@@ -187,20 +208,40 @@ class RedisStreamConsumer(HealthReporting):
             processed += await self.claim()
             self._next_claim = time.monotonic() + self.claim_interval_s
         wait = self.block_ms if block_ms is None else block_ms
-        response = await self._client.xreadgroup(
-            self.group,
-            self.name,
-            dict.fromkeys(self.streams, ">"),
-            count=self.count,
-            block=wait if wait > 0 else None,
-        )
-        for stream, entries in _stream_batches(response):
+        for stream, entries in await self._read_new(wait):
             for entry_id, fields in entries:
                 await self._process(stream, entry_id, fields, 1)
                 processed += 1
         await self._flush_acks()
         self._health.succeeded()
         return processed
+
+    async def _read(self, streams: Sequence[str], wait: int) -> Any:
+        return await self._client.xreadgroup(
+            self.group,
+            self.name,
+            dict.fromkeys(streams, ">"),
+            count=self.count,
+            block=wait if wait > 0 else None,
+        )
+
+    async def _read_new(self, wait: int) -> list[tuple[str, list[tuple[bytes, Any]]]]:
+        """New entries of every stream: one XREADGROUP, or on a cluster one per hash slot. When
+        one of those fails, what the others delivered stays pending on this consumer until it
+        re-reads its pending entries (``run`` does on reconnecting) or another claims them."""
+        groups = self._slot_groups
+        if len(groups) == 1:
+            return _stream_batches(await self._read(groups[0], wait))
+        batches = [batch for streams in groups for batch in _stream_batches(await self._read(streams, 0))]
+        if batches or wait <= 0:
+            return batches
+        replies = await asyncio.gather(
+            *(self._read(streams, wait) for streams in groups), return_exceptions=True
+        )
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return [batch for reply in replies for batch in _stream_batches(reply)]
 
     async def claim(self) -> int:
         """Take over every entry idle for ``min_idle_ms`` (XAUTOCLAIM) and process it."""
@@ -391,10 +432,18 @@ class RedisStreamConsumer(HealthReporting):
                 b"dead_letter_reason": reason,
             }
         )
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.xadd(self.dead_letter_stream, record, maxlen=self._dead_letter_maxlen, approximate=True)
-            pipe.xack(stream, self.group, entry_id)
-            await pipe.execute()
+        if self._cluster and _slot(stream) != _slot(self.dead_letter_stream):
+            # No transaction spans two slots: copy first, so a failure in between can only
+            # dead-letter the entry twice (on its redelivery), never lose it.
+            await self._client.xadd(
+                self.dead_letter_stream, record, maxlen=self._dead_letter_maxlen, approximate=True
+            )
+            await self._client.xack(stream, self.group, entry_id)
+        else:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.xadd(self.dead_letter_stream, record, maxlen=self._dead_letter_maxlen, approximate=True)
+                pipe.xack(stream, self.group, entry_id)
+                await pipe.execute()
         self.stats.dead_lettered += 1
         self.stats.last_dead_letter = reason
         log.error(
@@ -416,6 +465,18 @@ class RedisStreamConsumer(HealthReporting):
             _text(entry_id),
             stream,
         )
+
+
+def _slot(key: str) -> int:
+    return key_slot(key.encode())
+
+
+def _by_slot(streams: Sequence[str]) -> list[tuple[str, ...]]:
+    """``streams`` grouped by Redis Cluster hash slot, in the order each slot first appears."""
+    groups: dict[int, list[str]] = {}
+    for stream in streams:
+        groups.setdefault(_slot(stream), []).append(stream)
+    return [tuple(group) for group in groups.values()]
 
 
 def _entry_id(value: object) -> bytes:
