@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,25 +96,58 @@ def open_engines(settings: StorageSettings) -> dict[str, Engine]:
 
     Raises ConfigError when a database cannot be opened.
     """
-    from adapters.persistence.database import StoreUnavailable, open_engine
-
     by_url: dict[str, Engine] = {}
     engines: dict[str, Engine] = {}
     for name, url in settings.urls().items():
         if url not in by_url:
-            if url.startswith("sqlite:///"):
-                try:
-                    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-                except OSError as error:
-                    raise ConfigError(
-                        f"[storage] {name}: cannot create the folder of {url}: {error}"
-                    ) from None
-            try:
-                by_url[url] = open_engine(url)
-            except StoreUnavailable as error:
-                raise ConfigError(f"[storage] {name}: {error}") from None
+            by_url[url] = _open_engine(name, url)
         engines[name] = by_url[url]
     return engines
+
+
+def _open_engine(name: str, url: str) -> Engine:
+    from adapters.persistence.database import StoreUnavailable, open_engine
+
+    if url.startswith("sqlite:///"):
+        try:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"[storage] {name}: cannot create the folder of {url}: {error}") from None
+    try:
+        return open_engine(url)
+    except StoreUnavailable as error:
+        raise ConfigError(f"[storage] {name}: {error}") from None
+
+
+def build_market_data_store(settings: StorageSettings) -> tuple[MarketDataRepository, Callable[[], None]]:
+    """The market-data store alone, and what closes it: for a process that records the market
+    and holds no orders (the ingestion service), so the trades store and its journal stay the
+    execution service's own. Raises ConfigError as ``build_stores`` does."""
+    if settings.kind == "memory":
+        memory = InMemoryMarketDataRepository()
+        return memory, lambda: None
+    from adapters.persistence.market_data_store import SqlMarketDataRepository
+    from adapters.persistence.migrate import DatabaseBehind, is_blank, require_head, upgrade
+
+    engine = _open_engine("market_data", settings.urls()["market_data"])
+    try:
+        if engine.dialect.name == "sqlite" and is_blank(engine):
+            upgrade(engine)
+        require_head(engine, "market_data")
+    except DatabaseBehind as error:
+        engine.dispose()
+        raise ConfigError(str(error)) from None
+    store = SqlMarketDataRepository(
+        engine,
+        batch_size=settings.market_data_batch_size,
+        flush_interval_s=settings.market_data_flush_interval_s,
+    )
+
+    def close() -> None:
+        store.close()
+        engine.dispose()
+
+    return store, close
 
 
 def build_stores(settings: StorageSettings) -> Stores:

@@ -203,7 +203,7 @@ class RedisStreamBus(WriteBehindAdapter):
             pipe = self._client.pipeline(transaction=False)
             sent: list[tuple[int, object]] = []
             for sequence, message in batch:
-                stream, tag, maxlen = self._exported[type(message)]
+                stream, tag, maxlen = self._destination(message)
                 try:
                     data = encode(message)
                 except CodecError as error:
@@ -241,6 +241,11 @@ class RedisStreamBus(WriteBehindAdapter):
                 return True, False
             self._health.succeeded()
             return bool(self._outbox), True
+
+    def _destination(self, message: object) -> tuple[str, str, int]:
+        """(stream, codec tag, approximate MAXLEN) of an exported message; a subclass may route
+        per message rather than per type (the shard streams: per instrument)."""
+        return self._exported[type(message)]
 
     def _requeue(self, items: list[tuple[int, object]]) -> None:
         with self._lock:

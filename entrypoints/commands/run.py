@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from application.engine import EngineStatus
 from entrypoints import brokers, operations
@@ -16,8 +17,12 @@ from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.logs import Console, configure_logging
+from entrypoints.services.topology import SERVICES, redact_url, require_redis_bus
 from entrypoints.storage import where_state_lives
 from entrypoints.validation import load_validated
+
+if TYPE_CHECKING:
+    from entrypoints.services.execution import ExecutionShards
 
 log = logging.getLogger("tradeplane.run")
 
@@ -45,6 +50,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="with SQL stores: delete the stored orders, fills, positions, balances and trading state"
         " before starting (a fresh paper account); market data and signals are kept",
     )
+    parser.add_argument(
+        "--service",
+        choices=SERVICES,
+        default="all",
+        help="all: the whole engine in one process (default); ingestion, strategy or execution: one of"
+        ' three services joined by Redis Streams ([bus] kind = "redis"); see docs/architecture.md',
+    )
     launch.add_arguments(parser)
     operations.add_arguments(parser)
     parser.set_defaults(handler=_main)
@@ -56,6 +68,7 @@ def _main(args: argparse.Namespace) -> int:
         configure_logging("INFO", "json")
     try:
         settings = load_validated(args.config)  # everything offline first: nothing is created yet
+        require_redis_bus(settings, args.service)
         settings = operations.with_metrics_options(settings, args)
         grpc = launch.grpc_settings(settings, args)
         admin_token = launch.admin_token_from_env()
@@ -66,13 +79,38 @@ def _main(args: argparse.Namespace) -> int:
     fmt = args.log_format or settings.logging.format
     configure_logging(args.log_level or settings.logging.level, fmt)
     console = Console(fmt)
+    if args.service == "strategy":
+        from entrypoints.services.strategy_worker import run_strategy_worker
+
+        return asyncio.run(run_strategy_worker(settings, duration=args.duration, console=console))
+    if args.service == "ingestion":
+        from entrypoints.services.ingestion import run_ingestion
+
+        return asyncio.run(run_ingestion(settings, duration=args.duration, console=console))
     storage = settings.storage
     data_dir = {} if storage.kind == "memory" else {"data_dir": os.path.join(storage.data_dir, "")}
     console.say(f"storage: {where_state_lives(storage)}", storage=storage.kind, **data_dir)
+    execution = args.service == "execution"
     try:
-        app = bootstrap(settings, reset_state=args.reset_state)
+        app = bootstrap(
+            settings,
+            reset_state=args.reset_state,
+            feeds=[] if execution else None,
+            record_market_data=not execution,
+        )
     except ConfigError as error:
         return _fail(console, error)
+    shards = None
+    if execution:
+        from entrypoints.services.execution import ExecutionShards, detach_strategies
+
+        detach_strategies(app)
+        shards = ExecutionShards(app, settings)
+        console.say(
+            f"execution: reading {shards.layout.shards} shard(s) from {redact_url(settings.redis.url)}",
+            service="execution",
+            shards=shards.layout.shards,
+        )
     tune_gc()
     log.info("configuration %s loaded", settings.source)
     console.say(brokers.describe(settings, app.broker), broker=app.broker.name)
@@ -80,7 +118,9 @@ def _main(args: argparse.Namespace) -> int:
     if banner is not None:
         console.say(banner, live=True)
     try:
-        final = asyncio.run(_serve(app, settings, grpc, admin_token, duration=args.duration, console=console))
+        final = asyncio.run(
+            _serve(app, settings, grpc, admin_token, duration=args.duration, console=console, shards=shards)
+        )
     except ConfigError as error:
         return _fail(console, error)
     return 0 if final.handler_errors == 0 else 1
@@ -99,6 +139,7 @@ async def _serve(
     *,
     duration: float | None,
     console: Console,
+    shards: ExecutionShards | None = None,
 ) -> EngineStatus:
     server = None
     if grpc is not None:
@@ -106,12 +147,15 @@ async def _serve(
         console.say(f"gRPC control plane on {server.address}", grpc=server.address)
     try:
         async with operations.operations(app, settings, console, grpc=server):
+            if shards is not None:
+                shards.start()
             return await run_engine(
                 app.engine,
                 duration=duration,
                 status_interval=settings.engine.status_interval_s,
                 cancel_open_orders=settings.engine.cancel_open_orders_on_stop,
                 console=console,
+                before_stop=None if shards is None else shards.stop,
             )
     finally:
         if server is not None:
