@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.redis.connection import REDIS_ERRORS, describe
@@ -53,7 +54,16 @@ class ExecutionBusStatus:
 class ExecutionShards:
     """One reader task per shard, feeding ``app`` (see the module docstring)."""
 
-    def __init__(self, app: App, settings: Settings, *, consumer: str | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        settings: Settings,
+        *,
+        consumer: str | None = None,
+        apply_market: Callable[[object], None] | None = None,
+    ) -> None:
+        """``apply_market`` replaces publishing each market event on the engine's bus (a test
+        moving its clock to the event's time first)."""
         self._settings = settings
         self.layout = shard_layout(settings)
         self.consumer = consumer or "execution"
@@ -70,7 +80,7 @@ class ExecutionShards:
                 self.layout,
                 shard,
                 consumer=self.consumer,
-                apply_market=app.bus.publish,
+                apply_market=apply_market or app.bus.publish,
                 trade=self.decided.on_decided,
                 now_ns=time.monotonic_ns,
                 max_wait_ns=wait_ns,
