@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 import redis
-import redis.cluster
+from redis.crc import key_slot
 
 from domain.identifiers import InstrumentId
-from domain.market_data import AggressorSide, MarketEvent, TradeTick
+from domain.market_data import MarketEvent, TradeTick
+from domain.values import AggressorSide
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import App
 from entrypoints.services.topology import shard_layout
@@ -156,7 +157,7 @@ def test_the_services_trade_the_same_on_a_redis_cluster(cluster: ClusterInfo) ->
     """Three masters: the shards' streams spread over them, each shard's keys on one node."""
     settings = _settings(f"tradeplane-test:{uuid.uuid4().hex}:", cluster.url, cluster=True)
     layout = shard_layout(settings)
-    nodes = {redis.cluster.key_slot(layout.market_stream(shard).encode()) * 3 // 16384 for shard in range(4)}
+    nodes = {key_slot(layout.market_stream(shard).encode()) * 3 // 16384 for shard in range(4)}
     assert len(nodes) > 1, "the shards all hash to one master: the test would not cross nodes"
     _same_trading(settings, 2)
 
