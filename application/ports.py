@@ -266,6 +266,19 @@ class MarketDataRepository(Protocol):
         ...
 
 
+SIGNAL_KEY_MAX_LENGTH = 255
+"""The longest idempotency key a signals store keeps (the width of its column)."""
+
+
+def check_signal_key(key: str) -> None:
+    """ValueError unless ``key`` can be stored as a signal's key: refused when added, a bad
+    key never reaches a transaction it would fail (with the order it rides with)."""
+    if not 0 < len(key) <= SIGNAL_KEY_MAX_LENGTH or "\0" in key:
+        raise ValueError(
+            f"a signal key is 1 to {SIGNAL_KEY_MAX_LENGTH} characters, no NUL (was {len(key)} long)"
+        )
+
+
 class SignalRepository(Protocol):
     """The signals store: every signal a strategy emitted, in order.
 
@@ -273,9 +286,20 @@ class SignalRepository(Protocol):
     transaction as the order it causes (the OMS commits before anything reaches the broker).
     ``commit`` makes every signal added so far durable (nothing to do when none is pending);
     the strategy engine calls it before it moves on from the market event that produced them.
+
+    A signal decided in another process may be delivered twice; it comes with a ``key`` (the
+    same on every copy) and is stored once per key: a later ``add`` with a stored key is
+    ignored (the first one wins). ``has_key`` is how a caller tells a copy before acting on it.
     """
 
-    def add(self, signal: Signal) -> None: ...
+    def add(self, signal: Signal, key: str | None = None) -> None:
+        """Store ``signal`` (once per ``key``; ValueError for a key ``check_signal_key`` refuses)."""
+        ...
+
+    def has_key(self, key: str) -> bool:
+        """True once a signal with ``key`` was added: pending, committed, or stored by an
+        earlier run of the process."""
+        ...
 
     def commit(self) -> None: ...
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from application.ports import AccountSnapshot, BacktestRecord, OrderQuery
+from application.ports import AccountSnapshot, BacktestRecord, OrderQuery, check_signal_key
 from domain.identifiers import ClientOrderId, InstrumentId, StrategyId, highest_sequence
 from domain.market_data import MarketEvent
 from domain.orders import Fill, Order, OrderEvent, OrderStatus
@@ -45,17 +45,34 @@ class InMemoryMarketDataRepository:
 
 class InMemorySignalRepository:
     """Every signal, in arrival order; or, given a ``capacity``, the last ``capacity`` of them
-    (a backtest, which counts its signals elsewhere, keeps memory flat however long it runs)."""
+    (a backtest, which counts its signals elsewhere, keeps memory flat however long it runs).
 
-    __slots__ = ("_signals",)
+    A signal with a key is kept once per key; with a ``capacity`` only the last ``capacity``
+    keys are remembered (a key older than that is no longer recognised, as its signal is gone).
+    """
+
+    __slots__ = ("_capacity", "_keys", "_signals")
 
     def __init__(self, capacity: int | None = None) -> None:
         if capacity is not None and capacity < 1:
             raise ValueError(f"capacity must be at least 1 (was {capacity})")
+        self._capacity = capacity
         self._signals: deque[Signal] = deque(maxlen=capacity)
+        self._keys: dict[str, None] = {}  # insertion-ordered: the oldest key goes first
 
-    def add(self, signal: Signal) -> None:
+    def add(self, signal: Signal, key: str | None = None) -> None:
+        if key is not None:
+            check_signal_key(key)
+            keys = self._keys
+            if key in keys:
+                return  # a copy: the first one wins
+            keys[key] = None
+            if self._capacity is not None and len(keys) > self._capacity:
+                del keys[next(iter(keys))]
         self._signals.append(signal)
+
+    def has_key(self, key: str) -> bool:
+        return key in self._keys
 
     def commit(self) -> None:
         """Nothing pending: memory is the store."""
