@@ -176,7 +176,11 @@ signals = Table(
     Column("strength", Float, nullable=False),  # a weight in [0, 1], not money
     Column("reason", Text, nullable=False),
     Column("ts_event", BigInteger, nullable=False),
+    # The idempotency key of a signal decided in another process (delivered at least once):
+    # stored once per key; NULL, as many times as need be, for a signal decided here.
+    Column("key", String(255)),
     Index("ix_signals_strategy_ts", "strategy_id", "ts_event"),
+    Index("ux_signals_key", "key", unique=True),
 )
 
 # -- market-data store -------------------------------------------------------------------------
