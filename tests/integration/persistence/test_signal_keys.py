@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import os
+import signal as signals_of_os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -29,11 +32,13 @@ from adapters.persistence.migrate import alembic_config, current_revision, head_
 from adapters.persistence.signal_store import SqlSignalRepository
 from adapters.persistence.trade_journal import PAUSE_ENV, JournalSettings
 from adapters.persistence.trade_store import SqlTradeRepository
-from domain.identifiers import StrategyId
+from domain.identifiers import ClientOrderId, StrategyId
 from domain.orders import OrderType
 from domain.signals import Signal
-from tests.builders import TS, make_order, make_signal
-from tests.integration.persistence.support import Database, trade_store
+from tests.builders import STRATEGY, TS, make_order, make_signal
+from tests.integration.persistence.support import WAIT_S, Database, trade_store
+
+REPO = Path(__file__).resolve().parents[3]
 
 SIGNAL_ROWS = s.signals.c.reason, s.signals.c.key
 
@@ -167,6 +172,60 @@ def test_a_key_in_the_journal_only_is_known_and_after_a_restart_too(
     assert not again.has_key("k-2")
 
 
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from adapters.persistence.database import open_engine
+from adapters.persistence.signal_store import SqlSignalRepository
+from adapters.persistence.trade_journal import JournalSettings
+from adapters.persistence.trade_store import SqlTradeRepository
+from tests.builders import make_order, make_signal
+
+engine = open_engine(sys.argv[1])
+trades = SqlTradeRepository(engine, journal=JournalSettings(Path(sys.argv[2])))
+signals = SqlSignalRepository(engine, unit_of_work=trades)
+signals.add(make_signal(reason="decided once"), "k-1")
+order = make_order(client_order_id="K-1")
+trades.add_order(order)
+trades.append_order_event(order.events[0])
+trades.commit()
+print("COMMITTED", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_key_committed_with_its_order_survives_a_kill_9(
+    database: Database, engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "trades.journal"
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, database.url, str(path)],
+        cwd=REPO,
+        env={**os.environ, PAUSE_ENV: "1"},  # killed with the commit in the journal only
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "COMMITTED", child.communicate(timeout=WAIT_S)
+        child.send_signal(signals_of_os.SIGKILL)
+        assert child.wait(timeout=WAIT_S) == -signals_of_os.SIGKILL
+    finally:
+        child.kill()
+        child.communicate(timeout=WAIT_S)
+    assert rows(engine, STRATEGY) == []
+
+    restarted = database.track(SqlTradeRepository(database.open(), journal=JournalSettings(path)))
+    signals = database.track(SqlSignalRepository(database.open(), unit_of_work=restarted))
+    assert signals.has_key("k-1")
+    assert restarted.get_order(ClientOrderId("K-1")) is not None
+    signals.add(make_signal(reason="delivered again"), "k-1")
+    signals.commit()
+    restarted.settle()
+    assert rows(engine, STRATEGY) == [("decided once", "k-1")]
+
+
 def test_a_copy_of_a_key_in_the_journal_does_not_break_the_projection(
     database: Database, engine: Engine
 ) -> None:
@@ -189,7 +248,7 @@ def test_a_copy_of_a_key_in_the_journal_does_not_break_the_projection(
     trades.add_order(make_order(client_order_id="O-1"))
     trades.commit()  # the journal still takes commits
     trades.settle()
-    assert trade_store(database, journaled=False).get_order("O-1") is not None
+    assert trade_store(database, journaled=False).get_order(ClientOrderId("O-1")) is not None
 
 
 def test_keys_are_let_go_once_the_table_has_them(database: Database, engine: Engine) -> None:
