@@ -79,14 +79,19 @@ def _main(args: argparse.Namespace) -> int:
     fmt = args.log_format or settings.logging.format
     configure_logging(args.log_level or settings.logging.level, fmt)
     console = Console(fmt)
-    if args.service == "strategy":
+    if args.service in ("strategy", "ingestion"):
+        from entrypoints.services.ingestion import run_ingestion
         from entrypoints.services.strategy_worker import run_strategy_worker
 
-        return asyncio.run(run_strategy_worker(settings, duration=args.duration, console=console))
-    if args.service == "ingestion":
-        from entrypoints.services.ingestion import run_ingestion
-
-        return asyncio.run(run_ingestion(settings, duration=args.duration, console=console))
+        run_service = run_strategy_worker if args.service == "strategy" else run_ingestion
+        try:  # with their control plane and metrics, which may fail to bind
+            return asyncio.run(
+                run_service(
+                    settings, duration=args.duration, console=console, grpc=grpc, admin_token=admin_token
+                )
+            )
+        except ConfigError as error:
+            return _fail(console, error)
     storage = settings.storage
     data_dir = {} if storage.kind == "memory" else {"data_dir": os.path.join(storage.data_dir, "")}
     console.say(f"storage: {where_state_lives(storage)}", storage=storage.kind, **data_dir)
