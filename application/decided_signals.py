@@ -3,9 +3,10 @@
 A strategy worker may decide the same signal twice: its market event redelivered after a crash,
 or replayed by the worker that took its shard over. Both copies carry the same key, and the
 client order id derives from the key, so the order manager's idempotency on the client order id
-(which asks the trades store for orders of earlier runs) makes them one order. A window of
-recent keys also keeps the copy of a signal that made no order from being stored twice while
-this process lives.
+(which asks the trades store for orders of earlier runs) makes them one order. The signal is
+stored with its key, in the transaction of its order when it makes one, so a copy of a signal
+that made no order is recognised too, across restarts (``SignalRepository.has_key``); a window
+of recent keys answers the common case without asking the store.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class DecidedSignals:
         "_prefix",
         "_recent",
         "_recent_cap",
+        "_stored",
         "_trade",
         "duplicates",
         "traded",
@@ -52,17 +54,20 @@ class DecidedSignals:
     def __init__(
         self,
         *,
-        trade: Callable[[Signal, Decimal, ClientOrderId | None], None],
+        trade: Callable[[Signal, Decimal, ClientOrderId | None, str | None], None],
         find_order: Callable[[ClientOrderId], Order | None],
+        stored: Callable[[str], bool],
         order_id_prefix: str,
         recent: int = RECENT_KEYS,
     ) -> None:
         """``trade`` is ``StrategyEngine.trade_signal``; ``find_order`` the order manager's
-        ``find`` (this session's orders, then the trades store's)."""
+        ``find`` (this session's orders, then the trades store's); ``stored`` the signals
+        store's ``has_key``."""
         if recent < 1:
             raise ValueError("recent must be positive")
         self._trade = trade
         self._find_order = find_order
+        self._stored = stored
         self._prefix = order_id_prefix
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._recent_cap = recent
@@ -74,13 +79,13 @@ class DecidedSignals:
         """Trade ``decision`` unless its key was traded already (then it is only counted)."""
         key = decision.key
         coid = client_order_id_for(key, self._prefix)
-        if key in self._recent or self._find_order(coid) is not None:
+        if key in self._recent or self._stored(key) or self._find_order(coid) is not None:
             self.duplicates += 1
             log.debug("signal %s decided again: already traded as %s", key, coid)
             return
         self._remember(key)
         try:
-            self._trade(decision.signal, decision.price, coid)
+            self._trade(decision.signal, decision.price, coid, key)
         except UnknownStrategy as error:  # a worker configured differently from this process
             self.unknown += 1
             log.error("signal %s not traded: %s (is every service on the same configuration?)", key, error)

@@ -222,17 +222,22 @@ class StrategyEngine:
                 log.warning("signal %s of %s not traded: %s", signal.reason, slot.id, error)
 
     def trade_signal(
-        self, signal: Signal, price: Decimal, client_order_id: ClientOrderId | None = None
+        self,
+        signal: Signal,
+        price: Decimal,
+        client_order_id: ClientOrderId | None = None,
+        key: str | None = None,
     ) -> None:
         """Store, publish, size and submit a signal decided elsewhere (a strategy worker), as if
         its strategy had just emitted it here; ``client_order_id`` makes a second delivery of
-        the same signal the same order. A stopped strategy's signals are stored, not traded.
+        the same signal the same order, and ``key`` stores it once (``SignalRepository.has_key``).
+        A stopped strategy's signals are stored, not traded.
 
         Raises UnknownStrategy for a strategy this engine does not have.
         """
         slot = self.slot(signal.strategy_id)
         slot.signals += 1
-        self._signals.add(signal)
+        self._signals.add(signal, key)
         if self._events.wants(SignalEmitted):
             self._events.publish(SignalEmitted(signal=signal))
         try:

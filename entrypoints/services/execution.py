@@ -71,6 +71,7 @@ class ExecutionShards:
         self.decided = DecidedSignals(
             trade=app.strategies.trade_signal,
             find_order=app.orders.find,
+            stored=app.signals.has_key,
             order_id_prefix=settings.engine.order_id_prefix,
         )
         wait_ns = settings.bus.decision_wait_ms * 1_000_000

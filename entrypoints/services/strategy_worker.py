@@ -139,6 +139,8 @@ class StrategyWorker:
         for shard in sorted(wanted):
             current = self.running.get(shard)
             if current is None or current[1].done():
+                if current is not None:  # it stopped on a Redis error: count what it did
+                    self._count(current[0])
                 self._start_shard(shard)
         self._snapshot()
 
@@ -171,9 +173,12 @@ class StrategyWorker:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, *REDIS_ERRORS):
                 await task
-            self.status.decided += runner.stats.decided
-            self.status.signals += runner.stats.signals
+            self._count(runner)
             log.info("%s gave up shard %d", self.worker_id, shard)
+
+    def _count(self, runner: ShardStrategies) -> None:
+        self.status.decided += runner.stats.decided
+        self.status.signals += runner.stats.signals
 
     def _snapshot(self) -> WorkerStatus:
         status = self.status

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +61,11 @@ async def run_services(
     *,
     workers: int = 2,
     timeout_s: float = SETTLE_TIMEOUT_S,
+    midway: Callable[[Services, list[StrategyWorker]], Awaitable[None]] | None = None,
 ) -> Services:
     """Publish ``events`` to the shard streams and let ``workers`` strategy workers and one
-    execution handle them; returns once execution applied them all and traded every decision."""
+    execution handle them; returns once execution applied them all and traded every decision.
+    ``midway`` runs when half the events are published (an outage, say)."""
     clock = EventClock()
     app = bootstrap(settings, feeds=[], clock=clock, record_market_data=False)
     detach_strategies(app)
@@ -98,9 +100,14 @@ async def run_services(
             return True
 
         await _until(groups_ready, timeout_s)
-        for event in events:
+        half = len(events) // 2
+        for event in events[:half]:
             publisher.publish(event)
-        assert publisher.flush(timeout_s=timeout_s), "the events did not all reach Redis"
+        if midway is not None:
+            await midway(Services(app=app, shards=shards, decided_signals=0), pool)
+        for event in events[half:]:
+            publisher.publish(event)
+        await _until(lambda: publisher.flush(timeout_s=0.5), timeout_s)
 
         def settled() -> bool:
             status = shards.status()
@@ -108,11 +115,16 @@ async def run_services(
                 w.status.signals + sum(r.stats.signals for r, _ in w.running.values()) for w in pool
             )
             waiting = sum(reader.merge.waiting for reader in shards.readers)
+            last.update(status=status, decided=decided, waiting=waiting, events=len(events))
             return (
                 status.market == len(events) and not waiting and decided == status.traded + status.duplicates
             )
 
-        await _until(settled, timeout_s)
+        last: dict[str, object] = {}
+        try:
+            await _until(settled, timeout_s)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; last seen: {last}") from None
         decided_total = sum(
             w.status.signals + sum(r.stats.signals for r, _ in w.running.values()) for w in pool
         )
