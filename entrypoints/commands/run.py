@@ -148,7 +148,14 @@ async def _serve(
 ) -> EngineStatus:
     server = None
     if grpc is not None:
-        server = await launch.start_control_plane(app, settings, grpc, mode="live", admin_token=admin_token)
+        server = await launch.start_control_plane(
+            app,
+            settings,
+            grpc,
+            mode="live",
+            admin_token=admin_token,
+            components=None if shards is None else shards.health,
+        )
         console.say(f"gRPC control plane on {server.address}", grpc=server.address)
     try:
         async with operations.operations(app, settings, console, grpc=server):

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -53,9 +54,16 @@ def admin_token_from_env() -> str | None:
 
 
 async def start_control_plane(
-    app: App, settings: Settings, grpc: GrpcSettings, *, mode: str, admin_token: str | None
+    app: App,
+    settings: Settings,
+    grpc: GrpcSettings,
+    *,
+    mode: str,
+    admin_token: str | None,
+    components: Callable[[], Mapping[str, bool]] | None = None,
 ) -> GrpcServer:
-    """Start the gRPC server; ``admin_token`` (kept only as its hash) is added as an admin."""
+    """Start the gRPC server; ``admin_token`` (kept only as its hash) is added as an admin;
+    ``components`` adds health-check services (see ``GrpcServer``)."""
     extra = (
         [TokenEntry(name=f"{mode}-admin", role=Role.ADMIN, sha256=hash_token(admin_token))]
         if admin_token is not None
@@ -66,7 +74,7 @@ async def start_control_plane(
     )
     backtests = open_results(settings.storage)  # the trades database keeps the backtest runs
     assert backtests is not None
-    server = GrpcServer(app, grpc, info, extra_tokens=extra, backtests=backtests)
+    server = GrpcServer(app, grpc, info, extra_tokens=extra, backtests=backtests, components=components)
     try:
         await server.start()
     except BaseException:

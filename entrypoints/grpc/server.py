@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import grpc
@@ -114,8 +114,12 @@ class GrpcServer:
         *,
         extra_tokens: Iterable[TokenEntry] = (),
         backtests: OpenedResults | None = None,
+        components: Callable[[], Mapping[str, bool]] | None = None,
     ) -> None:
+        """``components``: more health-check services and whether each is well (the execution
+        service's ``tradeplane.bus``), SERVING only while the engine runs and it is well."""
         self.app = app
+        self._components = components
         self.settings = settings
         self.hub = StreamHub(app.bus, app.portfolio, buffer=settings.stream_buffer)
         tokens = [*token_entries(settings), *extra_tokens]
@@ -256,6 +260,9 @@ class GrpcServer:
             await self.health.set(
                 feed_health_service(feed.name), serving if running and feed.connected else not_serving
             )
+        if self._components is not None:
+            for name, well in self._components().items():
+                await self.health.set(name, serving if running and well else not_serving)
         await self.health.set("", serving if running else not_serving)
 
     async def _watch_health(self) -> None:

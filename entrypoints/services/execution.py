@@ -27,6 +27,9 @@ from entrypoints.services.topology import instance_id, redis_client, shard_layou
 
 log = logging.getLogger("tradeplane.execution")
 
+BUS_HEALTH = "tradeplane.bus"
+"""The health-check service saying whether execution hears Redis and the strategy workers."""
+
 
 def detach_strategies(app: App) -> None:
     """The strategies run in the workers: here they are not fed the market."""
@@ -118,6 +121,12 @@ class ExecutionShards:
                     log.error("shard %d: Redis unreachable, retrying: %s", reader.shard, describe(error))
                 self.redis_error = describe(error)
                 await asyncio.sleep(1.0)
+
+    def health(self) -> dict[str, bool]:
+        """``tradeplane.bus``: Redis reachable and no shard applying its market without its
+        decisions (a strategy worker missing for longer than ``[bus] decision_wait_ms``)."""
+        status = self.status()
+        return {BUS_HEALTH: not status.redis_error and not status.lagging}
 
     def status(self) -> ExecutionBusStatus:
         readers = self.readers

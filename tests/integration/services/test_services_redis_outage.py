@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from entrypoints.services.execution import BUS_HEALTH
 from entrypoints.services.strategy_worker import StrategyWorker
 from tests.integration.redis.proxy import Proxy
 from tests.integration.services.harness import Services, run_one_process, run_services
@@ -63,6 +64,8 @@ def test_a_redis_outage_loses_and_doubles_nothing(proxy: Proxy, prefix: str) -> 
                 seen["workers"] = workers[0].status.redis_error
             if services.shards.status().redis_error:
                 seen["execution"] = services.shards.status().redis_error
+            if not services.shards.health()[BUS_HEALTH]:
+                seen["bus health"] = "NOT_SERVING"
             if all(not worker.leases.owned for worker in workers):
                 seen["leases lapsed"] = True
         proxy.up()
@@ -70,7 +73,8 @@ def test_a_redis_outage_loses_and_doubles_nothing(proxy: Proxy, prefix: str) -> 
     one = run_one_process(settings, events)
     services = asyncio.run(run_services(settings, events, workers=2, midway=outage))
     try:
-        assert {"workers", "execution", "leases lapsed"} <= seen.keys(), seen
+        assert {"workers", "execution", "leases lapsed", "bus health"} <= seen.keys(), seen
+        assert services.shards.health() == {BUS_HEALTH: True}  # well again
         expected, got = _by_instrument(one), _by_instrument(services.app)
         for iid in INSTRUMENTS:
             for what in ("signals", "orders", "fills", "position"):
