@@ -23,6 +23,7 @@ from application.decided_signals import DecidedSignals
 from domain.market_data import Bar, QuoteTick, TradeTick
 from entrypoints.config import Settings
 from entrypoints.container import App
+from entrypoints.services.lifecycle import STOP_TIMEOUT_S, cancel_within
 from entrypoints.services.topology import instance_id, redis_client, shard_layout
 
 log = logging.getLogger("tradeplane.execution")
@@ -102,12 +103,10 @@ class ExecutionShards:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_within(task, STOP_TIMEOUT_S, what=task.get_name())
         self._tasks = []
-        await self._client.aclose()
+        with contextlib.suppress(*REDIS_ERRORS, TimeoutError):
+            await asyncio.wait_for(self._client.aclose(), STOP_TIMEOUT_S)
 
     async def _serve(self, reader: ShardExecutionReader) -> None:
         while True:

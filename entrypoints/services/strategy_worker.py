@@ -35,6 +35,7 @@ from entrypoints.brokers import build_instruments
 from entrypoints.config import GrpcSettings, Settings
 from entrypoints.container import build_sizer
 from entrypoints.logs import Console
+from entrypoints.services.lifecycle import STOP_TIMEOUT_S, cancel_within
 from entrypoints.services.topology import instance_id, redis_client, shard_layout, shard_map
 
 log = logging.getLogger("tradeplane.strategy_worker")
@@ -114,9 +115,10 @@ class StrategyWorker:
                     await asyncio.wait_for(self._stop.wait(), timeout)
         finally:
             await self._stop_shards(list(self.running))
-            with contextlib.suppress(*REDIS_ERRORS):
-                await self.leases.release_all()
-            await self._client.aclose()
+            with contextlib.suppress(*REDIS_ERRORS, TimeoutError):
+                await asyncio.wait_for(self.leases.release_all(), STOP_TIMEOUT_S)
+            with contextlib.suppress(*REDIS_ERRORS, TimeoutError):
+                await asyncio.wait_for(self._client.aclose(), STOP_TIMEOUT_S)
         return self._snapshot()
 
     async def _follow_leases(self) -> None:
@@ -170,9 +172,7 @@ class StrategyWorker:
     async def _stop_shards(self, shards: list[int]) -> None:
         for shard in shards:
             runner, task = self.running.pop(shard)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *REDIS_ERRORS):
-                await task
+            await cancel_within(task, STOP_TIMEOUT_S, what=f"shard {shard}")
             self._count(runner)
             log.info("%s gave up shard %d", self.worker_id, shard)
 
