@@ -24,6 +24,7 @@ SUITES = [
     "bench.persistence",
     "bench.historical_csv",
     "bench.backtest",
+    "bench.services",
 ]
 RESULTS = Path(__file__).resolve().parent / "results"
 
