@@ -11,7 +11,14 @@ import redis.asyncio.cluster
 from redis.typing import EncodableT, FieldT
 
 from adapters.redis.codec import MESSAGE_TYPES, CodecError, decode, encode, tag_of
-from adapters.redis.stream_routing import FIELD_DATA, FIELD_MID, FIELD_TYPE
+from adapters.redis.stream_routing import (
+    FIELD_DATA,
+    FIELD_MID,
+    FIELD_TYPE,
+    FIELD_VERSION,
+    WIRE_VERSION,
+    version_problem,
+)
 
 AsyncClient = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 
@@ -22,7 +29,12 @@ log = logging.getLogger("tradeplane.redis.shards")
 
 def entry_fields(message: object, mid: str) -> dict[FieldT, EncodableT]:
     """The fields of a stream entry carrying ``message`` (CodecError if it cannot be carried)."""
-    return {FIELD_TYPE: tag_of(type(message)), FIELD_MID: mid, FIELD_DATA: encode(message)}
+    return {
+        FIELD_VERSION: WIRE_VERSION,
+        FIELD_TYPE: tag_of(type(message)),
+        FIELD_MID: mid,
+        FIELD_DATA: encode(message),
+    }
 
 
 def text(value: object) -> str:
@@ -33,6 +45,9 @@ def read_entry(fields: Any) -> tuple[object, str]:
     """The message of an entry and its producer's id; CodecError naming what is wrong."""
     if not fields:
         raise CodecError("the entry is empty (trimmed from the stream before it was read)")
+    problem = version_problem(fields)
+    if problem is not None:
+        raise CodecError(problem)
     raw_type, raw_mid, raw_data = fields.get(FIELD_TYPE), fields.get(FIELD_MID), fields.get(FIELD_DATA)
     if raw_type is None or raw_mid is None or raw_data is None:
         raise CodecError("the entry lacks its 'type', 'mid' or 'data' field")

@@ -40,6 +40,8 @@ from adapters.redis.stream_routing import (
     FIELD_DATA,
     FIELD_MID,
     FIELD_TYPE,
+    FIELD_VERSION,
+    WIRE_VERSION,
     StreamRouting,
     default_producer_id,
 )
@@ -211,6 +213,7 @@ class RedisStreamBus(WriteBehindAdapter):
                     log.error("%s: dropped an unencodable message: %s", self.name, error)
                     continue
                 fields: dict[FieldT, EncodableT] = {
+                    FIELD_VERSION: WIRE_VERSION,
                     FIELD_TYPE: tag,
                     FIELD_MID: f"{self.producer_id}:{sequence}",
                     FIELD_DATA: data,

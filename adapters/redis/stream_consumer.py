@@ -41,7 +41,7 @@ from adapters.redis.connection import (
     async_client,
     describe,
 )
-from adapters.redis.stream_routing import FIELD_DATA, FIELD_MID, FIELD_TYPE, StreamRouting
+from adapters.redis.stream_routing import FIELD_DATA, FIELD_MID, FIELD_TYPE, StreamRouting, version_problem
 from application.bus import MessageBus
 
 log = logging.getLogger("tradeplane.redis.streams")
@@ -354,6 +354,10 @@ class RedisStreamConsumer(HealthReporting):
         if not self._wants(kind):
             self.stats.ignored += 1
             await self._ack(stream, entry_id)
+            return
+        version = version_problem(fields)
+        if version is not None:
+            await self._malformed(stream, entry_id, fields, deliveries, version)
             return
         try:
             message = decode(raw_data)

@@ -15,9 +15,11 @@ needs, and keep the high-volume market stream's trimming (approximate ``MAXLEN``
 default) away from orders and fills (1 000 000). Order *across* families is not kept.
 :class:`StreamRouting` holds the mapping; publisher and consumers must share it.
 
-**Entries** have three fields: ``type`` (the codec tag), ``mid`` (the producer's message id,
-``{producer_id}:{sequence}``, the same on every retry of a publish) and ``data`` (the codec's
-JSON). The stream entry id (``1718000000000-0``) is the same on every redelivery of an entry.
+**Entries** have four fields: ``v`` (the wire format's version, ``WIRE_VERSION``; a consumer
+dead-letters an entry of another version rather than guess at it), ``type`` (the codec tag),
+``mid`` (the producer's message id, ``{producer_id}:{sequence}``, the same on every retry of a
+publish) and ``data`` (the codec's JSON). The stream entry id (``1718000000000-0``) is the same
+on every redelivery of an entry.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ DEFAULT_FAMILIES: Mapping[type, str] = MappingProxyType(
 DEFAULT_MAXLEN: Mapping[str, int] = MappingProxyType({"market": 100_000})
 """Approximate MAXLEN per family; the others get ``StreamRouting.default_maxlen``."""
 
+FIELD_VERSION = b"v"
+WIRE_VERSION = "1"
+"""The version of the entries' form (fields and codec): raised when either changes incompatibly."""
 FIELD_TYPE = b"type"
 FIELD_MID = b"mid"
 FIELD_DATA = b"data"
@@ -87,6 +92,17 @@ class StreamRouting:
     @property
     def dead_letter_stream(self) -> str:
         return self.stream("dead-letter")
+
+
+def version_problem(fields: Mapping[object, object]) -> str | None:
+    """Why an entry's ``v`` field is not this process's ``WIRE_VERSION``, or None when it is."""
+    raw = fields.get(FIELD_VERSION)
+    if raw is None:
+        return f"no 'v' field (wire format version; this process reads version {WIRE_VERSION})"
+    version = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    if version != WIRE_VERSION:
+        return f"wire format version {version!r}; this process reads version {WIRE_VERSION}"
+    return None
 
 
 def default_producer_id() -> str:

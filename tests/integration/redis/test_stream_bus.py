@@ -458,29 +458,37 @@ def test_malformed_entries_are_dead_lettered_with_a_logged_reason(
         ts_event=TS,
         ts_init=TS,
     )
-    admin.xadd(stream, {"type": "QuoteTick", "mid": "p:1", "data": encode(quote(1))})
-    admin.xadd(stream, {"something": "else"})
-    admin.xadd(stream, {"type": "Teleport", "mid": "p:2", "data": b"{}"})
-    admin.xadd(stream, {"type": "QuoteTick", "mid": "p:3", "data": b"not json"})
-    admin.xadd(stream, {"type": "QuoteTick", "mid": "p:4", "data": encode(trade)})
-    admin.xadd(stream, {"type": "QuoteTick", "data": encode(quote(2))})
+    admin.xadd(stream, {"v": "1", "type": "QuoteTick", "mid": "p:1", "data": encode(quote(1))})
+    admin.xadd(stream, {"v": "1", "something": "else"})
+    admin.xadd(stream, {"v": "1", "type": "Teleport", "mid": "p:2", "data": b"{}"})
+    admin.xadd(stream, {"v": "1", "type": "QuoteTick", "mid": "p:3", "data": b"not json"})
+    admin.xadd(stream, {"v": "1", "type": "QuoteTick", "mid": "p:4", "data": encode(trade)})
+    admin.xadd(stream, {"v": "1", "type": "QuoteTick", "data": encode(quote(2))})
     admin.xadd(
-        stream, {"type": "QuoteTick", "mid": "p:5", "data": b'{"type": "QuoteTick", "bid_price": 1.5}'}
+        stream,
+        {
+            "v": "1",
+            "type": "QuoteTick",
+            "mid": "p:5",
+            "data": b'{"v": "1", "type": "QuoteTick", "bid_price": 1.5}',
+        },
     )
-    admin.xadd(stream, {"type": "QuoteTick", "mid": "p:6", "data": encode(quote(3))})
+    admin.xadd(stream, {"v": "1", "type": "QuoteTick", "mid": "p:6", "data": encode(quote(3))})
+    admin.xadd(stream, {"type": "QuoteTick", "mid": "p:7", "data": encode(quote(4))})
+    admin.xadd(stream, {"v": "2", "type": "QuoteTick", "mid": "p:8", "data": encode(quote(5))})
     handled: list[object] = []
 
     async def scenario() -> RedisStreamConsumer:
         consumer = RedisStreamConsumer(redis_url, "g", "c", [stream], handled.append, routing=routing)
         try:
-            assert await consumer.poll(0) == 8
+            assert await consumer.poll(0) == 10
         finally:
             await consumer.aclose()
         return consumer
 
     consumer = run(scenario())
     assert handled == [quote(1), quote(3)]
-    assert consumer.stats.malformed == consumer.stats.dead_lettered == 6
+    assert consumer.stats.malformed == consumer.stats.dead_lettered == 8
     assert pending(admin, stream, "g") == {}
     reasons = [
         fields[b"dead_letter_reason"].decode() for _, fields in entries(admin, routing.dead_letter_stream)
@@ -491,6 +499,8 @@ def test_malformed_entries_are_dead_lettered_with_a_logged_reason(
     assert reasons[3] == "malformed: 'type' field says QuoteTick but the data holds TradeTick"
     assert reasons[4] == "malformed: missing the 'data' or 'mid' field"
     assert reasons[5].startswith("malformed: cannot decode QuoteTick: missing field(s)")
+    assert reasons[6] == "malformed: no 'v' field (wire format version; this process reads version 1)"
+    assert reasons[7] == "malformed: wire format version '2'; this process reads version 1"
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for reason in reasons:
         assert reason in logged
@@ -524,7 +534,12 @@ def test_a_message_written_twice_by_a_publisher_retry_is_handled_once(
     redis_url: str, routing: StreamRouting, admin: redis.Redis
 ) -> None:
     stream = routing.stream("reports")
-    entry: dict[FieldT, EncodableT] = {"type": "OrderFilled", "mid": "engine-1:7", "data": encode(fill(7))}
+    entry: dict[FieldT, EncodableT] = {
+        "v": "1",
+        "type": "OrderFilled",
+        "mid": "engine-1:7",
+        "data": encode(fill(7)),
+    }
     admin.xadd(stream, entry)
     admin.xadd(stream, entry)  # the retry of a round trip whose reply was lost
     handled: list[object] = []

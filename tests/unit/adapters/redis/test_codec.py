@@ -30,6 +30,8 @@ from application.messages import (
     OrderRejected,
     OrderUpdated,
     PositionChanged,
+    ShardProgress,
+    SignalDecided,
     SignalEmitted,
     StrategyFailed,
 )
@@ -263,6 +265,14 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     ),
     StrategyFailed: st.builds(StrategyFailed, strategy_id=strategy_ids, error=texts, ts_event=nanos),
     SignalEmitted: st.builds(SignalEmitted, signal=_signals()),
+    SignalDecided: st.builds(
+        SignalDecided,
+        signal=_signals(),
+        price=decimals,
+        key=texts,
+        source=st.from_regex(r"[0-9]{1,13}-[0-9]{1,3}"),
+    ),
+    ShardProgress: st.builds(ShardProgress, shard=st.integers(0, 1023), through=texts, worker=texts),
 }
 
 messages = st.one_of(*STRATEGIES.values())
@@ -299,7 +309,9 @@ def test_decode_of_encode_is_the_message_exactly(kind: type, data: st.DataObject
 @given(message=messages)
 def test_decimals_travel_as_strings_and_never_as_json_numbers_with_a_fraction(message: object) -> None:
     def walk(value: object) -> None:
-        assert not isinstance(value, float) or isinstance(message, (Signal, SignalEmitted))
+        assert not isinstance(value, float) or isinstance(
+            message, (Signal, SignalEmitted, SignalDecided)
+        )  # strength
         if isinstance(value, dict):
             for item in value.values():
                 walk(item)

@@ -55,7 +55,10 @@ class FakeRedis:
 
 
 def entry(n: int) -> tuple[bytes, dict[bytes, bytes]]:
-    return (f"1-{n}".encode(), {b"type": b"QuoteTick", b"mid": f"p:{n}".encode(), b"data": encode(quote(n))})
+    return (
+        f"1-{n}".encode(),
+        {b"v": b"1", b"type": b"QuoteTick", b"mid": f"p:{n}".encode(), b"data": encode(quote(n))},
+    )
 
 
 def consumer_of(fake: FakeRedis, handler: Any) -> RedisStreamConsumer:
