@@ -2,9 +2,9 @@
 
 The same trades of three instruments (an SMA crossover on each, a few thousand orders) go
 through one process's engine, then through ingestion's shard publisher, one or two strategy
-workers and execution, over the real Redis at 127.0.0.1:6379. The services run as asyncio
-tasks of ONE process (ingestion's publisher with its write-behind thread, the workers' and
-execution's readers), as they do in their own processes but sharing this interpreter and its
+workers and execution: the three services as tasks of one process, over the real Redis (at
+127.0.0.1:6379). Ingestion's publisher with its write-behind thread, the workers' and
+execution's readers run as they do in their own processes, but share this interpreter and its
 GIL; execution's clock follows event time, as in a backtest.
 
 Measured, side by side:
@@ -16,7 +16,7 @@ Measured, side by side:
   being published (the bus in one process, ingestion's publisher for the services) to the
   order being submitted at execution (its ``OrderUpdated`` SUBMITTED, attributed to the
   ``SignalEmitted`` just before it). For the services the events are then paced well below
-  saturation, so the figure is what the hops cost rather than the length of a queue, and the
+  saturation, so the figure is mostly what the hops cost, not the length of a queue, and the
   publisher writes each event at once in the caller (as a separate ingestion process's idle
   writer thread would), so the GIL this process shares adds no thread switch to the hop.
 
