@@ -80,8 +80,7 @@ def _main(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or settings.logging.level, fmt)
     console = Console(fmt)
     if args.service in ("strategy", "ingestion"):
-        from entrypoints.services.ingestion import run_ingestion
-        from entrypoints.services.strategy_worker import run_strategy_worker
+        from entrypoints.services.processes import run_ingestion, run_strategy_worker
 
         run_service = run_strategy_worker if args.service == "strategy" else run_ingestion
         try:  # with their control plane and metrics, which may fail to bind

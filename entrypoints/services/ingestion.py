@@ -13,18 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-import time
 
 from adapters.redis.connection import sync_client
 from adapters.redis.shard_publisher import ShardPublisher
 from adapters.system_clock import LiveClock
 from application.ingestion import IngestionService
 from domain.market_data import Bar, QuoteTick, TradeTick
-from entrypoints.config import GrpcSettings, Settings
+from entrypoints.config import Settings
 from entrypoints.container import build_feeds
-from entrypoints.logs import Console
-from entrypoints.services.topology import instance_id, redact_url, shard_layout, shard_map
+from entrypoints.services.topology import instance_id, shard_layout, shard_map
 from entrypoints.storage import build_market_data_store
 
 log = logging.getLogger("tradeplane.ingestion")
@@ -74,58 +71,3 @@ class Ingestion:
             self.publisher.close()
             if self._close_store is not None:
                 self._close_store()
-
-
-async def run_ingestion(
-    settings: Settings,
-    *,
-    duration: float | None,
-    console: Console,
-    grpc: GrpcSettings | None = None,
-    admin_token: str | None = None,
-) -> int:
-    """Run the ingestion, with its control plane (``grpc``, None: off) and, per ``[metrics]``,
-    its metrics endpoint beside it."""
-    from adapters.metrics.services import IngestionCollector
-    from entrypoints.services.control import Lifetime
-    from entrypoints.services.operated import operated
-    from entrypoints.services.reporting import ingestion_numbers, ingestion_status
-    from entrypoints.version import package_version
-
-    ingestion = Ingestion(settings)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, ingestion.stop)
-    console.say(
-        f"ingestion: {len(ingestion.service.feeds)} feed(s) -> {ingestion.layout.shards} shard stream(s)"
-        f" on {redact_url(settings.redis.url)}",
-        service="ingestion",
-        shards=ingestion.layout.shards,
-    )
-    lifetime = Lifetime()
-    collector = IngestionCollector(lambda: ingestion_numbers(ingestion), package_version())
-    started = time.monotonic()
-    lifetime.start()  # the service runs from here: its probes say so from their first answer
-    async with operated(
-        settings,
-        grpc,
-        console,
-        status=lambda: ingestion_status(ingestion, lifetime),
-        collector=collector,
-        lifetime=lifetime,
-        admin_token=admin_token,
-    ):
-        try:
-            await ingestion.run(duration)
-        finally:
-            lifetime.stop()
-    health = ingestion.publisher.health()
-    console.say(
-        f"ingestion stopped after {time.monotonic() - started:.0f}s: {health.writes} event(s) appended,"
-        f" {ingestion.publisher.dropped} dropped",
-        service="ingestion",
-        appended=health.writes,
-        dropped=ingestion.publisher.dropped,
-    )
-    return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,9 +31,8 @@ from domain.signals import Signal
 from domain.strategies import create_strategy
 from domain.values import ZERO
 from entrypoints.brokers import build_instruments
-from entrypoints.config import GrpcSettings, Settings
+from entrypoints.config import Settings
 from entrypoints.container import build_sizer
-from entrypoints.logs import Console
 from entrypoints.services.lifecycle import STOP_TIMEOUT_S, cancel_within
 from entrypoints.services.topology import instance_id, redis_client, shard_layout, shard_map
 
@@ -190,54 +188,3 @@ class StrategyWorker:
             signals=status.signals + sum(s.signals for s in live),
             redis_error=status.redis_error,
         )
-
-
-async def run_strategy_worker(
-    settings: Settings,
-    *,
-    duration: float | None,
-    console: Console,
-    grpc: GrpcSettings | None = None,
-    admin_token: str | None = None,
-) -> int:
-    """Run one worker, with its control plane (``grpc``, None: off) and, per ``[metrics]``, its
-    metrics endpoint beside it."""
-    from adapters.metrics.services import WorkerCollector
-    from entrypoints.services.control import Lifetime
-    from entrypoints.services.operated import operated
-    from entrypoints.services.reporting import worker_numbers, worker_status
-    from entrypoints.version import package_version
-
-    worker = StrategyWorker(settings)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, worker.stop)
-    console.say(
-        f"strategy worker {worker.worker_id}: {worker.layout.shards} shard(s) shared with the other workers",
-        service="strategy",
-        worker=worker.worker_id,
-    )
-    lifetime = Lifetime()
-    collector = WorkerCollector(lambda: worker_numbers(worker), package_version())
-    lifetime.start()  # the service runs from here: its probes say so from their first answer
-    async with operated(
-        settings,
-        grpc,
-        console,
-        status=lambda: worker_status(worker, lifetime),
-        collector=collector,
-        lifetime=lifetime,
-        admin_token=admin_token,
-    ):
-        try:
-            final = await worker.run(duration)
-        finally:
-            lifetime.stop()
-    console.say(
-        f"strategy worker stopped: {final.decided} market events decided on, {final.signals} signal(s)",
-        service="strategy",
-        decided=final.decided,
-        signals=final.signals,
-    )
-    return 0

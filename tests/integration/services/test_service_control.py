@@ -49,8 +49,7 @@ from entrypoints.grpc.launch import grpc_settings
 from entrypoints.grpc.server import MAX_REQUEST_BYTES
 from entrypoints.logs import Console
 from entrypoints.services.control import Lifetime, ServiceControl, ServiceStatus
-from entrypoints.services.ingestion import run_ingestion
-from entrypoints.services.strategy_worker import run_strategy_worker
+from entrypoints.services.processes import run_ingestion, run_strategy_worker
 from entrypoints.services.topology import shard_layout, shard_map
 from tests.deploy.contract import DEPLOY, load_metrics
 from tests.integration.grpc.test_fuzz import METHODS, NEVER, bodies
