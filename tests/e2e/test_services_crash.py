@@ -48,6 +48,7 @@ from adapters.redis.shard_execution import GROUP as EXECUTION_GROUP
 from adapters.redis.shards import ShardLayout
 from application.decided_signals import client_order_id_for
 from application.messages import SignalDecided
+from application.shard_merge import position_of
 from domain.identifiers import ClientOrderId, InstrumentId
 from domain.orders import Fill, Order
 from domain.positions import Position
@@ -303,7 +304,9 @@ def test_kill_9_a_service_loses_and_doubles_nothing(
     signals = database.track(SqlSignalRepository(database.open()))
     stored_signals = list(signals.list(limit=10_000_000))
     print(
-        f"{victim}: {len(decided.keys)} key(s) decided, {len(decided.acked)} acknowledged,"
+        f"{victim}: {len(decided.keys)} key(s) decided"
+        f" ({sum(len(copies) > 1 for copies in decided.keys.values())} more than once),"
+        f" {len(decided.acked)} acknowledged,"
         f" {len(decided.pending)} pending, {len(orders)} order(s), {len(stored_signals)} signal(s) stored"
     )
     assert orders, "no order was stored"
@@ -340,7 +343,7 @@ def _read_decisions(layout: ShardLayout) -> Decided:
             groups = {_text(g["name"]): g for g in client.xinfo_groups(stream)}
             group = groups.get(EXECUTION_GROUP)
             assert group is not None, f"{stream}: execution never joined"
-            delivered = _position(_text(group["last-delivered-id"]))
+            delivered = position_of(_text(group["last-delivered-id"]))
             pending = {
                 _text(row["message_id"])
                 for row in client.xpending_range(stream, EXECUTION_GROUP, min="-", max="+", count=10_000_000)
@@ -356,7 +359,7 @@ def _read_decisions(layout: ShardLayout) -> Decided:
                 entry = _text(entry_id)
                 if entry in pending:
                     decided.pending.add(message.key)
-                elif _position(entry) <= delivered:
+                elif position_of(entry) <= delivered:
                     decided.acked.add(message.key)
                 else:
                     decided.unread.add(message.key)
@@ -367,11 +370,6 @@ def _read_decisions(layout: ShardLayout) -> Decided:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _position(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq)
 
 
 # -- the checks ------------------------------------------------------------------------------------
