@@ -16,7 +16,9 @@ and one decided again on a pending event carries the key it had before.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,7 +75,13 @@ class ShardStrategies:
         warmup_events: int,
         count: int = 500,
         block_ms: int = 200,
+        claim_idle_ms: int = 10_000,
+        now_s: Callable[[], float] = time.monotonic,
+        holds: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``holds`` says whether this worker still holds the shard's lease (as far as it knows
+        locally, see ``ShardLeases.owned``): asked before each read and each publication, so a
+        worker whose loop stalled past its lease fences itself before its next batch."""
         self._client = client
         self._layout = layout
         self.shard = shard
@@ -89,7 +97,23 @@ class ShardStrategies:
         self._source = ""
         self._mid = ""
         self._per_strategy: dict[str, int] = {}
+        self._stopped = False
+        self._holds = holds
+        self._claim_idle_ms = claim_idle_ms
+        self._now_s = now_s
+        self._next_claim = now_s() + claim_idle_ms / 1000
         self.stats = ShardStats()
+
+    def stop(self) -> None:
+        """Fence this runner: nothing more is read, published or acknowledged (module docstring)."""
+        self._stopped = True
+
+    @property
+    def stopped(self) -> bool:
+        if not self._stopped and not self._holds():
+            self._stopped = True
+            log.warning("shard %d: the lease is no longer held; fenced", self.shard)
+        return self._stopped
 
     # -- taking over -------------------------------------------------------------------------
 
@@ -120,7 +144,9 @@ class ShardStrategies:
     async def _replay(self, end: str) -> None:
         rows = await self._client.xrevrange(self._market, max=end, min="-", count=self._warmup_events) or []
         self._deciding = False
-        for _, fields in reversed(rows):
+        for n, (_, fields) in enumerate(reversed(rows)):
+            if n % 1000 == 999:
+                await asyncio.sleep(0)  # the lease loop and the other shards run meanwhile
             try:
                 message, _ = read_entry(fields)
             except CodecError:
@@ -129,11 +155,16 @@ class ShardStrategies:
             self.stats.replayed += 1
         log.info("shard %d: strategies rebuilt from %d handled market events", self.shard, len(rows))
 
-    async def _claim_pending(self) -> None:
+    async def _claim_pending(self, min_idle_ms: int = 0) -> None:
         start: Any = "0-0"
-        while True:
+        while not self.stopped:
             reply: Any = await self._client.xautoclaim(
-                self._market, GROUP, self.worker_id, min_idle_time=0, start_id=start, count=self._count
+                self._market,
+                GROUP,
+                self.worker_id,
+                min_idle_time=min_idle_ms,
+                start_id=start,
+                count=self._count,
             )
             start, entries = reply[0], [entry for entry in reply[1] if entry[1]]
             if entries:
@@ -145,7 +176,13 @@ class ShardStrategies:
     # -- deciding ----------------------------------------------------------------------------
 
     async def step(self) -> int:
-        """Read and decide one batch of new market events (waiting up to ``block_ms``)."""
+        """Read and decide one batch of new market events (waiting up to ``block_ms``); now and
+        then, first decide entries left pending too long (read by a runner fenced meanwhile)."""
+        if self.stopped:
+            return 0
+        if self._now_s() >= self._next_claim:
+            self._next_claim = self._now_s() + self._claim_idle_ms / 1000
+            await self._claim_pending(self._claim_idle_ms)
         response: Any = await self._client.xreadgroup(
             GROUP, self.worker_id, {self._market: ">"}, count=self._count, block=self._block_ms or None
         )
@@ -182,8 +219,8 @@ class ShardStrategies:
 
     async def _publish(self, handled: list[bytes]) -> None:
         decisions, self._decisions = self._decisions, []
-        if not handled and not decisions:
-            return
+        if self.stopped or (not handled and not decisions):
+            return  # fenced: the batch stays pending for the shard's next owner
         async with self._client.pipeline(transaction=False) as pipe:
             for decision in decisions:
                 pipe.xadd(

@@ -153,6 +153,8 @@ class StrategyWorker:
             worker_id=self.worker_id,
             build_engine=engine_factory(self.settings, self._instruments, self._shards, shard),
             warmup_events=bus.warmup_events,
+            claim_idle_ms=2 * bus.lease_ttl_ms,
+            holds=lambda: shard in self.leases.owned,
         )
         task = asyncio.create_task(self._serve(runner), name=f"shard-{shard}")
         self.running[shard] = (runner, task)
@@ -170,6 +172,7 @@ class StrategyWorker:
     async def _stop_shards(self, shards: list[int]) -> None:
         for shard in shards:
             runner, task = self.running.pop(shard)
+            runner.stop()
             await cancel_within(task, STOP_TIMEOUT_S, what=f"shard {shard}")
             self._count(runner)
             log.info("%s gave up shard %d", self.worker_id, shard)
