@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
 import grpc
@@ -84,6 +84,17 @@ PORT_HINT = (
     "is another engine on that port? Choose one with --grpc-listen HOST:PORT (port 0 picks a free"
     " one) or [grpc] listen, or turn the control plane off with --no-grpc"
 )
+
+
+async def keep_health(update: Callable[[], Awaitable[None]]) -> None:
+    """Run ``update`` every ``HEALTH_INTERVAL_S`` until cancelled; a failure is logged, and the
+    next round tries again (health must never take a server down)."""
+    while True:
+        await asyncio.sleep(HEALTH_INTERVAL_S)
+        try:
+            await update()
+        except Exception:
+            log.exception("health update failed")
 
 
 def token_entries(settings: GrpcSettings) -> list[TokenEntry]:
@@ -266,12 +277,7 @@ class GrpcServer:
         await self.health.set("", serving if running else not_serving)
 
     async def _watch_health(self) -> None:
-        while True:
-            await asyncio.sleep(HEALTH_INTERVAL_S)
-            try:
-                await self._update_health()
-            except Exception:  # health must never take the server down
-                log.exception("health update failed")
+        await keep_health(self._update_health)
 
     async def stop(self, grace: float = 2.0) -> None:
         """NOT_SERVING, end the streams, finish calls in flight within ``grace`` seconds."""

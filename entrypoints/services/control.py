@@ -36,10 +36,10 @@ from entrypoints.grpc.errors import unary
 from entrypoints.grpc.method_table import MethodTable
 from entrypoints.grpc.request_guard import RequestGuard
 from entrypoints.grpc.server import (
-    HEALTH_INTERVAL_S,
     MAX_REQUEST_BYTES,
     PORT_HINT,
     feed_health_service,
+    keep_health,
     token_entries,
 )
 from entrypoints.version import package_version
@@ -292,12 +292,7 @@ class ServiceControl:
         self._health_names |= set(wanted)
 
     async def _watch_health(self) -> None:
-        while True:
-            await asyncio.sleep(HEALTH_INTERVAL_S)
-            try:
-                await self._update_health()
-            except Exception:  # health must never take the server down
-                log.exception("health update failed")
+        await keep_health(self._update_health)
 
     async def stop(self, grace: float = 1.0) -> None:
         """NOT_SERVING everywhere, then the calls in flight get ``grace`` seconds."""

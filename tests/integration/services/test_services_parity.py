@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import redis
 from redis.crc import key_slot
 
 from domain.identifiers import InstrumentId
@@ -31,11 +30,12 @@ from domain.values import AggressorSide
 from entrypoints.config import Settings, parse_settings
 from entrypoints.container import App
 from entrypoints.services.topology import shard_layout
+from tests.integration.services.conftest import REDIS_URL
 from tests.integration.services.harness import run_one_process, run_services
 from tests.support.redis_cluster import ClusterInfo, ClusterStartError, local_redis_cluster
 
 INSTRUMENTS = ("BTCUSDT.BINANCE", "ETHUSDT.BINANCE", "SOLUSDT.BINANCE")
-REDIS_URL = "redis://127.0.0.1:6379/0"
+
 EVENTS = 3_000
 
 
@@ -135,17 +135,6 @@ def _by_instrument(app: App) -> dict[str, dict[str, list[Any]]]:
             None if position is None else (position.quantity, position.realized_pnl, position.fees)
         ]
     return seen
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    value = f"tradeplane-test:{uuid.uuid4().hex}:"
-    yield value
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{value}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from entrypoints.services.execution import BUS_HEALTH
 from entrypoints.services.strategy_worker import StrategyWorker
@@ -23,7 +21,6 @@ from tests.integration.redis.proxy import Proxy
 from tests.integration.services.harness import Services, run_one_process, run_services
 from tests.integration.services.test_services_parity import (
     INSTRUMENTS,
-    REDIS_URL,
     _by_instrument,
     _market,
     _settings,
@@ -36,17 +33,6 @@ OUTAGE_S = 4.0  # longer than the leases (3 s)
 def proxy() -> Iterator[Proxy]:
     with Proxy("127.0.0.1", 6379) as instance:
         yield instance
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    value = f"tradeplane-test:{uuid.uuid4().hex}:"
-    yield value
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{value}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def test_a_redis_outage_loses_and_doubles_nothing(proxy: Proxy, prefix: str) -> None:

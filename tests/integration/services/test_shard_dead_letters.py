@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 import redis
 import redis.asyncio
 
@@ -40,17 +37,6 @@ BAD_ENTRIES = (
     {"type": "TradeTick", "mid": "p:3", "data": encode(_trade(3))},
     {"v": "1", "type": "Teleport", "mid": "p:4", "data": b"{}"},
 )
-
-
-@pytest.fixture
-def layout() -> Iterator[ShardLayout]:
-    value = ShardLayout(prefix=f"tradeplane-test:{uuid.uuid4().hex}:", shards=1)
-    yield value
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{value.prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def _reasons(layout: ShardLayout) -> list[str]:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 import redis
 import redis.asyncio
 
@@ -28,17 +25,6 @@ def _trade(n: int) -> TradeTick:
         instrument_id=IID, price=Decimal(100 + n), size=Decimal(1), aggressor=AggressorSide.BUYER,
         trade_id=str(n), ts_event=n, ts_init=n,
     )  # fmt: skip
-
-
-@pytest.fixture
-def layout() -> Iterator[ShardLayout]:
-    value = ShardLayout(prefix=f"tradeplane-test:{uuid.uuid4().hex}:", shards=1)
-    yield value
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{value.prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def _runner(
