@@ -13,6 +13,7 @@ from typing import get_args
 
 from application.messages import (
     BrokerReport,
+    FeedStatusChanged,
     IntentRejected,
     OrderUpdated,
     PositionChanged,
@@ -27,8 +28,9 @@ from domain.signals import Signal
 
 STREAM_FAMILIES: Mapping[str, tuple[type, ...]] = MappingProxyType(
     {
-        # Trades, quotes, bars, book snapshots, deltas and invalidations: their relative order matters.
-        "market": get_args(MarketEvent),
+        # Trades, quotes, bars, book snapshots, deltas and invalidations, and a feed's connection
+        # going down or coming back: their relative order matters.
+        "market": (*get_args(MarketEvent), FeedStatusChanged),
         "strategy": (Signal, SignalEmitted, OrderIntent, StrategyFailed),
         # What a broker says happened to an order: an accept comes before its fills.
         "reports": get_args(BrokerReport),

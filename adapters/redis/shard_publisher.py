@@ -10,6 +10,7 @@ number, the same on a retried write, which the strategy workers key their decisi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, get_args
 
 from adapters.redis.codec import tag_of
@@ -17,9 +18,11 @@ from adapters.redis.connection import SyncRedis
 from adapters.redis.shards import ShardLayout
 from adapters.redis.stream_bus import RedisStreamBus
 from adapters.redis.stream_routing import StreamRouting
+from application.messages import FeedStatusChanged
+from domain.identifiers import InstrumentId
 from domain.market_data import MarketEvent
 
-MARKET_TYPES: tuple[type, ...] = get_args(MarketEvent)
+MARKET_TYPES: tuple[type, ...] = (*get_args(MarketEvent), FeedStatusChanged)
 
 
 class ShardPublisher(RedisStreamBus):
@@ -47,6 +50,9 @@ class ShardPublisher(RedisStreamBus):
         self._maxlen = maxlen
 
     def publish(self, message: object) -> None:
+        if isinstance(message, FeedStatusChanged):
+            self._publish_feed_status(message)
+            return
         if type(message) in self._tags and getattr(message, "instrument_id", None) not in self._streams:
             self.dropped += 1
             self._log_drop(f"an event of {message.instrument_id} has no shard (not in [[instruments]])")  # type: ignore[attr-defined]
@@ -54,6 +60,21 @@ class ShardPublisher(RedisStreamBus):
             return
         super().publish(message)
 
+    def _publish_feed_status(self, status: FeedStatusChanged) -> None:
+        """A feed's connection changed for instruments of several shards: each shard's stream gets
+        the same news for its own instruments, at its place among their market events."""
+        by_stream: dict[str, list[InstrumentId]] = {}
+        for instrument_id in status.instruments:
+            stream = self._streams.get(instrument_id)
+            if stream is not None:
+                by_stream.setdefault(stream, []).append(instrument_id)
+        if not self._closed:
+            for instruments in by_stream.values():
+                self._enqueue(replace(status, instruments=tuple(instruments)))
+        self.local.publish(status)
+
     def _destination(self, message: object) -> tuple[str, str, int]:
-        instrument_id: str = message.instrument_id  # type: ignore[attr-defined]
+        if isinstance(message, FeedStatusChanged):
+            return self._streams[message.instruments[0]], self._tags[FeedStatusChanged], self._maxlen
+        instrument_id = message.instrument_id  # type: ignore[attr-defined]
         return self._streams[instrument_id], self._tags[type(message)], self._maxlen

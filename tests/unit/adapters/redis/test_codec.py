@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from adapters.redis.codec import MESSAGE_TYPES, TAG, CodecError, decode, encode, from_dict, tag_of, to_dict
 from application.messages import (
     CancelRejected,
+    FeedStatusChanged,
     IntentRejected,
     OrderAccepted,
     OrderCanceled,
@@ -271,6 +272,16 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
         price=decimals,
         key=texts,
         source=st.from_regex(r"[0-9]{1,13}-[0-9]{1,3}"),
+    ),
+    FeedStatusChanged: st.builds(
+        FeedStatusChanged,
+        feed=texts,
+        instruments=st.lists(st.sampled_from([BTCUSDT, InstrumentId("ETH-USD.COINBASE")]), max_size=3).map(
+            tuple
+        ),
+        connected=st.booleans(),
+        reason=texts,
+        ts_event=nanos,
     ),
     ShardProgress: st.builds(ShardProgress, shard=st.integers(0, 1023), through=texts, worker=texts),
 }
