@@ -6,6 +6,11 @@ shard's market events and the strategy workers' decisions (``shard_execution``),
 market event as one process would, and trades each decided signal once, sized on its own
 portfolio (``decided_signals``). The strategies are registered here for their sizing and their
 start/stop switch; they are fed nothing.
+
+What happens to the orders is published for the others, as the engine's own events
+(``OrderUpdated``, ``PositionChanged``, ``IntentRejected``) and the broker's reports, on the
+streams ``{prefix}stream:events`` and ``{prefix}stream:reports``: any process can follow them with
+a consumer group of its own (``RedisStreamConsumer``) without asking execution.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import get_args
 
-from adapters.redis.connection import REDIS_ERRORS, describe
+from adapters.redis.connection import REDIS_ERRORS, describe, sync_client
 from adapters.redis.shard_execution import ShardExecutionReader
+from adapters.redis.stream_bus import RedisStreamBus, StreamRouting
 from application.decided_signals import DecidedSignals
+from application.messages import BrokerReport, IntentRejected, OrderUpdated, PositionChanged
 from domain.market_data import Bar, QuoteTick, TradeTick
 from entrypoints.config import Settings
 from entrypoints.container import App
@@ -27,6 +35,9 @@ from entrypoints.services.lifecycle import STOP_TIMEOUT_S, cancel_within
 from entrypoints.services.topology import instance_id, redis_client, shard_layout
 
 log = logging.getLogger("tradeplane.execution")
+
+EXPORTED: tuple[type, ...] = (OrderUpdated, PositionChanged, IntentRejected, *get_args(BrokerReport))
+"""What execution publishes for the other services and any observer (module docstring)."""
 
 BUS_HEALTH = "tradeplane.bus"
 """The health-check service saying whether execution hears Redis and the strategy workers."""
@@ -94,6 +105,15 @@ class ExecutionShards:
         ]
         self._tasks: list[asyncio.Task[None]] = []
         self.redis_error = ""
+        self.exporter = RedisStreamBus(
+            sync_client(settings.redis.url, timeout_s=1.0, cluster=settings.bus.cluster),
+            routing=StreamRouting(prefix=settings.redis.prefix),
+            exported=EXPORTED,
+            producer_id=instance_id("execution-events"),
+            name="execution-events",
+        )
+        for kind in EXPORTED:
+            app.bus.subscribe(kind, self.exporter.publish)
 
     def start(self) -> None:
         self._tasks = [
@@ -107,6 +127,7 @@ class ExecutionShards:
         self._tasks = []
         with contextlib.suppress(*REDIS_ERRORS, TimeoutError):
             await asyncio.wait_for(self._client.aclose(), STOP_TIMEOUT_S)
+        self.exporter.close(timeout_s=STOP_TIMEOUT_S)
 
     async def _serve(self, reader: ShardExecutionReader) -> None:
         while True:

@@ -24,6 +24,10 @@ from typing import Any
 import pytest
 from redis.crc import key_slot
 
+from adapters.redis.connection import sync_client
+from adapters.redis.shard_entries import read_entry
+from adapters.redis.stream_bus import StreamRouting
+from application.messages import PositionChanged
 from domain.identifiers import InstrumentId
 from domain.market_data import MarketEvent, TradeTick
 from domain.values import AggressorSide
@@ -173,6 +177,24 @@ def _same_trading(settings: Settings, workers: int) -> None:
         status = services.shards.status()
         assert status.late == 0
         assert status.duplicates == 0
+        _published_positions_agree(settings, services.app)
     finally:
         one.close()
         services.app.close()
+
+
+def _published_positions_agree(settings: Settings, app: App) -> None:
+    """What execution published for the others ends where its portfolio is."""
+    client = sync_client(settings.redis.url, timeout_s=5.0, cluster=settings.bus.cluster)
+    try:
+        rows = client.xrange(StreamRouting(prefix=settings.redis.prefix).stream("events"))
+    finally:
+        client.close()
+    last: dict[str, Decimal] = {}
+    for _, fields in rows:
+        message, _ = read_entry(fields)
+        if isinstance(message, PositionChanged):
+            last[message.instrument_id] = message.quantity
+    assert last, "execution published no position"
+    for iid, quantity in last.items():
+        assert app.portfolio.positions[InstrumentId(iid)].quantity == quantity
