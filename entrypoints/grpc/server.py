@@ -88,7 +88,7 @@ PORT_HINT = (
 
 async def keep_health(update: Callable[[], Awaitable[None]]) -> None:
     """Run ``update`` every ``HEALTH_INTERVAL_S`` until cancelled; a failure is logged, and the
-    next round tries again (health must never take a server down)."""
+    next update tries again (health must never take a server down)."""
     while True:
         await asyncio.sleep(HEALTH_INTERVAL_S)
         try:
