@@ -163,7 +163,7 @@ class StrategyWorker:
     async def _serve(self, runner: ShardStrategies) -> None:
         try:
             await runner.take_over()
-            while True:
+            while not runner.stopped:  # fenced: the task ends (a fenced step awaits nothing)
                 await runner.step()
         except REDIS_ERRORS as error:  # the lease loop restarts it while the lease holds
             log.warning("shard %d stopped on a Redis error: %s", runner.shard, describe(error))

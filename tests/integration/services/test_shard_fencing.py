@@ -15,6 +15,7 @@ from application.strategy_engine import StrategyEngine
 from domain.identifiers import InstrumentId
 from domain.market_data import TradeTick
 from domain.values import AggressorSide
+from entrypoints.services.strategy_worker import StrategyWorker
 from tests.integration.services.test_services_parity import REDIS_URL
 
 IID = InstrumentId("BTCUSDT.BINANCE")
@@ -78,3 +79,27 @@ def test_a_fenced_runner_publishes_nothing_and_the_next_owner_decides_what_it_he
     assert published == 0
     assert pending == 0
     assert [s for s in seen if s.startswith("new:")] == ["new:0", "new:1", "new:2"]
+
+
+def test_a_fenced_shard_task_ends_instead_of_spinning() -> None:
+    """A fenced step awaits nothing: looping on it would starve the lease loop and Ctrl-C."""
+
+    class Fenced:
+        shard = 0
+        steps = 0
+
+        async def take_over(self) -> None:
+            return None
+
+        @property
+        def stopped(self) -> bool:
+            return self.steps >= 3  # the lease lapses after three batches
+
+        async def step(self) -> int:
+            self.steps += 1
+            await asyncio.sleep(0)  # (a real fenced step awaits nothing: a spin would hang the test)
+            return 0
+
+    runner = Fenced()
+    asyncio.run(asyncio.wait_for(StrategyWorker._serve(None, runner), 2.0))  # type: ignore[arg-type]
+    assert runner.steps == 3
