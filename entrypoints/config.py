@@ -171,6 +171,8 @@ class RedisSettings:
 
 
 BUS_KINDS = ("memory", "redis")
+SERVICES = ("all", "ingestion", "strategy", "execution")
+"""What ``tradeplane run --service`` runs: the whole engine, or one of the three services."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -716,4 +718,13 @@ def _no_secrets(broker: Mapping[str, Any]) -> None:
             f"[broker] {', '.join(found)}: API keys never go in the configuration file; store them"
             " encrypted with `tradeplane keys add VENUE`, or set TRADEPLANE_VENUE_API_KEY and"
             " TRADEPLANE_VENUE_API_SECRET in the environment (see docs/keys.md)"
+        )
+
+
+def require_redis_bus(settings: Settings, service: str) -> None:
+    """``--service`` other than ``all`` needs ``[bus] kind = "redis"``; say so plainly."""
+    if service != "all" and settings.bus.kind != "redis":
+        raise ConfigError(
+            f"--service {service} runs one of three services joined by Redis Streams: set"
+            ' [bus] kind = "redis" (and [redis] url), or run --service all for one process'
         )

@@ -11,13 +11,20 @@ from typing import TYPE_CHECKING
 
 from application.engine import EngineStatus
 from entrypoints import brokers, operations
-from entrypoints.config import ConfigError, GrpcSettings, LoggingSettings, Settings, example_config_path
+from entrypoints.config import (
+    SERVICES,
+    ConfigError,
+    GrpcSettings,
+    LoggingSettings,
+    Settings,
+    example_config_path,
+    require_redis_bus,
+)
 from entrypoints.container import App, bootstrap
 from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.logs import Console, configure_logging
-from entrypoints.services.topology import SERVICES, redact_url, require_redis_bus
 from entrypoints.storage import where_state_lives
 from entrypoints.validation import load_validated
 
@@ -107,6 +114,7 @@ def _main(args: argparse.Namespace) -> int:
     shards = None
     if execution:
         from entrypoints.services.execution import ExecutionShards, detach_strategies
+        from entrypoints.services.topology import redact_url
 
         detach_strategies(app)
         shards = ExecutionShards(app, settings)

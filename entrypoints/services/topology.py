@@ -16,9 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from adapters.redis.connection import AsyncRedis, async_client
 from adapters.redis.shards import ShardLayout
-from entrypoints.config import ConfigError, Settings
-
-SERVICES = ("all", "ingestion", "strategy", "execution")
+from entrypoints.config import Settings
 
 
 def shard_layout(settings: Settings) -> ShardLayout:
@@ -72,12 +70,3 @@ def redact_url(url: str) -> str:
 def instance_id(role: str) -> str:
     """This process's consumer name: host, pid and a random suffix (a restarted process is new)."""
     return f"{role}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-def require_redis_bus(settings: Settings, service: str) -> None:
-    """``--service`` other than ``all`` needs ``[bus] kind = "redis"``; say so plainly."""
-    if service != "all" and settings.bus.kind != "redis":
-        raise ConfigError(
-            f"--service {service} runs one of three services joined by Redis Streams: set"
-            ' [bus] kind = "redis" (and [redis] url), or run --service all for one process'
-        )

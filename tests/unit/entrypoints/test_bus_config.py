@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from entrypoints.config import ConfigError, apply_overrides, parse_settings
+from entrypoints.config import ConfigError, apply_overrides, parse_settings, require_redis_bus
 
 RAW: dict[str, Any] = {
     "instruments": [
@@ -46,3 +46,12 @@ def test_a_redis_bus_is_read_from_the_file_and_the_environment() -> None:
 def test_a_bad_bus_setting_is_named(table: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(named)):
         parse_settings({**RAW, "bus": table})
+
+
+def test_a_service_alone_needs_the_redis_bus() -> None:
+    settings = parse_settings(RAW)
+    require_redis_bus(settings, "all")  # one process needs no bus between processes
+    for service in ("ingestion", "strategy", "execution"):
+        with pytest.raises(ConfigError, match=re.escape('set [bus] kind = "redis"')):
+            require_redis_bus(settings, service)
+    require_redis_bus(parse_settings({**RAW, "bus": {"kind": "redis"}}), "strategy")
