@@ -41,12 +41,15 @@ class DecidedSignals:
 
     __slots__ = (
         "_find_order",
+        "_max_age_ns",
+        "_now_ns",
         "_prefix",
         "_recent",
         "_recent_cap",
         "_stored",
         "_trade",
         "duplicates",
+        "stale",
         "traded",
         "unknown",
     )
@@ -54,15 +57,19 @@ class DecidedSignals:
     def __init__(
         self,
         *,
-        trade: Callable[[Signal, Decimal, ClientOrderId | None, str | None], None],
+        trade: Callable[[Signal, Decimal, ClientOrderId | None, str | None, str], None],
         find_order: Callable[[ClientOrderId], Order | None],
         stored: Callable[[str], bool],
         order_id_prefix: str,
         recent: int = RECENT_KEYS,
+        now_ns: Callable[[], int] | None = None,
+        max_age_ns: int = 0,
     ) -> None:
         """``trade`` is ``StrategyEngine.trade_signal``; ``find_order`` the order manager's
         ``find`` (this session's orders, then the trades store's); ``stored`` the signals
-        store's ``has_key``."""
+        store's ``has_key``. With ``max_age_ns``, a signal decided on a market event older than
+        that by ``now_ns`` (execution's clock) is stored but not traded: after execution was away,
+        the backlog of decisions describes a market that has moved on."""
         if recent < 1:
             raise ValueError("recent must be positive")
         self._trade = trade
@@ -74,6 +81,9 @@ class DecidedSignals:
         self.traded = 0
         self.duplicates = 0
         self.unknown = 0
+        self.stale = 0
+        self._now_ns = now_ns
+        self._max_age_ns = max_age_ns
 
     def on_decided(self, decision: SignalDecided) -> None:
         """Trade ``decision`` unless its key was traded already (then it is only counted)."""
@@ -84,8 +94,16 @@ class DecidedSignals:
             log.debug("signal %s decided again: already traded as %s", key, coid)
             return
         self._remember(key)
+        stale = ""
+        if self._max_age_ns and self._now_ns is not None:
+            age = self._now_ns() - decision.signal.ts_event
+            if age > self._max_age_ns:
+                stale = (
+                    f"decided on a market event {age / 1e9:.1f}s old (more than {self._max_age_ns / 1e9:g}s)"
+                )
+                self.stale += 1
         try:
-            self._trade(decision.signal, decision.price, coid, key)
+            self._trade(decision.signal, decision.price, coid, key, stale)
         except UnknownStrategy as error:  # a worker configured differently from this process
             self.unknown += 1
             log.error("signal %s not traded: %s (is every service on the same configuration?)", key, error)

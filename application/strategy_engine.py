@@ -227,11 +227,12 @@ class StrategyEngine:
         price: Decimal,
         client_order_id: ClientOrderId | None = None,
         key: str | None = None,
+        stale: str = "",
     ) -> None:
         """Store, publish, size and submit a signal decided elsewhere (a strategy worker), as if
         its strategy had just emitted it here; ``client_order_id`` makes a second delivery of
         the same signal the same order, and ``key`` stores it once (``SignalRepository.has_key``).
-        A stopped strategy's signals are stored, not traded.
+        A stopped strategy's signals, and a ``stale`` one (saying why), are stored, not traded.
 
         Raises UnknownStrategy for a strategy this engine does not have.
         """
@@ -241,7 +242,9 @@ class StrategyEngine:
         if self._events.wants(SignalEmitted):
             self._events.publish(SignalEmitted(signal=signal))
         try:
-            if slot.active:
+            if stale:
+                log.warning("signal %s of %s not traded: %s", signal.reason, slot.id, stale)
+            elif slot.active:
                 self._to_intent(slot, signal, price, client_order_id)
             else:
                 log.info("signal %s of %s not traded: the strategy is stopped", signal.reason, slot.id)

@@ -193,6 +193,9 @@ class BusSettings:
     """Approximate length each shard's market stream is trimmed to."""
     decision_wait_ms: int = 2_000
     """How long execution holds a market event for its shard's decisions before applying it alone."""
+    decision_max_age_ms: int = 60_000
+    """A signal decided on a market event older than this when execution gets to it (execution was
+    away and catches up) is stored, not traded; 0 trades every one, however old."""
     lease_ttl_ms: int = 5_000
     """A strategy worker silent this long loses its shards to the others."""
     warmup_events: int = 5_000
@@ -591,6 +594,7 @@ _BUS_BOUNDS = {
     "shards": (1, 1024),
     "market_maxlen": (1_000, 100_000_000),
     "decision_wait_ms": (0, 600_000),
+    "decision_max_age_ms": (0, 86_400_000),
     "lease_ttl_ms": (500, 600_000),
     "warmup_events": (0, 10_000_000),
 }

@@ -88,6 +88,8 @@ class ExecutionShards:
             find_order=app.orders.find,
             stored=app.signals.has_key,
             order_id_prefix=settings.engine.order_id_prefix,
+            now_ns=app.clock.now_ns,
+            max_age_ns=settings.bus.decision_max_age_ms * 1_000_000,
         )
         wait_ns = settings.bus.decision_wait_ms * 1_000_000
         self.readers = [

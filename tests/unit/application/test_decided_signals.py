@@ -34,26 +34,34 @@ class Execution:
         self.traded: list[tuple[ClientOrderId | None, str | None]] = []
         self.orders: set[ClientOrderId] = set()
         self.keys: set[str] = set()
+        self.stale: list[str] = []
 
-    def trade(self, signal: Signal, price: Decimal, coid: ClientOrderId | None, key: str | None) -> None:
+    def trade(
+        self, signal: Signal, price: Decimal, coid: ClientOrderId | None, key: str | None, stale: str = ""
+    ) -> None:
         if signal.strategy_id == "gone":
             raise UnknownStrategy(signal.strategy_id)
-        self.traded.append((coid, key))
         assert key is not None
         self.keys.add(key)
+        if stale:
+            self.stale.append(stale)
+            return
+        self.traded.append((coid, key))
         if coid is not None:
             self.orders.add(coid)
 
     def find(self, coid: ClientOrderId) -> Order | None:
         return object() if coid in self.orders else None  # type: ignore[return-value]
 
-    def handler(self, recent: int = 100) -> DecidedSignals:
+    def handler(self, recent: int = 100, *, now: int | None = None, max_age_ns: int = 0) -> DecidedSignals:
         return DecidedSignals(
             trade=self.trade,
             find_order=self.find,
             stored=self.keys.__contains__,
             order_id_prefix="TP",
             recent=recent,
+            now_ns=None if now is None else (lambda: now),
+            max_age_ns=max_age_ns,
         )
 
 
@@ -108,3 +116,17 @@ def test_client_order_ids_are_a_function_of_the_key_and_valid_everywhere(one: st
     assert len(coid) <= 36  # the tightest venue limit (Binance newClientOrderId)
     if one != other:
         assert coid != client_order_id_for(other, "TP")
+
+
+def test_a_decision_on_a_market_older_than_the_limit_is_stored_not_traded() -> None:
+    execution = Execution()
+    handler = execution.handler(now=1 + 61 * 10**9, max_age_ns=60 * 10**9)  # the event's time is 1
+    handler.on_decided(_decision("m:1|sma|0"))
+    assert execution.traded == []
+    assert execution.stale == ["decided on a market event 61.0s old (more than 60s)"]
+    assert "m:1|sma|0" in execution.keys  # stored: a copy of it is recognised
+    handler.on_decided(_decision("m:1|sma|0"))
+    assert (handler.stale, handler.duplicates) == (1, 1)
+    fresh = execution.handler(now=1 + 59 * 10**9, max_age_ns=60 * 10**9)
+    fresh.on_decided(_decision("m:2|sma|0"))
+    assert [key for _, key in execution.traded] == ["m:2|sma|0"]
