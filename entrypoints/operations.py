@@ -8,10 +8,12 @@ its rules and delivers to its webhooks while the engine runs, and ``[metrics] li
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from prometheus_client.registry import Collector
 
 from adapters.metrics.alerts_collector import AlertCollector
 from entrypoints.alerts import alerts_running
@@ -55,15 +57,21 @@ def with_metrics_options(settings: Settings, args: argparse.Namespace) -> Settin
 
 @asynccontextmanager
 async def operations(
-    app: App, settings: Settings, console: Console, *, grpc: GrpcServer | None = None
+    app: App,
+    settings: Settings,
+    console: Console,
+    *,
+    grpc: GrpcServer | None = None,
+    collectors: Iterable[Collector] = (),
 ) -> AsyncIterator[MetricsServer | None]:
-    """Alerts and the metrics endpoint for as long as the block runs (the engine's run)."""
+    """Alerts and the metrics endpoint for as long as the block runs (the engine's run);
+    ``collectors`` add families of the process's own (execution's bus)."""
     async with alerts_running(app.alerts):
         metrics = await start_metrics(
             app,
             settings,
             api=None if grpc is None else api_counts(grpc),
-            collectors=[AlertCollector(app.alerts.metrics)],
+            collectors=[AlertCollector(app.alerts.metrics), *collectors],
         )
         if metrics is not None:
             console.say(

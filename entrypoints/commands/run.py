@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.metrics.bus import ExecutionBusCollector
 from application.engine import EngineStatus
 from entrypoints import brokers, operations
 from entrypoints.config import (
@@ -164,8 +165,9 @@ async def _serve(
             components=None if shards is None else shards.health,
         )
         console.say(f"gRPC control plane on {server.address}", grpc=server.address)
+    bus = [] if shards is None else [ExecutionBusCollector(shards.status)]
     try:
-        async with operations.operations(app, settings, console, grpc=server):
+        async with operations.operations(app, settings, console, grpc=server, collectors=bus):
             if shards is not None:
                 shards.start()
             return await run_engine(
