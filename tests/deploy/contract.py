@@ -1,9 +1,11 @@
 """The metric and alert names tradeplane exports, read from ``deploy/metrics.txt`` and
 ``deploy/alert_names.txt``: one list that the Prometheus rules, the Grafana dashboard and the
-engine's exporter are all checked against."""
+processes' exporters are all checked against, each process against the names marked as its own
+(``# exported by: engine, ingestion`` holds for the lines below it, up to the next marker)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,10 @@ TYPES = ("counter", "gauge", "histogram")
 TARGET_LABELS = frozenset({"job", "instance"})
 """Labels Prometheus adds to every scraped series."""
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+EXPORTERS = ("engine", "execution", "ingestion", "strategy")
+"""The processes with a /metrics of their own (``execution`` is the engine run as a service:
+it exports the engine's names and those marked ``execution``)."""
+_EXPORTED_BY = re.compile(r"#\s*exported by:\s*(.*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +27,7 @@ class Metric:
     name: str
     type: str
     labels: frozenset[str]
+    exporters: frozenset[str] = frozenset({"engine"})
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
@@ -31,9 +38,25 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     ]
 
 
+def _exporters(path: Path) -> dict[int, frozenset[str]]:
+    """Line number -> the processes the marker above it names (``engine`` before any)."""
+    current = frozenset({"engine"})
+    found: dict[int, frozenset[str]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        marker = _EXPORTED_BY.fullmatch(line.strip())
+        if marker is not None:
+            current = frozenset(name.strip() for name in marker[1].split(","))
+            unknown = current - set(EXPORTERS)
+            if unknown or not current:
+                raise ValueError(f"{path}:{number}: exported by {sorted(unknown)}, not one of {EXPORTERS}")
+        found[number] = current
+    return found
+
+
 def load_metrics(path: Path = METRICS_FILE) -> dict[str, Metric]:
     """Name -> Metric; a malformed line raises ValueError naming the file and line."""
     metrics: dict[str, Metric] = {}
+    exporters = _exporters(path)
     for number, line in _lines(path):
         fields = line.split()
         if len(fields) not in (2, 3) or fields[1] not in TYPES:
@@ -44,8 +67,15 @@ def load_metrics(path: Path = METRICS_FILE) -> dict[str, Metric]:
         if name in metrics:
             raise ValueError(f"{path}:{number}: {name} is listed twice")
         labels = frozenset(fields[2].split(",")) if len(fields) == 3 else frozenset()
-        metrics[name] = Metric(name=name, type=kind, labels=labels)
+        metrics[name] = Metric(name=name, type=kind, labels=labels, exporters=exporters[number])
     return metrics
+
+
+def exported_by(process: str, path: Path = METRICS_FILE) -> dict[str, Metric]:
+    """The names ``process``'s /metrics holds by the list (see EXPORTERS)."""
+    if process not in EXPORTERS:
+        raise ValueError(f"{process} is not one of {EXPORTERS}")
+    return {name: metric for name, metric in load_metrics(path).items() if process in metric.exporters}
 
 
 def load_alert_names(path: Path = ALERT_NAMES_FILE) -> tuple[str, ...]:

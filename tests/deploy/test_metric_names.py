@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML (installed with yamllint) ships no types
 
-from tests.deploy.contract import DEPLOY, TARGET_LABELS, load_alert_names, load_metrics, series_metric
+from tests.deploy.contract import (
+    DEPLOY,
+    EXPORTERS,
+    TARGET_LABELS,
+    exported_by,
+    load_alert_names,
+    load_metrics,
+    series_metric,
+)
 from tests.deploy.promql import uses
 
 ALERTS = DEPLOY / "prometheus" / "alerts.yml"
@@ -153,3 +161,32 @@ def test_a_malformed_metric_list_is_refused_naming_the_line(tmp_path: Path) -> N
 
     with pytest.raises(ValueError, match=r"metrics.txt:3: a counter's name ends with _total"):
         load_metrics(listing)
+
+
+def test_each_name_says_which_processes_export_it(tmp_path: Path) -> None:
+    listing = tmp_path / "metrics.txt"
+    listing.write_text(
+        "tradeplane_a gauge\n# exported by: engine, ingestion\ntradeplane_b gauge\n"
+        "# exported by: strategy\ntradeplane_c_total counter\n"
+    )
+
+    assert set(exported_by("engine", listing)) == {"tradeplane_a", "tradeplane_b"}
+    assert set(exported_by("ingestion", listing)) == {"tradeplane_b"}
+    assert set(exported_by("strategy", listing)) == {"tradeplane_c_total"}
+    assert exported_by("execution", listing) == {}
+
+
+def test_a_marker_naming_an_unknown_process_is_refused(tmp_path: Path) -> None:
+    listing = tmp_path / "metrics.txt"
+    listing.write_text("# exported by: engine, broker\ntradeplane_a gauge\n")
+
+    with pytest.raises(ValueError, match=r"metrics.txt:1: exported by \['broker'\]"):
+        load_metrics(listing)
+
+
+def test_every_process_exports_some_listed_names_and_the_services_their_own() -> None:
+    for process in EXPORTERS:
+        assert exported_by(process), process
+    assert "tradeplane_bus_shards_lagging" in exported_by("execution")
+    assert "tradeplane_worker_shards_owned" in exported_by("strategy")
+    assert "tradeplane_worker_shards_owned" not in exported_by("engine")

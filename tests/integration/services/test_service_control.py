@@ -4,7 +4,7 @@ Each service runs in-process (``run_ingestion`` / ``run_strategy_worker``) on th
 under a key prefix of its own, the ingestion reading the exchange simulator: health answers
 overall and per component, GetStatus says what the service knows, every other method is
 UNIMPLEMENTED naming the execution service, calls without a token are refused (health and
-reflection open), /metrics holds the names listed in deploy/metrics.txt, and once the service
+reflection open), /metrics holds the names deploy/metrics.txt marks as its own, and once the service
 stops both ports are closed. A seeded fuzz of every tradeplane.v1 method gets no INTERNAL or
 UNKNOWN from a service's server.
 """
@@ -18,12 +18,10 @@ import io
 import random
 import re
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVarTuple, Unpack
 
 import aiohttp
@@ -51,7 +49,7 @@ from entrypoints.logs import Console
 from entrypoints.services.control import Lifetime, ServiceControl, ServiceStatus
 from entrypoints.services.processes import run_ingestion, run_strategy_worker
 from entrypoints.services.topology import shard_layout, shard_map
-from tests.deploy.contract import DEPLOY, load_metrics
+from tests.deploy.contract import exported_by
 from tests.integration.grpc.test_fuzz import METHODS, NEVER, bodies
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -252,41 +250,22 @@ async def assert_elsewhere_and_auth(running: Running, service_name: str) -> None
         break
 
 
-def documented(names_of: str) -> dict[str, tuple[str, frozenset[str]]]:
-    """The service metrics documented in deploy/metrics.txt (``#- NAME TYPE [LABELS]`` lines,
-    commented out there: the engine's endpoint does not export them), checked by the same
-    parser as the rest; ``names_of`` keeps those whose name contains it or is shared."""
-    lines = [
-        line.removeprefix("#- ")
-        for line in (DEPLOY / "metrics.txt").read_text().splitlines()
-        if line.startswith("#- ")
-    ]
-    assert lines, "deploy/metrics.txt documents no service metric"
-    with tempfile.TemporaryDirectory() as folder:
-        listing = Path(folder) / "service-metrics.txt"
-        listing.write_text("\n".join(lines) + "\n")
-        parsed = load_metrics(listing)
-    return {
-        name: (metric.type, metric.labels)
-        for name, metric in parsed.items()
-        if names_of in name or not ("_ingestion_" in name or "_worker_" in name)
-    }
-
-
-async def assert_documented_names(running: Running, names_of: str) -> None:
+async def assert_documented_names(running: Running, process: str) -> None:
+    """The service's /metrics holds the names deploy/metrics.txt marks as ``process``'s, with
+    their types and labels, and no other tradeplane_ name."""
     _, text = await running.scrape()
     families = {family.name: family for family in text_string_to_metric_families(text)}
-    for name, (kind, labels) in documented(names_of).items():
-        family = families.get(name.removesuffix("_total") if kind == "counter" else name)
+    listed = exported_by(process)
+    for name, metric in listed.items():
+        family = families.get(name.removesuffix("_total") if metric.type == "counter" else name)
         assert family is not None, f"{name} not exported"
-        assert family.type == kind, name
+        assert family.type == metric.type, name
         for sample in family.samples:
-            assert set(sample.labels) == set(labels), (name, sample.labels)
-    listed = set(load_metrics())  # the engine's names a service shares, with the same meaning
+            assert set(sample.labels) == set(metric.labels), (name, sample.labels)
     for family in families.values():
         exported = family.name + ("_total" if family.type == "counter" else "")
         if exported.startswith("tradeplane_"):
-            assert exported in listed or exported in documented(""), f"{exported} is not documented"
+            assert exported in listed, f"{exported} is not listed as exported by {process}"
 
 
 # -- strategy worker -----------------------------------------------------------------------------
@@ -359,7 +338,7 @@ def test_a_strategy_worker_serves_health_status_and_metrics() -> None:
                 assert samples["tradeplane_worker_signals_decided_total"] == status.counters.signals
                 assert samples["tradeplane_redis_healthy"] == 1
                 assert (await worker.scrape("/readyz"))[0] == 200
-                await assert_documented_names(worker, "_worker_")
+                await assert_documented_names(worker, "strategy")
                 await assert_elsewhere_and_auth(worker, "strategy")
 
     bounded(scenario)
@@ -441,7 +420,7 @@ def test_the_ingestion_serves_health_status_and_metrics_of_its_feeds() -> None:
                     assert samples["tradeplane_ingestion_outbox_pending"] >= 0
                     assert samples["tradeplane_redis_healthy"] == 1
                     assert samples[f'tradeplane_feed_connected{{feed="{feed}"}}'] == 1
-                    await assert_documented_names(ingestion, "_ingestion_")
+                    await assert_documented_names(ingestion, "ingestion")
                     await assert_elsewhere_and_auth(ingestion, "ingestion")
 
                     await sim.stop()  # the venue goes away
