@@ -86,6 +86,19 @@ PORT_HINT = (
 )
 
 
+def new_server() -> grpc.aio.Server:
+    """A control-plane server: a second one on the same port fails rather than share it, and a
+    request over ``MAX_REQUEST_BYTES`` is refused before it is decoded."""
+    return grpc.aio.server(
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
+    )
+
+
+def listen_address(settings: GrpcSettings, port: int) -> str:
+    """``HOST:PORT`` of a server bound per ``settings.listen`` (port 0 there: ``port``, the one got)."""
+    return f"{settings.listen.rpartition(':')[0]}:{port}"
+
+
 async def keep_health(update: Callable[[], Awaitable[None]]) -> None:
     """Run ``update`` every ``HEALTH_INTERVAL_S`` until cancelled; a failure is logged, and the
     next update tries again (health must never take a server down)."""
@@ -151,8 +164,7 @@ class GrpcServer:
 
     @property
     def address(self) -> str:
-        host = self.settings.listen.rpartition(":")[0]
-        return f"{host}:{self.port}"
+        return listen_address(self.settings, self.port)
 
     @property
     def tls(self) -> bool:
@@ -160,12 +172,7 @@ class GrpcServer:
 
     async def start(self) -> int:
         """Bind and serve; returns the port. Raises ConfigError when it cannot listen."""
-        server = grpc.aio.server(
-            options=[
-                ("grpc.so_reuseport", 0),  # a second engine on the same port must fail, not share it
-                ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
-            ],
-        )
+        server = new_server()
         # The token check before the guard: a refused body is never decoded; the counter sees
         # every answer (method_table says why this is no interceptor).
         table = MethodTable(self.auth, self.guard, self.calls)

@@ -36,10 +36,11 @@ from entrypoints.grpc.errors import unary
 from entrypoints.grpc.method_table import MethodTable
 from entrypoints.grpc.request_guard import RequestGuard
 from entrypoints.grpc.server import (
-    MAX_REQUEST_BYTES,
     PORT_HINT,
     feed_health_service,
     keep_health,
+    listen_address,
+    new_server,
     token_entries,
 )
 from entrypoints.version import package_version
@@ -218,8 +219,7 @@ class ServiceControl:
 
     @property
     def address(self) -> str:
-        host = self.settings.listen.rpartition(":")[0]
-        return f"{host}:{self.port}"
+        return listen_address(self.settings, self.port)
 
     @property
     def tls(self) -> bool:
@@ -227,9 +227,7 @@ class ServiceControl:
 
     async def start(self) -> int:
         """Bind and serve; returns the port. Raises ConfigError when it cannot listen."""
-        server = grpc.aio.server(
-            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
-        )
+        server = new_server()
         table = MethodTable(self.auth, RequestGuard(), self.calls)
         table.add(engine_pb2_grpc.add_EngineServiceServicer_to_server, self._engine)
         service = self._status().service
