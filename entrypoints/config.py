@@ -116,6 +116,14 @@ class GrpcSettings:
     """The only directory BacktestService reads history files from (relative: to the cwd)."""
 
 
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The REST/JSON gateway in front of the control plane."""
+
+    listen: str = ""
+    """``HOST:PORT`` to serve it on; empty: no gateway."""
+
+
 def default_data_dir() -> str:
     """The per-user data directory (``~/.local/share/tradeplane`` on Linux, or under
     ``$XDG_DATA_HOME``): state stays in one place whatever folder the engine is started from."""
@@ -218,6 +226,7 @@ class Settings:
     stops: StopRules
     logging: LoggingSettings
     grpc: GrpcSettings = field(default_factory=GrpcSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     bus: BusSettings = field(default_factory=BusSettings)
@@ -245,6 +254,7 @@ _SECTIONS = {
     "stops",
     "logging",
     "grpc",
+    "web",
 }
 _ROLES = ("viewer", "trader", "admin")
 _SHA256_HEX = set("0123456789abcdef")
@@ -547,6 +557,18 @@ def _grpc(table: dict[str, Any]) -> GrpcSettings:
     )
 
 
+def _web(table: dict[str, Any]) -> WebSettings:
+    known_keys(table, set(WebSettings.__dataclass_fields__), "[web]")
+    settings = WebSettings(**table)
+    if not isinstance(settings.listen, str):
+        raise ConfigError(
+            f"[web] listen must be HOST:PORT, or empty for no gateway (was {settings.listen!r})"
+        )
+    if settings.listen:
+        check_listen(settings.listen, "[web] listen")
+    return settings
+
+
 def _storage(table: dict[str, Any]) -> StorageSettings:
     """A configuration keeps its state by default (SQLite files under ``data_dir``, by default
     the per-user data directory); ``kind = "memory"`` keeps nothing. Built in code,
@@ -694,6 +716,7 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         stops=stops,
         logging=log_settings,
         grpc=_grpc(_table(raw, "grpc", source)),
+        web=_web(_table(raw, "web", source)),
         storage=_storage(_table(raw, "storage", source)),
         redis=_redis(_table(raw, "redis", source)),
         bus=_bus(_table(raw, "bus", source)),

@@ -1,0 +1,175 @@
+"""The routes under ``/api/v1``: each one the gRPC method a browser needs, transcoded.
+
+Streams (order events, quotes, signals, alerts), limit and parameter updates, market data
+quotes and books, and backtests are gRPC only for now.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import grpc
+from fastapi import APIRouter
+from google.protobuf.message import Message
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from tradeplane.v1 import (
+    engine_pb2,
+    engine_pb2_grpc,
+    market_data_pb2,
+    market_data_pb2_grpc,
+    orders_pb2,
+    orders_pb2_grpc,
+    portfolio_pb2,
+    portfolio_pb2_grpc,
+    risk_pb2,
+    risk_pb2_grpc,
+    strategies_pb2,
+    strategies_pb2_grpc,
+)
+
+from entrypoints.web.transcode import Rpc, body, body_schema, call, from_query, query_parameters, to_json
+
+router = APIRouter(prefix="/api/v1")
+
+
+class Stubs:
+    """The client stubs over the gateway's loopback channel to the control plane."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.engine: engine_pb2_grpc.EngineServiceAsyncStub = engine_pb2_grpc.EngineServiceStub(channel)
+        self.orders: orders_pb2_grpc.OrderServiceAsyncStub = orders_pb2_grpc.OrderServiceStub(channel)
+        self.portfolio: portfolio_pb2_grpc.PortfolioServiceAsyncStub = (
+            portfolio_pb2_grpc.PortfolioServiceStub(channel)
+        )
+        self.market: market_data_pb2_grpc.MarketDataServiceAsyncStub = (
+            market_data_pb2_grpc.MarketDataServiceStub(channel)
+        )
+        self.risk: risk_pb2_grpc.RiskServiceAsyncStub = risk_pb2_grpc.RiskServiceStub(channel)
+        self.strategies: strategies_pb2_grpc.StrategyServiceAsyncStub = (
+            strategies_pb2_grpc.StrategyServiceStub(channel)
+        )
+
+
+def stubs(request: Request) -> Stubs:
+    return cast(Stubs, request.app.state.stubs)
+
+
+async def _answer(request: Request, rpc: Rpc, message: Message) -> JSONResponse:
+    return JSONResponse(to_json(await call(request, rpc, message)))
+
+
+@router.get("/status", tags=["engine"])
+async def get_status(request: Request) -> JSONResponse:
+    """EngineService/GetStatus."""
+    return await _answer(request, stubs(request).engine.GetStatus, engine_pb2.GetStatusRequest())
+
+
+@router.get("/account", tags=["portfolio"])
+async def get_account(request: Request) -> JSONResponse:
+    """PortfolioService/GetAccount."""
+    return await _answer(request, stubs(request).portfolio.GetAccount, portfolio_pb2.GetAccountRequest())
+
+
+@router.get(
+    "/positions", tags=["portfolio"], openapi_extra=query_parameters(portfolio_pb2.ListPositionsRequest)
+)
+async def list_positions(request: Request) -> JSONResponse:
+    """PortfolioService/ListPositions; the query holds ListPositionsRequest's fields."""
+    message = from_query(request.query_params, portfolio_pb2.ListPositionsRequest)
+    return await _answer(request, stubs(request).portfolio.ListPositions, message)
+
+
+@router.get("/orders", tags=["orders"], openapi_extra=query_parameters(orders_pb2.ListOrdersRequest))
+async def list_orders(request: Request) -> JSONResponse:
+    """OrderService/ListOrders; the query holds ListOrdersRequest's filters and paging."""
+    message = from_query(request.query_params, orders_pb2.ListOrdersRequest)
+    return await _answer(request, stubs(request).orders.ListOrders, message)
+
+
+@router.post("/orders", tags=["orders"], openapi_extra=body_schema(orders_pb2.SubmitOrderRequest))
+async def submit_order(request: Request) -> JSONResponse:
+    """OrderService/SubmitOrder; the body is a SubmitOrderRequest (idempotent on client_order_id)."""
+    message = await body(request, orders_pb2.SubmitOrderRequest)
+    return await _answer(request, stubs(request).orders.SubmitOrder, message)
+
+
+@router.post(
+    "/orders/cancel-all", tags=["orders"], openapi_extra=body_schema(orders_pb2.CancelAllOrdersRequest)
+)
+async def cancel_all_orders(request: Request) -> JSONResponse:
+    """OrderService/CancelAllOrders; the body (optional) is a CancelAllOrdersRequest."""
+    message = await body(request, orders_pb2.CancelAllOrdersRequest)
+    return await _answer(request, stubs(request).orders.CancelAllOrders, message)
+
+
+@router.get("/orders/{client_order_id}", tags=["orders"])
+async def get_order(request: Request, client_order_id: str) -> JSONResponse:
+    """OrderService/GetOrder by client_order_id."""
+    message = orders_pb2.GetOrderRequest(client_order_id=client_order_id)
+    return await _answer(request, stubs(request).orders.GetOrder, message)
+
+
+@router.delete("/orders/{client_order_id}", tags=["orders"])
+async def cancel_order(request: Request, client_order_id: str) -> JSONResponse:
+    """OrderService/CancelOrder by client_order_id."""
+    message = orders_pb2.CancelOrderRequest(client_order_id=client_order_id)
+    return await _answer(request, stubs(request).orders.CancelOrder, message)
+
+
+@router.get("/fills", tags=["orders"], openapi_extra=query_parameters(orders_pb2.ListFillsRequest))
+async def list_fills(request: Request) -> JSONResponse:
+    """OrderService/ListFills; the query holds ListFillsRequest's filters and paging."""
+    message = from_query(request.query_params, orders_pb2.ListFillsRequest)
+    return await _answer(request, stubs(request).orders.ListFills, message)
+
+
+@router.get("/instruments", tags=["market data"])
+async def list_instruments(request: Request) -> JSONResponse:
+    """MarketDataService/ListInstruments."""
+    message = market_data_pb2.ListInstrumentsRequest()
+    return await _answer(request, stubs(request).market.ListInstruments, message)
+
+
+@router.get("/strategies", tags=["strategies"])
+async def list_strategies(request: Request) -> JSONResponse:
+    """StrategyService/ListStrategies."""
+    message = strategies_pb2.ListStrategiesRequest()
+    return await _answer(request, stubs(request).strategies.ListStrategies, message)
+
+
+@router.post("/strategies/{strategy_id}/start", tags=["strategies"])
+async def start_strategy(request: Request, strategy_id: str) -> JSONResponse:
+    """StrategyService/StartStrategy."""
+    message = strategies_pb2.StartStrategyRequest(strategy_id=strategy_id)
+    return await _answer(request, stubs(request).strategies.StartStrategy, message)
+
+
+@router.post("/strategies/{strategy_id}/stop", tags=["strategies"])
+async def stop_strategy(request: Request, strategy_id: str) -> JSONResponse:
+    """StrategyService/StopStrategy."""
+    message = strategies_pb2.StopStrategyRequest(strategy_id=strategy_id)
+    return await _answer(request, stubs(request).strategies.StopStrategy, message)
+
+
+@router.get("/risk", tags=["risk"])
+async def get_risk(request: Request) -> JSONResponse:
+    """RiskService/GetRiskLimits and GetRiskState, as ``{"limits": ..., "state": ...}``."""
+    risk = stubs(request).risk
+    limits = await call(request, risk.GetRiskLimits, risk_pb2.GetRiskLimitsRequest())
+    state = await call(request, risk.GetRiskState, risk_pb2.GetRiskStateRequest())
+    return JSONResponse({**to_json(limits), **to_json(state)})
+
+
+@router.post("/risk/halt", tags=["risk"], openapi_extra=body_schema(risk_pb2.HaltRequest))
+async def halt(request: Request) -> JSONResponse:
+    """RiskService/Halt; the body (optional) is a HaltRequest."""
+    message = await body(request, risk_pb2.HaltRequest)
+    return await _answer(request, stubs(request).risk.Halt, message)
+
+
+@router.post("/risk/resume", tags=["risk"], openapi_extra=body_schema(risk_pb2.ResumeRequest))
+async def resume(request: Request) -> JSONResponse:
+    """RiskService/Resume; the body (optional) is a ResumeRequest."""
+    message = await body(request, risk_pb2.ResumeRequest)
+    return await _answer(request, stubs(request).risk.Resume, message)

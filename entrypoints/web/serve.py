@@ -1,0 +1,153 @@
+"""Running the gateway with uvicorn as a task of the engine's own asyncio loop.
+
+The socket is bound here (a port in use is a ConfigError, not uvicorn's ``sys.exit``), and
+uvicorn's signal capture is off: the engine's foreground loop owns Ctrl-C and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
+
+if TYPE_CHECKING:
+    import uvicorn
+
+log = logging.getLogger("tradeplane.web")
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+OPTION = "--web-listen"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        OPTION,
+        default=None,
+        metavar="HOST:PORT",
+        help="serve the REST/JSON gateway (OpenAPI at /docs) in front of the gRPC control plane"
+        " (default: [web] listen, off; port 0 picks a free one)",
+    )
+
+
+def web_listen(settings: Settings, args: argparse.Namespace, grpc: GrpcSettings | None) -> str | None:
+    """Where the gateway listens (the command line over ``[web] listen``); None when it is off."""
+    option = getattr(args, "web_listen", None)
+    listen = check_listen(option, OPTION) if option is not None else settings.web.listen
+    if not listen:
+        return None
+    if grpc is None:
+        raise ConfigError(
+            f"the web gateway ({OPTION} / [web] listen) calls the gRPC control plane:"
+            " it cannot run with --no-grpc or [grpc] enabled = false"
+        )
+    if grpc.tls_cert:
+        raise ConfigError(
+            "the web gateway calls the gRPC control plane in plaintext over loopback:"
+            " it cannot run with [grpc] tls_cert set yet"
+        )
+    return listen
+
+
+def loopback_target(address: str) -> str:
+    """The gRPC server's ``HOST:PORT`` as a local client reaches it (a wildcard host: loopback)."""
+    host, _, port = address.rpartition(":")
+    if host in {"", "0.0.0.0"}:
+        host = "127.0.0.1"
+    elif host in {"::", "[::]"}:
+        host = "[::1]"
+    return f"{host}:{port}"
+
+
+def _server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn without its signal handlers (the engine's own stay in place)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server(config)
+
+
+def _bind(listen: str) -> socket.socket:
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        raise ConfigError(f"the web gateway cannot listen on {listen}: the host cannot be resolved") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as error:
+        sock.close()
+        raise ConfigError(f"the web gateway cannot listen on {listen}: {error.strerror or error}") from None
+    return sock
+
+
+@dataclass
+class RunningGateway:
+    """A gateway serving on ``address`` until ``stop()``."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        """Stop accepting, let the requests in flight finish (briefly), close the channel."""
+        self.server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("the web gateway did not stop within %.0f s; cancelled", STOP_TIMEOUT_S)
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+async def start_gateway(listen: str, grpc_target: str) -> RunningGateway:
+    """Serve the gateway on ``listen`` (``HOST:PORT``, port 0: a free one) calling ``grpc_target``."""
+    import uvicorn  # here, not at import: the command line loads this module for its options
+
+    from entrypoints.web.gateway import build_app
+
+    check_listen(listen, OPTION)
+    sock = _bind(listen)
+    config = uvicorn.Config(
+        build_app(grpc_target),
+        lifespan="on",
+        log_config=None,  # the engine configured logging already
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(STOP_TIMEOUT_S) - 1,
+    )
+    server = _server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="web-gateway")
+    deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
+    while not server.started:
+        if task.done() or asyncio.get_running_loop().time() > deadline:
+            task.cancel()
+            sock.close()
+            raise ConfigError(f"the web gateway on {listen} did not start")
+        await asyncio.sleep(0.01)
+    host, port = sock.getsockname()[:2]
+    return RunningGateway(server, task, str(host), int(port))
