@@ -28,6 +28,7 @@ from entrypoints.grpc import launch
 from entrypoints.logs import Console, configure_logging
 from entrypoints.storage import where_state_lives
 from entrypoints.validation import load_validated
+from entrypoints.web import serve as web_gateway
 
 if TYPE_CHECKING:
     from entrypoints.services.execution import ExecutionShards
@@ -66,6 +67,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ' three services joined by Redis Streams ([bus] kind = "redis"); see docs/architecture.md',
     )
     launch.add_arguments(parser)
+    web_gateway.add_arguments(parser)
     operations.add_arguments(parser)
     parser.set_defaults(handler=_main)
 
@@ -80,8 +82,15 @@ def _main(args: argparse.Namespace) -> int:
         settings = operations.with_metrics_options(settings, args)
         grpc = launch.grpc_settings(settings, args)
         admin_token = launch.admin_token_from_env()
+        web = web_gateway.web_listen(settings, args, grpc)
+        if web is not None and args.service in ("strategy", "ingestion"):
+            raise ConfigError(
+                f"{web_gateway.OPTION} serves the engine's control plane: run --service all or execution"
+            )
         if grpc is not None:
             launch.check_port_free(grpc.listen)
+        if web is not None:
+            launch.check_port_free(web, "the web gateway", web_gateway.OPTION, "no --web-listen")
     except ConfigError as error:
         return _fail(console, error)
     fmt = args.log_format or settings.logging.format
@@ -132,7 +141,16 @@ def _main(args: argparse.Namespace) -> int:
         console.say(banner, live=True)
     try:
         final = asyncio.run(
-            _serve(app, settings, grpc, admin_token, duration=args.duration, console=console, shards=shards)
+            _serve(
+                app,
+                settings,
+                grpc,
+                admin_token,
+                duration=args.duration,
+                console=console,
+                shards=shards,
+                web=web,
+            )
         )
     except ConfigError as error:
         return _fail(console, error)
@@ -153,8 +171,10 @@ async def _serve(
     duration: float | None,
     console: Console,
     shards: ExecutionShards | None = None,
+    web: str | None = None,
 ) -> EngineStatus:
     server = None
+    gateway = None
     if grpc is not None:
         server = await launch.start_control_plane(
             app,
@@ -167,6 +187,9 @@ async def _serve(
         console.say(f"gRPC control plane on {server.address}", grpc=server.address)
     bus = [] if shards is None else [ExecutionBusCollector(shards.status)]
     try:
+        if server is not None and web is not None:
+            gateway = await web_gateway.start_gateway(web, web_gateway.loopback_target(server.address))
+            console.say(f"web gateway on http://{gateway.address} (OpenAPI at /docs)", web=gateway.address)
         async with operations.operations(app, settings, console, grpc=server, collectors=bus):
             if shards is not None:
                 shards.start()
@@ -179,6 +202,8 @@ async def _serve(
                 before_stop=None if shards is None else shards.stop,
             )
     finally:
+        if gateway is not None:
+            await gateway.stop()
         if server is not None:
             await server.stop()
         app.close()
