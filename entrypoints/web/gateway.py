@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 
 from entrypoints.version import package_version
 from entrypoints.web.routes import Stubs, router
+from entrypoints.web.streams import router as stream_router
 from entrypoints.web.transcode import (
     BadInput,
     bad_input_response,
@@ -49,6 +50,7 @@ def build_app(grpc_target: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(stream_router)
 
     async def on_bad_input(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, BadInput)

@@ -1,7 +1,7 @@
 """The routes under ``/api/v1``: each one the gRPC method a browser needs, transcoded.
 
-Streams (order events, quotes, signals, alerts), limit and parameter updates, market data
-quotes and books, and backtests are gRPC only for now.
+The server streams are Server-Sent Events in ``streams``. Limit and parameter updates,
+market data quotes and books, and backtests are gRPC only for now.
 """
 
 from __future__ import annotations

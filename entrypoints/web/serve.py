@@ -113,7 +113,10 @@ class RunningGateway:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     async def stop(self) -> None:
-        """Stop accepting, let the requests in flight finish (briefly), close the channel."""
+        """Stop accepting, end the event streams, let the requests in flight finish (briefly)."""
+        from entrypoints.web.streams import end_streams
+
+        end_streams(self.server.config.app)
         self.server.should_exit = True
         try:
             await asyncio.wait_for(asyncio.shield(self.task), STOP_TIMEOUT_S)

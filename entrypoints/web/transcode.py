@@ -19,6 +19,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -69,8 +70,8 @@ def bad_input_response(error: BadInput) -> JSONResponse:
     return JSONResponse(error_body("INVALID_ARGUMENT", error.message, field=error.field), status_code=400)
 
 
-def grpc_error_response(error: grpc.aio.AioRpcError) -> JSONResponse:
-    """The HTTP answer for a failed call: its status, message, field and reason."""
+def grpc_error(error: grpc.aio.AioRpcError) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and error body of a failed call: its code, message, field and reason."""
     code = error.code()
     field = reason = None
     status = rpc_status.from_call(error)  # type: ignore[arg-type]  # an AioRpcError has the Call API used
@@ -85,7 +86,12 @@ def grpc_error_response(error: grpc.aio.AioRpcError) -> JSONResponse:
             detail.Unpack(info)
             reason = info.reason
     body = error_body(code.name, error.details() or "", field=field, reason=reason)
-    return JSONResponse(body, status_code=HTTP_STATUS.get(code, 500))
+    return HTTP_STATUS.get(code, 500), body
+
+
+def grpc_error_response(error: grpc.aio.AioRpcError) -> JSONResponse:
+    status, body = grpc_error(error)
+    return JSONResponse(body, status_code=status)
 
 
 def to_json(message: Message) -> dict[str, Any]:
@@ -150,14 +156,22 @@ def _query_value(field: Any, text: str) -> object:
 
 
 def from_query(query: Mapping[str, str], message_class: type[M]) -> M:
-    """Query parameters (scalar fields of ``message_class`` by name) as the message."""
+    """Query parameters (scalar fields of ``message_class`` by name) as the message.
+
+    A repeated field takes each occurrence of its key (``?ids=a&ids=b``) when ``query`` is a
+    multi-dict such as Starlette's ``QueryParams``.
+    """
     fields = message_class.DESCRIPTOR.fields_by_name
     data: dict[str, object] = {}
     for key, text in query.items():
         field = fields.get(key)
         if field is None or field.type == FieldDescriptor.TYPE_MESSAGE:
             raise BadInput(f"{key}: no such parameter of {message_class.DESCRIPTOR.name}", field=key)
-        data[key] = _query_value(field, text)
+        if field.is_repeated:
+            texts = query.getlist(key) if isinstance(query, ImmutableMultiDict) else [text]
+            data[key] = [_query_value(field, each) for each in texts]
+        else:
+            data[key] = _query_value(field, text)
     return from_dict(data, message_class)
 
 
