@@ -121,18 +121,11 @@ def _main(args: argparse.Namespace) -> int:
         )
     except ConfigError as error:
         return _fail(console, error)
-    shards = None
-    if execution:
-        from entrypoints.services.execution import ExecutionShards, detach_strategies
-        from entrypoints.services.topology import redact_url
-
-        detach_strategies(app)
-        shards = ExecutionShards(app, settings)
-        console.say(
-            f"execution: reading {shards.layout.shards} shard(s) from {redact_url(settings.redis.url)}",
-            service="execution",
-            shards=shards.layout.shards,
-        )
+    try:
+        shards = _execution_shards(app, settings, console) if execution else None
+    except ConfigError as error:
+        app.close()
+        return _fail(console, error)
     tune_gc()
     log.info("configuration %s loaded", settings.source)
     console.say(brokers.describe(settings, app.broker), broker=app.broker.name)
@@ -155,6 +148,21 @@ def _main(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _fail(console, error)
     return 0 if final.handler_errors == 0 else 1
+
+
+def _execution_shards(app: App, settings: Settings, console: Console) -> ExecutionShards:
+    """The execution service's side of the bus: its strategies detached, its shard readers built."""
+    from entrypoints.services.execution import ExecutionShards, detach_strategies
+    from entrypoints.services.topology import redact_url
+
+    detach_strategies(app)
+    shards = ExecutionShards(app, settings)
+    console.say(
+        f"execution: reading {shards.layout.shards} shard(s) from {redact_url(settings.redis.url)}",
+        service="execution",
+        shards=shards.layout.shards,
+    )
+    return shards
 
 
 def _fail(console: Console, error: ConfigError) -> int:

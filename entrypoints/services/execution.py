@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import get_args
 
-from adapters.redis.connection import REDIS_ERRORS, describe, sync_client
+from adapters.redis.connection import REDIS_ERRORS, describe
 from adapters.redis.shard_execution import ShardExecutionReader
 from adapters.redis.stream_bus import RedisStreamBus, StreamRouting
 from application.decided_signals import DecidedSignals
@@ -32,7 +32,7 @@ from domain.market_data import Bar, QuoteTick, TradeTick
 from entrypoints.config import Settings
 from entrypoints.container import App
 from entrypoints.services.lifecycle import STOP_TIMEOUT_S, cancel_within
-from entrypoints.services.topology import instance_id, redis_client, shard_layout
+from entrypoints.services.topology import instance_id, redis_client, shard_layout, sync_bus_client
 
 log = logging.getLogger("tradeplane.execution")
 
@@ -108,7 +108,7 @@ class ExecutionShards:
         self._tasks: list[asyncio.Task[None]] = []
         self.redis_error = ""
         self.exporter = RedisStreamBus(
-            sync_client(settings.redis.url, timeout_s=1.0, cluster=settings.bus.cluster),
+            sync_bus_client(settings, name=instance_id("execution-events")),
             routing=StreamRouting(prefix=settings.redis.prefix),
             exported=EXPORTED,
             producer_id=instance_id("execution-events"),

@@ -14,14 +14,13 @@ import asyncio
 import contextlib
 import logging
 
-from adapters.redis.connection import sync_client
 from adapters.redis.shard_publisher import ShardPublisher
 from adapters.system_clock import LiveClock
 from application.ingestion import IngestionService
 from domain.market_data import Bar, QuoteTick, TradeTick
 from entrypoints.config import Settings
 from entrypoints.container import build_feeds
-from entrypoints.services.topology import instance_id, shard_layout, shard_map
+from entrypoints.services.topology import instance_id, shard_layout, shard_map, sync_bus_client
 from entrypoints.storage import build_market_data_store
 
 log = logging.getLogger("tradeplane.ingestion")
@@ -34,9 +33,7 @@ class Ingestion:
         self.settings = settings
         self.layout = shard_layout(settings)
         self.producer_id = instance_id("ingestion")
-        client = sync_client(
-            settings.redis.url, timeout_s=1.0, name=self.producer_id, cluster=settings.bus.cluster
-        )
+        client = sync_bus_client(settings, name=self.producer_id)
         self.publisher = ShardPublisher(
             client,
             self.layout,

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from adapters.redis.connection import AsyncRedis, async_client
+from adapters.redis.connection import REDIS_ERRORS, AsyncRedis, SyncRedis, async_client, describe, sync_client
 from adapters.redis.shards import ShardLayout
-from entrypoints.config import Settings
+from entrypoints.config import ConfigError, Settings
 
 
 def shard_layout(settings: Settings) -> ShardLayout:
@@ -70,3 +70,18 @@ def redact_url(url: str) -> str:
 def instance_id(role: str) -> str:
     """This process's consumer name: host, pid and a random suffix (a restarted process is new)."""
     return f"{role}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def sync_bus_client(settings: Settings, *, name: str) -> SyncRedis:
+    """The synchronous client of the bus (ingestion's and execution's write-behind publishers).
+
+    A single server is connected on first use, so one that is down is waited for; a cluster
+    client learns the nodes at once, so a cluster no node of which answers is a ConfigError
+    naming the URL, not a traceback."""
+    try:
+        return sync_client(settings.redis.url, timeout_s=1.0, name=name, cluster=settings.bus.cluster)
+    except REDIS_ERRORS as error:
+        raise ConfigError(
+            f"[redis] url {redact_url(settings.redis.url)}: no node of the Redis Cluster answers"
+            f" ({describe(error)}); start it, or set [bus] cluster = false for a single server"
+        ) from None
