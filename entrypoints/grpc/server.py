@@ -110,6 +110,15 @@ async def keep_health(update: Callable[[], Awaitable[None]]) -> None:
             log.exception("health update failed")
 
 
+async def end_health(watch: asyncio.Task[None] | None, servicer: health.aio.HealthServicer) -> None:
+    """Stop updating health and answer NOT_SERVING everywhere: the first step of a stop."""
+    if watch is not None:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+    await servicer.enter_graceful_shutdown()
+
+
 def token_entries(settings: GrpcSettings) -> list[TokenEntry]:
     return [
         TokenEntry(
@@ -290,11 +299,7 @@ class GrpcServer:
         """NOT_SERVING, end the streams, finish calls in flight within ``grace`` seconds."""
         if self._server is None:
             return
-        if self._health_task is not None:
-            self._health_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
-        await self.health.enter_graceful_shutdown()
+        await end_health(self._health_task, self.health)
         self.hub.close()
         await self._server.stop(grace)  # a backtest still running is cancelled: its process killed
         self._server = None

@@ -12,7 +12,6 @@ guard and the call counts are the engine's own (``MethodTable``); health and ref
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -37,6 +36,7 @@ from entrypoints.grpc.method_table import MethodTable
 from entrypoints.grpc.request_guard import RequestGuard
 from entrypoints.grpc.server import (
     PORT_HINT,
+    end_health,
     feed_health_service,
     keep_health,
     listen_address,
@@ -296,11 +296,7 @@ class ServiceControl:
         """NOT_SERVING everywhere, then the calls in flight get ``grace`` seconds."""
         if self._server is None:
             return
-        if self._health_task is not None:
-            self._health_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
-        await self.health.enter_graceful_shutdown()
+        await end_health(self._health_task, self.health)
         await self._server.stop(grace)
         self._server = None
         log.info("gRPC control plane stopped")
