@@ -1,7 +1,10 @@
 """The routes under ``/api/v1``: each one the gRPC method a browser needs, transcoded.
 
-The server streams are Server-Sent Events in ``streams``. Limit and parameter updates,
-market data quotes and books, and backtests are gRPC only for now.
+Orders, the portfolio, strategies, risk and the engine's status and alerts are here; quotes,
+books and the consolidated quote are in ``market_routes``, backtests (a run answered as JSON
+or as Server-Sent Events) in ``backtest_routes``, and the other server streams are
+Server-Sent Events in ``streams``. Those modules add their routes to this ``router``, which
+the gateway includes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from tradeplane.v1 import (
+    backtest_pb2_grpc,
     engine_pb2,
     engine_pb2_grpc,
     market_data_pb2,
@@ -28,7 +32,16 @@ from tradeplane.v1 import (
     strategies_pb2_grpc,
 )
 
-from entrypoints.web.transcode import Rpc, body, body_schema, call, from_query, query_parameters, to_json
+from entrypoints.web.transcode import (
+    BadInput,
+    Rpc,
+    body,
+    body_schema,
+    call,
+    from_query,
+    query_parameters,
+    to_json,
+)
 
 router = APIRouter(prefix="/api/v1")
 
@@ -49,26 +62,38 @@ class Stubs:
         self.strategies: strategies_pb2_grpc.StrategyServiceAsyncStub = (
             strategies_pb2_grpc.StrategyServiceStub(channel)
         )
+        self.backtests: backtest_pb2_grpc.BacktestServiceAsyncStub = backtest_pb2_grpc.BacktestServiceStub(
+            channel
+        )
 
 
 def stubs(request: Request) -> Stubs:
     return cast(Stubs, request.app.state.stubs)
 
 
-async def _answer(request: Request, rpc: Rpc, message: Message) -> JSONResponse:
+async def answer(request: Request, rpc: Rpc, message: Message) -> JSONResponse:
+    """``rpc(message)`` as the caller, its answer as JSON (a failure: the exception handler's)."""
     return JSONResponse(to_json(await call(request, rpc, message)))
+
+
+def from_path(message: Message, field: str, value: str) -> None:
+    """Set ``field`` of ``message`` to the path's ``value``; a body or query giving another is 400."""
+    given = getattr(message, field)
+    if given and given != value:
+        raise BadInput(f"{field}: the path says {value[:64]!r}, the request {given[:64]!r}", field=field)
+    setattr(message, field, value)
 
 
 @router.get("/status", tags=["engine"])
 async def get_status(request: Request) -> JSONResponse:
     """EngineService/GetStatus."""
-    return await _answer(request, stubs(request).engine.GetStatus, engine_pb2.GetStatusRequest())
+    return await answer(request, stubs(request).engine.GetStatus, engine_pb2.GetStatusRequest())
 
 
 @router.get("/account", tags=["portfolio"])
 async def get_account(request: Request) -> JSONResponse:
     """PortfolioService/GetAccount."""
-    return await _answer(request, stubs(request).portfolio.GetAccount, portfolio_pb2.GetAccountRequest())
+    return await answer(request, stubs(request).portfolio.GetAccount, portfolio_pb2.GetAccountRequest())
 
 
 @router.get(
@@ -77,21 +102,21 @@ async def get_account(request: Request) -> JSONResponse:
 async def list_positions(request: Request) -> JSONResponse:
     """PortfolioService/ListPositions; the query holds ListPositionsRequest's fields."""
     message = from_query(request.query_params, portfolio_pb2.ListPositionsRequest)
-    return await _answer(request, stubs(request).portfolio.ListPositions, message)
+    return await answer(request, stubs(request).portfolio.ListPositions, message)
 
 
 @router.get("/orders", tags=["orders"], openapi_extra=query_parameters(orders_pb2.ListOrdersRequest))
 async def list_orders(request: Request) -> JSONResponse:
     """OrderService/ListOrders; the query holds ListOrdersRequest's filters and paging."""
     message = from_query(request.query_params, orders_pb2.ListOrdersRequest)
-    return await _answer(request, stubs(request).orders.ListOrders, message)
+    return await answer(request, stubs(request).orders.ListOrders, message)
 
 
 @router.post("/orders", tags=["orders"], openapi_extra=body_schema(orders_pb2.SubmitOrderRequest))
 async def submit_order(request: Request) -> JSONResponse:
     """OrderService/SubmitOrder; the body is a SubmitOrderRequest (idempotent on client_order_id)."""
     message = await body(request, orders_pb2.SubmitOrderRequest)
-    return await _answer(request, stubs(request).orders.SubmitOrder, message)
+    return await answer(request, stubs(request).orders.SubmitOrder, message)
 
 
 @router.post(
@@ -100,56 +125,56 @@ async def submit_order(request: Request) -> JSONResponse:
 async def cancel_all_orders(request: Request) -> JSONResponse:
     """OrderService/CancelAllOrders; the body (optional) is a CancelAllOrdersRequest."""
     message = await body(request, orders_pb2.CancelAllOrdersRequest)
-    return await _answer(request, stubs(request).orders.CancelAllOrders, message)
+    return await answer(request, stubs(request).orders.CancelAllOrders, message)
 
 
 @router.get("/orders/{client_order_id}", tags=["orders"])
 async def get_order(request: Request, client_order_id: str) -> JSONResponse:
     """OrderService/GetOrder by client_order_id."""
     message = orders_pb2.GetOrderRequest(client_order_id=client_order_id)
-    return await _answer(request, stubs(request).orders.GetOrder, message)
+    return await answer(request, stubs(request).orders.GetOrder, message)
 
 
 @router.delete("/orders/{client_order_id}", tags=["orders"])
 async def cancel_order(request: Request, client_order_id: str) -> JSONResponse:
     """OrderService/CancelOrder by client_order_id."""
     message = orders_pb2.CancelOrderRequest(client_order_id=client_order_id)
-    return await _answer(request, stubs(request).orders.CancelOrder, message)
+    return await answer(request, stubs(request).orders.CancelOrder, message)
 
 
 @router.get("/fills", tags=["orders"], openapi_extra=query_parameters(orders_pb2.ListFillsRequest))
 async def list_fills(request: Request) -> JSONResponse:
     """OrderService/ListFills; the query holds ListFillsRequest's filters and paging."""
     message = from_query(request.query_params, orders_pb2.ListFillsRequest)
-    return await _answer(request, stubs(request).orders.ListFills, message)
+    return await answer(request, stubs(request).orders.ListFills, message)
 
 
 @router.get("/instruments", tags=["market data"])
 async def list_instruments(request: Request) -> JSONResponse:
     """MarketDataService/ListInstruments."""
     message = market_data_pb2.ListInstrumentsRequest()
-    return await _answer(request, stubs(request).market.ListInstruments, message)
+    return await answer(request, stubs(request).market.ListInstruments, message)
 
 
 @router.get("/strategies", tags=["strategies"])
 async def list_strategies(request: Request) -> JSONResponse:
     """StrategyService/ListStrategies."""
     message = strategies_pb2.ListStrategiesRequest()
-    return await _answer(request, stubs(request).strategies.ListStrategies, message)
+    return await answer(request, stubs(request).strategies.ListStrategies, message)
 
 
 @router.post("/strategies/{strategy_id}/start", tags=["strategies"])
 async def start_strategy(request: Request, strategy_id: str) -> JSONResponse:
     """StrategyService/StartStrategy."""
     message = strategies_pb2.StartStrategyRequest(strategy_id=strategy_id)
-    return await _answer(request, stubs(request).strategies.StartStrategy, message)
+    return await answer(request, stubs(request).strategies.StartStrategy, message)
 
 
 @router.post("/strategies/{strategy_id}/stop", tags=["strategies"])
 async def stop_strategy(request: Request, strategy_id: str) -> JSONResponse:
     """StrategyService/StopStrategy."""
     message = strategies_pb2.StopStrategyRequest(strategy_id=strategy_id)
-    return await _answer(request, stubs(request).strategies.StopStrategy, message)
+    return await answer(request, stubs(request).strategies.StopStrategy, message)
 
 
 @router.get("/risk", tags=["risk"])
@@ -165,11 +190,42 @@ async def get_risk(request: Request) -> JSONResponse:
 async def halt(request: Request) -> JSONResponse:
     """RiskService/Halt; the body (optional) is a HaltRequest."""
     message = await body(request, risk_pb2.HaltRequest)
-    return await _answer(request, stubs(request).risk.Halt, message)
+    return await answer(request, stubs(request).risk.Halt, message)
 
 
 @router.post("/risk/resume", tags=["risk"], openapi_extra=body_schema(risk_pb2.ResumeRequest))
 async def resume(request: Request) -> JSONResponse:
     """RiskService/Resume; the body (optional) is a ResumeRequest."""
     message = await body(request, risk_pb2.ResumeRequest)
-    return await _answer(request, stubs(request).risk.Resume, message)
+    return await answer(request, stubs(request).risk.Resume, message)
+
+
+@router.patch("/risk/limits", tags=["risk"], openapi_extra=body_schema(risk_pb2.UpdateRiskLimitsRequest))
+async def update_risk_limits(request: Request) -> JSONResponse:
+    """RiskService/UpdateRiskLimits (admin); the body is an UpdateRiskLimitsRequest."""
+    message = await body(request, risk_pb2.UpdateRiskLimitsRequest)
+    return await answer(request, stubs(request).risk.UpdateRiskLimits, message)
+
+
+@router.patch(
+    "/strategies/{strategy_id}/params",
+    tags=["strategies"],
+    openapi_extra=body_schema(strategies_pb2.UpdateStrategyParamsRequest),
+)
+async def update_strategy_params(request: Request, strategy_id: str) -> JSONResponse:
+    """StrategyService/UpdateStrategyParams; the body is an UpdateStrategyParamsRequest (its
+    strategy_id, if given, must be the path's)."""
+    message = await body(request, strategies_pb2.UpdateStrategyParamsRequest)
+    from_path(message, "strategy_id", strategy_id)
+    return await answer(request, stubs(request).strategies.UpdateStrategyParams, message)
+
+
+@router.get("/alerts", tags=["engine"])
+async def list_alerts(request: Request) -> JSONResponse:
+    """The active alerts, oldest first: EngineService/GetStatus's ``alerts``, as ``{"alerts": [...]}``."""
+    status = await call(request, stubs(request).engine.GetStatus, engine_pb2.GetStatusRequest())
+    return JSONResponse({"alerts": [to_json(alert) for alert in status.alerts]})
+
+
+# These modules add their routes to ``router`` when imported, so they come after it is complete.
+from entrypoints.web import backtest_routes, market_routes  # noqa: E402, F401
