@@ -61,7 +61,12 @@ async def get_backtest(request: Request, run_id: str) -> JSONResponse:
     return await answer(request, stubs(request).backtests.GetBacktest, message)
 
 
-@router.post("/backtests", tags=["backtests"], openapi_extra=body_schema(backtest_pb2.RunBacktestRequest))
+@router.post(
+    "/backtests",
+    tags=["backtests"],
+    openapi_extra=body_schema(backtest_pb2.RunBacktestRequest),
+    responses={200: {"content": {EVENT_STREAM: {}}}},
+)
 async def run_backtest(request: Request) -> Response:
     """BacktestService/RunBacktest (trader); the body is a RunBacktestRequest.
 
