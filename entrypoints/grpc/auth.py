@@ -139,6 +139,9 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return "malformed authorization metadata: expected 'Bearer <token>'"
+        return self._lookup(token) or "unknown or revoked token"
+
+    def _lookup(self, token: str) -> TokenEntry | None:
         seen = self._seen.get(token)
         if seen is not None:
             return seen
@@ -149,7 +152,16 @@ class Authenticator:
                     self._seen.clear()
                 self._seen[token] = entry  # only good tokens: a flood of bad ones cannot grow it
                 return entry
-        return "unknown or revoked token"
+        return None
+
+    def identify(self, token: str) -> Caller | None:
+        """Who ``token`` is (its name and role), None for an unknown or revoked one.
+
+        For the web console's login, which must know the role without calling anything as it;
+        it neither counts as a request nor spends the token's rate.
+        """
+        entry = self._lookup(token.strip()) if token.strip() else None
+        return None if entry is None else Caller(entry.name, entry.role)
 
     def admit(self, handler: Handler | None, details: grpc.HandlerCallDetails) -> Handler | None:
         """``handler`` when the call may run (the caller set in ``CALLER``), else one that refuses.
