@@ -12,15 +12,25 @@ from pathlib import Path
 
 from entrypoints import brokers, operations
 from entrypoints.commands.demo_venue import VENUES, DemoVenue, start_demo_venue
-from entrypoints.config import ConfigError, GrpcSettings, LoggingSettings, Settings, parse_settings
-from entrypoints.container import bootstrap
+from entrypoints.config import (
+    ConfigError,
+    GrpcSettings,
+    LoggingSettings,
+    Settings,
+    check_listen,
+    parse_settings,
+)
+from entrypoints.container import App, bootstrap
 from entrypoints.foreground import run_engine
 from entrypoints.gc_tuning import tune_gc
 from entrypoints.grpc import launch
 from entrypoints.grpc.auth import new_token
+from entrypoints.grpc.server import GrpcServer
 from entrypoints.logs import Console, configure_logging
 from entrypoints.storage import where_state_lives
 from entrypoints.validation import validate
+from entrypoints.web import serve as web_gateway
+from entrypoints.web.serve import RunningGateway
 
 log = logging.getLogger("tradeplane.demo")
 
@@ -188,6 +198,7 @@ def demo_settings(
 
 
 DEMO_METRICS = "127.0.0.1:9464"
+DEMO_WEB = "127.0.0.1:8051"
 """Where the demo serves Prometheus metrics unless told otherwise (Prometheus's usual port for it)."""
 
 _NOT_STARTED_WS = "ws://127.0.0.1:1"
@@ -304,6 +315,7 @@ async def run_demo(
     data_dir = None if args is None or args.memory else str(args.data_dir)
     try:
         grpc, env_token = preflight(args, data_dir=data_dir, binance=binance, venues=venues)
+        web = _web_listen(args, grpc)
     except ConfigError as error:
         console.error(f"tradeplane: {error}", logger="tradeplane.demo")
         return 2
@@ -319,7 +331,6 @@ async def run_demo(
     )
     if args is not None:
         settings = operations.with_metrics_options(settings, args)
-    server = None
     try:
         app = bootstrap(settings, reset_state=reset)
     except ConfigError as error:
@@ -330,12 +341,9 @@ async def run_demo(
     console.say(f"storage: {where_state_lives(settings.storage)} ({how_to})", logger="tradeplane.demo")
     console.say(brokers.describe(settings, app.broker), logger="tradeplane.demo", broker=app.broker.name)
     try:
-        if grpc is not None:
-            token = env_token or new_token()
-            server = await launch.start_control_plane(app, settings, grpc, mode="demo", admin_token=token)
-            lines = launch.usage_lines(server, token, from_env=env_token is not None)
-            for line in lines:
-                console.say(line, logger="tradeplane.demo")
+        server, gateway = await _serve(
+            app, settings, grpc=grpc, env_token=env_token, web=web, console=console
+        )
     except ConfigError as error:
         app.close()
         await venue.stop()
@@ -356,11 +364,63 @@ async def run_demo(
         console.error(f"tradeplane: {error}", logger="tradeplane.demo")
         return 2
     finally:
+        if gateway is not None:
+            await gateway.stop()
         if server is not None:
             await server.stop()
         app.close()
         await venue.stop()
     return 0 if final.handler_errors == 0 else 1
+
+
+async def _serve(
+    app: App,
+    settings: Settings,
+    *,
+    grpc: GrpcSettings | None,
+    env_token: str | None,
+    web: str | None,
+    console: Console,
+) -> tuple[GrpcServer | None, RunningGateway | None]:
+    """The control plane (unless off) and the console in front of it (unless off).
+
+    The admin token is the environment's or a new one, printed; a new read-only viewer token
+    is printed with the console's address, for trying it as a viewer.
+    """
+    if grpc is None:
+        return None, None
+    token = env_token or new_token()
+    viewer = new_token()
+    server = await launch.start_control_plane(
+        app, settings, grpc, mode="demo", admin_token=token, viewer_token=viewer
+    )
+    for line in launch.usage_lines(server, token, from_env=env_token is not None):
+        console.say(line, logger="tradeplane.demo")
+    if web is None:
+        return server, None
+    try:
+        gateway = await web_gateway.start_gateway(
+            web, web_gateway.loopback_target(server.address), server.auth.identify
+        )
+    except BaseException:
+        await server.stop()
+        raise
+    console.say(
+        f"web console on http://{gateway.address}/ : log in with the admin token,"
+        f" or with this read-only viewer token: {viewer}",
+        logger="tradeplane.demo",
+        web=gateway.address,
+    )
+    return server, gateway
+
+
+def _web_listen(args: argparse.Namespace | None, grpc: GrpcSettings | None) -> str | None:
+    """Where the demo's console listens (checked free); None with --no-web or without gRPC."""
+    if args is None or grpc is None or getattr(args, "no_web", True) or not args.web_listen:
+        return None
+    listen = check_listen(args.web_listen, web_gateway.OPTION)
+    launch.check_port_free(listen, "the web console", web_gateway.OPTION, "--no-web")
+    return listen
 
 
 def _positive(text: str) -> float:
@@ -414,6 +474,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     launch.add_arguments(parser)
     operations.add_arguments(parser, default_listen=DEMO_METRICS)
+    web_gateway.add_arguments(parser, default_listen=DEMO_WEB)
     parser.set_defaults(handler=_main)
 
 

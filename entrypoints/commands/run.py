@@ -196,8 +196,12 @@ async def _serve(
     bus = [] if shards is None else [ExecutionBusCollector(shards.status)]
     try:
         if server is not None and web is not None:
-            gateway = await web_gateway.start_gateway(web, web_gateway.loopback_target(server.address))
-            console.say(f"web gateway on http://{gateway.address} (OpenAPI at /docs)", web=gateway.address)
+            target = web_gateway.loopback_target(server.address)
+            gateway = await web_gateway.start_gateway(web, target, server.auth.identify)
+            console.say(
+                f"web console on http://{gateway.address}/ (REST API under /api/v1, OpenAPI at /docs)",
+                web=gateway.address,
+            )
         async with operations.operations(app, settings, console, grpc=server, collectors=bus):
             if shards is not None:
                 shards.start()

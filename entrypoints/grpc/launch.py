@@ -60,15 +60,16 @@ async def start_control_plane(
     *,
     mode: str,
     admin_token: str | None,
+    viewer_token: str | None = None,
     components: Callable[[], Mapping[str, bool]] | None = None,
 ) -> GrpcServer:
-    """Start the gRPC server; ``admin_token`` (kept only as its hash) is added as an admin;
-    ``components`` adds health-check services (see ``GrpcServer``)."""
-    extra = (
-        [TokenEntry(name=f"{mode}-admin", role=Role.ADMIN, sha256=hash_token(admin_token))]
-        if admin_token is not None
-        else []
-    )
+    """Start the gRPC server; ``admin_token`` and ``viewer_token`` (kept only as their hashes)
+    are added with those roles; ``components`` adds health-check services (see ``GrpcServer``)."""
+    extra = [
+        TokenEntry(name=f"{mode}-{role.name.lower()}", role=role, sha256=hash_token(token))
+        for token, role in ((admin_token, Role.ADMIN), (viewer_token, Role.VIEWER))
+        if token is not None
+    ]
     info = EngineInfo(
         name=settings.engine.name, version=package_version(), mode=mode, broker=settings.broker.kind
     )

@@ -1,22 +1,29 @@
 """The gateway's FastAPI app: the routes over one loopback channel to the gRPC control plane.
 
 It transcodes and nothing more: validation, roles, idempotency and error mapping stay in the
-gRPC services, so HTTP and gRPC callers get the same answers. OpenAPI is at /docs.
+gRPC services, so HTTP and gRPC callers get the same answers. It also serves the console (the
+pages under ``static/``, at ``/``) and Swagger UI at ``/docs``, every file from the package:
+nothing is fetched from elsewhere, and the Content-Security-Policy says so to the browser.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import grpc
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.version import package_version
 from entrypoints.web.routes import Stubs, router
+from entrypoints.web.sessions import SessionMiddleware, Sessions
+from entrypoints.web.sessions import router as session_router
 from entrypoints.web.streams import router as stream_router
 from entrypoints.web.transcode import (
     BadInput,
@@ -29,9 +36,46 @@ from entrypoints.web.transcode import (
 
 __all__ = ["build_app", "from_dict", "from_query"]
 
+STATIC = Path(__file__).with_name("static")
+SECURITY_HEADERS = (
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
+        b" frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+"""On every answer: only this origin's scripts, styles and connections; never in a frame."""
 
-def build_app(grpc_target: str) -> FastAPI:
-    """The app calling the control plane at ``grpc_target`` (``HOST:PORT``, plaintext loopback)."""
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _page(name: str) -> Response:
+    return FileResponse(STATIC / name, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+def build_app(grpc_target: str, sessions: Sessions | None = None) -> FastAPI:
+    """The app calling the control plane at ``grpc_target`` (``HOST:PORT``, plaintext loopback).
+
+    ``sessions`` enables the console's login (without it, only bearer tokens are accepted).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,9 +92,22 @@ def build_app(grpc_target: str) -> FastAPI:
         description="The gRPC control plane (tradeplane.v1) over HTTP/JSON. Send"
         " `Authorization: Bearer <token>`; decimals are strings.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own pages load Swagger UI and ReDoc from a CDN
+        redoc_url=None,
     )
+    app.state.sessions = sessions
+    app.include_router(session_router)
     app.include_router(router)
     app.include_router(stream_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def console() -> Response:
+        return _page("index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return _page("docs.html")
 
     async def on_bad_input(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, BadInput)
@@ -71,4 +128,7 @@ def build_app(grpc_target: str) -> FastAPI:
     app.add_exception_handler(BadInput, on_bad_input)
     app.add_exception_handler(grpc.aio.AioRpcError, on_grpc_error)
     app.add_exception_handler(RequestValidationError, on_invalid)
+    if sessions is not None:
+        app.add_middleware(SessionMiddleware, sessions=sessions)
+    app.add_middleware(SecurityHeaders)
     return app

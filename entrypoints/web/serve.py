@@ -20,6 +20,8 @@ from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
 if TYPE_CHECKING:
     import uvicorn
 
+    from entrypoints.web.sessions import Identify
+
 log = logging.getLogger("tradeplane.web")
 
 START_TIMEOUT_S = 10.0
@@ -27,14 +29,18 @@ STOP_TIMEOUT_S = 5.0
 OPTION = "--web-listen"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, default_listen: str | None = None) -> None:
+    """``--web-listen``; with ``default_listen`` (the demo's), the console is on unless ``--no-web``."""
+    default = f"default: {default_listen}" if default_listen else "default: [web] listen, off"
     parser.add_argument(
         OPTION,
-        default=None,
+        default=default_listen,
         metavar="HOST:PORT",
-        help="serve the REST/JSON gateway (OpenAPI at /docs) in front of the gRPC control plane"
-        " (default: [web] listen, off; port 0 picks a free one)",
+        help="serve the web console (at /) and the REST/JSON gateway (OpenAPI at /docs) in front of"
+        f" the gRPC control plane ({default}; port 0 picks a free one)",
     )
+    if default_listen:
+        parser.add_argument("--no-web", action="store_true", help="do not serve the web console")
 
 
 def web_listen(settings: Settings, args: argparse.Namespace, grpc: GrpcSettings | None) -> str | None:
@@ -127,16 +133,20 @@ class RunningGateway:
                 await self.task
 
 
-async def start_gateway(listen: str, grpc_target: str) -> RunningGateway:
-    """Serve the gateway on ``listen`` (``HOST:PORT``, port 0: a free one) calling ``grpc_target``."""
+async def start_gateway(listen: str, grpc_target: str, identify: Identify | None = None) -> RunningGateway:
+    """Serve the gateway on ``listen`` (``HOST:PORT``, port 0: a free one) calling ``grpc_target``.
+
+    ``identify`` (the control plane's ``Authenticator.identify``) enables the console's login.
+    """
     import uvicorn  # here, not at import: the command line loads this module for its options
 
     from entrypoints.web.gateway import build_app
+    from entrypoints.web.sessions import Sessions
 
     check_listen(listen, OPTION)
     sock = _bind(listen)
     config = uvicorn.Config(
-        build_app(grpc_target),
+        build_app(grpc_target, None if identify is None else Sessions(identify)),
         lifespan="on",
         log_config=None,  # the engine configured logging already
         log_level="warning",

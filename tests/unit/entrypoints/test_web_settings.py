@@ -93,5 +93,5 @@ def test_run_serves_the_gateway_beside_the_control_plane(
     argv = ["run", "--config", str(config), "--grpc-listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"]
     assert main([*argv, "--duration", "0.5"]) == 0
     out, _ = capsys.readouterr()
-    (line,) = (line for line in out.splitlines() if line.startswith("web gateway on http://127.0.0.1:"))
-    assert line.endswith("(OpenAPI at /docs)")
+    (line,) = (line for line in out.splitlines() if line.startswith("web console on http://127.0.0.1:"))
+    assert line.endswith("OpenAPI at /docs)")
