@@ -1,5 +1,4 @@
-"""Backtest routes: stored runs listed and read back, and a run (added to ``routes.router``,
-under ``/api/v1``).
+"""Backtest routes under ``/api/v1``: stored runs listed and read back, and a run.
 
 ``POST /backtests`` relays BacktestService/RunBacktest, a server stream. Asked for
 ``Accept: text/event-stream`` it answers Server-Sent Events as ``streams`` does: ``event:
@@ -18,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -25,7 +25,7 @@ from tradeplane.v1 import backtest_pb2
 
 # The module, not its names: ``streams`` imports ``routes``, which imports this module.
 from entrypoints.web import streams
-from entrypoints.web.routes import answer, router, stubs
+from entrypoints.web.api import answer, stubs
 from entrypoints.web.transcode import (
     body,
     body_schema,
@@ -43,6 +43,9 @@ process) before a Server-Sent Events answer is committed to 200 regardless."""
 CLIENT_LEFT = 499
 """The status of the answer nobody reads: the client left before the run ended."""
 EVENT_STREAM = "text/event-stream"
+
+
+router = APIRouter(prefix="/api/v1")
 
 
 @router.get(

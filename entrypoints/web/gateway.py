@@ -21,7 +21,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.version import package_version
-from entrypoints.web.routes import Stubs, router
+from entrypoints.web import backtest_routes, market_routes
+from entrypoints.web.api import Stubs
+from entrypoints.web.routes import router
 from entrypoints.web.sessions import SessionMiddleware, Sessions
 from entrypoints.web.sessions import router as session_router
 from entrypoints.web.streams import router as stream_router
@@ -98,6 +100,8 @@ def build_app(grpc_target: str, sessions: Sessions | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.include_router(session_router)
     app.include_router(router)
+    app.include_router(market_routes.router)
+    app.include_router(backtest_routes.router)
     app.include_router(stream_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -1,15 +1,16 @@
 """Market data routes: an instrument's latest quote and order book, and a pair's consolidated
-quote across venues (added to ``routes.router``, under ``/api/v1``)."""
+quote across venues (under ``/api/v1``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from tradeplane.v1 import market_data_pb2
 
-from entrypoints.web.routes import answer, from_path, router, stubs
+from entrypoints.web.api import answer, from_path, stubs
 from entrypoints.web.transcode import from_query, query_parameters
 
 
@@ -17,6 +18,9 @@ def _query_without(message_class: type[Any], path_field: str) -> dict[str, Any]:
     """The OpenAPI query parameters of ``message_class`` but the one the path gives."""
     parameters = query_parameters(message_class)["parameters"]
     return {"parameters": [p for p in parameters if p["name"] != path_field]}
+
+
+router = APIRouter(prefix="/api/v1")
 
 
 @router.get("/instruments/{instrument_id}/quote", tags=["market data"])

@@ -3,38 +3,25 @@
 Orders, the portfolio, strategies, risk and the engine's status and alerts are here; quotes,
 books and the consolidated quote are in ``market_routes``, backtests (a run answered as JSON
 or as Server-Sent Events) in ``backtest_routes``, and the other server streams are
-Server-Sent Events in ``streams``. Those modules add their routes to this ``router``, which
-the gateway includes.
+Server-Sent Events in ``streams``. The gateway includes each module's router.
 """
 
 from __future__ import annotations
 
-from typing import cast
-
-import grpc
 from fastapi import APIRouter
-from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from tradeplane.v1 import (
-    backtest_pb2_grpc,
     engine_pb2,
-    engine_pb2_grpc,
     market_data_pb2,
-    market_data_pb2_grpc,
     orders_pb2,
-    orders_pb2_grpc,
     portfolio_pb2,
-    portfolio_pb2_grpc,
     risk_pb2,
-    risk_pb2_grpc,
     strategies_pb2,
-    strategies_pb2_grpc,
 )
 
+from entrypoints.web.api import answer, from_path, stubs
 from entrypoints.web.transcode import (
-    BadInput,
-    Rpc,
     body,
     body_schema,
     call,
@@ -44,44 +31,6 @@ from entrypoints.web.transcode import (
 )
 
 router = APIRouter(prefix="/api/v1")
-
-
-class Stubs:
-    """The client stubs over the gateway's loopback channel to the control plane."""
-
-    def __init__(self, channel: grpc.aio.Channel) -> None:
-        self.engine: engine_pb2_grpc.EngineServiceAsyncStub = engine_pb2_grpc.EngineServiceStub(channel)
-        self.orders: orders_pb2_grpc.OrderServiceAsyncStub = orders_pb2_grpc.OrderServiceStub(channel)
-        self.portfolio: portfolio_pb2_grpc.PortfolioServiceAsyncStub = (
-            portfolio_pb2_grpc.PortfolioServiceStub(channel)
-        )
-        self.market: market_data_pb2_grpc.MarketDataServiceAsyncStub = (
-            market_data_pb2_grpc.MarketDataServiceStub(channel)
-        )
-        self.risk: risk_pb2_grpc.RiskServiceAsyncStub = risk_pb2_grpc.RiskServiceStub(channel)
-        self.strategies: strategies_pb2_grpc.StrategyServiceAsyncStub = (
-            strategies_pb2_grpc.StrategyServiceStub(channel)
-        )
-        self.backtests: backtest_pb2_grpc.BacktestServiceAsyncStub = backtest_pb2_grpc.BacktestServiceStub(
-            channel
-        )
-
-
-def stubs(request: Request) -> Stubs:
-    return cast(Stubs, request.app.state.stubs)
-
-
-async def answer(request: Request, rpc: Rpc, message: Message) -> JSONResponse:
-    """``rpc(message)`` as the caller, its answer as JSON (a failure: the exception handler's)."""
-    return JSONResponse(to_json(await call(request, rpc, message)))
-
-
-def from_path(message: Message, field: str, value: str) -> None:
-    """Set ``field`` of ``message`` to the path's ``value``; a body or query giving another is 400."""
-    given = getattr(message, field)
-    if given and given != value:
-        raise BadInput(f"{field}: the path says {value[:64]!r}, the request {given[:64]!r}", field=field)
-    setattr(message, field, value)
 
 
 @router.get("/status", tags=["engine"])
@@ -225,7 +174,3 @@ async def list_alerts(request: Request) -> JSONResponse:
     """The active alerts, oldest first: EngineService/GetStatus's ``alerts``, as ``{"alerts": [...]}``."""
     status = await call(request, stubs(request).engine.GetStatus, engine_pb2.GetStatusRequest())
     return JSONResponse({"alerts": [to_json(alert) for alert in status.alerts]})
-
-
-# These modules add their routes to ``router`` when imported, so they come after it is complete.
-from entrypoints.web import backtest_routes, market_routes  # noqa: E402, F401

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from tradeplane.v1 import engine_pb2, market_data_pb2, orders_pb2, portfolio_pb2, strategies_pb2
 
-from entrypoints.web.routes import Stubs, stubs
+from entrypoints.web.api import Stubs, stubs
 from entrypoints.web.transcode import error_body, from_query, grpc_error, metadata, to_json
 
 KEEP_ALIVE_S = 15.0
