@@ -39,7 +39,9 @@ class DemoProcess:
                     "demo",
                     "--grpc-listen",
                     "127.0.0.1:0",
-                    "--metrics-listen",  # never the fixed default: tests run side by side
+                    "--metrics-listen",  # never the fixed defaults: tests run side by side
+                    "127.0.0.1:0",
+                    "--web-listen",
                     "127.0.0.1:0",
                     "--data-dir",
                     str(stderr_path.parent / "data"),

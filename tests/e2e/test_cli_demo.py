@@ -26,7 +26,9 @@ def _demo(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subp
             "1",
             "--grpc-listen",
             "127.0.0.1:0",
-            "--metrics-listen",  # never the fixed default: tests run side by side
+            "--metrics-listen",  # never the fixed defaults: tests run side by side
+            "127.0.0.1:0",
+            "--web-listen",
             "127.0.0.1:0",
             "--data-dir",
             str(data_dir),

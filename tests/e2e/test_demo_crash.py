@@ -86,8 +86,9 @@ class Watcher:
 
 
 def _demo(run: int, data_dir: Path, tmp_path: Path) -> Child:
+    # Never the fixed default ports: tests run side by side.
     args = ["demo", "--data-dir", str(data_dir), "--grpc-listen", "127.0.0.1:0", "--rate", RATE,
-            "--metrics-listen", "127.0.0.1:0"]  # fmt: skip  # never the fixed default: tests run side by side
+            "--metrics-listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"]  # fmt: skip
     args += ["--seed", str(SEED + run), "--status-interval", "1", "--log-level", "INFO"]
     return Child(f"demo run {run}", args, tmp_path / f"demo-{run}.err", {"TRADEPLANE_ADMIN_TOKEN": TOKEN})
 
