@@ -192,14 +192,18 @@ def demo_settings(
                 "max_drawdown_fraction": "0.2",
             },
             "stops": {"stop_loss_fraction": "0.01"},
+            **({"grpc": {"backtest_data_dir": str(EXAMPLE_HISTORY)}} if EXAMPLE_HISTORY.is_dir() else {}),
         },
         source="<demo>",
     )
 
 
 DEMO_METRICS = "127.0.0.1:9464"
-DEMO_WEB = "127.0.0.1:8051"
 """Where the demo serves Prometheus metrics unless told otherwise (Prometheus's usual port for it)."""
+DEMO_WEB = "127.0.0.1:8051"
+"""Where the demo serves the web console unless told otherwise."""
+EXAMPLE_HISTORY = Path(__file__).resolve().parents[2] / "docs" / "examples" / "history"
+"""The sample Binance and Coinbase files of a checkout: what the demo's backtests may read."""
 
 _NOT_STARTED_WS = "ws://127.0.0.1:1"
 _NOT_STARTED_HTTP = "http://127.0.0.1:1"

@@ -26,7 +26,8 @@ STOP_TIMEOUT_S = 30.0
 
 
 class DemoProcess:
-    """A running demo: ``address`` (HOST:PORT) and the ``try_line`` it printed for grpcurl."""
+    """A running demo: ``address`` (HOST:PORT) and the ``try_line`` it printed for grpcurl; after
+    ``wait_console``, the console's ``console_url`` and the ``viewer_token`` it printed."""
 
     def __init__(self, token: str, stderr_path: Path) -> None:
         self.stderr_path = stderr_path
@@ -59,6 +60,8 @@ class DemoProcess:
         self._reader.start()
         self.address = ""
         self.try_line = ""
+        self.console_url = ""
+        self.viewer_token = ""
 
     def wait_serving(self) -> None:
         """Read up to the "try in another terminal" line: the address and the grpcurl line."""
@@ -69,6 +72,14 @@ class DemoProcess:
         while "try in another terminal" not in self.next_line(deadline):
             pass
         self.try_line = self.next_line(deadline).strip()
+
+    def wait_console(self) -> None:
+        """After ``wait_serving``: read up to the web console's line, its URL and viewer token."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        pattern = r"web console on (http://\S+?)/ .* viewer token: (\S+)"
+        while not (match := re.match(pattern, self.next_line(deadline))):
+            pass
+        self.console_url, self.viewer_token = match.group(1), match.group(2)
 
     def next_line(self, deadline: float) -> str:
         try:

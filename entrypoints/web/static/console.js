@@ -715,7 +715,7 @@ function launcher() {
   const form = h(
     "form",
     { class: "inline card", id: "backtest-form" },
-    h("label", {}, "Data files (server side, comma separated)", h("input", { name: "data", required: true, size: 40, placeholder: "BTCUSDT-1m-2024-01.csv" })),
+    h("label", {}, "Data files (server side, comma separated)", h("input", { name: "data", required: true, size: 40, placeholder: "BTCUSDT-1m-2024-01-01.csv.gz" })),
     h("label", {}, "Strategy", h("input", { name: "strategy", value: "sma_crossover", required: true })),
     h("label", {}, "Parameters (k=v, comma separated)", h("input", { name: "params", placeholder: "fast=10, slow=30" })),
     h("label", {}, "Capital", h("input", { name: "capital", class: "num", value: "10000" })),
@@ -784,6 +784,19 @@ async function readEvents(response, on) {
   return result;
 }
 
+/** A column of the round-trip table: `*_ts` (nanoseconds) as times, numbers right-aligned. */
+function tradeColumn(key, sample) {
+  const numeric = (value) => /^-?[\d.]+$/.test(String(value));
+  if (key.endsWith("_ts") && numeric(sample)) {
+    return { title: key.replace(/_ts$/, " time").replaceAll("_", " "), cell: (t) => when(Math.floor(Number(t[key]) / 1e6)) };
+  }
+  return {
+    title: key.replaceAll("_", " "),
+    num: numeric(sample),
+    cell: (t) => (numeric(t[key]) ? dec(String(t[key])) : String(t[key] ?? "")),
+  };
+}
+
 async function report(runId) {
   const target = document.getElementById("report");
   let data;
@@ -816,8 +829,7 @@ async function report(runId) {
       metric("Win rate", m.win_rate === undefined ? "—" : pct(m.win_rate)),
       metric("Fees", dec(m.fees_paid, 2))),
     h("h2", {}, `Round trips (${trades.length})`),
-    table(columns.map((k) => ({ title: k.replaceAll("_", " "), num: /^-?[\d.]+$/.test(String(trades[0][k])), cell: (t) => (/^-?[\d.]+$/.test(String(t[k])) ? dec(String(t[k])) : String(t[k] ?? "")) })),
-      trades.slice(0, 500), "No round trips."),
+    table(columns.map((k) => tradeColumn(k, trades[0][k])), trades.slice(0, 500), "No round trips."),
   );
 }
 
@@ -947,7 +959,8 @@ document.getElementById("logout").addEventListener("click", async () => {
 
 window.addEventListener("hashchange", show);
 document.getElementById("page").addEventListener("input", (event) => {
-  if (state.page && !event.target.closest("#order-ticket, #backtest-form")) state.page.dirty = true;
+  // Edits to limits or parameters are kept from redraws until saved (or the page is left).
+  if (state.page && event.target.closest("#limits-form, form[data-params]")) state.page.dirty = true;
 });
 
 (async () => {
