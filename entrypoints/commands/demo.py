@@ -403,14 +403,14 @@ async def _serve(
     if web is None:
         return server, None
     try:
-        gateway = await web_gateway.start_gateway(
-            web, web_gateway.loopback_target(server.address), server.auth.identify
-        )
+        target = web_gateway.loopback_target(server.address)
+        tls = web_gateway.GatewayTls.of(server.settings)
+        gateway = await web_gateway.start_gateway(web, target, server.auth.identify, tls)
     except BaseException:
         await server.stop()
         raise
     console.say(
-        f"web console on http://{gateway.address}/ : log in with the admin token,"
+        f"web console on {gateway.url} : log in with the admin token,"
         f" or with this read-only viewer token: {viewer}",
         logger="tradeplane.demo",
         web=gateway.address,

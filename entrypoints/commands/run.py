@@ -197,9 +197,10 @@ async def _serve(
     try:
         if server is not None and web is not None:
             target = web_gateway.loopback_target(server.address)
-            gateway = await web_gateway.start_gateway(web, target, server.auth.identify)
+            tls = web_gateway.GatewayTls.of(server.settings)
+            gateway = await web_gateway.start_gateway(web, target, server.auth.identify, tls)
             console.say(
-                f"web console on http://{gateway.address}/ (REST API under /api/v1, OpenAPI at /docs)",
+                f"web console on {gateway.url} (REST API under /api/v1, OpenAPI at /docs)",
                 web=gateway.address,
             )
         async with operations.operations(app, settings, console, grpc=server, collectors=bus):

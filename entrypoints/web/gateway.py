@@ -73,15 +73,24 @@ def _page(name: str) -> Response:
     return FileResponse(STATIC / name, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
-def build_app(grpc_target: str, sessions: Sessions | None = None) -> FastAPI:
-    """The app calling the control plane at ``grpc_target`` (``HOST:PORT``, plaintext loopback).
+def build_app(
+    grpc_target: str,
+    sessions: Sessions | None = None,
+    tls: tuple[grpc.ChannelCredentials, list[tuple[str, str]]] | None = None,
+) -> FastAPI:
+    """The app calling the control plane at ``grpc_target`` (``HOST:PORT``, over loopback).
 
-    ``sessions`` enables the console's login (without it, only bearer tokens are accepted).
+    ``sessions`` enables the console's login (without it, only bearer tokens are accepted);
+    ``tls`` (credentials and channel options) makes the loopback calls over TLS.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        channel = grpc.aio.insecure_channel(grpc_target)
+        channel = (
+            grpc.aio.insecure_channel(grpc_target)
+            if tls is None
+            else grpc.aio.secure_channel(grpc_target, tls[0], options=tls[1])
+        )
         app.state.stubs = Stubs(channel)
         try:
             yield

@@ -13,7 +13,10 @@ import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import grpc as grpc_module
 
 from entrypoints.config import ConfigError, GrpcSettings, Settings, check_listen
 
@@ -54,12 +57,47 @@ def web_listen(settings: Settings, args: argparse.Namespace, grpc: GrpcSettings 
             f"the web gateway ({OPTION} / [web] listen) calls the gRPC control plane:"
             " it cannot run with --no-grpc or [grpc] enabled = false"
         )
-    if grpc.tls_cert:
-        raise ConfigError(
-            "the web gateway calls the gRPC control plane in plaintext over loopback:"
-            " it cannot run with [grpc] tls_cert set yet"
-        )
     return listen
+
+
+@dataclass(frozen=True)
+class GatewayTls:
+    """HTTPS with the control plane's certificate and key, and how the gateway trusts that
+    same server when it calls it over loopback."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def of(cls, grpc: GrpcSettings) -> GatewayTls | None:
+        return cls(Path(grpc.tls_cert), Path(grpc.tls_key)) if grpc.tls_cert else None
+
+    def channel(self, target: str) -> tuple[grpc_module.ChannelCredentials, list[tuple[str, str]]]:
+        """Credentials and options to reach ``target`` (a loopback address) as this certificate's server.
+
+        A self-signed certificate is trusted as itself; one a CA issued, through the system's
+        trusted roots. The name checked is the loopback address when the certificate lists it,
+        else the certificate's first DNS name (the server answers the loopback address with it).
+        """
+        from cryptography import x509
+
+        pem = self.cert.read_bytes()
+        certificate = x509.load_pem_x509_certificate(pem)
+        roots = pem if certificate.issuer == certificate.subject else None
+        try:
+            names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            dns = names.get_values_for_type(x509.DNSName)
+            ips = {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+        except x509.ExtensionNotFound:
+            dns, ips = [], set()
+        host = target.rpartition(":")[0].strip("[]")
+        options: list[tuple[str, str]] = []
+        if host not in ips:
+            common = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+            name = dns[0] if dns else (str(common[0].value) if common else "")
+            if name:
+                options.append(("grpc.ssl_target_name_override", name))
+        return grpc_module.ssl_channel_credentials(root_certificates=roots), options
 
 
 def loopback_target(address: str) -> str:
@@ -113,10 +151,15 @@ class RunningGateway:
     task: asyncio.Task[None]
     host: str
     port: int
+    tls: bool = False
 
     @property
     def address(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.address}/"
 
     async def stop(self) -> None:
         """Stop accepting, end the event streams, let the requests in flight finish (briefly)."""
@@ -133,20 +176,31 @@ class RunningGateway:
                 await self.task
 
 
-async def start_gateway(listen: str, grpc_target: str, identify: Identify | None = None) -> RunningGateway:
+async def start_gateway(
+    listen: str, grpc_target: str, identify: Identify | None = None, tls: GatewayTls | None = None
+) -> RunningGateway:
     """Serve the gateway on ``listen`` (``HOST:PORT``, port 0: a free one) calling ``grpc_target``.
 
-    ``identify`` (the control plane's ``Authenticator.identify``) enables the console's login.
+    ``identify`` (the control plane's ``Authenticator.identify``) enables the console's login;
+    ``tls`` serves HTTPS (session cookies are then Secure) and calls the control plane over TLS.
     """
     import uvicorn  # here, not at import: the command line loads this module for its options
 
     from entrypoints.web.gateway import build_app
-    from entrypoints.web.sessions import Sessions
+    from entrypoints.web.sessions import SessionPolicy, Sessions
 
     check_listen(listen, OPTION)
+    try:
+        channel = None if tls is None else tls.channel(grpc_target)
+        ssl = {} if tls is None else {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)}
+    except (OSError, ValueError) as error:
+        where = tls.cert if tls is not None else ""
+        raise ConfigError(f"the web gateway cannot use the TLS certificate {where}: {error}") from None
+    sessions = None if identify is None else Sessions(identify, SessionPolicy(secure_cookie=tls is not None))
     sock = _bind(listen)
     config = uvicorn.Config(
-        build_app(grpc_target, None if identify is None else Sessions(identify)),
+        build_app(grpc_target, sessions, channel),
+        **ssl,  # type: ignore[arg-type]
         lifespan="on",
         log_config=None,  # the engine configured logging already
         log_level="warning",
@@ -163,4 +217,4 @@ async def start_gateway(listen: str, grpc_target: str, identify: Identify | None
             raise ConfigError(f"the web gateway on {listen} did not start")
         await asyncio.sleep(0.01)
     host, port = sock.getsockname()[:2]
-    return RunningGateway(server, task, str(host), int(port))
+    return RunningGateway(server, task, str(host), int(port), tls is not None)
