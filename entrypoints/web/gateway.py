@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 from fastapi import FastAPI
@@ -107,6 +108,20 @@ def build_app(
         redoc_url=None,
     )
     app.state.sessions = sessions
+    describe = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's description plus the bearer scheme, so /docs's "Authorize" sends the token."""
+        if app.openapi_schema is None:
+            schema = describe()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "an API token"}
+            }
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(session_router)
     app.include_router(router)
     app.include_router(market_routes.router)

@@ -258,6 +258,8 @@ async def test_openapi_lists_every_route(gateway: RunningGateway) -> None:
     assert "swagger" in docs.text.lower()
     listed = {(path, method) for path, methods in spec["paths"].items() for method in methods}
     assert listed == routes
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"  # /docs's Authorize
+    assert spec["security"] == [{"bearer": []}]
     submit = spec["paths"][f"{API}/orders"]["post"]["requestBody"]["content"]["application/json"]
     assert "quantity" in submit["schema"]["properties"]
     names = {p["name"] for p in spec["paths"][f"{API}/orders"]["get"]["parameters"]}
