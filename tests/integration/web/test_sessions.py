@@ -7,14 +7,17 @@ refused before it reaches the engine; failed logins are logged without what was 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from entrypoints.web.serve import RunningGateway
 from entrypoints.web.sessions import COOKIE
-from tests.integration.grpc.support import ADMIN_TOKEN, TRADER_TOKEN, VIEWER_TOKEN, Env
+from tests.integration.grpc.support import ADMIN_TOKEN, CALL_TIMEOUT_S, TRADER_TOKEN, VIEWER_TOKEN, Env
 from tests.integration.web.test_gateway import API, assert_error, client, limit_buy
 
 
@@ -205,3 +208,42 @@ async def test_the_order_stream_runs_on_a_session(console: RunningGateway) -> No
         async with http.stream("GET", f"{API}/stream/orders") as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
+
+
+# -- fuzz -----------------------------------------------------------------------------------------
+
+_HEADER_TEXT = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80
+)  # what an HTTP client can send in a header
+_ROUTES = st.sampled_from(
+    [("GET", "/status"), ("POST", "/orders"), ("DELETE", "/orders/x"), ("POST", "/risk/halt"),
+     ("GET", "/session"), ("POST", "/session"), ("DELETE", "/session"), ("GET", "/stream/alerts"),
+     ("PATCH", "/risk/limits"), ("GET", "/nowhere")]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=_ROUTES, cookie=_HEADER_TEXT, csrf=st.none() | _HEADER_TEXT, body=st.binary(max_size=60))
+def test_fuzzed_cookies_csrf_headers_and_bodies_never_answer_500(
+    loop: asyncio.AbstractEventLoop,
+    console: RunningGateway,
+    *,
+    route: tuple[str, str],
+    cookie: str,
+    csrf: str | None,
+    body: bytes,
+) -> None:
+    method, path = route
+
+    async def send() -> httpx.Response:
+        headers = {"Cookie": f"{COOKIE}={cookie}", "Content-Type": "application/json"}
+        if csrf is not None:
+            headers["X-CSRF-Token"] = csrf
+        async with client(console) as http:
+            return await http.request(method, f"{API}{path}", content=body, headers=headers)
+
+    response = loop.run_until_complete(asyncio.wait_for(send(), CALL_TIMEOUT_S * 2))
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400 and response.headers.get("content-type") == "application/json":
+        assert response.json().get("error", {}).get("code") or response.json().get("detail"), response.text
+    assert "Traceback" not in response.text
