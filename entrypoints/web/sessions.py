@@ -15,6 +15,7 @@ carry ``X-CSRF-Token``. Sessions end after ``idle_s`` without a request, after
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -37,6 +38,7 @@ COOKIE = "tp_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TOKEN_CHARS = 512
+MAX_LOGIN_BYTES = 4096
 Identify = Callable[[str], Caller | None]
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
@@ -185,8 +187,9 @@ async def login(request: Request) -> Response:
         )
         response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         return response
+    raw = await request.body()
     try:
-        payload = await request.json()
+        payload = json.loads(raw) if len(raw) <= MAX_LOGIN_BYTES else None
     except ValueError:
         payload = None
     token = payload.get("token") if isinstance(payload, dict) else None
