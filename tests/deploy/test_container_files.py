@@ -46,6 +46,7 @@ def test_the_engine_accepts_the_container_configuration() -> None:
     assert settings.grpc.enabled
     assert not settings.grpc.tls_cert
     assert settings.grpc.tokens == ()  # tokens come from the environment, never the file
+    assert settings.web.listen == "0.0.0.0:8080"
     assert all(
         url.startswith("postgresql+psycopg://tradeplane@postgres:5432/")
         for url in settings.storage.urls().values()
@@ -91,6 +92,7 @@ def test_one_replica_with_probes_resources_and_its_own_volume() -> None:
 
     assert spec["replicas"] == 1
     assert "only writer of" in (K8S / "40-statefulset.yaml").read_text()  # why one replica
+    assert {"name": "web", "containerPort": 8080} in engine["ports"]
     assert engine["livenessProbe"]["grpc"]["port"] == 50051
     assert engine["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert engine["startupProbe"]["httpGet"]["path"] == "/healthz"

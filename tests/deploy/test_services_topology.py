@@ -73,6 +73,7 @@ def test_the_services_profile_runs_one_execution_one_ingestion_and_scalable_work
         assert option(command, "--grpc-listen") == "0.0.0.0:50051", name
         assert option(command, "--metrics-listen") == "0.0.0.0:9464", name
         assert "ports" not in services[name], name  # inside the project's network only
+        assert "--web-listen" not in command, name  # the workers refuse the web console
     for name in ("ingestion", "execution"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
@@ -82,6 +83,7 @@ def test_execution_takes_the_single_process_place_its_ports_secrets_and_volume(t
     engine, execution = services["tradeplane"], services["execution"]
 
     assert execution["ports"] == engine["ports"]
+    assert option(execution["command"], "--web-listen") == "0.0.0.0:8080"
     assert execution["secrets"] == engine["secrets"]
     assert execution["volumes"] == engine["volumes"]
     assert execution["stop_grace_period"] == engine["stop_grace_period"]
@@ -122,6 +124,8 @@ def test_the_services_configuration_is_the_single_process_one_plus_the_bus() -> 
 
     assert services.pop("bus")["kind"] == "redis"
     assert services["redis"].pop("url") != single["redis"].pop("url")
+    # No [web]: the workers would refuse it; execution gets --web-listen on its command line.
+    assert single.pop("web") == {"listen": "0.0.0.0:8080"}
     assert services == single
 
 
@@ -177,6 +181,8 @@ def test_one_execution_that_never_overlaps_itself() -> None:
     assert execution["spec"]["replicas"] == 1
     assert execution["spec"]["podManagementPolicy"] == "OrderedReady"
     assert option(container["args"], "--service") == "execution"
+    assert option(container["args"], "--web-listen") == "0.0.0.0:8080"
+    assert {"name": "web", "containerPort": 8080} in container["ports"]
     assert container["livenessProbe"]["grpc"]["port"] == 50051
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     secrets = {source["secretRef"]["name"] for source in container["envFrom"]}
@@ -274,9 +280,11 @@ def test_every_service_is_reachable_for_grpc_and_metrics() -> None:
     for name in ("tradeplane-execution", "tradeplane-ingestion", "tradeplane-strategy"):
         service = resource("Service", name)
         assert service["spec"]["selector"] == {"app.kubernetes.io/name": name}
+        web = {"web": 8080} if name == "tradeplane-execution" else {}  # only execution serves it
         assert {port["name"]: port["port"] for port in service["spec"]["ports"]} == {
             "grpc": 50051,
             "metrics": 9464,
+            **web,
         }
         assert service["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
 
