@@ -19,8 +19,7 @@ from typing import Any
 import grpc
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
 from tradeplane.v1 import backtest_pb2
 
 # The module, not its names: ``streams`` imports ``routes``, which imports this module.
@@ -78,14 +77,14 @@ async def run_backtest(request: Request) -> Response:
     """
     message = await body(request, backtest_pb2.RunBacktestRequest)
     call = stubs(request).backtests.RunBacktest(message, metadata=metadata(request))
-    calls = _open_calls(request.app)
+    calls = streams.open_calls(request.app)
     calls.add(call)
     try:
         if EVENT_STREAM in request.headers.get("accept", ""):
             return await _events(request, call, calls)
         return await _result(request, call)
     except BaseException:
-        _end(call, calls)
+        streams.end_call(call, calls)
         raise
 
 
@@ -99,7 +98,7 @@ async def _result(request: Request, call: Any) -> Response:
     try:
         await asyncio.wait({run, left}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        _end(call, _open_calls(request.app))
+        streams.end_call(call, streams.open_calls(request.app))
         left.cancel()
         if not run.done():
             run.cancel()
@@ -147,17 +146,17 @@ async def _events(request: Request, call: Any, calls: set[Any]) -> Response:
     finally:
         left.cancel()
     if left.done() and not left.cancelled():
-        _end(call, calls)
+        streams.end_call(call, calls)
         read.cancel()
         with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
             await read
         return JSONResponse(error_body("CANCELLED", "the client left"), status_code=CLIENT_LEFT)
     refusal = read.exception() if read.done() and not read.cancelled() else None
     if isinstance(refusal, grpc.aio.AioRpcError):
-        _end(call, calls)
+        streams.end_call(call, calls)
         status, error_json = grpc_error(refusal)
         return JSONResponse(error_json, status_code=status)
-    return _RunEvents(call, read, calls)
+    return streams.EventStream(_relay(call, read), call, calls)
 
 
 def _event_failure(read: asyncio.Task[Any]) -> dict[str, Any] | None:
@@ -197,42 +196,7 @@ async def _relay(call: Any, read: asyncio.Task[Any]) -> AsyncIterator[bytes]:
             await read
 
 
-class _RunEvents(StreamingResponse):
-    """The relay, which ends its call however the response ends (even before the first byte).
-
-    The pattern of ``streams``' own event stream, whose class is private to it."""
-
-    def __init__(self, call: Any, read: asyncio.Task[Any], calls: set[Any]) -> None:
-        super().__init__(
-            _relay(call, read),
-            media_type=EVENT_STREAM,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-        self._call = call
-        self._calls = calls
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            _end(self._call, self._calls)
-
-
 # -- shared ---------------------------------------------------------------------------------------
-
-
-def _open_calls(app: Any) -> set[Any]:
-    """The gateway's open stream calls, which ``streams.end_streams`` cancels when it stops (the
-    same set as ``streams``' private helper of this name keeps)."""
-    calls: set[Any] | None = getattr(app.state, "event_streams", None)
-    if calls is None:
-        calls = app.state.event_streams = set()
-    return calls
-
-
-def _end(call: Any, calls: set[Any]) -> None:
-    call.cancel()
-    calls.discard(call)
 
 
 def _stopped() -> dict[str, Any]:

@@ -97,12 +97,13 @@ async def _relay(what: str, call: Any, read: asyncio.Task[Any]) -> AsyncIterator
             await read
 
 
-class _EventStream(StreamingResponse):
-    """The relay, which cancels its call however the response ends (even before the first byte)."""
+class EventStream(StreamingResponse):
+    """An SSE ``body`` relaying ``call``, which it cancels however the response ends (even before
+    the first byte) and takes out of the gateway's open ``calls``."""
 
-    def __init__(self, what: str, call: Any, read: asyncio.Task[Any], calls: set[Any]) -> None:
+    def __init__(self, body: AsyncIterator[bytes], call: Any, calls: set[Any]) -> None:
         super().__init__(
-            _relay(what, call, read),
+            body,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -113,21 +114,26 @@ class _EventStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            self._call.cancel()
-            self._calls.discard(self._call)
+            end_call(self._call, self._calls)
 
 
-def _open_calls(app: Any) -> set[Any]:
+def open_calls(app: Any) -> set[Any]:
+    """The gateway's open stream calls, which ``end_streams`` cancels when it stops."""
     calls: set[Any] | None = getattr(app.state, "event_streams", None)
     if calls is None:
         calls = app.state.event_streams = set()
     return calls
 
 
+def end_call(call: Any, calls: set[Any]) -> None:
+    call.cancel()
+    calls.discard(call)
+
+
 def end_streams(app: Any) -> int:
     """Cancel every open stream's call (the gateway is stopping): each sends its error event and
     ends, so uvicorn need not wait out its grace for them. How many there were."""
-    calls = _open_calls(app)
+    calls = open_calls(app)
     for call in calls:
         call.cancel()
     return len(calls)
@@ -145,7 +151,7 @@ async def stream(request: Request, what: str) -> Response:
         return JSONResponse(error_body("NOT_FOUND", f"no stream {what!r} (one of {known})"), status_code=404)
     message = from_query(request.query_params, spec.request)
     call = spec.open(stubs(request))(message, metadata=metadata(request))
-    calls = _open_calls(request.app)
+    calls = open_calls(request.app)
     calls.add(call)
     read = asyncio.ensure_future(call.read())
     try:
@@ -161,4 +167,4 @@ async def stream(request: Request, what: str) -> Response:
         calls.discard(call)
         status, body = grpc_error(refusal)
         return JSONResponse(body, status_code=status)
-    return _EventStream(what, call, read, calls)
+    return EventStream(_relay(what, call, read), call, calls)
