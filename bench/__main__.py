@@ -21,6 +21,7 @@ SUITES = [
     "bench.ws_ingest",
     "bench.venue_ingest",
     "bench.grpc_api",
+    "bench.web_gateway",
     "bench.persistence",
     "bench.historical_csv",
     "bench.backtest",
