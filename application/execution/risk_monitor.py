@@ -7,6 +7,7 @@ from collections.abc import Callable
 from time import perf_counter_ns
 
 from application.commands import Halt, Resume, UpdateRiskLimits
+from application.execution.equity_history import EquityHistory
 from application.ports import Clock, EventBus, TradeRepository
 from domain.market_data import Bar, TradeTick
 from domain.portfolio import MissingMark, Portfolio
@@ -36,7 +37,7 @@ class RiskMonitor:
     """
 
     __slots__ = ("_bus", "_clock", "_mark_interval", "_marks", "_next_mark", "_portfolio", "_risk", "_trades",
-                 "_trading", "on_commit", "store_failures", "store_writable")  # fmt: skip
+                 "_trading", "equity_history", "on_commit", "store_failures", "store_writable")  # fmt: skip
 
     def __init__(
         self,
@@ -63,6 +64,8 @@ class RiskMonitor:
         """False from a failed commit of the trades store until the next one succeeds."""
         self.on_commit: Callable[[int], None] | None = None
         """Told how long each successful commit of the trades store took, in nanoseconds."""
+        self.equity_history = EquityHistory()
+        """Every valuation, one point per step of the engine's clock, for the operator's chart."""
 
     @property
     def state(self) -> TradingState:
@@ -104,6 +107,7 @@ class RiskMonitor:
             log.debug("no mark-to-market yet: %s", error)
             return
         self._trading.on_equity(equity, now)
+        self.equity_history.record(now, equity)
         self._publish_changes()
 
     # -- commands -----------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from tradeplane.v1 import portfolio_pb2, portfolio_pb2_grpc
 
+from application.execution.equity_history import EquityHistory
 from application.messages import PositionChanged
 from domain.portfolio import MissingMark, Portfolio
 from entrypoints.grpc import mapping
-from entrypoints.grpc.errors import server_stream, unary
+from entrypoints.grpc.errors import invalid, server_stream, unary
 from entrypoints.grpc.streams import StreamHub
 
 if TYPE_CHECKING:
@@ -20,9 +21,10 @@ if TYPE_CHECKING:
 
 
 class PortfolioService(portfolio_pb2_grpc.PortfolioServiceServicer):
-    def __init__(self, portfolio: Portfolio, hub: StreamHub) -> None:
+    def __init__(self, portfolio: Portfolio, hub: StreamHub, equity: EquityHistory | None = None) -> None:
         self._portfolio = portfolio
         self._hub = hub
+        self._equity = equity if equity is not None else EquityHistory()  # none kept: an empty curve
 
     @unary
     async def GetAccount(
@@ -62,6 +64,26 @@ class PortfolioService(portfolio_pb2_grpc.PortfolioServiceServicer):
                 for iid, position in sorted(portfolio.positions.items())
                 if request.include_flat or position.quantity
             ]
+        )
+
+    @unary
+    async def GetEquityHistory(
+        self, request: portfolio_pb2.GetEquityHistoryRequest, context: Ctx
+    ) -> portfolio_pb2.GetEquityHistoryResponse:
+        since = None
+        if request.HasField("since"):
+            if request.since.seconds < 0 or not 0 <= request.since.nanos < 1_000_000_000:
+                raise invalid("since", "must be a time after 1970-01-01 with 0 <= nanos < 1e9")
+            since = request.since.seconds * 1_000_000_000 + request.since.nanos
+        history = self._equity
+        return portfolio_pb2.GetEquityHistoryResponse(
+            valuation_currency=self._portfolio.valuation_currency,
+            points=[
+                portfolio_pb2.EquityPoint(time=mapping.timestamp(p.ts_ns), equity=mapping.text(p.equity))
+                for p in history.since(since)
+            ],
+            step_seconds=history.step_ns // 1_000_000_000,
+            max_points=history.max_points,
         )
 
     @server_stream

@@ -195,9 +195,8 @@ class GrpcServer:
             hub=hub,
         )
         table.add(orders_pb2_grpc.add_OrderServiceServicer_to_server, orders)
-        table.add(
-            portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server, PortfolioService(app.portfolio, hub)
-        )
+        portfolio = PortfolioService(app.portfolio, hub, app.risk.equity_history)
+        table.add(portfolio_pb2_grpc.add_PortfolioServiceServicer_to_server, portfolio)
         table.add(
             market_data_pb2_grpc.add_MarketDataServiceServicer_to_server,
             MarketDataService(

@@ -22,6 +22,7 @@ from tradeplane.v1 import (
 
 from entrypoints.web.api import answer, from_path, stubs
 from entrypoints.web.transcode import (
+    BadInput,
     body,
     body_schema,
     call,
@@ -43,6 +44,34 @@ async def get_status(request: Request) -> JSONResponse:
 async def get_account(request: Request) -> JSONResponse:
     """PortfolioService/GetAccount."""
     return await answer(request, stubs(request).portfolio.GetAccount, portfolio_pb2.GetAccountRequest())
+
+
+@router.get(
+    "/account/equity-history",
+    tags=["portfolio"],
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "since",
+                "in": "query",
+                "required": False,
+                "description": "only points after this RFC 3339 time, e.g. 2026-01-02T03:04:05Z",
+                "schema": {"type": "string", "format": "date-time"},
+            }
+        ]
+    },
+)
+async def get_equity_history(request: Request) -> JSONResponse:
+    """PortfolioService/GetEquityHistory: the equity curve since the engine started."""
+    message = portfolio_pb2.GetEquityHistoryRequest()
+    for key, text in request.query_params.items():
+        if key != "since":
+            raise BadInput(f"{key}: no such parameter of GetEquityHistoryRequest", field=key)
+        try:
+            message.since.FromJsonString(text)
+        except ValueError:
+            raise BadInput("since: an RFC 3339 time such as 2026-01-02T03:04:05Z", field="since") from None
+    return await answer(request, stubs(request).portfolio.GetEquityHistory, message)
 
 
 @router.get(

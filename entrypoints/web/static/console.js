@@ -7,7 +7,6 @@
 
 const API = "/api/v1";
 const REFRESH_MS = 2000;
-const EQUITY_POINTS = 3600;
 const PRICE_POINTS = 3600;
 const ROLES = { viewer: 1, trader: 2, admin: 3 };
 
@@ -15,7 +14,6 @@ const state = {
   session: null, // {name, role, csrf_token}
   currency: "",
   instruments: [],
-  equity: [], // [{time, value}] sampled while the console is open
   timer: null,
   orders: null, // the EventSource of order events
   pageStreams: [],
@@ -224,10 +222,14 @@ const pages = {};
 pages.overview = {
   title: "Overview",
   async render(root) {
-    const [status, account] = await Promise.all([api("GET", "/status"), api("GET", "/account")]);
+    const [status, account, history] = await Promise.all([
+      api("GET", "/status"),
+      api("GET", "/account"),
+      api("GET", "/account/equity-history"),
+    ]);
     const a = account.account || {};
     state.currency = a.valuation_currency || state.currency;
-    sampleEquity(a);
+    const curve = (history.points || []).map((p) => ({ time: Math.floor(Date.parse(p.time) / 1000), value: Number(p.equity) }));
     const cur = state.currency;
     const trading = status.trading_state || "TRADING_STATE_UNSPECIFIED";
     const kind = trading.endsWith("ACTIVE") ? "ok" : trading.endsWith("HALTED") ? "crit" : "warn";
@@ -243,7 +245,7 @@ pages.overview = {
         metric("Orders sent", dec((status.counters || {}).orders_submitted || "0", 0)),
         metric("Fills", dec((status.counters || {}).fills || "0", 0))),
       a.unvalued_reason ? h("p", { class: "note" }, "Not valued: " + a.unvalued_reason) : null,
-      h("h2", {}, "Equity ", h("span", { class: "note" }, `(${cur}, sampled every ${REFRESH_MS / 1000} s while the console is open)`)),
+      h("h2", {}, "Equity ", h("span", { class: "note" }, `(${cur}, one point per ${history.step_seconds || 10} s since the engine started)`)),
       h("div", { class: "chart", id: "equity-chart" }),
       h("div", { class: "split" },
         h("div", {},
@@ -268,15 +270,10 @@ pages.overview = {
             : h("p", { class: "card note", id: "no-alerts" }, "No active alerts."))),
     );
     const { chart: equityChart, series } = chart(document.getElementById("equity-chart"), { area: true });
-    series.setData(state.equity);
+    series.setData(curve);
     equityChart.timeScale().fitContent();
   },
 };
-
-function sampleEquity(account) {
-  if (!account || !account.equity) return;
-  pushPoint(state.equity, Math.floor(Date.now() / 1000), Number(account.equity), EQUITY_POINTS);
-}
 
 pages.positions = {
   title: "Positions",
@@ -875,10 +872,7 @@ function startLive() {
   });
   state.orders.addEventListener("open", () => live.classList.remove("off"));
   state.orders.addEventListener("error", () => live.classList.add("off"));
-  state.timer = setInterval(() => {
-    refresh();
-    if (state.page && state.page.name !== "overview") api("GET", "/account").then((a) => sampleEquity(a.account)).catch(() => {});
-  }, REFRESH_MS);
+  state.timer = setInterval(refresh, REFRESH_MS);
 }
 
 function stopLive() {

@@ -100,3 +100,29 @@ class StreamPositionsResponse(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     position: Position
     def __init__(self, position: _Optional[_Union[Position, _Mapping]] = ...) -> None: ...
+
+class EquityPoint(_message.Message):
+    __slots__ = ("time", "equity")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    equity: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., equity: _Optional[str] = ...) -> None: ...
+
+class GetEquityHistoryRequest(_message.Message):
+    __slots__ = ("since",)
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetEquityHistoryResponse(_message.Message):
+    __slots__ = ("valuation_currency", "points", "step_seconds", "max_points")
+    VALUATION_CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    STEP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_POINTS_FIELD_NUMBER: _ClassVar[int]
+    valuation_currency: str
+    points: _containers.RepeatedCompositeFieldContainer[EquityPoint]
+    step_seconds: int
+    max_points: int
+    def __init__(self, valuation_currency: _Optional[str] = ..., points: _Optional[_Iterable[_Union[EquityPoint, _Mapping]]] = ..., step_seconds: _Optional[int] = ..., max_points: _Optional[int] = ...) -> None: ...

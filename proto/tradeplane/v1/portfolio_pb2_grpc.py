@@ -49,6 +49,11 @@ class PortfolioServiceStub:
                 request_serializer=tradeplane_dot_v1_dot_portfolio__pb2.StreamPositionsRequest.SerializeToString,
                 response_deserializer=tradeplane_dot_v1_dot_portfolio__pb2.StreamPositionsResponse.FromString,
                 _registered_method=True)
+        self.GetEquityHistory = channel.unary_unary(
+                '/tradeplane.v1.PortfolioService/GetEquityHistory',
+                request_serializer=tradeplane_dot_v1_dot_portfolio__pb2.GetEquityHistoryRequest.SerializeToString,
+                response_deserializer=tradeplane_dot_v1_dot_portfolio__pb2.GetEquityHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class PortfolioServiceServicer:
@@ -74,6 +79,14 @@ class PortfolioServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEquityHistory(self, request, context):
+        """The equity curve since the engine started: one point per step of the engine's clock (the
+        latest valuation within each step), the oldest dropped past a bound (see the response).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PortfolioServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -91,6 +104,11 @@ def add_PortfolioServiceServicer_to_server(servicer, server):
                     servicer.StreamPositions,
                     request_deserializer=tradeplane_dot_v1_dot_portfolio__pb2.StreamPositionsRequest.FromString,
                     response_serializer=tradeplane_dot_v1_dot_portfolio__pb2.StreamPositionsResponse.SerializeToString,
+            ),
+            'GetEquityHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEquityHistory,
+                    request_deserializer=tradeplane_dot_v1_dot_portfolio__pb2.GetEquityHistoryRequest.FromString,
+                    response_serializer=tradeplane_dot_v1_dot_portfolio__pb2.GetEquityHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -174,6 +192,33 @@ class PortfolioService:
             '/tradeplane.v1.PortfolioService/StreamPositions',
             tradeplane_dot_v1_dot_portfolio__pb2.StreamPositionsRequest.SerializeToString,
             tradeplane_dot_v1_dot_portfolio__pb2.StreamPositionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEquityHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tradeplane.v1.PortfolioService/GetEquityHistory',
+            tradeplane_dot_v1_dot_portfolio__pb2.GetEquityHistoryRequest.SerializeToString,
+            tradeplane_dot_v1_dot_portfolio__pb2.GetEquityHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,10 @@ class PortfolioServiceStub:
     ListPositions: _grpc.UnaryUnaryMultiCallable[_portfolio_pb2.ListPositionsRequest, _portfolio_pb2.ListPositionsResponse]
     StreamPositions: _grpc.UnaryStreamMultiCallable[_portfolio_pb2.StreamPositionsRequest, _portfolio_pb2.StreamPositionsResponse]
     """The position after every fill that changes it."""
+    GetEquityHistory: _grpc.UnaryUnaryMultiCallable[_portfolio_pb2.GetEquityHistoryRequest, _portfolio_pb2.GetEquityHistoryResponse]
+    """The equity curve since the engine started: one point per step of the engine's clock (the
+    latest valuation within each step), the oldest dropped past a bound (see the response).
+    """
 
 @_typing.type_check_only
 class PortfolioServiceAsyncStub(PortfolioServiceStub):
@@ -45,6 +49,10 @@ class PortfolioServiceAsyncStub(PortfolioServiceStub):
     ListPositions: _aio.UnaryUnaryMultiCallable[_portfolio_pb2.ListPositionsRequest, _portfolio_pb2.ListPositionsResponse]  # type: ignore[assignment]
     StreamPositions: _aio.UnaryStreamMultiCallable[_portfolio_pb2.StreamPositionsRequest, _portfolio_pb2.StreamPositionsResponse]  # type: ignore[assignment]
     """The position after every fill that changes it."""
+    GetEquityHistory: _aio.UnaryUnaryMultiCallable[_portfolio_pb2.GetEquityHistoryRequest, _portfolio_pb2.GetEquityHistoryResponse]  # type: ignore[assignment]
+    """The equity curve since the engine started: one point per step of the engine's clock (the
+    latest valuation within each step), the oldest dropped past a bound (see the response).
+    """
 
 class PortfolioServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -69,5 +77,15 @@ class PortfolioServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_portfolio_pb2.StreamPositionsResponse], _abc.AsyncIterator[_portfolio_pb2.StreamPositionsResponse]]:
         """The position after every fill that changes it."""
+
+    @_abc_1.abstractmethod
+    def GetEquityHistory(
+        self,
+        request: _portfolio_pb2.GetEquityHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portfolio_pb2.GetEquityHistoryResponse, _abc.Awaitable[_portfolio_pb2.GetEquityHistoryResponse]]:
+        """The equity curve since the engine started: one point per step of the engine's clock (the
+        latest valuation within each step), the oldest dropped past a bound (see the response).
+        """
 
 def add_PortfolioServiceServicer_to_server(servicer: PortfolioServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -65,6 +65,9 @@ READS: dict[str, Call] = {
     "ListPositions": lambda s, m: s.portfolio.ListPositions(
         portfolio_pb2.ListPositionsRequest(), metadata=m, timeout=T
     ),
+    "GetEquityHistory": lambda s, m: s.portfolio.GetEquityHistory(
+        portfolio_pb2.GetEquityHistoryRequest(), metadata=m, timeout=T
+    ),
     "ListInstruments": lambda s, m: s.market.ListInstruments(
         market_data_pb2.ListInstrumentsRequest(), metadata=m, timeout=T
     ),

@@ -22,6 +22,7 @@ from tradeplane.v1 import (
     backtest_pb2_grpc,
     engine_pb2,
     market_data_pb2,
+    portfolio_pb2,
     risk_pb2,
     strategies_pb2,
 )
@@ -511,3 +512,27 @@ async def test_stopping_the_gateway_ends_a_run_with_an_error_event(start: Starte
         assert await stored_runs(env) == []  # stopped, not finished
     finally:
         await gateway.stop()
+
+
+# -- the equity curve -------------------------------------------------------------------------------
+
+
+async def test_the_equity_history_is_the_grpc_answer(gateway: RunningGateway, env: Env) -> None:
+    env.app.risk.mark_to_market(env.app.clock.now_ns())
+    expected = await env.stub.portfolio.GetEquityHistory(
+        portfolio_pb2.GetEquityHistoryRequest(), metadata=VIEWER, timeout=T
+    )
+    async with client(gateway) as http:
+        answer = await http.get(f"{API}/account/equity-history", headers=VIEWER_H)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == as_json(expected)
+        assert answer.json()["points"]
+        last = answer.json()["points"][-1]["time"]
+        later = await http.get(f"{API}/account/equity-history", params={"since": last}, headers=VIEWER_H)
+        assert later.status_code == 200
+        assert "points" not in later.json()
+        for params, field in (({"since": "yesterday"}, "since"), ({"step": "5"}, "step")):
+            refused = await http.get(f"{API}/account/equity-history", params=params, headers=VIEWER_H)
+            assert_error(refused, 400, "INVALID_ARGUMENT", field=field)
+        anonymous = await http.get(f"{API}/account/equity-history")
+        assert_error(anonymous, 401, "UNAUTHENTICATED")
