@@ -87,6 +87,8 @@ def _child(spec: BacktestSpec, connection: Connection) -> None:
         message = Failed(f"{type(error).__name__}: {error}\n{traceback.format_exc()}", None, "", bug=True)
     try:
         connection.send(message)
+    except OSError:  # the parent left (its call was cancelled): there is nobody left to tell
+        pass
     finally:
         connection.close()
 
