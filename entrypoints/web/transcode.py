@@ -116,9 +116,33 @@ def from_dict(data: object, message_class: type[M]) -> M:
     try:
         return json_format.ParseDict(data, message_class())
     except (json_format.ParseError, ValueError, TypeError, RecursionError) as error:
-        found = _AT_FIELD.search(str(error))
-        field = next((group for group in found.groups() if group), None) if found else None
-        raise BadInput(f"invalid {descriptor.name}: {error}", field=field) from None
+        raise BadInput(f"invalid {descriptor.name}: {error}", field=_field_of(str(error), data)) from None
+
+
+_PARSED = re.compile(r"parse (\w+) field")
+_NO_FIELD = re.compile(r'no field named "(\w+)" at "\w+((?:\.\w+)*)"')
+
+
+def _field_of(problem: str, data: dict[str, Any]) -> str | None:
+    """The dotted path of the field a protobuf JSON parser names (``limits.max_order_quantity``),
+    as far as ``data`` holds it (a string where an object belongs names the string's key)."""
+    unknown = _NO_FIELD.search(problem)
+    parsed = _PARSED.findall(problem)
+    if unknown:
+        path = [*unknown.group(2).split(".")[1:], unknown.group(1)]
+    elif parsed:
+        path = parsed
+    else:
+        found = _AT_FIELD.search(problem)
+        return next((group for group in found.groups() if group), None) if found else None
+    held: list[str] = []
+    node: object = data
+    for name in path:
+        if not isinstance(node, dict) or name not in node:
+            break
+        held.append(name)
+        node = node[name]
+    return ".".join(held) or path[0]
 
 
 async def body(request: Request, message_class: type[M]) -> M:

@@ -156,8 +156,8 @@ async def test_risk_limit_updates_refused(gateway: RunningGateway, env: Env) -> 
     bad: list[tuple[Any, str | None]] = [
         ({"limits": {"max_order_quantity": "-1"}}, "limits.max_order_quantity"),
         ({"limits": {"max_order_notional": "NaN"}}, "limits.max_order_notional"),
-        ({"limits": {"max_order_quantity": 1.5}}, "limits"),  # a number, not a decimal string
-        ({"limits": {"leverage": "3"}}, "limits"),
+        ({"limits": {"max_order_quantity": 1.5}}, "limits.max_order_quantity"),  # a number, not a string
+        ({"limits": {"leverage": "3"}}, "limits.leverage"),
         ({"clear": ["max_leverage"]}, "clear[0]"),
         ({}, "limits"),
         ({"limits": "lots"}, "limits"),
