@@ -149,13 +149,15 @@ async def serve_echo() -> None:
 class ServerChild:
     """A server child process: started with a token, its port read from stdout, always killed."""
 
-    def __init__(self, mode: str, token: str) -> None:
+    def __init__(
+        self, mode: str, token: str, module: str = "bench.grpc_api", token_env: str = TOKEN_ENV
+    ) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.grpc_api", mode],
+            [sys.executable, "-m", module, mode],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), TOKEN_ENV: token},
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), token_env: token},
         )
         self.port = 0
 

@@ -10,17 +10,16 @@ one JSON command per line; the child answers one JSON line each; stdin closing s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import select
-import subprocess
 import sys
 import time
 from decimal import Decimal
 from typing import Any
 
+from bench.grpc_api import servers
 from bench.web_gateway.common import (
     BID,
     INSTRUMENT,
@@ -213,17 +212,11 @@ async def serve() -> None:
         await app.engine.stop(cancel_open_orders=False)
 
 
-class ServerChild:
+class ServerChild(servers.ServerChild):
     """The child process: its ports read from stdout, commands over stdin, always stopped."""
 
     def __init__(self, token: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.web_gateway", "--serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), TOKEN_ENV: token},
-        )
+        super().__init__("--serve", token, module="bench.web_gateway", token_env=TOKEN_ENV)
         self.grpc_port = 0
         self.http_port = 0
 
@@ -247,23 +240,3 @@ class ServerChild:
         stdin.write(json.dumps(command) + "\n")
         stdin.flush()
         return self._line(timeout)
-
-    def cpu_seconds(self) -> float | None:
-        """CPU time the child used so far (all its threads), from /proc; None where there is none."""
-        try:
-            with open(f"/proc/{self.process.pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        process = self.process
-        if process.stdin is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
