@@ -1,0 +1,1 @@
+"""Model adapters: the machine-learning libraries behind the application's Trainer port."""
