@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.ml.lightgbm_model import LightGBMTrainer
 from application.ml.pipeline import WalkForwardResult, walk_forward
@@ -66,3 +68,31 @@ def test_a_leaking_feature_lets_the_future_change_the_past() -> None:
     before = run(close, "class", extra=forward_return(close))
     after = run(changed, "class", extra=forward_return(changed))
     assert before.predictions[: t + 1].tobytes() != after.predictions[: t + 1].tobytes()
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    cut=st.floats(0.0, 1.0),
+    horizon=st.integers(1, 8),
+    extra_purge=st.integers(0, 4),
+    retrain_every=st.integers(7, 60),
+)
+def test_no_lookahead_for_any_cut_and_schedule(
+    seed: int, cut: float, horizon: int, extra_purge: int, retrain_every: int
+) -> None:
+    close = prices(n=420, seed=seed)
+    t = int(cut * (close.shape[0] - 2))
+    wf = WalkForward(
+        train_window=120, retrain_every=retrain_every, horizon=horizon, purge=horizon + extra_purge
+    )
+    trainer = LightGBMTrainer(num_boost_round=4, num_leaves=4, min_data_in_leaf=10)
+    label = LabelSpec(horizon=horizon, kind="value")
+
+    def run_on(history: FloatArray) -> WalkForwardResult:
+        return walk_forward(features(history), history, label, wf, trainer, check=False)
+
+    before = run_on(close)
+    after = run_on(rewritten_after(close, t, seed=seed))
+    assert before.predictions[: t + 1].tobytes() == after.predictions[: t + 1].tobytes()
+    assert before.model_index[: t + 1].tobytes() == after.model_index[: t + 1].tobytes()

@@ -134,3 +134,26 @@ def test_average_ranks_match_counting(values: list[float]) -> None:
         below = sum(other < value for other in values)
         equal = sum(other == value for other in values)
         assert rank == below + (equal + 1) / 2.0
+
+
+@given(
+    labels=st.lists(st.floats(-0.5, 0.5) | st.just(math.nan), min_size=1, max_size=80),
+    scale=st.floats(0.1, 10.0),
+    shift=st.floats(-1.0, 1.0),
+)
+def test_a_copy_or_rescaling_of_the_label_is_caught(labels: list[float], scale: float, shift: float) -> None:
+    y = np.array(labels)
+    known = np.isfinite(y)
+    if not known.any():
+        return
+    honest = np.arange(y.shape[0], dtype=np.float64) % 3  # a harmless column after it
+    with pytest.raises(LeakageDetected) as raised:
+        check_leakage(np.column_stack([y, honest]), y, ["copy", "honest"])
+    assert raised.value.feature == "copy"
+    # An increasing affine transform: caught once there are enough rows to trust a correlation
+    # (and the transform keeps the values apart, so the order is the label's).
+    scaled = y * scale + shift
+    if known.sum() >= 10 and np.unique(scaled[known]).shape[0] == np.unique(y[known]).shape[0] > 1:
+        with pytest.raises(LeakageDetected) as raised:
+            check_leakage(np.column_stack([scaled, honest]), y, ["scaled", "honest"])
+        assert raised.value.feature == "scaled"
