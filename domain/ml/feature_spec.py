@@ -71,6 +71,11 @@ class FeatureSpec:
     def __hash__(self) -> int:
         return hash(self.name)
 
+    def __reduce__(self) -> tuple[type[FeatureSpec], tuple[str, dict[str, int | float]]]:
+        # The read-only view of the params cannot be pickled; a spec rebuilt from a plain
+        # copy is the same spec (and is checked again on the way in).
+        return FeatureSpec, (self.kind, dict(self.params))
+
     @property
     def warmup(self) -> int:
         """Bars needed before this feature's first value (at row ``warmup - 1``)."""

@@ -56,7 +56,7 @@ def _at_least(array: FloatArray, field_name: str, *, positive: bool) -> None:
         raise InvalidValue(f"{field_name}[{index}]", float(array[index]), problem)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BarArrays:
     """A history of bars as columns, oldest first: what ``feature_matrix`` reads.
 
@@ -66,6 +66,7 @@ class BarArrays:
     (Binance klines carry them), ``bid_size``/``ask_size`` the top of book at the bar's close
     (0 and 0 before any quote); ``None`` when the history does not have them, and the
     features that need them then refuse it. Raises InvalidValue naming the bad column and row.
+    Compared by identity: element-wise ``==`` of whole histories has no single truth value.
     """
 
     ts_event: npt.NDArray[np.int64]

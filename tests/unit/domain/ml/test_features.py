@@ -4,6 +4,7 @@ warm-ups, trade flow from trades, book imbalance from quotes, and configuration 
 from __future__ import annotations
 
 import math
+import pickle
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -433,19 +434,11 @@ def test_rows_read_no_later_bar(scenario: Scenario, other: Scenario, data: st.Da
     np.testing.assert_array_equal(feature_matrix(EVERY_KIND, bars.head(keep)), full[:keep])
 
 
-def test_the_causality_check_can_fail() -> None:
-    """A centred average (reading one bar ahead) differs once the next bar changes: the
-    comparison the property test makes would catch it."""
-    close = np.array([1.0, 2.0, 3.0, 4.0])
-
-    def centred(values: FloatArray) -> FloatArray:
-        out = np.full_like(values, np.nan)
-        out[1:-1] = (values[:-2] + values[1:-1] + values[2:]) / 3
-        return out
-
-    changed = close.copy()
-    changed[2] = 30.0
-    assert centred(close)[1] != centred(changed)[1]
+def test_an_empty_or_short_history_is_all_warm_up() -> None:
+    assert feature_matrix(EVERY_KIND, random_bars(0, seed=1)[0]).shape == (0, len(EVERY_KIND))
+    one = feature_matrix(EVERY_KIND, random_bars(1, seed=1)[0])
+    warm = [spec.warmup == 1 for spec in EVERY_KIND]
+    assert (~np.isnan(one[0])).tolist() == warm
 
 
 # --- Trades, quotes, reset --------------------------------------------------------------------
@@ -505,6 +498,15 @@ def test_the_default_engine_is_fast() -> None:
 
 
 # --- Configuration ------------------------------------------------------------------------------
+
+
+def test_specs_survive_pickling_and_stay_read_only() -> None:
+    spec = FeatureSpec("bb_percent_b", {"k": 2.5})
+    copy = pickle.loads(pickle.dumps(spec))
+    assert copy == spec
+    assert copy.name == "bb_percent_b_20_2.5"
+    with pytest.raises(TypeError):
+        spec.params["k"] = 3.0  # type: ignore[index]
 
 
 def test_parse_fills_defaults_and_keeps_order() -> None:
