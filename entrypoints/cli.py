@@ -79,6 +79,7 @@ COMMANDS = (
         "replay recorded trades or bars through the live engine and measure it",
         "entrypoints.commands.backtest",
     ),
+    Command("ml", "train machine-learning models on history, list stored ones", "entrypoints.commands.ml"),
 )
 """Every command, in the order ``tradeplane --help`` lists them."""
 

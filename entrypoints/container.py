@@ -51,10 +51,12 @@ from application.strategy_engine import StrategyEngine
 from domain.errors import DomainError, InvalidParameter
 from domain.identifiers import InstrumentId, strategy_id
 from domain.instrument import InstrumentRegistry
+from domain.ml.strategy import KINDS as ML_KINDS
 from domain.portfolio import Portfolio
 from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
 from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
 from domain.strategies import create_strategy
+from domain.strategies.base import Strategy
 from entrypoints import feeds
 from entrypoints.alerts import build_alert_service
 from entrypoints.brokers import (
@@ -396,15 +398,20 @@ def _finish(app: App, settings: Settings, *, reset_state: bool) -> None:
         CachePublisher(cache=cache, books=app.market.books, trading=app.risk.trading).attach(app.bus)
         app.engine.on_close(cache.close)
     for entry in settings.strategies:
-        try:
-            strategy = create_strategy(
-                entry.kind,
-                strategy_id=strategy_id(entry.id),
-                instrument_ids=[InstrumentId(i) for i in entry.instruments],
-                params=entry.params,
-            )
-        except (InvalidParameter, ValueError) as error:
-            raise ConfigError(f"strategy {entry.id}: {error}") from None
+        if entry.kind in ML_KINDS:
+            from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
+
+            strategy: Strategy = build_ml_strategy(entry)
+        else:
+            try:
+                strategy = create_strategy(
+                    entry.kind,
+                    strategy_id=strategy_id(entry.id),
+                    instrument_ids=[InstrumentId(i) for i in entry.instruments],
+                    params=entry.params,
+                )
+            except (InvalidParameter, ValueError) as error:
+                raise ConfigError(f"strategy {entry.id}: {error}") from None
         slot = app.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         slot.active = entry.enabled
     if settings.storage.kind != "sql":

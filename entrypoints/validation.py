@@ -12,6 +12,7 @@ from pathlib import Path
 
 from domain.errors import DomainError
 from domain.identifiers import InstrumentId, strategy_id
+from domain.ml.strategy import KINDS as ML_KINDS
 from domain.strategies import create_strategy
 from entrypoints import brokers, feeds
 from entrypoints.alerts import AlertSettings
@@ -57,6 +58,12 @@ def _strategy(entry: StrategySettings, known: frozenset[str]) -> None:
             f"strategy {entry.id}: instrument(s) {', '.join(unknown)} not in [[instruments]]"
             f" (known: {', '.join(sorted(known))})"
         )
+    if entry.kind in ML_KINDS:
+        from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
+
+        build_ml_strategy(entry)  # the model is read and checked now, not at the first bar
+        build_sizer(entry.sizing)
+        return
     try:
         create_strategy(
             entry.kind,

@@ -22,7 +22,10 @@ MAX_PARAMETER_TEXT = 200
 
 
 def _kind(slot: StrategySlot) -> str:
-    return str(getattr(type(slot.strategy), "name", type(slot.strategy).__name__))
+    kind = getattr(slot.strategy, "kind", None)  # a strategy class serving several kinds says which
+    return str(
+        kind if isinstance(kind, str) else getattr(type(slot.strategy), "name", type(slot.strategy).__name__)
+    )
 
 
 class StrategyService(strategies_pb2_grpc.StrategyServiceServicer):

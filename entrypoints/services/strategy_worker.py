@@ -26,9 +26,11 @@ from application.bus import MessageBus
 from application.strategy_engine import StrategyEngine
 from domain.identifiers import InstrumentId, strategy_id
 from domain.instrument import InstrumentRegistry
+from domain.ml.strategy import KINDS as ML_KINDS
 from domain.portfolio import Portfolio
 from domain.signals import Signal
 from domain.strategies import create_strategy
+from domain.strategies.base import Strategy
 from domain.values import ZERO
 from entrypoints.brokers import build_instruments
 from entrypoints.config import Settings
@@ -69,12 +71,17 @@ def engine_factory(
         )
         for entry in settings.strategies:
             if entry.instruments and shards.get(entry.instruments[0]) == shard:
-                strategy = create_strategy(
-                    entry.kind,
-                    strategy_id=strategy_id(entry.id),
-                    instrument_ids=[InstrumentId(i) for i in entry.instruments],
-                    params=entry.params,
-                )
+                if entry.kind in ML_KINDS:
+                    from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
+
+                    strategy: Strategy = build_ml_strategy(entry)
+                else:
+                    strategy = create_strategy(
+                        entry.kind,
+                        strategy_id=strategy_id(entry.id),
+                        instrument_ids=[InstrumentId(i) for i in entry.instruments],
+                        params=entry.params,
+                    )
                 engine.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         return engine
 

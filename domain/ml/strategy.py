@@ -1,0 +1,219 @@
+"""The ML strategy kinds: a model's prediction on the engine's own features, turned into signals.
+
+``ml_classifier`` reads the model's output as the probability that the forward return is
+positive: at or above ``threshold`` it wants to be long, at or below ``1 - threshold`` out
+(or short, when the strategy's sizing allows it). ``ml_regressor`` reads it as the predicted
+forward return: at or above ``threshold`` long, at or below ``-threshold`` out. Like the SMA
+crossover, it says BUY or SELL only when what it wants changes, so signals alternate; the
+first prediction only enters (a bearish first reading records the wish and says nothing).
+
+The strategy stays pure: the model is a ``Predictor`` handed in (and swapped with
+``use_model`` when a newer one is ready, between two events), its output depends only on the
+features, and the features only on the events fed. Every signal names the model that made it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, Protocol
+
+from domain.errors import InvalidParameter
+from domain.identifiers import InstrumentId, StrategyId
+from domain.market_data import Bar, QuoteTick, TradeTick
+from domain.ml.features import FeatureEngine, FeatureSpec
+from domain.signals import Signal
+from domain.strategies.base import NO_SIGNALS
+from domain.strategies.price_strategy import checked_instrument_ids, checked_strategy_id
+from domain.values import OrderSide
+
+Kind = Literal["ml_classifier", "ml_regressor"]
+KINDS: Final[tuple[Kind, ...]] = ("ml_classifier", "ml_regressor")
+
+
+class Predictor(Protocol):
+    """A trained model as the strategy calls it: one row of features in, one number out."""
+
+    def predict_row(self, row: Sequence[float]) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MlParams:
+    """``kind``, ``threshold`` (classifier: in (0.5, 1); regressor: > 0) and the feature set."""
+
+    kind: Kind
+    threshold: float
+    features: tuple[FeatureSpec, ...]
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InvalidParameter("kind", self.kind, f"must be one of {', '.join(KINDS)}")
+        threshold = self.threshold
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not math.isfinite(threshold)
+        ):
+            raise InvalidParameter("threshold", threshold, "must be a finite number")
+        if self.kind == "ml_classifier" and not 0.5 < threshold < 1.0:
+            raise InvalidParameter(
+                "threshold", threshold, "must be in (0.5, 1): a probability above even odds"
+            )
+        if self.kind == "ml_regressor" and not threshold > 0.0:
+            raise InvalidParameter("threshold", threshold, "must be above 0: a forward return")
+        if not self.features:
+            raise InvalidParameter("features", self.features, "must name at least one feature")
+
+
+class _State:
+    __slots__ = ("engine", "warm", "wish")
+
+    def __init__(self, features: tuple[FeatureSpec, ...]) -> None:
+        self.engine = FeatureEngine(features)
+        self.warm = False  # the last bar gave a complete row of features
+        self.wish = 0  # +1 long, -1 out or short, 0 no prediction yet
+
+
+class MlSignalStrategy:
+    """See the module docstring. Fed bars (and trades and quotes, for the flow and book features)."""
+
+    __slots__ = ("_id", "_instrument_ids", "_model", "_model_id", "_params", "_states", "predictions")
+
+    def __init__(
+        self,
+        *,
+        strategy_id: StrategyId | str,
+        instrument_ids: Iterable[InstrumentId | str],
+        params: MlParams,
+        model: Predictor,
+        model_id: str,
+    ) -> None:
+        self._id = checked_strategy_id(strategy_id)
+        self._instrument_ids = checked_instrument_ids(instrument_ids)
+        self._params = params
+        self._states = {iid: _State(params.features) for iid in sorted(self._instrument_ids)}
+        self._model = model
+        self._model_id = _checked_model_id(model_id)
+        self.predictions = 0
+
+    # -- the Strategy protocol ------------------------------------------------------------------
+
+    @property
+    def id(self) -> StrategyId:
+        return self._id
+
+    @property
+    def instrument_ids(self) -> frozenset[InstrumentId]:
+        return self._instrument_ids
+
+    @property
+    def warmup(self) -> int:
+        """Bars before the one that can first signal (the features' warm-up, less that bar)."""
+        return next(iter(self._states.values())).engine.warmup - 1
+
+    @property
+    def ready(self) -> bool:
+        return all(state.warm for state in self._states.values())
+
+    @property
+    def kind(self) -> Kind:
+        return self._params.kind
+
+    @property
+    def model_id(self) -> str:
+        """The model the next prediction comes from."""
+        return self._model_id
+
+    def parameters(self) -> Mapping[str, object]:
+        return {
+            "kind": self._params.kind,
+            "threshold": self._params.threshold,
+            "features": ",".join(spec.name for spec in self._params.features),
+            "model": self._model_id,
+        }
+
+    def update_parameters(self, changes: Mapping[str, object]) -> None:
+        """Change ``threshold`` while running (the features and the model are the model's own).
+
+        Raises InvalidParameter for any other name or a threshold out of range.
+        """
+        unknown = sorted(set(changes) - {"threshold"})
+        if unknown:
+            raise InvalidParameter(unknown[0], changes[unknown[0]], "only threshold can change while running")
+        raw = changes.get("threshold", self._params.threshold)
+        try:
+            threshold = float(raw)  # type: ignore[arg-type]  # checked by the except
+        except (TypeError, ValueError):
+            raise InvalidParameter("threshold", raw, "must be a number") from None
+        self._params = MlParams(kind=self._params.kind, threshold=threshold, features=self._params.features)
+
+    def use_model(self, model: Predictor, model_id: str) -> None:
+        """Predict with ``model`` from the next bar on (a retrained one, say)."""
+        self._model_id = _checked_model_id(model_id)
+        self._model = model
+
+    def on_trade(self, tick: TradeTick) -> Sequence[Signal]:
+        state = self._states.get(tick.instrument_id)
+        if state is not None:
+            state.engine.on_trade(tick)
+        return NO_SIGNALS
+
+    def on_quote(self, quote: QuoteTick) -> Sequence[Signal]:
+        state = self._states.get(quote.instrument_id)
+        if state is not None:
+            state.engine.on_quote(quote)
+        return NO_SIGNALS
+
+    def on_bar(self, bar: Bar) -> Sequence[Signal]:
+        state = self._states.get(bar.instrument_id)
+        if state is None:
+            return NO_SIGNALS
+        row = state.engine.on_bar(bar)
+        if row is None:
+            return NO_SIGNALS
+        state.warm = True
+        value = float(self._model.predict_row(row))
+        self.predictions += 1
+        if not math.isfinite(value):
+            return NO_SIGNALS  # a model that cannot say: no change of mind
+        params = self._params
+        if params.kind == "ml_classifier":
+            wish = 1 if value >= params.threshold else -1 if value <= 1.0 - params.threshold else state.wish
+            strength = min(1.0, max(0.0, abs(value - 0.5) * 2.0))
+            reading = f"p(up)={value:.4f}"
+        else:
+            wish = 1 if value >= params.threshold else -1 if value <= -params.threshold else state.wish
+            strength = 1.0
+            reading = f"predicted return {value:.6g}"
+        previous = state.wish
+        if wish in {previous, 0}:
+            return NO_SIGNALS
+        state.wish = wish
+        if previous == 0 and wish < 0:
+            return NO_SIGNALS  # nothing held yet: a bearish first reading only records the wish
+        side = OrderSide.BUY if wish > 0 else OrderSide.SELL
+        reason = f"model {self._model_id}: {reading} (threshold {params.threshold:g})"
+        return (
+            Signal(
+                strategy_id=self._id,
+                instrument_id=bar.instrument_id,
+                side=side,
+                strength=strength,
+                reason=reason,
+                ts_event=bar.ts_event,
+            ),
+        )
+
+    def reset(self) -> None:
+        for state in self._states.values():
+            state.engine.reset()
+            state.warm = False
+            state.wish = 0
+        self.predictions = 0
+
+
+def _checked_model_id(model_id: object) -> str:
+    if not isinstance(model_id, str) or not model_id.strip() or len(model_id) > 128:
+        raise InvalidParameter("model", model_id, "must be a model's id (1 to 128 characters)")
+    return model_id

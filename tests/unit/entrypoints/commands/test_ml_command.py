@@ -1,0 +1,141 @@
+"""``tradeplane ml train`` and ``list`` on the shipped sample history, and ML strategies in config."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from adapters.ml.artifacts import load_artifact
+from domain.ml.strategy import MlSignalStrategy
+from entrypoints.cli import main
+from entrypoints.config import ConfigError, StrategySettings
+from entrypoints.ml_strategies import build_ml_strategy
+
+REPO = Path(__file__).resolve().parents[4]
+SAMPLE = REPO / "docs" / "examples" / "history" / "BTCUSDT-1m-2024-01-01.csv.gz"
+SMALL = ["--train-window", "500", "--retrain-every", "200"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    models = tmp_path_factory.mktemp("models")
+    assert main(["ml", "train", str(SAMPLE), *SMALL, "--models-dir", str(models)]) == 0
+    (stored,) = models.iterdir()
+    return stored
+
+
+def test_train_stores_a_model_with_its_record(model_dir: Path) -> None:
+    artifact = load_artifact(model_dir)
+    record = artifact.record
+    assert record["kind"] == "ml_classifier"
+    assert record["instrument"] == "BTCUSDT.BINANCE"
+    assert len(record["features"]) == 13
+    assert record["label"] == {"horizon": 5, "kind": "class", "threshold": 0.0}
+    folds = record["validation"]["folds"]
+    assert len(folds) >= 3
+    for fold in folds:
+        assert fold["train"][1] < fold["predict"][0]  # trained on the past only
+        assert set(fold["metrics"]) == {"accuracy", "auc"}
+    assert abs(sum(record["importances"].values()) - 1.0) < 1e-9
+    assert record["training"]["rows"] == 500
+    assert artifact.model_bytes()
+
+
+def test_the_same_training_gives_the_same_model(model_dir: Path, tmp_path: Path) -> None:
+    assert main(["ml", "train", str(SAMPLE), *SMALL, "--models-dir", str(tmp_path)]) == 0
+    (again,) = tmp_path.iterdir()
+    assert again.name == model_dir.name
+    assert (again / "model.bin").read_bytes() == (model_dir / "model.bin").read_bytes()
+
+
+def test_list_shows_the_stored_models(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ml", "list", "--models-dir", str(model_dir.parent)]) == 0
+    assert model_dir.name in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--horizon", "0"], "horizon"),
+        (["--purge", "2"], "purge"),
+        (["--train-window", "5000"], "too few"),
+    ],
+)
+def test_bad_training_options_are_refused(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ml", "train", str(SAMPLE), *SMALL, *argv, "--models-dir", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_features_file_is_used_and_a_bad_one_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features = tmp_path / "features.json"
+    features.write_text(json.dumps([{"kind": "rsi", "period": 14}, {"kind": "return", "horizon": 3}]))
+    models = tmp_path / "models"
+    assert (
+        main(["ml", "train", str(SAMPLE), *SMALL, "--features", str(features), "--models-dir", str(models)])
+        == 0
+    )
+    (stored,) = models.iterdir()
+    assert [f["kind"] for f in load_artifact(stored).record["features"]] == ["rsi", "return"]
+    features.write_text(json.dumps([{"kind": "astrology"}]))
+    assert (
+        main(["ml", "train", str(SAMPLE), *SMALL, "--features", str(features), "--models-dir", str(models)])
+        == 2
+    )
+    assert "astrology" in capsys.readouterr().err
+
+
+def entry(model: Path, **params: object) -> StrategySettings:
+    return StrategySettings(
+        id="ml-btc",
+        kind="ml_classifier",
+        instruments=("BTCUSDT.BINANCE",),
+        params={"model": str(model), **params},
+    )
+
+
+def test_a_configured_ml_strategy_loads_its_model(model_dir: Path) -> None:
+    strategy = build_ml_strategy(entry(model_dir, threshold=0.6))
+    assert isinstance(strategy, MlSignalStrategy)
+    assert strategy.model_id == model_dir.name
+    assert strategy.kind == "ml_classifier"
+    assert strategy.parameters()["threshold"] == 0.6
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"params": {}}, "params.model"),
+        ({"params": {"model": "/nonexistent"}}, "model.json"),
+        ({"kind": "ml_regressor"}, "not ml_regressor"),
+        ({"params": {"threshold": "high"}}, "threshold"),
+        ({"params": {"threshold": 0.4}}, "threshold"),
+        ({"params": {"colour": "red"}}, "colour"),
+    ],
+)
+def test_a_bad_ml_strategy_entry_is_a_config_error(
+    model_dir: Path, change: dict[str, object], message: str
+) -> None:
+    base = entry(model_dir)
+    params = change.get("params")
+    if isinstance(params, dict) and "model" not in params and params:
+        params = {"model": str(model_dir), **params}
+    bad = replace(base, **{**change, **({"params": params} if params is not None else {})})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=message):
+        build_ml_strategy(bad)
+
+
+def test_a_tampered_model_is_refused(model_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / model_dir.name
+    copy.mkdir()
+    for name in ("model.json", "model.bin"):
+        (copy / name).write_bytes((model_dir / name).read_bytes())
+    (copy / "model.bin").write_bytes(b"tree\n")
+    with pytest.raises(ConfigError, match="SHA-256"):
+        build_ml_strategy(entry(copy))
