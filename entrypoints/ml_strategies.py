@@ -2,8 +2,10 @@
 
 ``[[strategies]]`` with ``kind = "ml_classifier"`` (or ``"ml_regressor"``) takes
 ``params.model``, the directory of a model ``tradeplane ml train`` stored, and optionally
-``params.threshold``. The feature set is the model's own (from its record): a strategy cannot
-feed a model other features than it was trained on.
+``params.threshold`` and ``params.bar_seconds`` (build bars of that many seconds from trades,
+for a model trained on klines of that length; 0, the default: be fed bars). The feature set
+is the model's own (from its record): a strategy cannot feed a model other features than it
+was trained on.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ def build_ml_strategy(entry: StrategySettings) -> MlSignalStrategy:
     params: dict[str, Any] = dict(entry.params)
     model_path = params.pop("model", None)
     threshold = params.pop("threshold", DEFAULT_THRESHOLD[entry.kind])
+    bar_seconds = params.pop("bar_seconds", 0)
     if params:
-        raise ConfigError(
-            f"{where}: unknown parameter(s) {', '.join(sorted(params))} (known: model, threshold)"
-        )
+        known = "model, threshold, bar_seconds"
+        raise ConfigError(f"{where}: unknown parameter(s) {', '.join(sorted(params))} (known: {known})")
     if not isinstance(model_path, str) or not model_path.strip():
         raise ConfigError(
             f"{where}: params.model must name a model directory (tradeplane ml train prints it)"
@@ -40,6 +42,8 @@ def build_ml_strategy(entry: StrategySettings) -> MlSignalStrategy:
         threshold = float(threshold)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: params.threshold must be a number (was {threshold!r})") from None
+    if isinstance(bar_seconds, str) and bar_seconds.strip().isdigit():
+        bar_seconds = int(bar_seconds)
     try:
         artifact = load_artifact(model_path)
         record = artifact.record
@@ -52,7 +56,12 @@ def build_ml_strategy(entry: StrategySettings) -> MlSignalStrategy:
         return MlSignalStrategy(
             strategy_id=entry.id,
             instrument_ids=entry.instruments,
-            params=MlParams(kind=entry.kind, threshold=threshold, features=features),  # type: ignore[arg-type]
+            params=MlParams(
+                kind=entry.kind,  # type: ignore[arg-type]  # one of ML_KINDS: the caller's test
+                threshold=threshold,
+                features=features,
+                bar_seconds=bar_seconds,
+            ),
             model=model,
             model_id=artifact.model_id,
         )

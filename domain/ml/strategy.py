@@ -22,6 +22,7 @@ from typing import Final, Literal, Protocol
 from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId, StrategyId
 from domain.market_data import Bar, QuoteTick, TradeTick
+from domain.ml.bar_builder import BarBuilder
 from domain.ml.features import FeatureEngine, FeatureSpec
 from domain.signals import Signal
 from domain.strategies.base import NO_SIGNALS
@@ -30,6 +31,7 @@ from domain.values import OrderSide
 
 Kind = Literal["ml_classifier", "ml_regressor"]
 KINDS: Final[tuple[Kind, ...]] = ("ml_classifier", "ml_regressor")
+MAX_BAR_SECONDS: Final = 86_400
 
 
 class Predictor(Protocol):
@@ -40,11 +42,13 @@ class Predictor(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MlParams:
-    """``kind``, ``threshold`` (classifier: in (0.5, 1); regressor: > 0) and the feature set."""
+    """``kind``, ``threshold`` (classifier: in (0.5, 1); regressor: > 0), the feature set, and
+    ``bar_seconds``: 0 to be fed bars (klines), else the length of the bars to build from trades."""
 
     kind: Kind
     threshold: float
     features: tuple[FeatureSpec, ...]
+    bar_seconds: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -64,13 +68,21 @@ class MlParams:
             raise InvalidParameter("threshold", threshold, "must be above 0: a forward return")
         if not self.features:
             raise InvalidParameter("features", self.features, "must name at least one feature")
+        seconds = self.bar_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_BAR_SECONDS:
+            raise InvalidParameter(
+                "bar_seconds", seconds, f"must be a whole number of seconds in [0, {MAX_BAR_SECONDS}]"
+            )
 
 
 class _State:
-    __slots__ = ("engine", "warm", "wish")
+    __slots__ = ("bars", "engine", "warm", "wish")
 
-    def __init__(self, features: tuple[FeatureSpec, ...]) -> None:
-        self.engine = FeatureEngine(features)
+    def __init__(self, instrument_id: InstrumentId, params: MlParams) -> None:
+        self.engine = FeatureEngine(params.features)
+        self.bars = (
+            BarBuilder(instrument_id, params.bar_seconds * 1_000_000_000) if params.bar_seconds else None
+        )
         self.warm = False  # the last bar gave a complete row of features
         self.wish = 0  # +1 long, -1 out or short, 0 no prediction yet
 
@@ -92,7 +104,7 @@ class MlSignalStrategy:
         self._id = checked_strategy_id(strategy_id)
         self._instrument_ids = checked_instrument_ids(instrument_ids)
         self._params = params
-        self._states = {iid: _State(params.features) for iid in sorted(self._instrument_ids)}
+        self._states = {iid: _State(iid, params) for iid in sorted(self._instrument_ids)}
         self._model = model
         self._model_id = _checked_model_id(model_id)
         self.predictions = 0
@@ -130,6 +142,7 @@ class MlSignalStrategy:
             "kind": self._params.kind,
             "threshold": self._params.threshold,
             "features": ",".join(spec.name for spec in self._params.features),
+            "bar_seconds": self._params.bar_seconds,
             "model": self._model_id,
         }
 
@@ -146,7 +159,12 @@ class MlSignalStrategy:
             threshold = float(raw)  # type: ignore[arg-type]  # checked by the except
         except (TypeError, ValueError):
             raise InvalidParameter("threshold", raw, "must be a number") from None
-        self._params = MlParams(kind=self._params.kind, threshold=threshold, features=self._params.features)
+        self._params = MlParams(
+            kind=self._params.kind,
+            threshold=threshold,
+            features=self._params.features,
+            bar_seconds=self._params.bar_seconds,
+        )
 
     def use_model(self, model: Predictor, model_id: str) -> None:
         """Predict with ``model`` from the next bar on (a retrained one, say)."""
@@ -154,10 +172,18 @@ class MlSignalStrategy:
         self._model = model
 
     def on_trade(self, tick: TradeTick) -> Sequence[Signal]:
+        """Trade flow for the current bar; with ``bar_seconds``, also the bar this trade closes
+        (predicted before the trade is counted: it belongs to the next bar)."""
         state = self._states.get(tick.instrument_id)
-        if state is not None:
-            state.engine.on_trade(tick)
-        return NO_SIGNALS
+        if state is None:
+            return NO_SIGNALS
+        signals: Sequence[Signal] = NO_SIGNALS
+        if state.bars is not None:
+            closed = state.bars.on_trade(tick)
+            if closed is not None:
+                signals = self._predict(state, closed, tick.ts_event)
+        state.engine.on_trade(tick)
+        return signals
 
     def on_quote(self, quote: QuoteTick) -> Sequence[Signal]:
         state = self._states.get(quote.instrument_id)
@@ -166,9 +192,13 @@ class MlSignalStrategy:
         return NO_SIGNALS
 
     def on_bar(self, bar: Bar) -> Sequence[Signal]:
+        """A closed bar from the feed (ignored when the strategy builds its own from trades)."""
         state = self._states.get(bar.instrument_id)
-        if state is None:
+        if state is None or state.bars is not None:
             return NO_SIGNALS
+        return self._predict(state, bar, bar.ts_event)
+
+    def _predict(self, state: _State, bar: Bar, ts_event: int) -> Sequence[Signal]:
         row = state.engine.on_bar(bar)
         if row is None:
             return NO_SIGNALS
@@ -201,13 +231,15 @@ class MlSignalStrategy:
                 side=side,
                 strength=strength,
                 reason=reason,
-                ts_event=bar.ts_event,
+                ts_event=ts_event,
             ),
         )
 
     def reset(self) -> None:
         for state in self._states.values():
             state.engine.reset()
+            if state.bars is not None:
+                state.bars.reset()
             state.warm = False
             state.wish = 0
         self.predictions = 0

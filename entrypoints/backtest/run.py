@@ -15,6 +15,7 @@ from application.execution.order_journal import RECENT_CLOSED_ORDERS
 from application.messages import IntentRejected
 from domain.errors import DomainError
 from domain.market_data import Bar, MarketEvent
+from domain.ml.strategy import KINDS as ML_KINDS
 from domain.performance import PerformanceConfig, compute_performance
 from entrypoints.backtest.history import describe_source, open_events
 from entrypoints.backtest.outcome import BacktestOutcome
@@ -67,7 +68,7 @@ def _replay(
         raise BacktestError(str(error), field="data") from None
     if first is None:
         raise BacktestError(f"no market data in {describe_source(spec)}", field="data")
-    if isinstance(first, Bar) and "source" not in spec.params:
+    if isinstance(first, Bar) and "source" not in spec.params and spec.strategy not in ML_KINDS:
         spec = replace(spec, params={**spec.params, "source": "bar"})  # bars drive the strategy
     try:
         settings = settings_for(spec, instrument_id)

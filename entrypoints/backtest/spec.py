@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from domain.errors import InvalidParameter, InvalidValue
+from domain.ml.strategy import KINDS as ML_KINDS
 from domain.strategies import create_strategy
 from domain.values import to_decimal
 
@@ -56,12 +57,28 @@ def check_strategy(strategy: str, params: Mapping[str, str]) -> None:
 
     Raises BacktestError with ``field`` "strategy" or "params.NAME".
     """
+    if strategy in ML_KINDS:
+        _check_ml_strategy(strategy, params)
+        return
     try:
         create_strategy(strategy, strategy_id="check", instrument_ids=["CHECK.CHECK"], params=params)
     except InvalidParameter as error:
         field = "strategy" if error.field == "strategy" else f"params.{error.field}"
         problem = f"{error.problem} (was {error.value!r})"
         raise BacktestError(str(error), field=field, problem=problem) from None
+
+
+def _check_ml_strategy(strategy: str, params: Mapping[str, str]) -> None:
+    from entrypoints.config import ConfigError, StrategySettings
+    from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only for an ML backtest
+
+    try:
+        build_ml_strategy(
+            StrategySettings(id="check", kind=strategy, instruments=("CHECK.CHECK",), params=params)
+        )
+    except ConfigError as error:
+        field = "params.model" if "model" in str(error) else "params"
+        raise BacktestError(str(error), field=field, problem=str(error)) from None
 
 
 def parse_amount(text: str, name: str, *, positive: bool = True) -> Decimal:

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId
-from domain.market_data import Bar
+from domain.market_data import Bar, TradeTick
+from domain.ml.bar_builder import BarBuilder
 from domain.ml.features import FeatureSpec
 from domain.ml.strategy import MlParams, MlSignalStrategy
-from domain.values import OrderSide
+from domain.values import AggressorSide, OrderSide
 
 BTC = InstrumentId("BTCUSDT.BINANCE")
 MINUTE = 60_000_000_000
@@ -140,3 +141,35 @@ def test_signals_always_alternate_and_reset_forgets(outputs: list[float]) -> Non
     run(ml, closes)
     ml.reset()
     assert run(ml, closes) == first  # the same events after a reset: the same signals
+
+
+def test_bars_built_from_trades_give_the_rows_of_the_same_bars_fed_whole() -> None:
+    """With ``bar_seconds``, the strategy predicts on the bars its trades make, as if fed them."""
+    ticks = [
+        TradeTick.create(
+            instrument_id=BTC,
+            price=Decimal(100 + (i * 7) % 11),
+            size=Decimal(1 + i % 3),
+            aggressor=AggressorSide.BUYER,
+            trade_id=str(i),
+            ts_event=i * 7_000_000_000,
+            ts_init=i * 7_000_000_000,
+        )
+        for i in range(200)
+    ]
+    by_trades = Scripted([0.5] * 100)
+    params = MlParams(kind="ml_classifier", threshold=0.6, features=FEATURES, bar_seconds=60)
+    ml = MlSignalStrategy(
+        strategy_id="ml", instrument_ids=[BTC], params=params, model=by_trades, model_id="m"
+    )
+    for tick in ticks:
+        ml.on_trade(tick)
+    builder = BarBuilder(BTC, 60_000_000_000)
+    bars = [b for b in (builder.on_trade(t) for t in ticks) if b is not None]
+    by_bars = Scripted([0.5] * 100)
+    fed = strategy(by_bars)
+    for whole in bars:
+        fed.on_bar(whole)
+    assert by_trades.rows
+    assert by_trades.rows == by_bars.rows
+    assert ml.on_bar(bars[0]) == ()  # it builds its own: bars from the feed are not counted twice

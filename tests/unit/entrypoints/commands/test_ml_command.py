@@ -139,3 +139,17 @@ def test_a_tampered_model_is_refused(model_dir: Path, tmp_path: Path) -> None:
     (copy / "model.bin").write_bytes(b"tree\n")
     with pytest.raises(ConfigError, match="SHA-256"):
         build_ml_strategy(entry(copy))
+
+
+def test_a_backtest_runs_the_stored_model(model_dir: Path, tmp_path: Path) -> None:
+    argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={model_dir}"]
+    assert main([*argv, "--param", "threshold=0.52", "--json", str(tmp_path / "run.json")]) == 0
+    result = json.loads((tmp_path / "run.json").read_text())
+    assert result["orders"] > 0
+    assert result["strategy"] == "ml_classifier"
+
+
+def test_a_backtest_with_a_missing_model_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={tmp_path}"]
+    assert main(argv) == 2
+    assert "model.json" in capsys.readouterr().err
