@@ -401,7 +401,11 @@ def _finish(app: App, settings: Settings, *, reset_state: bool) -> None:
         if entry.kind in ML_KINDS:
             from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
 
-            strategy: Strategy = build_ml_strategy(entry)
+            live = isinstance(app.clock, LiveClock)  # a replay retrains at once, deterministically
+            strategy: Strategy
+            strategy, closer = build_ml_strategy(entry, replay=not live)
+            if closer is not None:
+                app.engine.on_close(closer)
         else:
             try:
                 strategy = create_strategy(

@@ -61,7 +61,7 @@ def _strategy(entry: StrategySettings, known: frozenset[str]) -> None:
     if entry.kind in ML_KINDS:
         from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
 
-        build_ml_strategy(entry)  # the model is read and checked now, not at the first bar
+        build_ml_strategy(entry, replay=True)  # the model is read and checked now, not at the first bar
         build_sizer(entry.sizing)
         return
     try:

@@ -15,21 +15,28 @@ features, and the features only on the events fed. Every signal names the model 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from domain.errors import InvalidParameter
 from domain.identifiers import InstrumentId, StrategyId
 from domain.market_data import Bar, QuoteTick, TradeTick
 from domain.ml.bar_builder import BarBuilder
 from domain.ml.features import FeatureEngine, FeatureSpec
+from domain.ml.labels import LabelSpec, label_array
+from domain.ml.walk_forward import WalkForward
 from domain.signals import Signal
 from domain.strategies.base import NO_SIGNALS
 from domain.strategies.price_strategy import checked_instrument_ids, checked_strategy_id
 from domain.values import OrderSide
 
 Kind = Literal["ml_classifier", "ml_regressor"]
+FloatArray = npt.NDArray[np.float64]
 KINDS: Final[tuple[Kind, ...]] = ("ml_classifier", "ml_regressor")
 MAX_BAR_SECONDS: Final = 86_400
 
@@ -38,6 +45,34 @@ class Predictor(Protocol):
     """A trained model as the strategy calls it: one row of features in, one number out."""
 
     def predict_row(self, row: Sequence[float]) -> float: ...
+
+
+class ModelSource(Protocol):
+    """Where retrained models come from: the strategy hands over a training set every
+    ``retrain_every`` bars, and takes a finished model (with its id) whenever there is one.
+
+    A backtest's source trains at once, so the model is in use from the next bar, the same
+    bar every time; a live one trains in another process and the strategy keeps predicting
+    with the model it has until the new one is ready.
+    """
+
+    def submit(self, features: FloatArray, labels: FloatArray, ts_event: int) -> None: ...
+
+    def take(self) -> tuple[Predictor, str] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Retraining:
+    """Walk-forward retraining on the strategy's own rows: the ``walk`` split and the ``label``."""
+
+    walk: WalkForward
+    label: LabelSpec
+
+    def __post_init__(self) -> None:
+        if self.walk.horizon != self.label.horizon:
+            raise InvalidParameter(
+                "horizon", self.walk.horizon, f"must be the label's ({self.label.horizon})"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +111,7 @@ class MlParams:
 
 
 class _State:
-    __slots__ = ("bars", "engine", "warm", "wish")
+    __slots__ = ("bars", "closes", "engine", "rows", "since_training", "warm", "wish")
 
     def __init__(self, instrument_id: InstrumentId, params: MlParams) -> None:
         self.engine = FeatureEngine(params.features)
@@ -85,12 +120,27 @@ class _State:
         )
         self.warm = False  # the last bar gave a complete row of features
         self.wish = 0  # +1 long, -1 out or short, 0 no prediction yet
+        self.rows: deque[tuple[float, ...]] = deque()  # with retraining: the recent rows ...
+        self.closes: deque[float] = deque()  # ... and their closes, for the labels
+        self.since_training = 0
 
 
 class MlSignalStrategy:
     """See the module docstring. Fed bars (and trades and quotes, for the flow and book features)."""
 
-    __slots__ = ("_id", "_instrument_ids", "_model", "_model_id", "_params", "_states", "predictions")
+    __slots__ = (
+        "_id",
+        "_instrument_ids",
+        "_keep",
+        "_model",
+        "_model_id",
+        "_params",
+        "_retraining",
+        "_source",
+        "_states",
+        "predictions",
+        "retrains",
+    )
 
     def __init__(
         self,
@@ -100,9 +150,24 @@ class MlSignalStrategy:
         params: MlParams,
         model: Predictor,
         model_id: str,
+        retraining: Retraining | None = None,
+        source: ModelSource | None = None,
     ) -> None:
+        """``retraining`` with a ``source``: a new model every ``retrain_every`` bars, trained on
+        the last ``train_window`` rows whose labels are known, ``purge`` rows before the bar."""
         self._id = checked_strategy_id(strategy_id)
         self._instrument_ids = checked_instrument_ids(instrument_ids)
+        if (retraining is None) != (source is None):
+            raise InvalidParameter("retraining", retraining, "needs a model source, and a source needs it")
+        if retraining is not None and len(self._instrument_ids) != 1:
+            raise InvalidParameter(
+                "instrument_ids", len(self._instrument_ids), "retraining needs one instrument"
+            )
+        self._retraining = retraining
+        self._source = source
+        walk = retraining.walk if retraining is not None else None
+        self._keep = walk.train_window + walk.purge if walk is not None else 0
+        self.retrains = 0
         self._params = params
         self._states = {iid: _State(iid, params) for iid in sorted(self._instrument_ids)}
         self._model = model
@@ -199,10 +264,16 @@ class MlSignalStrategy:
         return self._predict(state, bar, bar.ts_event)
 
     def _predict(self, state: _State, bar: Bar, ts_event: int) -> Sequence[Signal]:
+        if self._source is not None:
+            ready = self._source.take()
+            if ready is not None:
+                self.use_model(*ready)
         row = state.engine.on_bar(bar)
         if row is None:
             return NO_SIGNALS
         state.warm = True
+        if self._retraining is not None:
+            self._remember(state, row, bar, ts_event)
         value = float(self._model.predict_row(row))
         self.predictions += 1
         if not math.isfinite(value):
@@ -235,6 +306,32 @@ class MlSignalStrategy:
             ),
         )
 
+    def _remember(self, state: _State, row: tuple[float, ...], bar: Bar, ts_event: int) -> None:
+        """Keep the row; every ``retrain_every`` bars, hand the training set to the source.
+
+        The set is the ``train_window`` rows before the last ``purge`` ones: their labels read
+        closes up to ``horizon <= purge`` bars later, all known now, and none overlaps the bars
+        the new model will predict (from the next one on).
+        """
+        retraining = self._retraining
+        assert retraining is not None
+        assert self._source is not None
+        state.rows.append(row)
+        state.closes.append(float(bar.close))
+        if len(state.rows) > self._keep:
+            state.rows.popleft()
+            state.closes.popleft()
+        state.since_training += 1
+        walk = retraining.walk
+        if state.since_training < walk.retrain_every or len(state.rows) < self._keep:
+            return
+        state.since_training = 0
+        closes = np.fromiter(state.closes, dtype=np.float64, count=len(state.closes))
+        labels = label_array(closes, retraining.label)[: walk.train_window]
+        features = np.array(list(state.rows)[: walk.train_window], dtype=np.float64)
+        self.retrains += 1
+        self._source.submit(features, labels, ts_event)
+
     def reset(self) -> None:
         for state in self._states.values():
             state.engine.reset()
@@ -242,6 +339,9 @@ class MlSignalStrategy:
                 state.bars.reset()
             state.warm = False
             state.wish = 0
+            state.rows.clear()
+            state.closes.clear()
+            state.since_training = 0
         self.predictions = 0
 
 

@@ -73,9 +73,8 @@ def _check_ml_strategy(strategy: str, params: Mapping[str, str]) -> None:
     from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only for an ML backtest
 
     try:
-        build_ml_strategy(
-            StrategySettings(id="check", kind=strategy, instruments=("CHECK.CHECK",), params=params)
-        )
+        entry = StrategySettings(id="check", kind=strategy, instruments=("CHECK.CHECK",), params=params)
+        build_ml_strategy(entry, replay=True)
     except ConfigError as error:
         field = "params.model" if "model" in str(error) else "params"
         raise BacktestError(str(error), field=field, problem=str(error)) from None

@@ -33,7 +33,7 @@ from domain.strategies import create_strategy
 from domain.strategies.base import Strategy
 from domain.values import ZERO
 from entrypoints.brokers import build_instruments
-from entrypoints.config import Settings
+from entrypoints.config import ConfigError, Settings
 from entrypoints.container import build_sizer
 from entrypoints.services.lifecycle import STOP_TIMEOUT_S, cancel_within
 from entrypoints.services.topology import instance_id, redis_client, shard_layout, shard_map
@@ -74,7 +74,10 @@ def engine_factory(
                 if entry.kind in ML_KINDS:
                     from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
 
-                    strategy: Strategy = build_ml_strategy(entry)
+                    if str(entry.params.get("retrain_every", "0")) not in {"0", ""}:
+                        raise ConfigError(f"strategy {entry.id}: retraining runs in the single process only")
+                    strategy: Strategy
+                    strategy, _ = build_ml_strategy(entry, replay=True)
                 else:
                     strategy = create_strategy(
                         entry.kind,

@@ -101,7 +101,8 @@ def entry(model: Path, **params: object) -> StrategySettings:
 
 
 def test_a_configured_ml_strategy_loads_its_model(model_dir: Path) -> None:
-    strategy = build_ml_strategy(entry(model_dir, threshold=0.6))
+    strategy, closer = build_ml_strategy(entry(model_dir, threshold=0.6))
+    assert closer is None
     assert isinstance(strategy, MlSignalStrategy)
     assert strategy.model_id == model_dir.name
     assert strategy.kind == "ml_classifier"
@@ -153,3 +154,51 @@ def test_a_backtest_with_a_missing_model_says_so(capsys: pytest.CaptureFixture[s
     argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={tmp_path}"]
     assert main(argv) == 2
     assert "model.json" in capsys.readouterr().err
+
+
+def test_retraining_live_runs_in_a_worker_and_a_replay_at_once(model_dir: Path) -> None:
+    live, closer = build_ml_strategy(entry(model_dir, retrain_every="100", train_window=300), replay=False)
+    assert closer is not None
+    closer()
+    replayed, none = build_ml_strategy(entry(model_dir, retrain_every=100), replay=True)
+    assert none is None
+    assert live.model_id == replayed.model_id == model_dir.name
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"retrain_every": "often"}, "retrain_every"),
+        ({"retrain_every": 10, "purge": 1}, "purge"),
+        ({"retrain_every": -1}, "retrain_every"),
+        ({"bar_seconds": 1.5}, "bar_seconds"),
+    ],
+)
+def test_bad_retraining_parameters_are_config_errors(
+    model_dir: Path, params: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_ml_strategy(entry(model_dir, **params))
+
+
+def test_a_walk_forward_backtest_stores_each_retrained_model(model_dir: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    base = models / model_dir.name
+    base.mkdir()
+    for name in ("model.json", "model.bin"):
+        (base / name).write_bytes((model_dir / name).read_bytes())
+    argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={base}"]
+    argv += [
+        "--param",
+        "retrain_every=300",
+        "--param",
+        "train_window=300",
+        "--json",
+        str(tmp_path / "run.json"),
+    ]
+    assert main(argv) == 0
+    retrained = [load_artifact(path) for path in models.iterdir() if path != base]
+    assert len(retrained) >= 3
+    assert {a.record["retrained_from"] for a in retrained} == {model_dir.name}
+    assert all(a.record["walk_forward"]["purge"] == 5 for a in retrained)
