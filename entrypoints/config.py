@@ -124,6 +124,14 @@ class WebSettings:
     """``HOST:PORT`` to serve it on; empty: no gateway."""
 
 
+@dataclass(frozen=True, slots=True)
+class MlSettings:
+    """Where trained models are kept (``tradeplane ml train --models-dir``)."""
+
+    models_dir: str = "data/models"
+    """The directory MlService lists models from (relative: to the cwd)."""
+
+
 def default_data_dir() -> str:
     """The per-user data directory (``~/.local/share/tradeplane`` on Linux, or under
     ``$XDG_DATA_HOME``): state stays in one place whatever folder the engine is started from."""
@@ -227,6 +235,7 @@ class Settings:
     logging: LoggingSettings
     grpc: GrpcSettings = field(default_factory=GrpcSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    ml: MlSettings = field(default_factory=MlSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     bus: BusSettings = field(default_factory=BusSettings)
@@ -255,6 +264,7 @@ _SECTIONS = {
     "logging",
     "grpc",
     "web",
+    "ml",
 }
 _ROLES = ("viewer", "trader", "admin")
 _SHA256_HEX = set("0123456789abcdef")
@@ -569,6 +579,14 @@ def _web(table: dict[str, Any]) -> WebSettings:
     return settings
 
 
+def _ml(table: dict[str, Any]) -> MlSettings:
+    known_keys(table, set(MlSettings.__dataclass_fields__), "[ml]")
+    settings = MlSettings(**table)
+    if not isinstance(settings.models_dir, str) or not settings.models_dir.strip():
+        raise ConfigError(f"[ml] models_dir must be a directory path (was {settings.models_dir!r})")
+    return settings
+
+
 def _storage(table: dict[str, Any]) -> StorageSettings:
     """A configuration keeps its state by default (SQLite files under ``data_dir``, by default
     the per-user data directory); ``kind = "memory"`` keeps nothing. Built in code,
@@ -717,6 +735,7 @@ def _parse_settings(raw: Mapping[str, Any], source: str) -> Settings:
         logging=log_settings,
         grpc=_grpc(_table(raw, "grpc", source)),
         web=_web(_table(raw, "web", source)),
+        ml=_ml(_table(raw, "ml", source)),
         storage=_storage(_table(raw, "storage", source)),
         redis=_redis(_table(raw, "redis", source)),
         bus=_bus(_table(raw, "bus", source)),

@@ -75,7 +75,9 @@ async def start_control_plane(
     )
     backtests = open_results(settings.storage)  # the trades database keeps the backtest runs
     assert backtests is not None
-    server = GrpcServer(app, grpc, info, extra_tokens=extra, backtests=backtests, components=components)
+    server = GrpcServer(
+        app, grpc, info, extra_tokens=extra, backtests=backtests, components=components, ml=settings.ml
+    )
     try:
         await server.start()
     except BaseException:

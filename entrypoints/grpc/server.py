@@ -24,6 +24,8 @@ from tradeplane.v1 import (
     engine_pb2_grpc,
     market_data_pb2,
     market_data_pb2_grpc,
+    ml_pb2,
+    ml_pb2_grpc,
     orders_pb2,
     orders_pb2_grpc,
     portfolio_pb2,
@@ -36,7 +38,7 @@ from tradeplane.v1 import (
 
 from adapters.memory.repositories import InMemoryBacktestResults
 from entrypoints.backtest.stored_runs import OpenedResults
-from entrypoints.config import ConfigError, GrpcSettings
+from entrypoints.config import ConfigError, GrpcSettings, MlSettings
 from entrypoints.container import App
 from entrypoints.grpc.auth import Authenticator, Role, TokenEntry
 from entrypoints.grpc.backtest_service import BacktestService
@@ -45,6 +47,7 @@ from entrypoints.grpc.call_counts import CallCounter
 from entrypoints.grpc.engine_service import EngineInfo, EngineService
 from entrypoints.grpc.market_data_service import MarketDataService
 from entrypoints.grpc.method_table import MethodTable
+from entrypoints.grpc.ml_service import MlService
 from entrypoints.grpc.order_service import OrderService
 from entrypoints.grpc.portfolio_service import PortfolioService
 from entrypoints.grpc.request_guard import RequestGuard
@@ -64,6 +67,7 @@ SERVICES = tuple(
         (strategies_pb2, "StrategyService"),
         (engine_pb2, "EngineService"),
         (backtest_pb2, "BacktestService"),
+        (ml_pb2, "MlService"),
     )
 )
 """Full names of the tradeplane.v1 services, as health and reflection list them."""
@@ -148,9 +152,11 @@ class GrpcServer:
         extra_tokens: Iterable[TokenEntry] = (),
         backtests: OpenedResults | None = None,
         components: Callable[[], Mapping[str, bool]] | None = None,
+        ml: MlSettings | None = None,
     ) -> None:
         """``components``: more health-check services and whether each is well (the execution
-        service's ``tradeplane.bus``), SERVING only while the engine runs and it is well."""
+        service's ``tradeplane.bus``), SERVING only while the engine runs and it is well.
+        ``ml``: the ``[ml]`` settings (where MlService finds the stored models)."""
         self.app = app
         self._components = components
         self.settings = settings
@@ -170,6 +176,7 @@ class GrpcServer:
         self.port = 0
         self.backtests = backtests or OpenedResults(InMemoryBacktestResults())
         self.backtest_processes = BacktestProcesses(MAX_BACKTESTS)
+        self.models_dir = Path((ml or MlSettings()).models_dir)
 
     @property
     def address(self) -> str:
@@ -232,6 +239,7 @@ class GrpcServer:
                 self.backtests.store, Path(self.settings.backtest_data_dir), self.backtest_processes
             ),
         )
+        table.add(ml_pb2_grpc.add_MlServiceServicer_to_server, MlService(self.models_dir))
         table.add(health_pb2_grpc.add_HealthServicer_to_server, self.health)
         health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
         table.add(

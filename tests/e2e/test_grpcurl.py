@@ -30,6 +30,7 @@ SERVICES = {
     "tradeplane.v1.BacktestService",
     "tradeplane.v1.EngineService",
     "tradeplane.v1.MarketDataService",
+    "tradeplane.v1.MlService",
     "tradeplane.v1.OrderService",
     "tradeplane.v1.PortfolioService",
     "tradeplane.v1.RiskService",

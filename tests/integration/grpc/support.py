@@ -86,9 +86,13 @@ def _instrument(symbol: str, base: str) -> dict[str, str]:
     }
 
 
-def settings_dict(*, extra_tokens: Sequence[dict[str, Any]] = (), **grpc: Any) -> dict[str, Any]:
-    """The configuration: two instruments, a paper broker, one (stopped) strategy, loose risk."""
+def settings_dict(
+    *, extra_tokens: Sequence[dict[str, Any]] = (), ml: dict[str, Any] | None = None, **grpc: Any
+) -> dict[str, Any]:
+    """The configuration: two instruments, a paper broker, one (stopped) strategy, loose risk;
+    ``ml``: an ``[ml]`` section, e.g. ``{"models_dir": ...}``."""
     return {
+        **({} if ml is None else {"ml": ml}),
         "engine": {"name": "grpc-it", "order_id_prefix": "IT"},
         "storage": {"kind": "memory"},
         "account": {"balances": {"USDT": "1000000"}},
@@ -298,7 +302,7 @@ async def start_env(*, tls: tuple[Path, Path] | None = None, **options: Any) -> 
     await app.engine.start()
     await feed.wait_replayed()
     info = EngineInfo(name=settings.engine.name, version="0.0.0-test", mode="test", broker="paper")
-    server = GrpcServer(app, settings.grpc, info)
+    server = GrpcServer(app, settings.grpc, info, ml=settings.ml)
     port = await server.start()
     root = tls[0].read_bytes() if tls is not None else None
     channel = open_channel(f"127.0.0.1:{port}", root)

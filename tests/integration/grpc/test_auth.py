@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -12,12 +13,15 @@ from tradeplane.v1 import (
     common_pb2,
     engine_pb2,
     market_data_pb2,
+    ml_pb2,
+    ml_pb2_grpc,
     orders_pb2,
     portfolio_pb2,
     risk_pb2,
     strategies_pb2,
 )
 
+from adapters.ml.artifacts import save_artifact
 from entrypoints.grpc.auth import hash_token
 from tests.integration.grpc.support import (
     ADMIN,
@@ -37,11 +41,21 @@ from tests.integration.grpc.support import (
     subscribed,
     trade,
 )
+from tests.integration.grpc.test_ml_service import model_record, stored_id
 
 T = CALL_TIMEOUT_S
 Metadata = tuple[tuple[str, str], ...]
 Call = Callable[[Stubs, Metadata], Any]
 Starter = Callable[..., Coroutine[Any, Any, Env]]
+MODEL = b"auth-model"
+MODEL_ID = stored_id(MODEL, model_record())
+
+
+@pytest.fixture
+def env(loop: asyncio.AbstractEventLoop, start: Starter, tmp_path: Path) -> Env:
+    """The default engine, its models directory holding one model (``MODEL_ID``)."""
+    save_artifact(tmp_path / "models", MODEL, model_record())
+    return loop.run_until_complete(start(ml={"models_dir": str(tmp_path / "models")}))
 
 
 def _market_buy() -> orders_pb2.SubmitOrderRequest:
@@ -86,6 +100,12 @@ READS: dict[str, Call] = {
     "GetRiskState": lambda s, m: s.risk.GetRiskState(risk_pb2.GetRiskStateRequest(), metadata=m, timeout=T),
     "ListStrategies": lambda s, m: s.strategies.ListStrategies(
         strategies_pb2.ListStrategiesRequest(), metadata=m, timeout=T
+    ),
+    "ListModels": lambda s, m: ml_pb2_grpc.MlServiceStub(s.channel).ListModels(
+        ml_pb2.ListModelsRequest(), metadata=m, timeout=T
+    ),
+    "GetModel": lambda s, m: ml_pb2_grpc.MlServiceStub(s.channel).GetModel(
+        ml_pb2.GetModelRequest(model_id=MODEL_ID), metadata=m, timeout=T
     ),
 }
 TRADER_WRITES: dict[str, Call] = {

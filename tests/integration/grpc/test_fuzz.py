@@ -16,20 +16,12 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import message_factory
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import Message
-from tradeplane.v1 import (
-    backtest_pb2,
-    engine_pb2,
-    market_data_pb2,
-    orders_pb2,
-    portfolio_pb2,
-    risk_pb2,
-    strategies_pb2,
-)
+from tradeplane.v1 import engine_pb2, market_data_pb2, risk_pb2
 
-from entrypoints.grpc.server import MAX_REQUEST_BYTES
+from entrypoints.grpc.server import MAX_REQUEST_BYTES, SERVICES
 from tests.integration.grpc.support import ADMIN, BTC, VIEWER, Env
 from tests.integration.grpc.test_hostile_input import Captured, assert_no_traceback, captured
 
@@ -88,18 +80,10 @@ UNSIGNED = {
 
 
 def methods() -> Iterator[tuple[str, MethodDescriptor]]:
-    for module in (
-        orders_pb2,
-        portfolio_pb2,
-        market_data_pb2,
-        risk_pb2,
-        strategies_pb2,
-        engine_pb2,
-        backtest_pb2,
-    ):
-        for service in module.DESCRIPTOR.services_by_name.values():
-            for method in service.methods:
-                yield f"/{service.full_name}/{method.name}", method
+    for name in SERVICES:  # every service the server serves, a new one as soon as it is added
+        service = descriptor_pool.Default().FindServiceByName(name)
+        for method in service.methods:
+            yield f"/{service.full_name}/{method.name}", method
 
 
 METHODS = dict(methods())
