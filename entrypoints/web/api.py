@@ -12,6 +12,7 @@ from tradeplane.v1 import (
     backtest_pb2_grpc,
     engine_pb2_grpc,
     market_data_pb2_grpc,
+    ml_pb2_grpc,
     orders_pb2_grpc,
     portfolio_pb2_grpc,
     risk_pb2_grpc,
@@ -40,6 +41,7 @@ class Stubs:
         self.backtests: backtest_pb2_grpc.BacktestServiceAsyncStub = backtest_pb2_grpc.BacktestServiceStub(
             channel
         )
+        self.ml: ml_pb2_grpc.MlServiceAsyncStub = ml_pb2_grpc.MlServiceStub(channel)
 
 
 def stubs(request: Request) -> Stubs:

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.version import package_version
-from entrypoints.web import backtest_routes, market_routes
+from entrypoints.web import backtest_routes, market_routes, ml_routes
 from entrypoints.web.api import Stubs
 from entrypoints.web.routes import router
 from entrypoints.web.sessions import SessionMiddleware, Sessions
@@ -126,6 +126,7 @@ def build_app(
     app.include_router(router)
     app.include_router(market_routes.router)
     app.include_router(backtest_routes.router)
+    app.include_router(ml_routes.router)
     app.include_router(stream_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -250,7 +250,7 @@ async def test_openapi_lists_every_route(gateway: RunningGateway) -> None:
         for route in api_routes(build_app("127.0.0.1:1").routes)
         for method in route.methods or ()
     }
-    assert len(routes) == 30
+    assert len(routes) == 32
     async with client(gateway) as http:
         docs = await http.get("/docs")
         spec = (await http.get("/openapi.json")).json()
