@@ -25,6 +25,7 @@ SUITES = [
     "bench.persistence",
     "bench.historical_csv",
     "bench.backtest",
+    "bench.ml",
     "bench.services",
 ]
 RESULTS = Path(__file__).resolve().parent / "results"
