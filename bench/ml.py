@@ -9,7 +9,9 @@ walk of prices, 300 trades a bar. It is stored as an artifact and run as an ``ml
 - **features**: ``FeatureEngine.on_bar`` per bar (the default set, Decimals converted) and
   ``FeatureEngine.on_trade`` per trade (the trade-flow counter);
 - **inference**: ``predict_row`` on one row, as the strategy calls it at each bar's close,
-  each call timed (p50, p99) on rows the feature engine computed;
+  each call timed (p50, p99) on rows the feature engine computed. Called back to back, it
+  finds LightGBM's trees and code in the caches; in the live path, 300 trades apart, each
+  call takes several times as long (the lanes below time them there);
 - **strategy per trade**: ``on_trade`` of the ML strategy (bars built, features, a prediction
   at each close) and of the SMA crossover, alone, on the same trades;
 - **live path**: engine_e2e's engine (Binance frames -> bus -> market state, OMS, strategy,
