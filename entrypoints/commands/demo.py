@@ -80,6 +80,25 @@ def _sma(strategy_id: str, instrument_id: str) -> dict[str, object]:
     }
 
 
+def _ml(strategy_id: str, instrument_id: str, model: str) -> dict[str, object]:
+    """The ML classifier on one-second bars of the simulator's trades, retrained every
+    minute in a worker process: the whole live path of a model, in a demo's time scale."""
+    return {
+        "id": strategy_id,
+        "kind": "ml_classifier",
+        "instruments": [instrument_id],
+        "params": {
+            "model": model,
+            "threshold": 0.55,
+            "bar_seconds": 1,
+            "retrain_every": 60,
+            "train_window": 100,
+        },
+        "sizing": {"kind": "fixed_quantity", "quantity": "0.02"},
+        "allow_short": True,
+    }
+
+
 def demo_settings(
     ws_url: str,
     rest_url: str,
@@ -87,6 +106,7 @@ def demo_settings(
     data_dir: str | None = None,
     trading: tuple[str, str] | None = None,
     others: OtherVenues | None = None,
+    ml_model: str | None = None,
 ) -> Settings:
     """A small, lively setup: BTCUSDT from the local simulator, fast SMAs, tight risk.
 
@@ -138,6 +158,8 @@ def demo_settings(
             **_SIMULATED_FEED,
         }
         strategies.append(_sma("sma-demo", "BTCUSDT.BINANCE"))
+        if ml_model is not None:
+            strategies.append(_ml("ml-demo", "BTCUSDT.BINANCE", ml_model))
         traded.append("BTCUSDT.BINANCE")
     if others.coinbase is not None:
         instruments.append({"id": "BTC-USDT.COINBASE"})  # tick, lot and minimums from the venue
@@ -242,7 +264,12 @@ def preflight(
         )
     trading = (_NOT_STARTED_HTTP, _NOT_STARTED_WS) if binance else None  # REST, then WebSocket API
     planned = demo_settings(
-        _NOT_STARTED_WS, _NOT_STARTED_HTTP, data_dir=data_dir, trading=trading, others=_planned_venues(venues)
+        _NOT_STARTED_WS,
+        _NOT_STARTED_HTTP,
+        data_dir=data_dir,
+        trading=trading,
+        others=_planned_venues(venues),
+        ml_model=_ml_model(args),
     )
     validate(planned)
     if args is not None:
@@ -331,7 +358,12 @@ async def run_demo(
     reset = trading is not None or (args is not None and args.reset_state)
     others = _started_venues(venue, venues)
     settings = demo_settings(
-        simulator.ws_url, simulator.rest_url, data_dir=data_dir, trading=trading, others=others
+        simulator.ws_url,
+        simulator.rest_url,
+        data_dir=data_dir,
+        trading=trading,
+        others=others,
+        ml_model=_ml_model(args),
     )
     if args is not None:
         settings = operations.with_metrics_options(settings, args)
@@ -418,6 +450,10 @@ async def _serve(
     return server, gateway
 
 
+def _ml_model(args: argparse.Namespace | None) -> str | None:
+    return getattr(args, "ml", None) if args is not None else None
+
+
 def _web_listen(args: argparse.Namespace | None, grpc: GrpcSettings | None) -> str | None:
     """Where the demo's console listens (checked free); None with --no-web or without gRPC."""
     if args is None or grpc is None or getattr(args, "no_web", True) or not args.web_listen:
@@ -475,6 +511,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_venues,
         default=("binance",),
         help=f"comma-separated simulated venues to watch and trade (of {','.join(VENUES)}; default binance)",
+    )
+    parser.add_argument(
+        "--ml",
+        default=None,
+        metavar="MODEL_DIR",
+        help="also run an ML classifier with this model (tradeplane ml train prints its directory) on"
+        " one-second bars of BTCUSDT, retrained every 60 bars in a worker process",
     )
     launch.add_arguments(parser)
     operations.add_arguments(parser, default_listen=DEMO_METRICS)
