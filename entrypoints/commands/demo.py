@@ -215,6 +215,8 @@ def demo_settings(
             },
             "stops": {"stop_loss_fraction": "0.01"},
             **({"grpc": {"backtest_data_dir": str(EXAMPLE_HISTORY)}} if EXAMPLE_HISTORY.is_dir() else {}),
+            # The model's folder is where its retrained successors go, and what the API lists.
+            **({"ml": {"models_dir": str(Path(ml_model).parent)}} if ml_model is not None else {}),
         },
         source="<demo>",
     )
