@@ -49,7 +49,7 @@ def build_ml_strategy(
 ) -> tuple[MlSignalStrategy, Closer | None]:
     """The strategy of ``entry`` with its model loaded, and what to call when the engine stops
     (a retraining worker), if anything; ConfigError naming what is wrong. ``replay``: retrain
-    at once (a backtest, a check), else in a worker process."""
+    at once and log every prediction (a backtest scores them), else retrain in a worker process."""
     where = f"strategy {entry.id}"
     params: dict[str, Any] = dict(entry.params)
     unknown = sorted(set(params) - set(KNOWN))
@@ -86,6 +86,7 @@ def build_ml_strategy(
             model_id=artifact.model_id,
             retraining=retraining,
             source=source,
+            keep_log=replay,
         )
         return strategy, closer
     except ConfigError:

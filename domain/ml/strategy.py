@@ -61,6 +61,18 @@ class ModelSource(Protocol):
     def take(self) -> tuple[Predictor, str] | None: ...
 
 
+class PredictionLog:
+    """Every bar the strategy saw (event time and close) and every prediction it made (the bar's
+    index, the model, the value): what a backtest scores the models on afterwards. Kept only
+    when asked for (a replay): it grows by one entry per bar."""
+
+    __slots__ = ("bars", "predictions")
+
+    def __init__(self) -> None:
+        self.bars: list[tuple[int, float]] = []
+        self.predictions: list[tuple[int, str, float]] = []
+
+
 @dataclass(frozen=True, slots=True)
 class Retraining:
     """Walk-forward retraining on the strategy's own rows: the ``walk`` split and the ``label``."""
@@ -138,6 +150,7 @@ class MlSignalStrategy:
         "_retraining",
         "_source",
         "_states",
+        "log",
         "predictions",
         "retrains",
     )
@@ -152,6 +165,7 @@ class MlSignalStrategy:
         model_id: str,
         retraining: Retraining | None = None,
         source: ModelSource | None = None,
+        keep_log: bool = False,
     ) -> None:
         """``retraining`` with a ``source``: a new model every ``retrain_every`` bars, trained on
         the last ``train_window`` rows whose labels are known, ``purge`` rows before the bar."""
@@ -168,6 +182,7 @@ class MlSignalStrategy:
         walk = retraining.walk if retraining is not None else None
         self._keep = walk.train_window + walk.purge if walk is not None else 0
         self.retrains = 0
+        self.log = PredictionLog() if keep_log else None
         self._params = params
         self._states = {iid: _State(iid, params) for iid in sorted(self._instrument_ids)}
         self._model = model
@@ -269,6 +284,9 @@ class MlSignalStrategy:
             if ready is not None:
                 self.use_model(*ready)
         row = state.engine.on_bar(bar)
+        log = self.log
+        if log is not None:
+            log.bars.append((bar.ts_event, float(bar.close)))
         if row is None:
             return NO_SIGNALS
         state.warm = True
@@ -276,6 +294,8 @@ class MlSignalStrategy:
             self._remember(state, row, bar, ts_event)
         value = float(self._model.predict_row(row))
         self.predictions += 1
+        if log is not None:
+            log.predictions.append((len(log.bars) - 1, self._model_id, value))
         if not math.isfinite(value):
             return NO_SIGNALS  # a model that cannot say: no change of mind
         params = self._params
@@ -343,6 +363,8 @@ class MlSignalStrategy:
             state.closes.clear()
             state.since_training = 0
         self.predictions = 0
+        if self.log is not None:
+            self.log = PredictionLog()
 
 
 def _checked_model_id(model_id: object) -> str:

@@ -8,7 +8,7 @@ before the sign (12.34 %), parameters as ``fast=10 slow=30``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -167,7 +167,11 @@ def metric_rows(
 
 def format_metrics_table(report: PerformanceReport, refusals: RefusalCounts | None = None) -> str:
     """The metrics (and ``refusals``, see ``metric_rows``) as an aligned plain-text table."""
-    sections = metric_rows(report, refusals)
+    return format_sections(metric_rows(report, refusals))
+
+
+def format_sections(sections: Sequence[tuple[str, Sequence[tuple[str, str]]]]) -> str:
+    """Titled sections of (label, value) rows as an aligned plain-text table."""
     width = max(len(label) for _, rows in sections for label, _ in rows)
     values = max(len(text) for _, rows in sections for _, text in rows)
     lines: list[str] = []

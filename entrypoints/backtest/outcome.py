@@ -10,6 +10,7 @@ from adapters.historical import ReadStats
 from application.backtest import BacktestResult
 from domain.performance import PerformanceReport
 from entrypoints.backtest.formatting import format_params
+from entrypoints.backtest.ml_report import MlReport
 from entrypoints.backtest.refusals import RefusalCounts
 from entrypoints.backtest.settings import account_text, account_type
 from entrypoints.backtest.spec import BacktestSpec
@@ -28,6 +29,8 @@ class BacktestOutcome:
     seconds: float
     stats: list[ReadStats]
     refusals: RefusalCounts = field(default_factory=RefusalCounts)
+    ml: MlReport | None = None
+    """An ML strategy's models and baselines (None for the other strategies)."""
 
 
 def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def outcome_json(outcome: BacktestOutcome, *, trades: bool = True) -> dict[str, 
         "skipped_rows": sum(s.skipped_total for s in outcome.stats),
         "risk_refusals": outcome.refusals.as_dict(),
         "metrics": outcome.metrics.as_dict(trades=trades),
+        **({"ml": outcome.ml.as_json()} if outcome.ml is not None else {}),
     }
 
 

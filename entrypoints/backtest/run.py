@@ -6,6 +6,7 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from adapters.historical import HistoricalDataError, ReadStats
@@ -15,9 +16,11 @@ from application.execution.order_journal import RECENT_CLOSED_ORDERS
 from application.messages import IntentRejected
 from domain.errors import DomainError
 from domain.market_data import Bar, MarketEvent
+from domain.ml.labels import LabelSpec
 from domain.ml.strategy import KINDS as ML_KINDS
 from domain.performance import PerformanceConfig, compute_performance
 from entrypoints.backtest.history import describe_source, open_events
+from entrypoints.backtest.ml_report import MlReport, first_ml_strategy, ml_report
 from entrypoints.backtest.outcome import BacktestOutcome
 from entrypoints.backtest.refusals import RefusalCounts, refusal_warnings_counted
 from entrypoints.backtest.settings import settings_for
@@ -74,12 +77,15 @@ def _replay(
         settings = settings_for(spec, instrument_id)
     except ConfigError as error:
         raise BacktestError(str(error)) from None
+    apps: list[App] = []
+    watch: dict[str, Callable[[App], None]] = {"attach": apps.append} if spec.strategy in ML_KINDS else {}
     replayed = replay_with(
         settings,
         itertools.chain((first,), events),
         sample_ns=spec.sample_ns,
         progress=progress,
         progress_every=progress_every,
+        **watch,  # an ML strategy's run is scored from its engine's strategy afterwards
     )
     result, seconds = replayed.result, replayed.seconds
     if not result.events:
@@ -96,7 +102,40 @@ def _replay(
     except DomainError as error:
         raise BacktestError(f"measuring the run failed: {error}") from None
     quote = settings.engine.valuation_currency
-    return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats, replayed.refusals)
+    ml = _ml_report(spec, apps, metrics.total_return) if apps else None
+    return BacktestOutcome(spec, result, metrics, instrument_id, quote, seconds, stats, replayed.refusals, ml)
+
+
+def _ml_report(spec: BacktestSpec, apps: list[App], total_return: Decimal) -> MlReport | None:
+    """The models' scores and the baselines of an ML strategy's run (a second replay, of the SMA
+    crossover on the same history, gives the indicator baseline)."""
+    from adapters.ml.artifacts import ArtifactError, load_artifact  # only for an ML backtest
+
+    strategy = first_ml_strategy([slot.strategy for slot in apps[0].strategies.slots])
+    if strategy is None or strategy.log is None:
+        return None
+    first = load_artifact(str(spec.params["model"]))
+    label = LabelSpec(**first.record["label"])
+
+    def trained_until(model_id: str) -> int | None:
+        """The first model: the last bar it was fitted on; a retrained one: the bar that asked
+        for it, after the last row it was fitted on."""
+        try:
+            record = load_artifact(first.path.parent / model_id).record
+        except ArtifactError:
+            return None
+        training = record.get("training", {})
+        last = training.get("last_ts", training.get("asked_at"))
+        return last if isinstance(last, int) else None
+
+    def indicator() -> Decimal | None:
+        baseline = replace(spec, strategy="sma_crossover", params={})
+        try:
+            return run_backtest(baseline).metrics.total_return
+        except BacktestError:
+            return None
+
+    return ml_report(strategy, label, total_return, indicator, trained_until)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from entrypoints.backtest.formatting import (
     format_metrics_table,
     format_params,
     format_percent,
+    format_sections,
 )
 from entrypoints.backtest.outcome import BacktestOutcome, outcome_json, write_outcome_report
 from entrypoints.backtest.portfolio import PortfolioOutcome, run_portfolio
@@ -344,6 +345,8 @@ def _print_one(outcome: BacktestOutcome) -> None:
     if skipped:
         print(f"skipped {format_count(skipped)} malformed row(s) (--skip-bad-rows)")
     print(format_metrics_table(outcome.metrics, outcome.refusals))
+    if outcome.ml is not None:
+        print(format_sections(outcome.ml.rows()))
 
 
 def _sweep(

@@ -202,3 +202,38 @@ def test_a_walk_forward_backtest_stores_each_retrained_model(model_dir: Path, tm
     assert len(retrained) >= 3
     assert {a.record["retrained_from"] for a in retrained} == {model_dir.name}
     assert all(a.record["walk_forward"]["purge"] == 5 for a in retrained)
+
+
+def test_a_walk_forward_backtest_reports_each_model_and_the_baselines(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models"
+    base = models / model_dir.name
+    base.mkdir(parents=True)
+    for name in ("model.json", "model.bin"):
+        (base / name).write_bytes((model_dir / name).read_bytes())
+    argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={base}"]
+    argv += [
+        "--param",
+        "retrain_every=300",
+        "--param",
+        "train_window=300",
+        "--json",
+        str(tmp_path / "run.json"),
+    ]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "Models, out of sample" in text
+    assert "Buy and hold" in text
+    report = json.loads((tmp_path / "run.json").read_text())["ml"]
+    first, *retrained = report["models"]
+    assert first["model_id"] == model_dir.name
+    assert first["out_of_sample"] is False  # trained on this very day: the report says so
+    assert retrained
+    assert all(m["out_of_sample"] for m in retrained)
+    assert all(set(m["metrics"]) == {"accuracy", "auc"} for m in report["models"])
+    assert sum(m["predictions"] for m in report["models"]) > 1000
+    baselines = report["baselines"]
+    assert float(baselines["buy_and_hold_return"]) == pytest.approx(40989.92 / 42304.79 - 1)
+    assert baselines["indicator"] == "sma_crossover"
+    assert baselines["indicator_return"] is not None

@@ -12,6 +12,7 @@ from tradeplane.v1 import (
     backtest_pb2,
     engine_pb2,
     market_data_pb2,
+    ml_pb2,
     orders_pb2,
     portfolio_pb2,
     risk_pb2,
@@ -55,12 +56,13 @@ def test_every_role_restricted_method_exists_and_every_write_needs_more_than_vie
             strategies_pb2,
             engine_pb2,
             backtest_pb2,
+            ml_pb2,
         )
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     }
     assert set(REQUIRED_ROLE) <= methods
-    assert len(SERVICES) == 7
+    assert len(SERVICES) == 8
     writes = {m for m in methods if re.search(r"/(Submit|Cancel|Start|Stop|Update|Halt|Resume|Run)", m)}
     assert writes == set(REQUIRED_ROLE)
     assert all(REQUIRED_ROLE[m] is Role.ADMIN for m in writes if "RiskService" in m)
