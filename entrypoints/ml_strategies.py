@@ -6,6 +6,8 @@
 - ``threshold``: see ``domain.ml.strategy`` (default 0.55, or 0.001 for a regressor);
 - ``bar_seconds``: build bars of that many seconds from trades, for a model trained on klines
   of that length (0, the default: be fed bars);
+- ``online`` (a model trained with ``--learner river``): learn each bar's row as soon as its
+  label is known, before predicting the bar;
 - ``retrain_every`` (bars; 0, the default: never), ``train_window`` (bars, default the
   model's) and ``purge`` (bars, default the label's horizon): walk-forward retraining on the
   strategy's own rows. Each new model is stored beside the first, with its record, and named
@@ -26,7 +28,7 @@ from typing import Any, Final
 import numpy as np
 
 from adapters.ml.artifacts import ArtifactError, load_artifact, save_artifact
-from adapters.ml.lightgbm_model import LightGBMTrainer, load_model
+from adapters.ml.learners import loader_for, trainer_for
 from application.ml.pipeline import Model
 from application.ml.retraining import ImmediateModels, WorkerModels
 from domain.errors import DomainError
@@ -38,7 +40,7 @@ from entrypoints.config import ConfigError, StrategySettings
 
 ML_KINDS: Final = frozenset(KINDS)
 DEFAULT_THRESHOLD: Final[Mapping[str, float]] = {"ml_classifier": 0.55, "ml_regressor": 0.001}
-KNOWN: Final = ("model", "threshold", "bar_seconds", "retrain_every", "train_window", "purge")
+KNOWN: Final = ("model", "threshold", "bar_seconds", "retrain_every", "train_window", "purge", "online")
 SEED: Final = 7
 
 Closer = Callable[[], None]
@@ -71,8 +73,12 @@ def build_ml_strategy(
             )
         features = parse_feature_set(record["features"])
         label = LabelSpec(**record["label"])
-        model = load_model(artifact.model_bytes())
-        retraining, source, closer = _retraining(entry, params, record, label, artifact.path, replay=replay)
+        library = str(record.get("trainer", {}).get("library", "lightgbm"))
+        model = loader_for(library)(artifact.model_bytes())
+        online = _flag(params.get("online", False), f"{where}: params.online")
+        retraining, source, closer = _retraining(
+            entry, params, record, label, artifact.path, replay=replay, library=library
+        )
         strategy = MlSignalStrategy(
             strategy_id=entry.id,
             instrument_ids=entry.instruments,
@@ -87,6 +93,7 @@ def build_ml_strategy(
             retraining=retraining,
             source=source,
             keep_log=replay,
+            online=label if online else None,
         )
         return strategy, closer
     except ConfigError:
@@ -103,6 +110,7 @@ def _retraining(
     model_path: Path,
     *,
     replay: bool,
+    library: str,
 ) -> tuple[Retraining | None, ImmediateModels | WorkerModels | None, Closer | None]:
     where = f"strategy {entry.id}"
     every = _whole(params.get("retrain_every", 0), f"{where}: params.retrain_every")
@@ -113,12 +121,14 @@ def _retraining(
     walk = WalkForward(
         window, every, label.horizon, None if purge is None else _whole(purge, f"{where}: params.purge")
     )
-    keep = _keeper(entry, record, label, walk, model_path.parent, parent=str(record["model_id"]))
-    trainer = LightGBMTrainer()
+    keep = _keeper(
+        entry, record, label, walk, model_path.parent, parent=str(record["model_id"]), library=library
+    )
+    trainer = trainer_for(library)
     if replay:
         immediate = ImmediateModels(trainer, kind=label.kind, seed=SEED, keep=keep)
         return Retraining(walk=walk, label=label), immediate, None
-    worker = WorkerModels(trainer, kind=label.kind, seed=SEED, keep=keep, load=load_model)
+    worker = WorkerModels(trainer, kind=label.kind, seed=SEED, keep=keep, load=loader_for(library))
     return Retraining(walk=walk, label=label), worker, worker.close
 
 
@@ -130,6 +140,7 @@ def _keeper(
     models_dir: Path,
     *,
     parent: str,
+    library: str,
 ) -> Callable[[Model, Any, Any, int], str]:
     """Store each retrained model beside the first, with what it was trained on; its id."""
     names = [spec.name for spec in parse_feature_set(record["features"])]
@@ -154,7 +165,7 @@ def _keeper(
                     "retrain_every": walk.retrain_every,
                     "purge": walk.purge,
                 },
-                "trainer": {"library": "lightgbm", "seed": SEED},
+                "trainer": {"library": library, "seed": SEED},
                 "retrained_from": parent,
                 "strategy": entry.id,
                 "importances": dict(zip(names, (float(v) for v in importances), strict=True)),
@@ -171,6 +182,14 @@ def _number(value: object, what: str) -> float:
         return float(value)  # type: ignore[arg-type]  # checked by the except
     except (TypeError, ValueError):
         raise ConfigError(f"{what} must be a number (was {value!r})") from None
+
+
+def _flag(value: object, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise ConfigError(f"{what} must be true or false (was {value!r})")
 
 
 def _whole(value: object, what: str) -> int:

@@ -47,6 +47,12 @@ class Predictor(Protocol):
     def predict_row(self, row: Sequence[float]) -> float: ...
 
 
+class OnlineModel(Predictor, Protocol):
+    """A model that goes on learning: one row at a time, as each row's label becomes known."""
+
+    def learn_row(self, row: Sequence[float], label: float) -> None: ...
+
+
 class ModelSource(Protocol):
     """Where retrained models come from: the strategy hands over a training set every
     ``retrain_every`` bars, and takes a finished model (with its id) whenever there is one.
@@ -123,7 +129,7 @@ class MlParams:
 
 
 class _State:
-    __slots__ = ("bars", "closes", "engine", "rows", "since_training", "warm", "wish")
+    __slots__ = ("bars", "closes", "engine", "pending", "rows", "since_training", "warm", "wish")
 
     def __init__(self, instrument_id: InstrumentId, params: MlParams) -> None:
         self.engine = FeatureEngine(params.features)
@@ -135,6 +141,7 @@ class _State:
         self.rows: deque[tuple[float, ...]] = deque()  # with retraining: the recent rows ...
         self.closes: deque[float] = deque()  # ... and their closes, for the labels
         self.since_training = 0
+        self.pending: deque[tuple[tuple[float, ...], float]] = deque()  # online: rows awaiting a label
 
 
 class MlSignalStrategy:
@@ -146,6 +153,7 @@ class MlSignalStrategy:
         "_keep",
         "_model",
         "_model_id",
+        "_online",
         "_params",
         "_retraining",
         "_source",
@@ -166,6 +174,7 @@ class MlSignalStrategy:
         retraining: Retraining | None = None,
         source: ModelSource | None = None,
         keep_log: bool = False,
+        online: LabelSpec | None = None,
     ) -> None:
         """``retraining`` with a ``source``: a new model every ``retrain_every`` bars, trained on
         the last ``train_window`` rows whose labels are known, ``purge`` rows before the bar."""
@@ -183,6 +192,10 @@ class MlSignalStrategy:
         self._keep = walk.train_window + walk.purge if walk is not None else 0
         self.retrains = 0
         self.log = PredictionLog() if keep_log else None
+        if online is not None and not callable(getattr(model, "learn_row", None)):
+            raise InvalidParameter("online", model_id, "the model cannot learn online (train it with river)")
+        self._online = online
+        """Learn each row online once ``online.horizon`` bars have given its label."""
         self._params = params
         self._states = {iid: _State(iid, params) for iid in sorted(self._instrument_ids)}
         self._model = model
@@ -248,6 +261,8 @@ class MlSignalStrategy:
 
     def use_model(self, model: Predictor, model_id: str) -> None:
         """Predict with ``model`` from the next bar on (a retrained one, say)."""
+        if self._online is not None and not callable(getattr(model, "learn_row", None)):
+            raise InvalidParameter("online", model_id, "the model cannot learn online")
         self._model_id = _checked_model_id(model_id)
         self._model = model
 
@@ -290,6 +305,8 @@ class MlSignalStrategy:
         if row is None:
             return NO_SIGNALS
         state.warm = True
+        if self._online is not None:
+            self._learn(state, row, float(bar.close))
         if self._retraining is not None:
             self._remember(state, row, bar, ts_event)
         value = float(self._model.predict_row(row))
@@ -326,6 +343,21 @@ class MlSignalStrategy:
             ),
         )
 
+    def _learn(self, state: _State, row: tuple[float, ...], close: float) -> None:
+        """The row ``horizon`` bars back now has its label: the model learns it, before it
+        predicts this bar (so the label it learns never reaches past the bar being predicted)."""
+        online = self._online
+        assert online is not None
+        pending = state.pending
+        pending.append((row, close))
+        if len(pending) <= online.horizon:
+            return
+        old_row, old_close = pending.popleft()
+        change = close / old_close - 1.0 if old_close > 0 else math.nan
+        label = change if online.kind == "value" else (1.0 if change > online.threshold else 0.0)
+        learner: OnlineModel = self._model  # type: ignore[assignment]  # checked at construction
+        learner.learn_row(old_row, label)
+
     def _remember(self, state: _State, row: tuple[float, ...], bar: Bar, ts_event: int) -> None:
         """Keep the row; every ``retrain_every`` bars, hand the training set to the source.
 
@@ -361,6 +393,7 @@ class MlSignalStrategy:
             state.wish = 0
             state.rows.clear()
             state.closes.clear()
+            state.pending.clear()
             state.since_training = 0
         self.predictions = 0
         if self.log is not None:

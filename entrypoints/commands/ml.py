@@ -20,7 +20,7 @@ import numpy as np
 
 from adapters.historical.binance_csv import read_klines
 from adapters.ml.artifacts import list_artifacts, save_artifact
-from adapters.ml.lightgbm_model import LightGBMTrainer
+from adapters.ml.learners import LEARNERS, trainer_for
 from application.ml.pipeline import first_complete_row, walk_forward
 from domain.errors import DomainError
 from domain.market_data import Bar
@@ -55,6 +55,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--purge", type=int, default=None, help="bars between training and prediction (>= horizon)"
     )
     train.add_argument("--seed", type=int, default=7)
+    train.add_argument(
+        "--learner",
+        choices=LEARNERS,
+        default="lightgbm",
+        help="gradient-boosted trees, or river's online regression (which can go on learning live)",
+    )
     train.add_argument(
         "--models-dir", type=Path, default=Path(DEFAULT_MODELS_DIR), help="where models are stored"
     )
@@ -124,7 +130,7 @@ def _train(args: argparse.Namespace) -> int:
         horizon=args.horizon,
         purge=args.purge,
     )
-    trainer = LightGBMTrainer()
+    trainer = trainer_for(args.learner)
     names = [spec.name for spec in specs]
     started = time.perf_counter()
     result = walk_forward(
@@ -204,7 +210,7 @@ def _record(  # noqa: PLR0917  # one record from everything the training saw
             "retrain_every": wf.retrain_every,
             "purge": wf.purge,
         },
-        "trainer": {"library": "lightgbm", "seed": args.seed},
+        "trainer": {"library": args.learner, "seed": args.seed},
         "validation": {"folds": folds, "mean": {k: v for k, v in mean.items() if np.isfinite(v)}},
         "importances": dict(zip(names, (float(v) for v in importances), strict=True)),
         "data": [str(path) for path in args.data],
@@ -225,5 +231,5 @@ def _say(model_id: str, path: Path, record: dict[str, Any], seconds: float, warm
     for name, value in sorted(validation["mean"].items()):
         print(f"    {name:<10} {value:.4f}")
     top = sorted(record["importances"].items(), key=lambda item: -item[1])[:5]
-    print("  most important features (share of gain): " + ", ".join(f"{n} {v:.0%}" for n, v in top))
+    print("  most important features (share): " + ", ".join(f"{n} {v:.0%}" for n, v in top))
     print(f'  use it: [[strategies]] kind = "{record["kind"]}", params = {{ model = "{path}" }}')

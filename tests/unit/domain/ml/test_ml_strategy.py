@@ -15,6 +15,7 @@ from domain.identifiers import InstrumentId
 from domain.market_data import Bar, TradeTick
 from domain.ml.bar_builder import BarBuilder
 from domain.ml.features import FeatureSpec
+from domain.ml.labels import LabelSpec
 from domain.ml.strategy import MlParams, MlSignalStrategy
 from domain.values import AggressorSide, OrderSide
 
@@ -173,3 +174,39 @@ def test_bars_built_from_trades_give_the_rows_of_the_same_bars_fed_whole() -> No
     assert by_trades.rows
     assert by_trades.rows == by_bars.rows
     assert ml.on_bar(bars[0]) == ()  # it builds its own: bars from the feed are not counted twice
+
+
+class Learner(Scripted):
+    """A scripted model that also records what it was taught, and when."""
+
+    def __init__(self, outputs: Sequence[float]) -> None:
+        super().__init__(outputs)
+        self.taught: list[tuple[int, tuple[float, ...], float]] = []
+
+    def learn_row(self, row: Sequence[float], label: float) -> None:
+        self.taught.append((len(self.rows), tuple(row), label))
+
+
+def test_online_learning_teaches_each_row_its_label_once_horizon_bars_have_passed() -> None:
+    model = Learner([0.5] * 50)
+    params = MlParams(kind="ml_classifier", threshold=0.6, features=FEATURES)
+    ml = MlSignalStrategy(
+        strategy_id="ml", instrument_ids=[BTC], params=params, model=model, model_id="m",
+        online=LabelSpec(horizon=2, kind="class"),
+    )  # fmt: skip
+    closes = [100.0, 101.0, 102.0, 101.0, 103.0, 102.0, 104.0, 104.0]
+    for i, close in enumerate(closes):
+        ml.on_bar(bar(i, close))
+    # Rows exist from bar 2 on; row i is taught at bar i + 2, before bar i + 2 is predicted.
+    assert [when for when, _, _ in model.taught] == [2, 3, 4, 5]
+    assert [label for _, _, label in model.taught] == [
+        1.0 if closes[i + 2] > closes[i] else 0.0 for i in range(2, 6)
+    ]
+    assert [row for _, row, _ in model.taught] == model.rows[:4]
+
+
+def test_online_learning_needs_a_model_that_learns() -> None:
+    params = MlParams(kind="ml_classifier", threshold=0.6, features=FEATURES)
+    with pytest.raises(InvalidParameter, match="online"):
+        MlSignalStrategy(strategy_id="ml", instrument_ids=[BTC], params=params, model=Scripted([]),
+                         model_id="m", online=LabelSpec(horizon=2, kind="class"))  # fmt: skip

@@ -237,3 +237,22 @@ def test_a_walk_forward_backtest_reports_each_model_and_the_baselines(
     assert float(baselines["buy_and_hold_return"]) == pytest.approx(40989.92 / 42304.79 - 1)
     assert baselines["indicator"] == "sma_crossover"
     assert baselines["indicator_return"] is not None
+
+
+def test_an_online_learner_trains_and_goes_on_learning_in_a_backtest(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models"
+    assert main(["ml", "train", str(SAMPLE), *SMALL, "--learner", "river", "--models-dir", str(models)]) == 0
+    (river,) = models.iterdir()
+    assert load_artifact(river).record["trainer"]["library"] == "river"
+    argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={river}"]
+    assert main([*argv, "--param", "online=true", "--json", str(tmp_path / "online.json")]) == 0
+    assert main([*argv, "--json", str(tmp_path / "frozen.json")]) == 0
+    online = json.loads((tmp_path / "online.json").read_text())
+    frozen = json.loads((tmp_path / "frozen.json").read_text())
+    assert online["ml"]["models"][0]["metrics"] != frozen["ml"]["models"][0]["metrics"]  # it learned
+    with pytest.raises(ConfigError, match="cannot learn online"):
+        build_ml_strategy(entry(model_dir, online="true"))
+    with pytest.raises(ConfigError, match="true or false"):
+        build_ml_strategy(entry(river, online="sometimes"))
