@@ -1,10 +1,12 @@
 """``tradeplane ml train`` and ``tradeplane ml list``: models from history, stored with their record.
 
-``train`` reads Binance kline files, computes the feature set on every bar, validates the
-model walk-forward (one model per fold, each predicting only the bars after its purge gap),
-then fits the model to keep on the last training window whose labels are known, and stores it
-(``adapters.ml.artifacts``) with its hash, features, label, window, parameters, the metrics of
-each fold and the feature importances. The leakage check runs before the first fit.
+``train`` reads Binance kline or trade files, or the market-data store a live run recorded
+(trades become bars by event time, as a strategy with ``bar_seconds`` builds them), computes
+the feature set on every bar, validates the model walk-forward (one model per fold, each
+predicting only the bars after its purge gap), then fits the model to keep on the last training
+window whose labels are known, and stores it (``adapters.ml.artifacts``) with its hash,
+features, label, window, parameters, the metrics of each fold and the feature importances.
+The leakage check runs before the first fit.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from adapters.historical.binance_csv import read_klines
 from adapters.ml.artifacts import list_artifacts, save_artifact
 from adapters.ml.learners import LEARNERS, trainer_for
 from application.ml.pipeline import first_complete_row, walk_forward
 from domain.errors import DomainError
-from domain.market_data import Bar
+from domain.identifiers import InstrumentId
+from domain.market_data import Bar, TradeTick
+from domain.ml.bar_builder import BarBuilder
 from domain.ml.features import DEFAULT_FEATURES, BarArrays, FeatureSpec, feature_matrix, parse_feature_set
 from domain.ml.labels import LabelSpec, label_array
 from domain.ml.strategy import KINDS
@@ -37,9 +41,27 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = commands.add_parser("ml", help="train machine-learning models on history, list stored ones")
     actions = parser.add_subparsers(dest="ml_command", required=True, metavar="{train,list}")
     train = actions.add_parser("train", help="train a model walk-forward on kline files and store it")
-    train.add_argument("data", nargs="+", type=Path, help="Binance kline CSV files (.csv, .csv.gz, .zip)")
+    train.add_argument(
+        "data", nargs="*", type=Path, help="Binance kline or trade CSV files (.csv, .csv.gz, .zip)"
+    )
     train.add_argument(
         "--instrument", default=None, help="SYMBOL.VENUE (default: from the first file's name)"
+    )
+    train.add_argument(
+        "--from-store",
+        action="store_true",
+        help="train on what a live run recorded: the market-data store of --config (needs --instrument)",
+    )
+    train.add_argument("--config", default=None, help="with --from-store: the configuration naming the store")
+    train.add_argument(
+        "--start", help="with --from-store: from this UTC time (2024-01-31 or 2024-01-31T12:00)"
+    )
+    train.add_argument("--end", help="with --from-store: up to this UTC time (excluded)")
+    train.add_argument(
+        "--bar-seconds",
+        type=int,
+        default=60,
+        help="trades (files or the store) become bars of this many seconds; klines are used as they are",
     )
     train.add_argument("--kind", choices=KINDS, default="ml_classifier", help="what the model predicts")
     train.add_argument(
@@ -94,13 +116,43 @@ def _list(models_dir: Path) -> int:
     return 0
 
 
-def _bars(files: list[Path], instrument: str | None) -> list[Bar]:
-    bars: list[Bar] = []
-    for path in files:
-        bars.extend(read_klines(path, instrument))
-        if instrument is None and bars:
-            instrument = str(bars[0].instrument_id)
-    bars.sort(key=lambda bar: bar.ts_event)
+def _bars(args: argparse.Namespace) -> list[Bar]:
+    """The history as bars: klines as they are, trades (files or the store) built into bars of
+    ``--bar-seconds`` by event time, as a strategy with ``bar_seconds`` builds them live."""
+    from entrypoints.backtest.history import open_events
+    from entrypoints.backtest.spec import BacktestError, BacktestSpec
+    from entrypoints.commands.backtest import parse_time
+
+    if args.from_store == bool(args.data):
+        raise ValueError("give kline or trade files, or --from-store (with --config and --instrument)")
+    spec = BacktestSpec(
+        data=tuple(str(path) for path in args.data),
+        strategy="sma_crossover",
+        instrument=args.instrument,
+        config=args.config,
+        from_store=args.from_store,
+        start_ns=parse_time(args.start, "--start"),
+        end_ns=parse_time(args.end, "--end"),
+    )
+    if args.bar_seconds <= 0:
+        raise ValueError(f"--bar-seconds must be positive (was {args.bar_seconds})")
+    closers: list[Callable[[], None]] = []
+    try:
+        instrument_id, events = open_events(spec, [], closers)
+        builder = BarBuilder(InstrumentId(instrument_id), args.bar_seconds * 1_000_000_000)
+        bars: list[Bar] = []
+        for event in events:
+            if isinstance(event, Bar):
+                bars.append(event)
+            elif isinstance(event, TradeTick):
+                closed = builder.on_trade(event)
+                if closed is not None:
+                    bars.append(closed)
+    except BacktestError as error:
+        raise ValueError(str(error)) from None
+    finally:
+        for close in closers:
+            close()
     return bars
 
 
@@ -118,9 +170,9 @@ def _train(args: argparse.Namespace) -> int:
     from domain.ml.walk_forward import WalkForward
 
     specs = _features(args.features)
-    bars = _bars(list(args.data), args.instrument)
+    bars = _bars(args)
     if not bars:
-        raise ValueError("the data files hold no klines")
+        raise ValueError("the history holds no bars")
     history = BarArrays.from_bars(bars)
     matrix = feature_matrix(specs, history)
     label = LabelSpec(horizon=args.horizon, kind=LABEL_KIND[args.kind], threshold=args.label_threshold)  # type: ignore[arg-type]
