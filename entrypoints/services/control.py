@@ -164,6 +164,7 @@ def _tradeplane_methods() -> dict[str, tuple[str, bool]]:
     from tradeplane.v1 import (
         backtest_pb2,
         market_data_pb2,
+        ml_pb2,
         orders_pb2,
         portfolio_pb2,
         risk_pb2,
@@ -179,6 +180,7 @@ def _tradeplane_methods() -> dict[str, tuple[str, bool]]:
         strategies_pb2,
         engine_pb2,
         backtest_pb2,
+        ml_pb2,
     ):
         for descriptor in module.DESCRIPTOR.services_by_name.values():
             for method in descriptor.methods:
