@@ -84,15 +84,16 @@ def bench_settings() -> Settings:
     )
 
 
-def frames(ticks: int, seed: int = 7) -> Iterator[list[bytes]]:
-    """Chunks of combined-stream frames: trades on a random walk, a bookTicker every few trades."""
+def frames(ticks: int, seed: int = 7, every_ms: int = 1) -> Iterator[list[bytes]]:
+    """Chunks of combined-stream frames: trades on a random walk, one every ``every_ms`` of
+    event time, and a bookTicker every few trades."""
     rng = random.Random(seed)
     cents = 3_000_000
     chunk: list[bytes] = []
     update_id = 1
     for trade_id in range(1, ticks + 1):
         cents = max(100, cents + rng.choice((-3, -2, -1, -1, 0, 1, 1, 2, 3)))
-        ms = START_MS + trade_id
+        ms = START_MS + trade_id * every_ms
         price = f"{cents // 100}.{cents % 100:02d}"
         qty = f"0.{rng.randint(1, 99999):05d}"
         data = {

@@ -38,7 +38,6 @@ from pathlib import Path
 from statistics import median, quantiles
 
 import numpy as np
-import orjson
 
 from adapters.ml.artifacts import save_artifact
 from adapters.ml.lightgbm_model import LightGBMModel, LightGBMTrainer, load_model
@@ -300,34 +299,7 @@ def feature_and_inference_results(trained: Trained) -> list[Result]:
 def frames(ticks: int, seed: int = 7) -> Iterator[list[bytes]]:
     """engine_e2e's frames (its random walk, a bookTicker every few trades), a trade every
     ``TRADE_EVERY_MS`` of event time instead of every millisecond."""
-    rng = random.Random(seed)
-    cents = 3_000_000
-    chunk: list[bytes] = []
-    update_id = 1
-    for trade_id in range(1, ticks + 1):
-        cents = max(100, cents + rng.choice((-3, -2, -1, -1, 0, 1, 1, 2, 3)))
-        ms = START_MS + trade_id * TRADE_EVERY_MS
-        price = f"{cents // 100}.{cents % 100:02d}"
-        qty = f"0.{rng.randint(1, 99999):05d}"
-        data = {
-            "e": "trade", "E": ms, "s": "BTCUSDT", "t": trade_id, "p": price, "q": qty,
-            "T": ms, "m": rng.random() < 0.5, "M": True,
-        }  # fmt: skip
-        chunk.append(orjson.dumps({"stream": "btcusdt@trade", "data": data}))
-        if trade_id % QUOTE_EVERY == 0:
-            update_id += 1
-            bid, ask = cents - 1, cents + 1
-            quote = {
-                "u": update_id, "s": "BTCUSDT",
-                "b": f"{bid // 100}.{bid % 100:02d}", "B": "1.50000000",
-                "a": f"{ask // 100}.{ask % 100:02d}", "A": "1.20000000",
-            }  # fmt: skip
-            chunk.append(orjson.dumps({"stream": "btcusdt@bookTicker", "data": quote}))
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    return engine_e2e.frames(ticks, seed, every_ms=TRADE_EVERY_MS)
 
 
 class TimedPredictor:

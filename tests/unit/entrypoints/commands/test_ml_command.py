@@ -181,24 +181,24 @@ def test_bad_retraining_parameters_are_config_errors(
         build_ml_strategy(entry(model_dir, **params))
 
 
-def test_a_walk_forward_backtest_stores_each_retrained_model(model_dir: Path, tmp_path: Path) -> None:
+def walk_forward_backtest(model_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A walk-forward backtest (retrained every 300 bars) from a copy of ``model_dir``: the
+    models directory it stored into, and its --json result."""
     models = tmp_path / "models"
-    models.mkdir()
     base = models / model_dir.name
-    base.mkdir()
+    base.mkdir(parents=True)
     for name in ("model.json", "model.bin"):
         (base / name).write_bytes((model_dir / name).read_bytes())
+    result = tmp_path / "run.json"
     argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={base}"]
-    argv += [
-        "--param",
-        "retrain_every=300",
-        "--param",
-        "train_window=300",
-        "--json",
-        str(tmp_path / "run.json"),
-    ]
+    argv += ["--param", "retrain_every=300", "--param", "train_window=300", "--json", str(result)]
     assert main(argv) == 0
-    retrained = [load_artifact(path) for path in models.iterdir() if path != base]
+    return models, result
+
+
+def test_a_walk_forward_backtest_stores_each_retrained_model(model_dir: Path, tmp_path: Path) -> None:
+    models, _ = walk_forward_backtest(model_dir, tmp_path)
+    retrained = [load_artifact(path) for path in models.iterdir() if path.name != model_dir.name]
     assert len(retrained) >= 3
     assert {a.record["retrained_from"] for a in retrained} == {model_dir.name}
     assert all(a.record["walk_forward"]["purge"] == 5 for a in retrained)
@@ -207,25 +207,11 @@ def test_a_walk_forward_backtest_stores_each_retrained_model(model_dir: Path, tm
 def test_a_walk_forward_backtest_reports_each_model_and_the_baselines(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    models = tmp_path / "models"
-    base = models / model_dir.name
-    base.mkdir(parents=True)
-    for name in ("model.json", "model.bin"):
-        (base / name).write_bytes((model_dir / name).read_bytes())
-    argv = ["backtest", "--data", str(SAMPLE), "--strategy", "ml_classifier", "--param", f"model={base}"]
-    argv += [
-        "--param",
-        "retrain_every=300",
-        "--param",
-        "train_window=300",
-        "--json",
-        str(tmp_path / "run.json"),
-    ]
-    assert main(argv) == 0
+    _, result = walk_forward_backtest(model_dir, tmp_path)
     text = capsys.readouterr().out
     assert "Models, out of sample" in text
     assert "Buy and hold" in text
-    report = json.loads((tmp_path / "run.json").read_text())["ml"]
+    report = json.loads(result.read_text())["ml"]
     first, *retrained = report["models"]
     assert first["model_id"] == model_dir.name
     assert first["out_of_sample"] is False  # trained on this very day: the report says so
