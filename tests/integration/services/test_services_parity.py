@@ -89,6 +89,11 @@ def _settings(prefix: str, url: str = REDIS_URL, *, cluster: bool = False) -> Se
                 "shards": 4,
                 "decision_wait_ms": 30_000,
                 "lease_ttl_ms": 3_000,
+                # The market (75 s of it) is published at once, and the execution's clock follows
+                # the latest event applied on any shard: a shard whose worker is a moment behind
+                # can be more than the default 60 s of event time behind another, and its
+                # decisions would be refused as stale. The guard is for outages, not this burst.
+                "decision_max_age_ms": 3_600_000,
             },
         }
     )
