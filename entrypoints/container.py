@@ -48,15 +48,11 @@ from application.ports import (
 from application.reconciliation import reconcile
 from application.recovery import recover
 from application.strategy_engine import StrategyEngine
-from domain.errors import DomainError, InvalidParameter
-from domain.identifiers import InstrumentId, strategy_id
+from domain.errors import DomainError
 from domain.instrument import InstrumentRegistry
-from domain.ml.strategy import KINDS as ML_KINDS
 from domain.portfolio import Portfolio
 from domain.risk import PositionStops, PreTradeRisk, TradingStateMachine
 from domain.sizing import FixedFraction, FixedQuantity, Sizer, VolatilityTarget
-from domain.strategies import create_strategy
-from domain.strategies.base import Strategy
 from entrypoints import feeds
 from entrypoints.alerts import build_alert_service
 from entrypoints.brokers import (
@@ -70,6 +66,7 @@ from entrypoints.brokers import (
 from entrypoints.config import ConfigError, RedisSettings, Settings, SizingSettings
 from entrypoints.logs import log_handler_failure
 from entrypoints.storage import Stores, build_stores
+from entrypoints.strategy_entries import build_strategy
 
 BrokerFactory = Callable[[Callable[[object], None]], ReconcilableBroker]
 """Builds a broker given where it publishes its reports (the bus's ``publish``)."""
@@ -398,24 +395,10 @@ def _finish(app: App, settings: Settings, *, reset_state: bool) -> None:
         CachePublisher(cache=cache, books=app.market.books, trading=app.risk.trading).attach(app.bus)
         app.engine.on_close(cache.close)
     for entry in settings.strategies:
-        if entry.kind in ML_KINDS:
-            from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
-
-            live = isinstance(app.clock, LiveClock)  # a replay retrains at once, deterministically
-            strategy: Strategy
-            strategy, closer = build_ml_strategy(entry, replay=not live)
-            if closer is not None:
-                app.engine.on_close(closer)
-        else:
-            try:
-                strategy = create_strategy(
-                    entry.kind,
-                    strategy_id=strategy_id(entry.id),
-                    instrument_ids=[InstrumentId(i) for i in entry.instruments],
-                    params=entry.params,
-                )
-            except (InvalidParameter, ValueError) as error:
-                raise ConfigError(f"strategy {entry.id}: {error}") from None
+        live = isinstance(app.clock, LiveClock)  # a replay retrains ML models at once, deterministically
+        strategy, closer = build_strategy(entry, replay=not live)
+        if closer is not None:
+            app.engine.on_close(closer)
         slot = app.strategies.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         slot.active = entry.enabled
     if settings.storage.kind != "sql":

@@ -29,8 +29,9 @@ import numpy as np
 
 from adapters.ml.artifacts import ArtifactError, load_artifact, save_artifact
 from adapters.ml.learners import loader_for, trainer_for
+from adapters.ml.worker_models import WorkerModels
 from application.ml.pipeline import Model
-from application.ml.retraining import ImmediateModels, WorkerModels
+from application.ml.retraining import ImmediateModels
 from domain.errors import DomainError
 from domain.ml.features import parse_feature_set
 from domain.ml.labels import LabelSpec
@@ -47,7 +48,7 @@ Closer = Callable[[], None]
 
 
 def build_ml_strategy(
-    entry: StrategySettings, *, replay: bool = True
+    entry: StrategySettings, *, replay: bool = True, retraining: bool = True
 ) -> tuple[MlSignalStrategy, Closer | None]:
     """The strategy of ``entry`` with its model loaded, and what to call when the engine stops
     (a retraining worker), if anything; ConfigError naming what is wrong. ``replay``: retrain
@@ -76,8 +77,8 @@ def build_ml_strategy(
         library = str(record.get("trainer", {}).get("library", "lightgbm"))
         model = loader_for(library)(artifact.model_bytes())
         online = _flag(params.get("online", False), f"{where}: params.online")
-        retraining, source, closer = _retraining(
-            entry, params, record, label, artifact.path, replay=replay, library=library
+        walk, source, closer = _retraining(
+            entry, params, record, label, artifact.path, replay=replay, library=library, allowed=retraining
         )
         strategy = MlSignalStrategy(
             strategy_id=entry.id,
@@ -90,7 +91,7 @@ def build_ml_strategy(
             ),
             model=model,
             model_id=artifact.model_id,
-            retraining=retraining,
+            retraining=walk,
             source=source,
             keep_log=replay,
             online=label if online else None,
@@ -111,11 +112,14 @@ def _retraining(
     *,
     replay: bool,
     library: str,
+    allowed: bool,
 ) -> tuple[Retraining | None, ImmediateModels | WorkerModels | None, Closer | None]:
     where = f"strategy {entry.id}"
     every = _whole(params.get("retrain_every", 0), f"{where}: params.retrain_every")
     if every == 0:
         return None, None, None
+    if not allowed:
+        raise ConfigError(f"{where}: retraining runs in the single process only (params.retrain_every)")
     window = _whole(params.get("train_window", record["training"]["rows"]), f"{where}: params.train_window")
     purge = params.get("purge")
     walk = WalkForward(

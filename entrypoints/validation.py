@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from domain.errors import DomainError
-from domain.identifiers import InstrumentId, strategy_id
-from domain.ml.strategy import KINDS as ML_KINDS
-from domain.strategies import create_strategy
 from entrypoints import brokers, feeds
 from entrypoints.alerts import AlertSettings
 from entrypoints.config import ConfigError, FeedSettings, Settings, StrategySettings, load_settings
 from entrypoints.container import build_sizer
 from entrypoints.metrics import metrics_settings
+from entrypoints.strategy_entries import build_strategy
 
 
 def validate(settings: Settings) -> None:
@@ -58,19 +55,5 @@ def _strategy(entry: StrategySettings, known: frozenset[str]) -> None:
             f"strategy {entry.id}: instrument(s) {', '.join(unknown)} not in [[instruments]]"
             f" (known: {', '.join(sorted(known))})"
         )
-    if entry.kind in ML_KINDS:
-        from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
-
-        build_ml_strategy(entry, replay=True)  # the model is read and checked now, not at the first bar
-        build_sizer(entry.sizing)
-        return
-    try:
-        create_strategy(
-            entry.kind,
-            strategy_id=strategy_id(entry.id),
-            instrument_ids=[InstrumentId(i) for i in entry.instruments],
-            params=entry.params,
-        )
-    except (DomainError, ValueError) as error:
-        raise ConfigError(f"strategy {entry.id}: {error}") from None
+    build_strategy(entry)  # an ML model is read and checked now, not at the first bar
     build_sizer(entry.sizing)

@@ -70,11 +70,12 @@ def check_strategy(strategy: str, params: Mapping[str, str]) -> None:
 
 def _check_ml_strategy(strategy: str, params: Mapping[str, str]) -> None:
     from entrypoints.config import ConfigError, StrategySettings
-    from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only for an ML backtest
+    from entrypoints.strategy_entries import build_strategy
 
     try:
-        entry = StrategySettings(id="check", kind=strategy, instruments=("CHECK.CHECK",), params=params)
-        build_ml_strategy(entry, replay=True)
+        build_strategy(
+            StrategySettings(id="check", kind=strategy, instruments=("CHECK.CHECK",), params=params)
+        )
     except ConfigError as error:
         field = "params.model" if "model" in str(error) else "params"
         raise BacktestError(str(error), field=field, problem=str(error)) from None

@@ -57,8 +57,8 @@ from entrypoints.grpc.streams import StreamHub
 
 log = logging.getLogger("tradeplane.grpc")
 
-SERVICES = tuple(
-    module.DESCRIPTOR.services_by_name[name].full_name
+SERVICE_DESCRIPTORS = tuple(
+    module.DESCRIPTOR.services_by_name[name]
     for module, name in (
         (orders_pb2, "OrderService"),
         (portfolio_pb2, "PortfolioService"),
@@ -70,6 +70,8 @@ SERVICES = tuple(
         (ml_pb2, "MlService"),
     )
 )
+"""Every service of tradeplane.v1 (the services' own servers answer those they do not serve)."""
+SERVICES = tuple(descriptor.full_name for descriptor in SERVICE_DESCRIPTORS)
 """Full names of the tradeplane.v1 services, as health and reflection list them."""
 
 MARKET_DATA_SERVICE = market_data_pb2.DESCRIPTOR.services_by_name["MarketDataService"].full_name

@@ -36,6 +36,7 @@ from entrypoints.grpc.method_table import MethodTable
 from entrypoints.grpc.request_guard import RequestGuard
 from entrypoints.grpc.server import (
     PORT_HINT,
+    SERVICE_DESCRIPTORS,
     end_health,
     feed_health_service,
     keep_health,
@@ -161,34 +162,11 @@ def served_elsewhere(method: str, service: str, *, streaming: bool) -> Handler:
 
 def _tradeplane_methods() -> dict[str, tuple[str, bool]]:
     """``/package.Service/Method`` -> (service full name, server streaming) of tradeplane.v1."""
-    from tradeplane.v1 import (
-        backtest_pb2,
-        market_data_pb2,
-        ml_pb2,
-        orders_pb2,
-        portfolio_pb2,
-        risk_pb2,
-        strategies_pb2,
-    )
-
-    found: dict[str, tuple[str, bool]] = {}
-    for module in (
-        orders_pb2,
-        portfolio_pb2,
-        market_data_pb2,
-        risk_pb2,
-        strategies_pb2,
-        engine_pb2,
-        backtest_pb2,
-        ml_pb2,
-    ):
-        for descriptor in module.DESCRIPTOR.services_by_name.values():
-            for method in descriptor.methods:
-                found[f"/{descriptor.full_name}/{method.name}"] = (
-                    descriptor.full_name,
-                    method.server_streaming,
-                )
-    return found
+    return {
+        f"/{descriptor.full_name}/{method.name}": (descriptor.full_name, method.server_streaming)
+        for descriptor in SERVICE_DESCRIPTORS
+        for method in descriptor.methods
+    }
 
 
 class ServiceControl:

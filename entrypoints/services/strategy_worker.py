@@ -24,19 +24,16 @@ from adapters.redis.shard_strategies import ShardStrategies
 from adapters.redis.shards import ShardLayout
 from application.bus import MessageBus
 from application.strategy_engine import StrategyEngine
-from domain.identifiers import InstrumentId, strategy_id
 from domain.instrument import InstrumentRegistry
-from domain.ml.strategy import KINDS as ML_KINDS
 from domain.portfolio import Portfolio
 from domain.signals import Signal
-from domain.strategies import create_strategy
-from domain.strategies.base import Strategy
 from domain.values import ZERO
 from entrypoints.brokers import build_instruments
-from entrypoints.config import ConfigError, Settings
+from entrypoints.config import Settings
 from entrypoints.container import build_sizer
 from entrypoints.services.lifecycle import STOP_TIMEOUT_S, cancel_within
 from entrypoints.services.topology import instance_id, redis_client, shard_layout, shard_map
+from entrypoints.strategy_entries import build_strategy
 
 log = logging.getLogger("tradeplane.strategy_worker")
 
@@ -71,20 +68,7 @@ def engine_factory(
         )
         for entry in settings.strategies:
             if entry.instruments and shards.get(entry.instruments[0]) == shard:
-                if entry.kind in ML_KINDS:
-                    from entrypoints.ml_strategies import build_ml_strategy  # LightGBM only when configured
-
-                    if str(entry.params.get("retrain_every", "0")) not in {"0", ""}:
-                        raise ConfigError(f"strategy {entry.id}: retraining runs in the single process only")
-                    strategy: Strategy
-                    strategy, _ = build_ml_strategy(entry, replay=True)
-                else:
-                    strategy = create_strategy(
-                        entry.kind,
-                        strategy_id=strategy_id(entry.id),
-                        instrument_ids=[InstrumentId(i) for i in entry.instruments],
-                        params=entry.params,
-                    )
+                strategy, _ = build_strategy(entry, retraining=False)  # retraining: the single process only
                 engine.add(strategy, sizer=build_sizer(entry.sizing), allow_short=entry.allow_short)
         return engine
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -249,13 +249,7 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 def _cookie(scope: Scope) -> str | None:
     raw = _header(scope, b"cookie")
-    if raw is None:
-        return None
-    for part in raw.decode("latin-1").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == COOKIE:
-            return value
-    return None
+    return None if raw is None else cookie_parser(raw.decode("latin-1")).get(COOKIE)
 
 
 class SessionMiddleware:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from adapters.ml.lightgbm_model import LightGBMTrainer, load_model
+from adapters.ml.worker_models import WorkerModels
 from application.ml.pipeline import Model
-from application.ml.retraining import ImmediateModels, WorkerModels
+from application.ml.retraining import ImmediateModels
 from domain.identifiers import InstrumentId
 from domain.market_data import Bar
 from domain.ml.features import FeatureSpec

@@ -13,6 +13,7 @@ from domain.ml.strategy import MlSignalStrategy
 from entrypoints.cli import main
 from entrypoints.config import ConfigError, StrategySettings
 from entrypoints.ml_strategies import build_ml_strategy
+from entrypoints.strategy_entries import build_strategy
 
 REPO = Path(__file__).resolve().parents[4]
 SAMPLE = REPO / "docs" / "examples" / "history" / "BTCUSDT-1m-2024-01-01.csv.gz"
@@ -242,3 +243,11 @@ def test_an_online_learner_trains_and_goes_on_learning_in_a_backtest(
         build_ml_strategy(entry(model_dir, online="true"))
     with pytest.raises(ConfigError, match="true or false"):
         build_ml_strategy(entry(river, online="sometimes"))
+
+
+def test_a_process_that_cannot_retrain_refuses_an_entry_that_asks_to(model_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="single process only"):
+        build_strategy(entry(model_dir, retrain_every=50), retraining=False)
+    strategy, closer = build_strategy(entry(model_dir), retraining=False)
+    assert closer is None
+    assert isinstance(strategy, MlSignalStrategy)

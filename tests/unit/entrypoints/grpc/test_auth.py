@@ -8,16 +8,6 @@ import re
 
 import grpc
 import pytest
-from tradeplane.v1 import (
-    backtest_pb2,
-    engine_pb2,
-    market_data_pb2,
-    ml_pb2,
-    orders_pb2,
-    portfolio_pb2,
-    risk_pb2,
-    strategies_pb2,
-)
 
 from entrypoints.grpc.auth import (
     REQUIRED_ROLE,
@@ -27,7 +17,7 @@ from entrypoints.grpc.auth import (
     hash_token,
     new_token,
 )
-from entrypoints.grpc.server import SERVICES
+from entrypoints.grpc.server import SERVICE_DESCRIPTORS, SERVICES
 
 
 def test_tokens_are_random_and_stored_only_as_their_sha256() -> None:
@@ -47,19 +37,7 @@ def test_roles_parse_case_insensitively_and_refuse_anything_else() -> None:
 
 def test_every_role_restricted_method_exists_and_every_write_needs_more_than_viewer() -> None:
     methods = {
-        f"/{service.full_name}/{method.name}"
-        for module in (
-            orders_pb2,
-            portfolio_pb2,
-            market_data_pb2,
-            risk_pb2,
-            strategies_pb2,
-            engine_pb2,
-            backtest_pb2,
-            ml_pb2,
-        )
-        for service in module.DESCRIPTOR.services_by_name.values()
-        for method in service.methods
+        f"/{service.full_name}/{method.name}" for service in SERVICE_DESCRIPTORS for method in service.methods
     }
     assert set(REQUIRED_ROLE) <= methods
     assert len(SERVICES) == 8
